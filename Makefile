@@ -1,0 +1,40 @@
+# Two commands: `make demo` (install + run the main job) and `make test` (install + whole suite).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO := demo-out
+
+.PHONY: install demo test lint postgres bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip install -q -p $(BIN)/python -e '.[dev,bench]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	rm -rf $(DEMO)
+	$(BIN)/shequn simulate --format whatsapp --members 300 --messages 20000 --days 120 --seed 7 --out $(DEMO)/export
+	$(BIN)/shequn --store $(DEMO)/shequn.duckdb import $(DEMO)/export --community makers --timezone Asia/Shanghai
+	$(BIN)/shequn --store $(DEMO)/shequn.duckdb groups
+	$(BIN)/shequn --store $(DEMO)/shequn.duckdb stats --community makers
+
+postgres:
+	scripts/ensure-postgres
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+test: install postgres lint
+	SHEQUN_TEST_POSTGRES=$${SHEQUN_TEST_POSTGRES:-postgresql://postgres@127.0.0.1:5432/shequn_test} \
+		$(BIN)/pytest
+
+bench: install
+	$(BIN)/python bench/import_whatsapp.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,57 @@
+"""Every error shequn raises on purpose, rooted at :class:`ShequnError`.
+
+    ShequnError
+    ├── ImportFormatError      the source is not an export shequn can read (one clear sentence)
+    ├── StoreError             the store cannot be opened or written
+    │   └── StoreURLError      a --store value that names no supported store
+    ├── ImportNotFound         `imports undo ID` names no import
+    └── ConfigError            a bad option value (timezone, date order …)
+
+Only ``cli.py`` (and later ``api/``) turns these into exit codes or HTTP statuses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ShequnError(Exception):
+    """Base of all errors shequn raises deliberately."""
+
+
+class ImportFormatError(ShequnError):
+    """The file is not an export in a format the named platform writes."""
+
+    def __init__(self, message: str, *, platform: str | None = None,
+                 path: Path | str | None = None, line: int | None = None) -> None:
+        self.platform = platform
+        self.path = str(path) if path is not None else None
+        self.line = line
+        where = self.path or ""
+        if line is not None:
+            where = f"{where}:{line}"
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class StoreError(ShequnError):
+    """The store cannot be opened, migrated or written."""
+
+
+class StoreURLError(StoreError):
+    """A --store value that is neither a file path nor a postgresql:// URL."""
+
+
+class ImportNotFound(ShequnError):
+    """No import with that id in the ledger."""
+
+    def __init__(self, import_id: int) -> None:
+        self.import_id = import_id
+        super().__init__(f"no import with id {import_id} (see `shequn imports`)")
+
+
+class ConfigError(ShequnError):
+    """An option or setting has a value shequn cannot use."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
