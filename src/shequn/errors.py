@@ -22,8 +22,14 @@ class ShequnError(Exception):
 class ImportFormatError(ShequnError):
     """The file is not an export in a format the named platform writes."""
 
-    def __init__(self, message: str, *, platform: str | None = None,
-                 path: Path | str | None = None, line: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        platform: str | None = None,
+        path: Path | str | None = None,
+        line: int | None = None,
+    ) -> None:
         self.platform = platform
         self.path = str(path) if path is not None else None
         self.line = line

@@ -1,0 +1,47 @@
+"""Importers: one module per platform behind one contract (see :mod:`.base`).
+
+Platforms register in the ``shequn.importers`` entry-point group; ``open_export``
+asks each one whether it recognises a path, so users never have to say the format.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import cast
+
+from shequn.errors import ImportFormatError
+from shequn.importers.base import Batch, Importer, ImportSettings
+
+__all__ = ["Batch", "ImportSettings", "Importer", "importer_classes", "open_export"]
+
+
+def importer_classes() -> dict[str, type[Importer]]:
+    """Every installed importer by platform name (built-ins first)."""
+    from shequn.importers.whatsapp import WhatsAppImporter
+
+    found: dict[str, type[Importer]] = {"whatsapp": cast(type[Importer], WhatsAppImporter)}
+    for entry in entry_points(group="shequn.importers"):
+        if entry.name not in found:
+            found[entry.name] = cast(type[Importer], entry.load())
+    return found
+
+
+def open_export(path: Path, platform: str | None = None) -> Importer:
+    """The importer for ``path``: the named platform's, or the first that recognises it."""
+    classes = importer_classes()
+    if not path.exists():
+        raise ImportFormatError("no such file or folder", path=path)
+    if platform is not None:
+        if platform not in classes:
+            raise ImportFormatError(
+                f"unknown platform {platform!r}; known: {', '.join(sorted(classes))}", path=path
+            )
+        return classes[platform](path)  # type: ignore[call-arg]
+    for cls in classes.values():
+        if cls.sniff(path):
+            return cls(path)  # type: ignore[call-arg]
+    raise ImportFormatError(
+        "is not a chat export shequn recognises (supported: " + ", ".join(sorted(classes)) + ")",
+        path=path,
+    )

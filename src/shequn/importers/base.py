@@ -1,0 +1,87 @@
+"""The importers' contract: a source in, batches of events out, no store access.
+
+An importer is a class with
+
+``platform``
+    the platform name it writes into every event.
+``sniff(path) -> bool``
+    cheap: does this file, folder or zip look like this platform's export?
+``__init__(path)``
+    opens the source; raises :class:`~shequn.errors.ImportFormatError` with one
+    clear sentence when it is not an export of this platform.
+``group_name``, ``fingerprint()``, ``media_counts()``
+    the group the export is of (from its name or content), a content hash that
+    identifies the export for resuming, media files shipped beside the chat by kind.
+``batches(settings) -> Iterator[Batch]``
+    the whole export as :class:`Batch` es of events (``EVENT_SCHEMA``) and rejects.
+    Each batch ends on a record boundary; ``position`` is the last source line (or
+    record number) it covers, strictly increasing, so a resumed import can drop
+    what is at or before the committed position. Batches must be the same for the
+    same source and settings (deterministic), so that re-runs produce the same keys.
+
+Third-party importers register in the ``shequn.importers`` entry-point group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+import pyarrow as pa
+
+from shequn.store.base import Reject
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    """What the operator said about an import."""
+
+    community: str = "default"
+    group: str | None = None
+    timezone: str = "UTC"
+    import_id: int = 0
+    #: WhatsApp: force "dmy", "mdy" or "ymd" when a file's dates are ambiguous
+    date_order: str | None = None
+    #: who "you" is in the export (the exporter's own name), if known
+    me: str | None = None
+    #: commit after about this many source lines
+    commit_every: int = 200_000
+
+    def option_items(self) -> dict[str, str | None]:
+        """Settings that change the events produced (part of the resume identity)."""
+        return {
+            "group": self.group,
+            "timezone": self.timezone,
+            "date_order": self.date_order,
+            "me": self.me,
+        }
+
+
+@dataclass
+class Batch:
+    """A slice of an export: its events, its unreadable records, and how far it reaches."""
+
+    events: pa.Table
+    rejects: list[Reject] = field(default_factory=list)
+    position: int = 0
+    records_read: int = 0
+    bytes_read: int = 0
+
+
+class Importer(Protocol):
+    """What every platform importer provides (see module docstring)."""
+
+    platform: ClassVar[str]
+    group_name: str
+    total_bytes: int
+
+    @classmethod
+    def sniff(cls, path: Path) -> bool: ...
+
+    def fingerprint(self) -> str: ...
+
+    def media_counts(self) -> dict[str, int]: ...
+
+    def batches(self, settings: ImportSettings) -> Iterator[Batch]: ...

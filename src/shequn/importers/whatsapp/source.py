@@ -1,0 +1,181 @@
+"""Opening a WhatsApp export as the apps share it: a ``.txt``, a ``.zip`` or a folder.
+
+Android shares ``WhatsApp Chat with <Group>.txt`` (or a ``.zip`` with media beside it);
+iOS shares ``WhatsApp Chat - <Group>.zip`` holding ``_chat.txt`` and the media.
+The chat text is read in blocks and split into lines without loading the whole file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, Final, TypeVar
+
+from shequn.errors import ImportFormatError
+
+T = TypeVar("T")
+
+BLOCK_BYTES: Final = 4 << 20
+
+# "WhatsApp Chat with X", localized variants, and the iOS "WhatsApp Chat - X".
+_NAME_PATTERNS: Final = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"^WhatsApp Chat (?:with|mit|con|com|avec|dengan) (?P<name>.+)$",
+        r"^WhatsApp[- ]Chat mit (?P<name>.+)$",
+        r"^(?:Chat de WhatsApp con|Conversa do WhatsApp com|Discussion WhatsApp avec|"
+        r"Chat WhatsApp con|Chat WhatsApp dengan|Чат WhatsApp с|WhatsApp Чат с) (?P<name>.+)$",
+        r"^WhatsApp Chat - (?P<name>.+)$",
+        r"^与(?P<name>.+)的 ?WhatsApp ?(?:聊天|对话)$",
+        r"^WhatsApp ?(?:聊天|对话)[ -]+(?P<name>.+)$",
+    )
+)
+
+# Media file names in Android (IMG-20240101-WA0001.jpg) and iOS (00000012-PHOTO-….jpg) zips.
+_MEDIA_KINDS: Final = (
+    (re.compile(r"^(IMG-|.*-PHOTO-)", re.I), "image"),
+    (re.compile(r"^(VID-|.*-VIDEO-)", re.I), "video"),
+    (re.compile(r"^(PTT-|.*-AUDIO-)", re.I), "voice"),
+    (re.compile(r"^(AUD-)", re.I), "audio"),
+    (re.compile(r"^(STK-|.*-STICKER-)", re.I), "sticker"),
+    (re.compile(r"^(.*-GIF-)", re.I), "gif"),
+    (re.compile(r"\.(vcf)$", re.I), "contact"),
+    (re.compile(r"\.(jpe?g|png|webp|heic)$", re.I), "image"),
+    (re.compile(r"\.(mp4|mov|3gp)$", re.I), "video"),
+    (re.compile(r"\.(opus|ogg|m4a|mp3|aac)$", re.I), "audio"),
+)
+
+
+def media_kind(filename: str) -> str:
+    """The attachment kind a media file name stands for (document when unknown)."""
+    base = filename.rsplit("/", 1)[-1]
+    for pattern, kind in _MEDIA_KINDS:
+        if pattern.search(base):
+            return kind
+    return "document"
+
+
+def group_name_from(path: Path) -> str:
+    """The group's name from an export's file name, or the file stem."""
+    stem = path.stem if path.is_file() or path.suffix else path.name
+    for pattern in _NAME_PATTERNS:
+        m = pattern.match(stem)
+        if m:
+            return m.group("name").strip()
+    return stem
+
+
+class ChatFile:
+    """The chat text of an export, wherever it lies, readable more than once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.display = str(path)
+        self._member: str | None = None
+        self._media: Counter[str] = Counter()
+        if not path.exists():
+            raise ImportFormatError("no such file or folder", platform="whatsapp", path=path)
+        if path.is_dir():
+            text_files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".txt")
+            if not text_files:
+                raise ImportFormatError(
+                    "folder holds no WhatsApp chat .txt file", platform="whatsapp", path=path
+                )
+            self.text_path: Path | None = _pick_chat(text_files, key=lambda p: p.name)
+            self.group_name = (
+                group_name_from(path)
+                if self.text_path.name == "_chat.txt"
+                else group_name_from(self.text_path)
+            )
+            for other in path.iterdir():
+                if other != self.text_path and other.is_file():
+                    self._media[media_kind(other.name)] += 1
+        elif zipfile.is_zipfile(path):
+            self.text_path = None
+            with zipfile.ZipFile(path) as archive:
+                names = [n for n in archive.namelist() if not n.endswith("/")]
+                texts = [n for n in names if n.lower().endswith(".txt")]
+                if not texts:
+                    raise ImportFormatError(
+                        "zip holds no WhatsApp chat .txt file", platform="whatsapp", path=path
+                    )
+                member = _pick_chat(texts, key=lambda n: n.rsplit("/", 1)[-1])
+                self._member = member
+                for name in names:
+                    if name != self._member:
+                        self._media[media_kind(name)] += 1
+            self.display = f"{path}!{self._member}"
+            inner = Path(member)
+            self.group_name = (
+                group_name_from(path) if inner.name == "_chat.txt" else group_name_from(inner)
+            )
+        else:
+            self.text_path = path
+            self.group_name = group_name_from(path)
+        self.total_bytes = self._size()
+
+    def _size(self) -> int:
+        if self.text_path is not None:
+            return self.text_path.stat().st_size
+        with zipfile.ZipFile(self.path) as archive:
+            return archive.getinfo(self._member or "").file_size
+
+    @contextmanager
+    def open_binary(self) -> Iterator[BinaryIO]:
+        if self.text_path is not None:
+            with self.text_path.open("rb") as fh:
+                yield fh
+        else:
+            with zipfile.ZipFile(self.path) as archive, archive.open(self._member or "") as fh:
+                yield fh  # type: ignore[misc]
+
+    def media_counts(self) -> dict[str, int]:
+        return dict(sorted(self._media.items()))
+
+    def fingerprint(self) -> str:
+        """sha256 of the chat text: the same chat in a .txt or a .zip is one export."""
+        digest = hashlib.sha256()
+        with self.open_binary() as fh:
+            while block := fh.read(BLOCK_BYTES):
+                digest.update(block)
+        return digest.hexdigest()
+
+    def head(self, max_bytes: int = 256 << 10) -> str:
+        """The start of the text (decoded), for sniffing."""
+        with self.open_binary() as fh:
+            data = fh.read(max_bytes)
+        return data.decode("utf-8-sig", errors="replace")
+
+    def lines(self) -> Iterator[tuple[list[str], int]]:
+        """Blocks of complete lines (``\\r`` kept) with the bytes consumed so far."""
+        decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+        tail = ""
+        consumed = 0
+        with self.open_binary() as fh:
+            while block := fh.read(BLOCK_BYTES):
+                consumed += len(block)
+                text = tail + decoder.decode(block)
+                cut = text.rfind("\n")
+                if cut < 0:
+                    tail = text
+                    continue
+                tail = text[cut + 1 :]
+                yield text[:cut].split("\n"), consumed
+            text = tail + decoder.decode(b"", final=True)
+            if text:
+                yield text.split("\n"), consumed
+
+
+def _pick_chat(candidates: list[T], key: Callable[[T], str]) -> T:
+    """Prefer ``_chat.txt`` or ``WhatsApp Chat…txt``; else the first text file."""
+    for candidate in candidates:
+        name = key(candidate)
+        if name == "_chat.txt" or name.lower().startswith("whatsapp"):
+            return candidate
+    return candidates[0]

@@ -1,0 +1,121 @@
+"""Running an import: importer batches into the store, with a ledger that survives kills.
+
+Each batch is written in one transaction together with the ledger's ``position`` (the
+last source line committed). A re-run of the same import (same file content, group,
+community and options) finds the unfinished ledger row and skips every event at or
+before that position, so nothing is stored twice even if the batch boundaries moved.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shequn.events import EventKind
+from shequn.importers import open_export
+from shequn.importers.base import Batch, Importer, ImportSettings
+from shequn.store.base import ImportRecord, ImportSpec, Store
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did, for the CLI to print."""
+
+    record: ImportRecord
+    platform: str
+    group_id: str
+    notes: tuple[str, ...]
+    new_events: int
+
+
+def run_import(
+    store: Store,
+    path: Path,
+    settings: ImportSettings,
+    *,
+    platform: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> ImportResult:
+    """Import one export into ``store``; resumes an unfinished import of the same export."""
+    importer = open_export(Path(path), platform)
+    group_id = settings.group or importer.group_name
+    spec = ImportSpec(
+        community=settings.community,
+        platform=importer.platform,
+        group_id=group_id,
+        source=str(path),
+        fingerprint=importer.fingerprint(),
+        options=settings.option_items(),
+    )
+    record = store.begin_import(spec)
+    store.upsert_group(
+        settings.community, importer.platform, group_id, importer.group_name, settings.timezone
+    )
+    settings = replace(settings, import_id=record.import_id, group=group_id)
+    committed = record.position
+    new_events = 0
+    try:
+        for batch in importer.batches(settings):
+            if progress is not None:
+                progress(batch.bytes_read, importer.total_bytes)
+            if batch.position <= committed:
+                continue
+            batch = _after(batch, committed)
+            new_events += store.write_batch(
+                record.import_id, batch.events, batch.rejects, batch.position, batch.records_read
+            )
+            _link_number_changes(store, importer.platform, batch.events)
+            committed = batch.position
+    except BaseException as exc:
+        store.finish_import(record.import_id, "failed", message=f"{type(exc).__name__}: {exc}")
+        raise
+    notes = _notes(importer)
+    final = store.finish_import(
+        record.import_id,
+        "complete",
+        media=importer.media_counts(),
+        message="; ".join(notes) or None,
+    )
+    return ImportResult(final, importer.platform, group_id, notes, new_events)
+
+
+def _after(batch: Batch, committed: int) -> Batch:
+    """The part of a batch past the committed position (all of it, usually)."""
+    if committed <= 0:
+        return batch
+    keep = pc.greater(batch.events.column("source_line"), committed)
+    return Batch(
+        events=batch.events.filter(keep),
+        rejects=[r for r in batch.rejects if r.line > committed],
+        position=batch.position,
+        records_read=batch.records_read,
+        bytes_read=batch.bytes_read,
+    )
+
+
+def _link_number_changes(store: Store, platform: str, events: pa.Table) -> None:
+    """'+1 555 changed to +1 666': the new number is the same member as the old one."""
+    changes = events.filter(pc.equal(events.column("kind"), EventKind.MEMBER_NUMBER_CHANGED.value))
+    for row in changes.select(["member_id", "extra"]).to_pylist():
+        new = json.loads(row["extra"] or "{}").get("new")
+        if row["member_id"] and new:
+            store.link_identities(platform, new, f"{platform}:{row['member_id']}")
+
+
+def _notes(importer: Importer) -> tuple[str, ...]:
+    notes = []
+    for attribute in ("date_note",):
+        value = getattr(importer, attribute, "")
+        if value:
+            notes.append(str(value))
+    language = getattr(importer, "language", None)
+    if language:
+        notes.append(f"system lines in language '{language}'")
+    return tuple(notes)

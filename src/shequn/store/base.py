@@ -1,0 +1,177 @@
+"""The store interface: the one contract both the embedded and the server store keep.
+
+A store holds the event log, the import ledger, the groups and identity links.
+It is written only through :meth:`Store.write_batch`, which stores one importer batch
+and advances the import's ledger row *in the same transaction*: a crash or SIGKILL
+leaves the ledger pointing exactly at what was committed, so a re-run resumes there.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A source record that could not be read: where it is and why."""
+
+    source: str
+    line: int
+    reason: str
+    raw: str = ""
+
+
+@dataclass(frozen=True)
+class ImportSpec:
+    """What an import is: the same spec on a re-run resumes the same ledger row."""
+
+    community: str
+    platform: str
+    group_id: str
+    source: str
+    fingerprint: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def options_json(self) -> str:
+        return json.dumps(dict(self.options), sort_keys=True, ensure_ascii=False)
+
+
+@dataclass
+class ImportRecord:
+    """One row of the import ledger."""
+
+    import_id: int
+    community: str
+    platform: str
+    group_id: str
+    source: str
+    fingerprint: str
+    options: str
+    status: str  # running | complete | failed | undone
+    started_at: datetime
+    finished_at: datetime | None
+    position: int  # last source line whose events are committed
+    records_read: int
+    events_stored: int
+    duplicates: int
+    rejected: int
+    media: str  # JSON object: attachment kind -> count of media files in the archive
+    message: str | None = None
+    resumed: bool = False
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    """A group the store holds, with its timezone and event counts."""
+
+    community: str
+    platform: str
+    group_id: str
+    name: str
+    timezone: str
+    events: int = 0
+    messages: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Window:
+    """Filters every read command takes."""
+
+    community: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class Store(ABC):
+    """Where events live. Implementations: DuckDBStore (embedded), PostgresStore."""
+
+    url: str
+
+    # -- imports ---------------------------------------------------------------
+    @abstractmethod
+    def begin_import(self, spec: ImportSpec) -> ImportRecord:
+        """Open a ledger row, or return the unfinished one with the same spec (resume)."""
+
+    @abstractmethod
+    def write_batch(
+        self,
+        import_id: int,
+        events: pa.Table,
+        rejects: Sequence[Reject],
+        position: int,
+        records_read: int,
+    ) -> int:
+        """Store new events (dropping known keys), record rejects, advance the ledger.
+
+        All in one transaction. Returns how many events were new.
+        """
+
+    @abstractmethod
+    def finish_import(
+        self,
+        import_id: int,
+        status: str,
+        *,
+        media: Mapping[str, int] | None = None,
+        message: str | None = None,
+    ) -> ImportRecord:
+        """Mark the import complete or failed."""
+
+    @abstractmethod
+    def imports(self, community: str | None = None) -> list[ImportRecord]:
+        """The ledger, oldest first."""
+
+    @abstractmethod
+    def get_import(self, import_id: int) -> ImportRecord:
+        """One ledger row; raises ImportNotFound."""
+
+    @abstractmethod
+    def undo_import(self, import_id: int) -> int:
+        """Delete the events an import stored; returns how many. The ledger row stays."""
+
+    @abstractmethod
+    def rejects(self, import_id: int) -> list[Reject]:
+        """The records an import could not read."""
+
+    # -- groups and identities ----------------------------------------------------
+    @abstractmethod
+    def upsert_group(
+        self, community: str, platform: str, group_id: str, name: str, timezone: str
+    ) -> None:
+        """Create the group or update its name and timezone."""
+
+    @abstractmethod
+    def groups(self, window: Window | None = None) -> list[GroupInfo]:
+        """Groups with their event counts."""
+
+    @abstractmethod
+    def link_identities(self, platform: str, identity: str, member_key: str) -> None:
+        """Say that a platform identity belongs to member ``member_key``."""
+
+    # -- reading ---------------------------------------------------------------
+    @abstractmethod
+    def stats(self, window: Window | None = None) -> dict[str, Any]:
+        """The ``shequn stats --json`` object (see README for names and meanings)."""
+
+    @abstractmethod
+    def events(self, window: Window | None = None, kinds: Sequence[str] | None = None) -> pa.Table:
+        """Events as Arrow, ordered by time then source line (for tests and exports)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,291 @@
+"""Behaviour both stores share, over a small set of dialect hooks.
+
+Subclasses provide how to run SQL, open a transaction and append an Arrow batch
+to a staging table; everything else (ledger, undo, stats, groups) is written once here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from abc import abstractmethod
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from shequn.errors import ImportNotFound
+from shequn.events import EVENT_COLUMNS
+from shequn.store import sql
+from shequn.store.base import GroupInfo, ImportRecord, ImportSpec, Reject, Store, Window
+
+_COLUMNS = ", ".join(EVENT_COLUMNS)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def iso(ts: datetime | None) -> str | None:
+    """UTC ISO-8601 with a Z, as stats --json prints times."""
+    if ts is None:
+        return None
+    return ts.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
+class SqlStore(Store):
+    """A store over a SQL database; the dialect-specific parts are abstract."""
+
+    # -- dialect hooks -----------------------------------------------------------
+    @abstractmethod
+    def _execute(self, query: str, params: Sequence[Any] = ()) -> None: ...
+
+    @abstractmethod
+    def _fetchall(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def _transaction(self) -> contextlib.AbstractContextManager[None]: ...
+
+    @abstractmethod
+    def _insert_new_events(self, events: pa.Table) -> int:
+        """Insert the rows of ``events`` whose key is not stored yet; return how many."""
+
+    @abstractmethod
+    def _fetch_arrow(self, query: str, params: Sequence[Any] = ()) -> pa.Table: ...
+
+    # -- schema ----------------------------------------------------------------
+    def _migrate(self, statements: list[str]) -> None:
+        with self._transaction():
+            for statement in statements:
+                self._execute(statement)
+            self._execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO NOTHING",
+                [str(sql.STORE_SCHEMA_VERSION)],
+            )
+
+    # -- imports ---------------------------------------------------------------
+    def _record(self, row: tuple[Any, ...]) -> ImportRecord:
+        return ImportRecord(*row)
+
+    def begin_import(self, spec: ImportSpec) -> ImportRecord:
+        with self._transaction():
+            rows = self._fetchall(
+                f"SELECT {sql.IMPORT_COLUMNS} FROM imports WHERE community = ? AND platform = ? "
+                "AND group_id = ? AND fingerprint = ? AND options = ? "
+                "AND status IN ('running', 'failed') ORDER BY import_id DESC LIMIT 1",
+                [
+                    spec.community,
+                    spec.platform,
+                    spec.group_id,
+                    spec.fingerprint,
+                    spec.options_json(),
+                ],
+            )
+            if rows:
+                record = self._record(rows[0])
+                self._execute(
+                    "UPDATE imports SET status = 'running', message = NULL WHERE import_id = ?",
+                    [record.import_id],
+                )
+                record.status, record.resumed = "running", True
+                return record
+            next_id = self._fetchall("SELECT COALESCE(MAX(import_id), 0) + 1 FROM imports")[0][0]
+            self._execute(
+                "INSERT INTO imports (import_id, community, platform, group_id, source, "
+                "fingerprint, options, status, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    next_id,
+                    spec.community,
+                    spec.platform,
+                    spec.group_id,
+                    spec.source,
+                    spec.fingerprint,
+                    spec.options_json(),
+                    "running",
+                    _now(),
+                ],
+            )
+        return self.get_import(int(next_id))
+
+    def write_batch(
+        self,
+        import_id: int,
+        events: pa.Table,
+        rejects: Sequence[Reject],
+        position: int,
+        records_read: int,
+    ) -> int:
+        with self._transaction():
+            stored = self._insert_new_events(events) if events.num_rows else 0
+            for reject in rejects:
+                self._execute(
+                    "INSERT INTO rejects (import_id, source, line, reason, raw) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [import_id, reject.source, reject.line, reject.reason, reject.raw[:500]],
+                )
+            self._execute(
+                "UPDATE imports SET position = ?, records_read = records_read + ?, "
+                "events_stored = events_stored + ?, duplicates = duplicates + ?, "
+                "rejected = rejected + ? WHERE import_id = ?",
+                [position, records_read, stored, events.num_rows - stored, len(rejects), import_id],
+            )
+        return stored
+
+    def finish_import(
+        self,
+        import_id: int,
+        status: str,
+        *,
+        media: Mapping[str, int] | None = None,
+        message: str | None = None,
+    ) -> ImportRecord:
+        with self._transaction():
+            self._execute(
+                "UPDATE imports SET status = ?, finished_at = ?, media = ?, message = ? "
+                "WHERE import_id = ?",
+                [status, _now(), json.dumps(dict(media or {}), sort_keys=True), message, import_id],
+            )
+        return self.get_import(import_id)
+
+    def imports(self, community: str | None = None) -> list[ImportRecord]:
+        where, params = ("community = ?", [community]) if community else ("TRUE", [])
+        rows = self._fetchall(
+            f"SELECT {sql.IMPORT_COLUMNS} FROM imports WHERE {where} ORDER BY import_id", params
+        )
+        return [self._record(r) for r in rows]
+
+    def get_import(self, import_id: int) -> ImportRecord:
+        rows = self._fetchall(
+            f"SELECT {sql.IMPORT_COLUMNS} FROM imports WHERE import_id = ?", [import_id]
+        )
+        if not rows:
+            raise ImportNotFound(import_id)
+        return self._record(rows[0])
+
+    def undo_import(self, import_id: int) -> int:
+        self.get_import(import_id)
+        with self._transaction():
+            removed = self._fetchall(
+                "SELECT COUNT(*) FROM events WHERE import_id = ?", [import_id]
+            )[0][0]
+            self._execute("DELETE FROM events WHERE import_id = ?", [import_id])
+            self._execute(
+                "UPDATE imports SET status = 'undone', finished_at = ? WHERE import_id = ?",
+                [_now(), import_id],
+            )
+        return int(removed)
+
+    def rejects(self, import_id: int) -> list[Reject]:
+        rows = self._fetchall(
+            "SELECT source, line, reason, raw FROM rejects WHERE import_id = ? ORDER BY line",
+            [import_id],
+        )
+        return [Reject(*r) for r in rows]
+
+    # -- groups and identities ----------------------------------------------------
+    def upsert_group(
+        self, community: str, platform: str, group_id: str, name: str, timezone: str
+    ) -> None:
+        with self._transaction():
+            self._execute(
+                "INSERT INTO groups (community, platform, group_id, name, timezone) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (community, platform, group_id) "
+                "DO UPDATE SET name = excluded.name, timezone = excluded.timezone",
+                [community, platform, group_id, name, timezone],
+            )
+
+    def groups(self, window: Window | None = None) -> list[GroupInfo]:
+        window = window or Window()
+        where, params = sql.window_filter(Window(since=window.since, until=window.until))
+        query = sql.groups_sql(where)
+        if window.community is not None:
+            query = query.replace("WHERE TRUE\n", "WHERE g.community = ?\n", 1)
+            params = [*params, window.community]
+        rows = self._fetchall(query, params)
+        return [
+            GroupInfo(r[0], r[1], r[2], r[3], r[4], int(r[5] or 0), int(r[6] or 0), r[7], r[8])
+            for r in rows
+        ]
+
+    def link_identities(self, platform: str, identity: str, member_key: str) -> None:
+        with self._transaction():
+            self._execute(
+                "INSERT INTO identity_links (platform, identity, member_key) VALUES (?, ?, ?) "
+                "ON CONFLICT (platform, identity) DO UPDATE SET member_key = excluded.member_key",
+                [platform, identity, member_key],
+            )
+
+    # -- reading ---------------------------------------------------------------
+    def stats(self, window: Window | None = None) -> dict[str, Any]:
+        window = window or Window()
+        where, params = sql.window_filter(window)
+        counts = self._fetchall(sql.counts_sql(where), params)
+        members = dict(self._fetchall(sql.members_sql(where), params + params))
+        ledger_where, ledger_params = (
+            ("community = ?", [window.community]) if window.community else ("TRUE", [])
+        )
+        rejected = self._fetchall(
+            f"SELECT COALESCE(SUM(rejected), 0) FROM imports WHERE {ledger_where}", ledger_params
+        )[0][0]
+        total = {
+            "groups": 0,
+            "members": 0,
+            "messages": 0,
+            "bot_messages": 0,
+            "deleted_messages": 0,
+            "joins": 0,
+            "leaves": 0,
+            "removals": 0,
+            "reactions": 0,
+        }
+        by_platform: dict[str, dict[str, int]] = {}
+        first: datetime | None = None
+        last: datetime | None = None
+        for row in counts:
+            platform = row[0]
+            values = [int(v or 0) for v in row[1:9]]
+            for name, value in zip(
+                (
+                    "groups",
+                    "messages",
+                    "bot_messages",
+                    "deleted_messages",
+                    "joins",
+                    "leaves",
+                    "removals",
+                    "reactions",
+                ),
+                values,
+                strict=True,
+            ):
+                total[name] += value
+            member_count = int(members.get(platform, 0))
+            total["members"] += member_count
+            by_platform[platform] = {
+                "groups": values[0],
+                "messages": values[1],
+                "members": member_count,
+            }
+            first = row[9] if first is None or (row[9] is not None and row[9] < first) else first
+            last = row[10] if last is None or (row[10] is not None and row[10] > last) else last
+        return {
+            **total,
+            "first": iso(first),
+            "last": iso(last),
+            "by_platform": by_platform,
+            "rejected_records": int(rejected),
+        }
+
+    def events(self, window: Window | None = None, kinds: Sequence[str] | None = None) -> pa.Table:
+        window = window or Window()
+        where, params = sql.window_filter(window)
+        if kinds:
+            where += " AND e.kind IN (" + ", ".join("?" for _ in kinds) + ")"
+            params += list(kinds)
+        return self._fetch_arrow(
+            f"SELECT {_COLUMNS} FROM events e WHERE {where} "
+            "ORDER BY e.ts, e.source_line, e.kind, e.member_id, e.key",
+            params,
+        )

@@ -1,0 +1,68 @@
+"""The embedded default store: one DuckDB file, no server."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from shequn.errors import StoreError
+from shequn.events import EVENT_COLUMNS
+from shequn.store import sql
+from shequn.store.common import SqlStore
+
+_COLUMNS = ", ".join(EVENT_COLUMNS)
+
+
+class DuckDBStore(SqlStore):
+    """Events in a single DuckDB file (or ``:memory:``)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self.url = self.path
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(self.path)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        self.con.execute("SET TimeZone = 'UTC'")
+        self._migrate(sql.ddl("VARCHAR[]"))
+
+    def _execute(self, query: str, params: Sequence[Any] = ()) -> None:
+        self.con.execute(query, list(params))
+
+    def _fetchall(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.con.execute(query, list(params)).fetchall()
+
+    def _fetch_arrow(self, query: str, params: Sequence[Any] = ()) -> pa.Table:
+        return self.con.execute(query, list(params)).to_arrow_table()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def _insert_new_events(self, events: pa.Table) -> int:
+        self.con.register("shequn_batch", events)
+        try:
+            row = self.con.execute(
+                f"INSERT INTO events SELECT {_COLUMNS} FROM ("
+                f"  SELECT b.* FROM shequn_batch b ANTI JOIN events e ON b.key = e.key"
+                f") QUALIFY row_number() OVER (PARTITION BY key ORDER BY source_line) = 1"
+            ).fetchone()
+        finally:
+            self.con.unregister("shequn_batch")
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        self.con.close()

@@ -1,0 +1,166 @@
+"""SQL shared by both stores: schema, ledger statements and the stats query.
+
+Written in the common subset of DuckDB and PostgreSQL so each query exists once;
+``?`` placeholders are rewritten to ``%s`` for psycopg by the PostgreSQL store.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from shequn.store.base import Window
+
+STORE_SCHEMA_VERSION: Final = 1
+
+
+def ddl(list_type: str, text_type: str = "TEXT") -> list[str]:
+    """CREATE statements; ``list_type`` is the dialect's array of text."""
+    return [
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE IF NOT EXISTS imports (
+            import_id BIGINT PRIMARY KEY,
+            community TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            group_id TEXT NOT NULL,
+            source TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            options TEXT NOT NULL,
+            status TEXT NOT NULL,
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            position BIGINT NOT NULL DEFAULT 0,
+            records_read BIGINT NOT NULL DEFAULT 0,
+            events_stored BIGINT NOT NULL DEFAULT 0,
+            duplicates BIGINT NOT NULL DEFAULT 0,
+            rejected BIGINT NOT NULL DEFAULT 0,
+            media TEXT NOT NULL DEFAULT '{}',
+            message TEXT
+        )""",
+        f"""CREATE TABLE IF NOT EXISTS events (
+            key {text_type} NOT NULL,
+            schema_version SMALLINT NOT NULL,
+            kind TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            community TEXT NOT NULL,
+            group_id TEXT NOT NULL,
+            ts TIMESTAMP NOT NULL,
+            ts_raw TEXT,
+            platform_id TEXT,
+            member_id TEXT,
+            member_name TEXT,
+            by_member_id TEXT,
+            text TEXT,
+            reply_to TEXT,
+            mentions {list_type},
+            attachment_kind TEXT,
+            forwarded_from TEXT,
+            is_bot BOOLEAN NOT NULL,
+            join_method TEXT,
+            invite_link TEXT,
+            amount DOUBLE PRECISION,
+            currency TEXT,
+            extra TEXT,
+            import_id BIGINT NOT NULL,
+            source_line BIGINT
+        )""",
+        """CREATE TABLE IF NOT EXISTS rejects (
+            import_id BIGINT NOT NULL,
+            source TEXT NOT NULL,
+            line BIGINT NOT NULL,
+            reason TEXT NOT NULL,
+            raw TEXT NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS groups (
+            community TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            group_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            timezone TEXT NOT NULL,
+            PRIMARY KEY (community, platform, group_id)
+        )""",
+        """CREATE TABLE IF NOT EXISTS identity_links (
+            platform TEXT NOT NULL,
+            identity TEXT NOT NULL,
+            member_key TEXT NOT NULL,
+            PRIMARY KEY (platform, identity)
+        )""",
+    ]
+
+
+IMPORT_COLUMNS: Final = (
+    "import_id, community, platform, group_id, source, fingerprint, options, status, "
+    "started_at, finished_at, position, records_read, events_stored, duplicates, rejected, "
+    "media, message"
+)
+
+
+def window_filter(window: Window, alias: str = "e") -> tuple[str, list[Any]]:
+    """WHERE clause (starting with TRUE) and parameters for a read window."""
+    clauses = ["TRUE"]
+    params: list[Any] = []
+    if window.community is not None:
+        clauses.append(f"{alias}.community = ?")
+        params.append(window.community)
+    if window.since is not None:
+        clauses.append(f"{alias}.ts >= ?")
+        params.append(window.since)
+    if window.until is not None:
+        clauses.append(f"{alias}.ts < ?")
+        params.append(window.until)
+    return " AND ".join(clauses), params
+
+
+# A member is a platform identity, unless linked to a member key (number changes, links).
+MEMBER_EXPR: Final = "COALESCE(l.member_key, p.platform || ':' || p.identity)"
+
+
+def members_sql(where: str) -> str:
+    """Distinct members per platform touched by events in the window."""
+    return f"""
+        WITH p AS (
+            SELECT e.platform, e.member_id AS identity FROM events e
+            WHERE {where} AND e.member_id IS NOT NULL
+            UNION
+            SELECT e.platform, e.by_member_id FROM events e
+            WHERE {where} AND e.by_member_id IS NOT NULL
+        )
+        SELECT p.platform, COUNT(DISTINCT {MEMBER_EXPR})
+        FROM p LEFT JOIN identity_links l ON l.platform = p.platform AND l.identity = p.identity
+        GROUP BY p.platform
+    """
+
+
+def counts_sql(where: str) -> str:
+    """Per-platform event counts for ``stats``."""
+    return f"""
+        SELECT e.platform,
+            COUNT(DISTINCT e.group_id),
+            SUM(CASE WHEN e.kind = 'message_posted' THEN 1 ELSE 0 END),
+            SUM(CASE WHEN e.kind = 'message_posted' AND e.is_bot THEN 1 ELSE 0 END),
+            SUM(CASE WHEN e.kind = 'message_deleted' THEN 1 ELSE 0 END),
+            SUM(CASE WHEN e.kind = 'member_joined' THEN 1 ELSE 0 END),
+            SUM(CASE WHEN e.kind = 'member_left' THEN 1 ELSE 0 END),
+            SUM(CASE WHEN e.kind = 'member_removed' THEN 1 ELSE 0 END),
+            SUM(CASE WHEN e.kind = 'reaction_added' THEN 1 ELSE 0 END),
+            MIN(e.ts), MAX(e.ts)
+        FROM events e WHERE {where}
+        GROUP BY e.platform
+        ORDER BY e.platform
+    """
+
+
+def groups_sql(where: str) -> str:
+    """Groups with counts inside the window (groups without events still listed)."""
+    community_only = "TRUE"
+    return f"""
+        SELECT g.community, g.platform, g.group_id, g.name, g.timezone,
+            COUNT(e.key),
+            SUM(CASE WHEN e.kind = 'message_posted' THEN 1 ELSE 0 END),
+            MIN(e.ts), MAX(e.ts)
+        FROM groups g
+        LEFT JOIN events e ON e.community = g.community AND e.platform = g.platform
+            AND e.group_id = g.group_id AND {where}
+        WHERE {community_only}
+        GROUP BY g.community, g.platform, g.group_id, g.name, g.timezone
+        ORDER BY g.community, g.platform, g.group_id
+    """
