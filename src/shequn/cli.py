@@ -126,6 +126,7 @@ def import_(
     commit_every: Annotated[
         int, typer.Option(help="Commit after about this many lines.")
     ] = 200_000,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every commit.")] = False,
     store: StoreOption = None,
 ) -> None:
     """Import a chat export (auto-detected); re-running resumes or changes nothing.
@@ -146,9 +147,16 @@ def import_(
             commit_every=commit_every,
         )
         with _open(_store_arg(ctx, store)) as db, _progress() as progress:
-            result = run_import(db, path, settings, platform=platform, progress=progress)
+            result = run_import(
+                db,
+                path,
+                settings,
+                platform=platform,
+                progress=progress,
+                on_commit=_log_commit if verbose else None,
+            )
     record = result.record
-    verb = "resumed" if record.resumed else "imported"
+    verb = f"resumed (from line {result.resumed_from:,})" if record.resumed else "imported"
     out.print(
         f"{verb} {path} as {result.platform} group {result.group_id!r} "
         f"(community {community!r}, timezone {tz}, import #{record.import_id})",
@@ -171,6 +179,10 @@ def import_(
         out.print(
             f"  see rejected lines with: shequn imports show {record.import_id}", markup=False
         )
+
+
+def _log_commit(position: int, stored: int) -> None:
+    err.print(f"committed through line {position:,} ({stored:,} new events)", markup=False)
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from shequn.importers.base import Batch, Importer, ImportSettings
 from shequn.store.base import ImportRecord, ImportSpec, Store
 
 ProgressCallback = Callable[[int, int], None]
+CommitCallback = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class ImportResult:
     group_id: str
     notes: tuple[str, ...]
     new_events: int
+    #: the committed line an interrupted earlier run had reached (0: a fresh import)
+    resumed_from: int = 0
 
 
 def run_import(
@@ -42,6 +45,7 @@ def run_import(
     *,
     platform: str | None = None,
     progress: ProgressCallback | None = None,
+    on_commit: CommitCallback | None = None,
 ) -> ImportResult:
     """Import one export into ``store``; resumes an unfinished import of the same export."""
     importer = open_export(Path(path), platform)
@@ -73,6 +77,8 @@ def run_import(
             )
             _link_number_changes(store, importer.platform, batch.events)
             committed = batch.position
+            if on_commit is not None:
+                on_commit(committed, new_events)
     except BaseException as exc:
         store.finish_import(record.import_id, "failed", message=f"{type(exc).__name__}: {exc}")
         raise
@@ -83,7 +89,9 @@ def run_import(
         media=importer.media_counts(),
         message="; ".join(notes) or None,
     )
-    return ImportResult(final, importer.platform, group_id, notes, new_events)
+    resumed_from = record.position if record.resumed else 0
+    final.resumed = record.resumed
+    return ImportResult(final, importer.platform, group_id, notes, new_events, resumed_from)
 
 
 def _after(batch: Batch, committed: int) -> Batch:

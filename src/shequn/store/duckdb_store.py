@@ -40,7 +40,7 @@ class DuckDBStore(SqlStore):
         return self.con.execute(query, list(params)).fetchall()
 
     def _fetch_arrow(self, query: str, params: Sequence[Any] = ()) -> pa.Table:
-        return self.con.execute(query, list(params)).to_arrow_table()
+        return self.con.sql(query, params=list(params)).to_arrow_table()
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

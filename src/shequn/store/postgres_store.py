@@ -22,7 +22,7 @@ _COLUMNS = ", ".join(EVENT_COLUMNS)
 # PostgreSQL's text[] literal from an Arrow list<string>, computed vectorised in DuckDB.
 _PG_ARRAY_SQL = (
     "SELECT * REPLACE (CASE WHEN mentions IS NULL THEN NULL ELSE '{' || array_to_string("
-    "list_transform(mentions, x -> '\"' || replace(replace(x, '\\', '\\\\'), '\"', '\\\"') "
+    "list_transform(mentions, lambda x: '\"' || replace(replace(x, '\\', '\\\\'), '\"', '\\\"') "
     "|| '\"'), ',') || '}' END AS mentions) FROM batch"
 )
 
@@ -84,7 +84,7 @@ class PostgresStore(SqlStore):
     def _insert_new_events(self, events: pa.Table) -> int:
         local = duckdb.connect()
         local.register("batch", events)
-        prepared = local.execute(_PG_ARRAY_SQL).to_arrow_table()
+        prepared = local.sql(_PG_ARRAY_SQL).to_arrow_table()
         local.close()
         buffer = io.BytesIO()
         pacsv.write_csv(prepared, buffer, pacsv.WriteOptions(include_header=False))

@@ -109,7 +109,7 @@ class WhatsAppImporter:
         ev_sql, col_sql = evidence_sql(self.layout), colon_sql(self.layout)
         for chunk, _ in self._chunks(settings.commit_every):
             con.register("chunk", chunk)
-            row = con.execute(ev_sql).fetchone()
+            row = con.execute(ev_sql).fetchall()[0]
             if row:
                 evidence.add(evidence_from(row))
             colons.add(con.execute(col_sql).fetchall())
@@ -136,6 +136,7 @@ class WhatsAppImporter:
             source=self.chat.display,
             colon_names=colon_names,
             me=settings.me,
+            group_name=self.group_name,
         )
         for chunk, consumed in self._chunks(settings.commit_every):
             events, rejects, records = parser.parse(chunk)

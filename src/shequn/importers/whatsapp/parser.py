@@ -93,6 +93,7 @@ class ChunkParser:
         colon_names: dict[str, str],
         me: str | None = None,
         language: str | None = None,
+        group_name: str | None = None,
     ) -> None:
         self.layout = layout
         self.date_order = date_order
@@ -103,6 +104,7 @@ class ChunkParser:
         self.source = source
         self.me = me
         self.language = language
+        self._group_names = {identity_of(n) for n in (group_id, group_name) if n}
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET preserve_insertion_order = true")
@@ -326,7 +328,7 @@ class ChunkParser:
             "SELECT stamp AS ts_raw, author_id, body_hash, max(occ) + 1 AS n FROM records "
             "WHERE stamp IS NOT NULL GROUP BY ALL"
         ).to_arrow_table()
-        records = self.con.execute("SELECT count(*) FROM records").fetchone()
+        records = self.con.execute("SELECT count(*) FROM records").fetchall()[0]
         events = messages.cast(EVENT_SCHEMA)
         if system_rows:
             events = pa.concat_tables([events, _rows_to_table(system_rows)])
@@ -369,7 +371,7 @@ class ChunkParser:
             text = rest if self.layout == ANDROID or author is None else (body or "")
             text = text.lstrip(_LRM)
             found = self._match(text)
-            if found is None and author is not None:
+            if found is None and author is not None and not self._group_voice(author):
                 continue  # an ordinary message after all
             done.append(int(line_no))
             base_key = _md5(self.group_id, stamp, author_id, body_hash, occ)
@@ -379,6 +381,10 @@ class ChunkParser:
                 continue
             rows.extend(self._expand(found, base_key, common))
         return rows, done
+
+    def _group_voice(self, author: str) -> bool:
+        """iOS writes system lines as if the group (its current name) had said them."""
+        return self.layout != ANDROID and identity_of(author) in self._group_names
 
     def _match(self, text: str) -> SystemMatch | None:
         order = list(system_lines.languages())
@@ -637,11 +643,11 @@ def colon_sql(layout: str) -> str:
 def evidence_from(row: tuple[Any, ...]) -> DateEvidence:
     """DateEvidence from one row of :func:`evidence_sql`."""
     return DateEvidence(
-        lines=int(row[0]),
-        year_first=int(row[1]),
-        first_over_12=int(row[2]),
-        second_over_12=int(row[3]),
-        backwards_dmy=int(row[4]),
-        backwards_mdy=int(row[5]),
-        twelve_hour=int(row[6]),
+        lines=int(row[0] or 0),
+        year_first=int(row[1] or 0),
+        first_over_12=int(row[2] or 0),
+        second_over_12=int(row[3] or 0),
+        backwards_dmy=int(row[4] or 0),
+        backwards_mdy=int(row[5] or 0),
+        twelve_hour=int(row[6] or 0),
     )

@@ -1,0 +1,230 @@
+"""The WhatsApp importer on small exports in the real layouts, one quirk at a time."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shequn.errors import ImportFormatError
+from shequn.events import natural_key
+from shequn.importers.base import ImportSettings
+from shequn.importers.whatsapp import WhatsAppImporter
+
+QUIRKS = Path(__file__).parents[2] / "fixtures" / "whatsapp" / "quirks"
+MAKERS = QUIRKS / "WhatsApp Chat with Makers.txt"
+
+
+def parse(path: Path, **settings: Any) -> tuple[WhatsAppImporter, list[dict[str, Any]], list[Any]]:
+    importer = WhatsAppImporter(path)
+    rows: list[dict[str, Any]] = []
+    rejects: list[Any] = []
+    for batch in importer.batches(ImportSettings(**{"timezone": "UTC", **settings})):
+        rows.extend(batch.events.to_pylist())
+        rejects.extend(batch.rejects)
+    rows.sort(key=lambda r: (r["source_line"], r["kind"], r["member_id"] or ""))
+    return importer, rows, rejects
+
+
+def by_line(rows: list[dict[str, Any]], line: int) -> list[dict[str, Any]]:
+    return [r for r in rows if r["source_line"] == line]
+
+
+def test_android_layout_messages_and_system_lines() -> None:
+    importer, rows, rejects = parse(MAKERS)
+    assert (importer.layout, importer.date_order, importer.group_name) == (
+        "android",
+        "dmy",
+        "Makers",
+    )
+    assert rejects == []
+    kinds = [(r["source_line"], r["kind"]) for r in rows]
+    assert kinds[:3] == [(1, "system_notice"), (2, "group_created"), (3, "member_joined")]
+    added = by_line(rows, 3)
+    assert [(r["member_id"], r["by_member_id"], r["join_method"]) for r in added] == [
+        ("Bob", "Alice", "added"),
+        ("Carol", "Alice", "added"),
+        ("Dave", "Alice", "added"),
+    ]
+    assert by_line(rows, 21)[0]["join_method"] == "invite_link"
+    removed = by_line(rows, 22)[0]
+    assert (removed["kind"], removed["member_id"], removed["by_member_id"]) == (
+        "member_removed",
+        "Dave",
+        "Alice",
+    )
+    assert by_line(rows, 23)[0]["kind"] == "member_left"
+    renamed = by_line(rows, 24)[0]
+    assert (renamed["kind"], renamed["text"], json.loads(renamed["extra"])) == (
+        "group_renamed",
+        "Makers",
+        {"old": "Makers: old"},
+    )
+    assert by_line(rows, 25)[0]["kind"] == "group_description_changed"
+    assert by_line(rows, 26)[0]["kind"] == "group_icon_changed"
+    number = by_line(rows, 27)[0]
+    assert (number["member_id"], json.loads(number["extra"])) == (
+        "+491701234567",
+        {"new": "+491707654321"},
+    )
+    assert by_line(rows, 28)[0]["kind"] == "security_notice"
+
+
+def test_multiline_messages_keep_newlines_and_fake_dates() -> None:
+    _, rows, _ = parse(MAKERS)
+    carol = by_line(rows, 7)[0]
+    assert carol["text"] == "first line\nsecond line\n12/31 was fun: really"
+    assert by_line(rows, 8) == [] and by_line(rows, 9) == []
+
+
+def test_names_with_colons_bidi_marks_tilde_and_phone_numbers() -> None:
+    _, rows, _ = parse(MAKERS)
+    doctor = by_line(rows, 10)[0]
+    assert (doctor["member_id"], doctor["text"]) == ("Dr: Who", "I am the doctor")
+    phone = by_line(rows, 12)[0]
+    assert (phone["member_id"], phone["member_name"]) == (
+        "+491701234567",
+        "\u202a+49 170 1234567\u202c",
+    )
+    assert by_line(rows, 13)[0]["member_id"] == by_line(rows, 14)[0]["member_id"] == "Maria"
+    assert by_line(rows, 13)[0]["member_name"] == "~ Maria"
+
+
+def test_media_attachments_deleted_and_edited() -> None:
+    _, rows, _ = parse(MAKERS)
+    media = by_line(rows, 15)[0]
+    assert (media["kind"], media["attachment_kind"], media["text"]) == (
+        "message_posted",
+        "media",
+        None,
+    )
+    deleted = by_line(rows, 16)
+    assert [r["kind"] for r in deleted] == ["message_deleted", "message_posted"]
+    assert deleted[0]["reply_to"] == deleted[1]["key"]
+    attached = by_line(rows, 17)[0]
+    assert (attached["attachment_kind"], attached["text"]) == ("image", "look at this")
+    edited = by_line(rows, 19)
+    assert [r["kind"] for r in edited] == ["message_edited", "message_posted"]
+    assert edited[1]["text"] == "fixed typo"
+
+
+def test_hostile_text_is_kept_verbatim_with_mentions() -> None:
+    _, rows, _ = parse(MAKERS)
+    last = by_line(rows, 30)[0]
+    assert last["text"] == "@Alice <script>alert(1)</script> 你好"
+    assert last["mentions"] == ["Alice"]
+
+
+def test_out_of_order_timestamps_are_kept_as_written() -> None:
+    _, rows, _ = parse(MAKERS)
+    late = by_line(rows, 20)[0]
+    assert late["ts"] == datetime(2023, 12, 31, 21, 5)
+    assert late["ts"] < by_line(rows, 19)[0]["ts"]
+
+
+def test_identical_messages_in_one_minute_are_two_events() -> None:
+    _, rows, _ = parse(MAKERS)
+    oks = by_line(rows, 5) + by_line(rows, 6)
+    assert [r["text"] for r in oks] == ["ok", "ok"]
+    assert oks[0]["key"] != oks[1]["key"]
+    # the key is the documented natural key: group, stamp as written, author, text hash, n
+    import hashlib
+
+    body = hashlib.md5(b"ok").hexdigest()
+    assert oks[0]["key"] == natural_key("Makers", "31/12/23, 21:02", "Bob", body, 0)
+    assert oks[1]["key"] == natural_key("Makers", "31/12/23, 21:02", "Bob", body, 1)
+
+
+def test_timezone_converts_to_utc_but_keys_do_not_change() -> None:
+    _, utc_rows, _ = parse(MAKERS)
+    _, sh_rows, _ = parse(MAKERS, timezone="Asia/Shanghai")
+    assert [r["key"] for r in utc_rows] == [r["key"] for r in sh_rows]
+    assert sh_rows[5]["ts"] == datetime(2023, 12, 31, 13, 2)  # 21:02 in UTC+8
+
+
+def test_crlf_and_bom_read_like_the_plain_file() -> None:
+    _, plain, _ = parse(MAKERS)
+    _, crlf, _ = parse(QUIRKS / "crlf_bom.txt", group="Makers")
+    strip = [{k: v for k, v in r.items() if k != "import_id"} for r in plain]
+    assert strip == [{k: v for k, v in r.items() if k != "import_id"} for r in crlf]
+
+
+def test_ios_zip_layout_with_system_lines_media_and_counts() -> None:
+    importer, rows, rejects = parse(QUIRKS / "WhatsApp Chat - Makers.zip")
+    assert (importer.layout, importer.group_name, rejects) == ("ios", "Makers", [])
+    assert rows[0]["kind"] == "system_notice"  # group-name author + U+200E
+    assert [r["attachment_kind"] for r in rows if r["source_line"] in (3, 4)] == ["image", "image"]
+    assert by_line(rows, 5)[0]["member_id"] == "Dr: Who"
+    assert by_line(rows, 5)[0]["text"] == "mehrere\nZeilen"
+    assert importer.media_counts() == {"image": 1, "video": 1, "voice": 1}
+    assert rows[1]["ts"] == datetime(2023, 12, 31, 21, 0, 2)
+
+
+def test_twelve_hour_clock_with_narrow_space() -> None:
+    importer, rows, _ = parse(QUIRKS / "android_12h_mdy.txt")
+    assert importer.date_order == "mdy"
+    assert [r["ts"] for r in rows] == [
+        datetime(2023, 12, 31, 21, 5),
+        datetime(2024, 1, 1, 0, 10),
+        datetime(2024, 1, 1, 12, 10),
+    ]
+    assert rows[0]["ts_raw"] == "12/31/23, 9:05\u202fPM"
+
+
+def test_year_first_dates() -> None:
+    importer, rows, _ = parse(QUIRKS / "android_ymd.txt")
+    assert importer.date_order == "ymd"
+    assert rows[0]["ts"] == datetime(2023, 12, 31, 21, 5)
+
+
+def test_ambiguous_dates_are_decided_by_time_order_of_the_whole_file() -> None:
+    importer, rows, _ = parse(QUIRKS / "ambiguous.txt")
+    assert importer.date_order == "mdy"
+    assert "ambiguous" in importer.date_note
+    assert [r["ts"].month for r in rows] == [1, 1, 1, 2, 2]
+
+
+def test_date_order_option_decides_only_ambiguous_files() -> None:
+    importer, _, _ = parse(QUIRKS / "ambiguous.txt", date_order="dmy")
+    assert importer.date_order == "dmy"
+    importer, _, _ = parse(MAKERS, date_order="mdy")
+    assert importer.date_order == "dmy"  # day 31 proves day-first
+
+
+def test_malformed_lines_are_reported_and_good_lines_kept() -> None:
+    _, rows, rejects = parse(QUIRKS / "malformed.txt")
+    assert [r["text"] for r in rows] == ["good one", "good two"]
+    assert [(r.line, r.reason.split(" ")[0]) for r in rejects] == [
+        (1, "text"),
+        (3, "invalid"),
+        (4, "invalid"),
+    ]
+    assert all(r.source.endswith("malformed.txt") for r in rejects)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "just some notes\nnothing to see\n",
+        '{"name": "Telegram", "messages": []}',
+        "",
+    ],
+)
+def test_a_file_that_is_not_an_export_gets_one_sentence(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text(content)
+    with pytest.raises(ImportFormatError) as info:
+        WhatsAppImporter(path)
+    message = str(info.value)
+    assert "notes.txt" in message and "not a WhatsApp chat export" in message
+    assert "\n" not in message
+
+
+def test_chunked_parse_equals_whole_parse() -> None:
+    _, whole, _ = parse(MAKERS)
+    _, chunked, _ = parse(MAKERS, commit_every=3)
+    assert [r["key"] for r in whole] == [r["key"] for r in chunked]
+    assert whole == chunked

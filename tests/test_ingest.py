@@ -1,0 +1,134 @@
+"""Imports end to end on both stores: resume after a kill, re-imports, overlapping exports."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from shequn.importers.base import ImportSettings
+from shequn.ingest import run_import
+from shequn.store import open_store
+
+QUIRKS = Path(__file__).parent / "fixtures" / "whatsapp" / "quirks"
+MAKERS = QUIRKS / "WhatsApp Chat with Makers.txt"
+
+
+def keys(url: str) -> set[str]:
+    with open_store(url) as store:
+        return set(store.events().column("key").to_pylist())
+
+
+def test_reimport_stores_nothing_new(store_url: str) -> None:
+    with open_store(store_url) as store:
+        first = run_import(store, MAKERS, ImportSettings(community="makers", timezone="UTC"))
+        second = run_import(store, MAKERS, ImportSettings(community="makers", timezone="UTC"))
+        assert first.new_events == first.record.events_stored > 30
+        assert second.new_events == 0 and second.record.duplicates == first.new_events
+        # a different timezone cannot create duplicates either: keys use the written time
+        third = run_import(
+            store, MAKERS, ImportSettings(community="makers", timezone="Asia/Shanghai")
+        )
+        assert third.new_events == 0
+
+
+def test_overlapping_exports_merge_into_their_union(store_url: str, tmp_path: Path) -> None:
+    lines = MAKERS.read_text(encoding="utf-8").splitlines(keepends=True)
+    early, late = tmp_path / "early" / MAKERS.name, tmp_path / "late" / MAKERS.name
+    early.parent.mkdir()
+    late.parent.mkdir()
+    early.write_text("".join(lines[:20]), encoding="utf-8")  # up to the edited message
+    late.write_text("".join(lines[5:]), encoding="utf-8")  # from the second "ok" on
+    whole_url = str(tmp_path / "whole.duckdb")
+    with open_store(whole_url) as whole:
+        run_import(whole, MAKERS, ImportSettings(timezone="UTC"))
+    with open_store(store_url) as store:
+        run_import(store, early, ImportSettings(timezone="UTC"))
+        run_import(store, late, ImportSettings(timezone="UTC"))
+    assert keys(store_url) == keys(whole_url)
+
+
+def test_undo_then_reimport_restores(store_url: str) -> None:
+    with open_store(store_url) as store:
+        first = run_import(store, MAKERS, ImportSettings(timezone="UTC"))
+        before = store.stats()
+        assert store.undo_import(first.record.import_id) == first.new_events
+        assert store.stats()["messages"] == 0
+        again = run_import(store, MAKERS, ImportSettings(timezone="UTC"))
+        assert again.new_events == first.new_events
+        assert store.stats() == before
+
+
+def write_big_export(path: Path, messages: int) -> None:
+    """A plain Android export, big enough that importing it takes a few seconds."""
+    rng = random.Random(5)
+    t = datetime(2023, 1, 1)
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(messages):
+            t += timedelta(seconds=rng.randint(0, 90))
+            author = f"Member {rng.randint(1, 400)}"
+            fh.write(f"{t:%d/%m/%y, %H:%M} - {author}: message {i} {'x' * rng.randint(1, 60)}\n")
+            if i % 97 == 0:
+                fh.write("a continuation line\n")
+
+
+@pytest.mark.slow
+def test_sigkill_mid_import_leaves_a_consistent_store_and_resumes(
+    store_url: str, tmp_path: Path
+) -> None:
+    export = tmp_path / "WhatsApp Chat with Big.txt"
+    write_big_export(export, 300_000)
+    command = [
+        sys.executable,
+        "-m",
+        "shequn.cli",
+        "import",
+        str(export),
+        "--store",
+        store_url,
+        "--timezone",
+        "UTC",
+        "--commit-every",
+        "10000",
+        "--verbose",
+    ]
+    child = subprocess.Popen(
+        command, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
+    assert child.stderr is not None
+    commits = 0
+    while commits < 3:
+        line = child.stderr.readline()
+        assert line, "import ended before it could be killed"
+        commits += line.startswith("committed through line")
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    child.stderr.close()
+    assert child.returncode == -signal.SIGKILL
+
+    with open_store(store_url) as store:
+        [record] = store.imports()
+        assert record.status == "running" and record.position > 0
+        events = store.events()
+        assert events.num_rows == record.events_stored
+        assert max(events.column("source_line").to_pylist()) <= record.position
+        stored_before = record.events_stored
+        assert 0 < stored_before < 300_000
+
+    resumed = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert "resumed" in resumed.stdout
+    reference = str(tmp_path / "reference.duckdb")
+    with open_store(reference) as ref:
+        run_import(ref, export, ImportSettings(timezone="UTC"))
+    assert keys(store_url) == keys(reference)
+    with open_store(store_url) as store:
+        [record] = store.imports()
+        assert record.status == "complete" and record.duplicates == 0
+        assert record.events_stored == len(keys(reference)) == 300_000
