@@ -56,9 +56,8 @@ class DuckDBStore(SqlStore):
         self.con.register("shequn_batch", events)
         try:
             row = self.con.execute(
-                f"INSERT INTO events SELECT {_COLUMNS} FROM ("
-                f"  SELECT b.* FROM shequn_batch b ANTI JOIN events e ON b.key = e.key"
-                f") QUALIFY row_number() OVER (PARTITION BY key ORDER BY source_line) = 1"
+                f"INSERT INTO events SELECT {_COLUMNS} FROM shequn_batch b "
+                f"ANTI JOIN events e ON b.key = e.key"
             ).fetchone()
         finally:
             self.con.unregister("shequn_batch")

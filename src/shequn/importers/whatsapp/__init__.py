@@ -8,17 +8,19 @@ the occurrence counts of the previous chunk and per-author statistics.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from shequn.errors import ImportFormatError
 from shequn.importers.base import Batch, ImportSettings
-from shequn.importers.whatsapp.layout import HEADERS, DateEvidence, sniff_layout
+from shequn.importers.whatsapp.layout import HEADER_PREFIXES, DateEvidence, sniff_layout
 from shequn.importers.whatsapp.parser import (
     ChunkParser,
     ColonNames,
@@ -27,6 +29,7 @@ from shequn.importers.whatsapp.parser import (
     evidence_sql,
 )
 from shequn.importers.whatsapp.source import ChatFile
+from shequn.store.base import Reject
 
 __all__ = ["WhatsAppImporter"]
 
@@ -54,7 +57,7 @@ class WhatsAppImporter:
                 path=self.chat.display,
             )
         self.layout = layout
-        self._header = re.compile(HEADERS[layout])
+        self._prefix = HEADER_PREFIXES[layout]
         self.date_order: str | None = None
         self.date_note = ""
         self.language: str | None = None
@@ -75,43 +78,53 @@ class WhatsAppImporter:
         return self.chat.media_counts()
 
     # -- chunking ---------------------------------------------------------------
-    def _chunks(self, commit_every: int) -> Iterator[tuple[pa.Table, int]]:
-        """Aligned chunks: each starts on a header line and ends before one."""
-        pending: list[str] = []
+    def _chunks(self, commit_every: int) -> Iterator[Chunk]:
+        """Chunks of about ``commit_every`` lines that start on a header and end before one."""
+        pending: list[pa.Array] = []
+        pending_rows = 0
         first_line = 1
-        for lines, consumed in self.chat.lines():
-            pending.extend(lines)
-            while len(pending) >= commit_every:
-                cut = self._last_header(pending, commit_every)
-                if cut <= 0:
-                    break
-                yield _table(pending[:cut], first_line), consumed
+        for block, consumed in self.chat.line_blocks():
+            pending.append(block)
+            pending_rows += len(block)
+            while pending_rows >= commit_every:
+                lines = pa.concat_arrays(pending)
+                headers = self._header_rows(lines)
+                cut_at = headers[(headers > 0) & (headers <= commit_every)]
+                if len(cut_at) == 0:
+                    later = headers[headers > commit_every]
+                    if len(later) == 0:
+                        pending = [lines]
+                        break  # one long message so far: read on
+                    cut = int(later[0])
+                else:
+                    cut = int(cut_at[-1])
+                yield Chunk(lines.slice(0, cut), headers[headers < cut], first_line, consumed)
                 first_line += cut
-                pending = pending[cut:]
+                rest = lines.slice(cut)
+                pending, pending_rows = [rest], len(rest)
         if pending:
-            while pending and pending[-1] == "":
-                pending.pop()
-            if pending:
-                yield _table(pending, first_line), self.total_bytes
+            lines = pa.concat_arrays(pending)
+            end = len(lines)
+            while end > 0 and not lines[end - 1].as_py():
+                end -= 1
+            if end:
+                lines = lines.slice(0, end)
+                yield Chunk(lines, self._header_rows(lines), first_line, self.total_bytes)
 
-    def _last_header(self, lines: list[str], limit: int) -> int:
-        """Index of the last header line at or before ``limit`` (0 if none but the first)."""
-        for i in range(min(limit, len(lines) - 1), 0, -1):
-            if self._header.match(lines[i].rstrip("\r")):
-                return i
-        return 0
+    def _header_rows(self, lines: pa.Array) -> np.ndarray:
+        mask = pc.match_substring_regex(lines, self._prefix)
+        return np.flatnonzero(mask.to_numpy(zero_copy_only=False))
 
     # -- the two passes -----------------------------------------------------------
     def _survey(self, settings: ImportSettings) -> dict[str, str]:
+        """Pass 1: the date order from the whole file, and names that contain ': '."""
         evidence = DateEvidence()
         colons = ColonNames()
         con = duckdb.connect()
         ev_sql, col_sql = evidence_sql(self.layout), colon_sql(self.layout)
-        for chunk, _ in self._chunks(settings.commit_every):
-            con.register("chunk", chunk)
-            row = con.execute(ev_sql).fetchall()[0]
-            if row:
-                evidence.add(evidence_from(row))
+        for chunk in self._chunks(settings.commit_every):
+            con.register("msgs", chunk.header_lines())
+            evidence.add(evidence_from(con.execute(ev_sql).fetchall()[0]))
             colons.add(con.execute(col_sql).fetchall())
         con.close()
         if evidence.lines == 0:
@@ -138,23 +151,73 @@ class WhatsAppImporter:
             me=settings.me,
             group_name=self.group_name,
         )
-        for chunk, consumed in self._chunks(settings.commit_every):
-            events, rejects, records = parser.parse(chunk)
-            last_line = chunk.column("line_no")[-1].as_py()
+        for chunk in self._chunks(settings.commit_every):
+            orphans = chunk.orphans(self.chat.display)
+            events, rejects = parser.parse(chunk.messages())
             yield Batch(
                 events=events,
-                rejects=rejects,
-                position=int(last_line),
-                records_read=records,
-                bytes_read=consumed,
+                rejects=sorted(orphans + rejects, key=lambda r: r.line),
+                position=chunk.first_line + len(chunk.lines) - 1,
+                records_read=len(chunk.headers) + len(orphans),
+                bytes_read=chunk.consumed,
             )
         self.language = parser.language
 
 
-def _table(lines: list[str], first_line: int) -> pa.Table:
-    return pa.table(
-        {
-            "line_no": pa.array(range(first_line, first_line + len(lines)), pa.int64()),
-            "line": pa.array(lines, pa.string()),
-        }
-    )
+@dataclass
+class Chunk:
+    """Lines of an export that start on a message header (except before the first one)."""
+
+    lines: pa.Array
+    headers: np.ndarray  # row numbers of the header lines
+    first_line: int
+    consumed: int
+
+    def _line_numbers(self, rows: np.ndarray) -> pa.Array:
+        return pa.array(rows.astype(np.int64) + self.first_line)
+
+    def header_lines(self) -> pa.Table:
+        """The header lines alone (enough for the survey)."""
+        rows = pa.array(self.headers.astype(np.int64))
+        return pa.table(
+            {"line_no": self._line_numbers(self.headers), "line": self.lines.take(rows)}
+        )
+
+    def messages(self) -> pa.Table:
+        """One row per message: its header line joined with its continuation lines."""
+        headers = self.headers
+        texts = self.lines.take(pa.array(headers.astype(np.int64)))
+        total = len(self.lines)
+        if len(headers) and len(headers) < total - int(headers[0]):
+            # continuation lines are rare: join them in Python, everything else stays Arrow
+            is_header = np.zeros(total, dtype=bool)
+            is_header[headers] = True
+            continuation = np.flatnonzero(~is_header)
+            continuation = continuation[continuation > headers[0]]
+            owners = np.searchsorted(headers, continuation, side="right") - 1
+            joined: dict[int, list[str]] = {}
+            extra = self.lines.take(pa.array(continuation.astype(np.int64))).to_pylist()
+            for owner, text in zip(owners.tolist(), extra, strict=True):
+                joined.setdefault(owner, []).append(text)
+            owner_rows = sorted(joined)
+            firsts = texts.take(pa.array(owner_rows, pa.int64())).to_pylist()
+            replacement = [
+                "\n".join([first, *joined[row]])
+                for row, first in zip(owner_rows, firsts, strict=True)
+            ]
+            mask = np.zeros(len(headers), dtype=bool)
+            mask[owner_rows] = True
+            texts = pc.replace_with_mask(texts, pa.array(mask), pa.array(replacement, pa.string()))
+        return pa.table({"line_no": self._line_numbers(headers), "line": texts})
+
+    def orphans(self, source: str) -> list[Reject]:
+        """Lines before the first header of the file: nothing they could belong to."""
+        first_header = int(self.headers[0]) if len(self.headers) else len(self.lines)
+        if first_header == 0:
+            return []
+        lines = self.lines.slice(0, first_header).to_pylist()
+        return [
+            Reject(source, self.first_line + i, "text before the first message header", text[:200])
+            for i, text in enumerate(lines)
+            if text and text.strip()
+        ]

@@ -51,6 +51,29 @@ IOS_HEADER: Final = (
 )
 HEADERS: Final = {ANDROID: ANDROID_HEADER, IOS: IOS_HEADER}
 
+# The same headers without the rest of the line: cheaper to test, same lines match.
+_DATE_NC = r"[0-9]{1,4}[./-][0-9]{1,2}[./-][0-9]{1,4}"
+_TIME_NC = r"[0-9]{1,2}[:.][0-9]{2}(?:[:.][0-9]{2})?"
+_PRE_NC = "(?:上午|下午|中午|凌晨|早上|晚上|午前|午後)?"
+_POST_ANDROID_NC = "(?:" + _SP + r"?[^0-9 \-\[\]][^\-\[\]]{0,7}?)?"
+_POST_IOS_NC = "(?:" + _SP + r"?[^0-9 \]][^\]]{0,7}?)?"
+HEADER_PREFIXES: Final = {
+    ANDROID: "^" + _LEAD + _DATE_NC + ",?" + _SP + _PRE_NC + _TIME_NC + _POST_ANDROID_NC + " - ",
+    IOS: "^" + _LEAD + r"\[" + _DATE_NC + ",?" + _SP + _PRE_NC + _TIME_NC + _POST_IOS_NC + r"\] ",
+}
+
+#: a stamp as written, split: 1-3 date fields, 4 word before the time, 5 hour, 6 minute,
+#: 7 second, 8 word after the time
+STAMP_PARTS: Final = {
+    layout: "^([0-9]{1,4})[./-]([0-9]{1,2})[./-]([0-9]{1,4}),?"
+    + _SP
+    + _PRE
+    + r"([0-9]{1,2})[:.]([0-9]{2})(?:[:.]([0-9]{2}))?"
+    + post
+    + "$"
+    for layout, post in ((ANDROID, _POST_ANDROID), (IOS, _POST_IOS))
+}
+
 DATE_PARTS: Final = r"^([0-9]{1,4})[./-]([0-9]{1,2})[./-]([0-9]{1,4})$"
 
 DATE_ORDERS: Final = ("dmy", "mdy", "ymd")

@@ -22,15 +22,16 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from shequn.events import EVENT_SCHEMA, KEY_SEPARATOR, SCHEMA_VERSION, EventKind, JoinMethod
 from shequn.identity import identity_of, identity_sql
 from shequn.importers.whatsapp import system_lines
 from shequn.importers.whatsapp.layout import (
     ANDROID,
-    DATE_PARTS,
-    HEADERS,
+    STAMP_PARTS,
     DateEvidence,
     normalise_ampm_sql,
 )
@@ -39,8 +40,8 @@ from shequn.store.base import Reject
 
 SEP: Final = KEY_SEPARATOR
 _QUOTES: Final = '["“”„«»「」『』]'
-_TIME_PARTS: Final = r"^([0-9]{1,2})[:.]([0-9]{2})(?:[:.]([0-9]{2}))?$"
 _LRM: Final = "\u200e"
+_LEAD_CHARS: Final = "\u200e\u200f\ufeff"
 
 
 def _sql_str(value: str) -> str:
@@ -138,14 +139,7 @@ class ChunkParser:
         self._edited = sorted(
             {lang.edited_marker for lang in system_lines.LANGUAGES.values() if lang.edited_marker}
         )
-        self._carry = pa.table(
-            {
-                "ts_raw": pa.array([], pa.string()),
-                "author_id": pa.array([], pa.string()),
-                "body_hash": pa.array([], pa.string()),
-                "n": pa.array([], pa.int64()),
-            }
-        )
+        self._carry = _EMPTY_CARRY
 
     # -- the bulk query ---------------------------------------------------------------
     def _date_fields(self) -> tuple[str, str, str]:
@@ -156,226 +150,232 @@ class ChunkParser:
         }[self.date_order]
 
     def _records_sql(self) -> str:
+        """One query: every message of the chunk, parsed, classified and keyed."""
         y, mo, d = self._date_fields()
-        header = _sql_str(HEADERS[self.layout])
         android = self.layout == ANDROID
-        quote_candidate = (
-            f"OR regexp_matches(coalesce(p1, ''), {_sql_str(_QUOTES)})" if android else ""
-        )
+        quote_candidate = f"OR regexp_matches(p1, {_sql_str(_QUOTES)})" if android else ""
         system_candidate = (
             f"cpos = 0 OR (fullname IS NOT NULL AND NOT starts_with(rest, fullname || ': ')) "
             f"{quote_candidate}"
             if android
-            else f"starts_with(body, '{_LRM}') AND ms.kind IS NULL "
+            else f"starts_with(body, '{_LRM}') AND media_kind IS NULL "
             f"AND NOT regexp_matches(body, '^{_LRM}?<[^<>:]+: [^<>]+>')"
         )
-        return f"""
-        WITH h AS (
-            SELECT line_no, rtrim(line, chr(13)) AS line,
-                   regexp_extract(rtrim(line, chr(13)), {header},
-                                  ['stamp', 'date', 'pre', 'time', 'post', 'rest']) AS m
-            FROM chunk
-        ), g AS (
-            SELECT line_no, line, m, m.stamp <> '' AS is_header,
-                   sum(CASE WHEN m.stamp <> '' THEN 1 ELSE 0 END)
-                       OVER (ORDER BY line_no ROWS UNBOUNDED PRECEDING) AS msg
-            FROM h
-        ), msgs AS (
-            SELECT msg, min(line_no) AS line_no,
-                   max(CASE WHEN is_header THEN m.stamp END) AS stamp,
-                   max(CASE WHEN is_header THEN m.date END) AS date,
-                   max(CASE WHEN is_header THEN m.pre || m.post END) AS ampm,
-                   max(CASE WHEN is_header THEN m.time END) AS time,
-                   string_agg(CASE WHEN is_header THEN m.rest ELSE line END, chr(10)
-                              ORDER BY line_no) AS rest,
-                   count(*) AS nlines
-            FROM g WHERE msg > 0 GROUP BY msg
-        ), p AS (
-            SELECT *, regexp_extract(date, {_sql_str(DATE_PARTS)}, ['a', 'b', 'c']) AS dp,
-                   regexp_extract(time, {_sql_str(_TIME_PARTS)}, ['h', 'mi', 's']) AS tp,
-                   {normalise_ampm_sql("ampm")} AS ap
-            FROM msgs
-        ), t AS (
-            SELECT *,
-                   CASE WHEN length({y}) <= 2 THEN 2000 + CAST({y} AS INT)
-                        ELSE CAST({y} AS INT) END AS yy,
-                   CAST({mo} AS INT) AS mm, CAST({d} AS INT) AS dd,
-                   CAST(tp.h AS INT) AS hh0, CAST(tp.mi AS INT) AS mi,
-                   CAST(CASE WHEN tp.s = '' THEN '0' ELSE tp.s END AS INT) AS ss
-            FROM p
-        ), u AS (
-            SELECT *,
-                   CASE WHEN ap = 'pm' AND hh0 < 12 THEN hh0 + 12
-                        WHEN ap = 'am' AND hh0 = 12 THEN 0 ELSE hh0 END AS hh,
-                   strpos(rest, ': ') AS cpos
-            FROM t
-        ), v AS (
-            SELECT u.*,
-                   CASE WHEN hh < 24 AND mi < 60 AND ss < 60
-                        THEN try(make_timestamp(yy, mm, dd, hh, mi, ss::DOUBLE)) END AS ts_local,
-                   CASE WHEN cpos > 0 THEN substr(rest, 1, cpos - 1) END AS p1
-            FROM u
-        ), w AS (
-            SELECT v.*, cn.fullname,
-                   CASE WHEN cn.fullname IS NOT NULL AND starts_with(rest, cn.fullname || ': ')
-                        THEN cn.fullname WHEN cpos > 0 THEN p1 END AS author,
-                   CASE WHEN cn.fullname IS NOT NULL AND starts_with(rest, cn.fullname || ': ')
-                        THEN substr(rest, length(cn.fullname) + 3)
-                        WHEN cpos > 0 THEN substr(rest, cpos + 2) END AS body
-            FROM v LEFT JOIN colon_names cn ON cn.prefix = v.p1
-        ), x AS (
-            SELECT w.*, ms.kind AS media_kind,
-                   {identity_sql("coalesce(author, chr(0))")} AS author_id,
-                   md5(CASE WHEN author IS NULL THEN rest ELSE body END) AS body_hash,
-                   ({system_candidate}) AS candidate
-            FROM w LEFT JOIN media_strings ms ON ms.text = lower(ltrim(w.body, '{_LRM}'))
-        )
-        SELECT x.*,
-               timezone({_sql_str(self.timezone)}, ts_local)::TIMESTAMP AS ts,
-               row_number() OVER (PARTITION BY x.stamp, x.author_id, x.body_hash
-                                  ORDER BY x.line_no)
-                   - 1 + coalesce(c.n, 0) AS occ
-        FROM x LEFT JOIN carry c
-            ON c.ts_raw = x.stamp AND c.author_id = x.author_id AND c.body_hash = x.body_hash
-        """
-
-    def _messages_sql(self) -> str:
         deleted = ", ".join(_sql_str(s) for s in self._deleted) or "''"
         attached = "|".join(_escape_re(s) for s in self._attached)
-        edited = "|".join(_escape_re(s) for s in self._edited) or "$^"
+        edited_re = "|".join(_escape_re(s) for s in self._edited) or "$^"
+        edited_test = " OR ".join(f"ends_with(body, {_sql_str(m)})" for m in self._edited)
         gid = _sql_str(self.group_id)
-        clean_body = f"ltrim(body, '{_LRM}')"
+        clean = f"ltrim(body, '{_LRM}')"
+        file_kind = " ".join(
+            f"WHEN regexp_matches(file, {_sql_str(pattern)}) THEN '{kind}'"
+            for pattern, kind in _FILE_KINDS
+        )
         return f"""
-        WITH m AS (
-            SELECT r.*,
+        WITH a AS ({split_sql(self.layout)}
+        ), b AS (
+            SELECT line_no, stamp, rest, strpos(rest, ': ') AS cpos,
+                   regexp_extract(stamp, {_sql_str(STAMP_PARTS[self.layout])},
+                                  ['a', 'b', 'c', 'pre', 'h', 'mi', 's', 'post']) AS dp
+            FROM a
+        ), c AS (
+            SELECT line_no, stamp, rest, cpos,
+                   CASE WHEN cpos > 0 THEN substr(rest, 1, cpos - 1) END AS p1,
+                   CASE WHEN length({y}) <= 2 THEN 2000 + TRY_CAST({y} AS INT)
+                        ELSE TRY_CAST({y} AS INT) END AS yy,
+                   TRY_CAST({mo} AS INT) AS mm, TRY_CAST({d} AS INT) AS dd,
+                   TRY_CAST(dp.h AS INT) AS hh0, TRY_CAST(dp.mi AS INT) AS mi,
+                   coalesce(TRY_CAST(dp.s AS INT), 0) AS ss,
+                   CASE WHEN dp.pre = '' AND dp.post = '' THEN ''
+                        ELSE {normalise_ampm_sql("dp.pre || dp.post")} END AS ap
+            FROM b
+        ), d AS (
+            SELECT c.*, cn.fullname,
+                   CASE WHEN ap = 'pm' AND hh0 < 12 THEN hh0 + 12
+                        WHEN ap = 'am' AND hh0 = 12 THEN 0 ELSE hh0 END AS hh
+            FROM c LEFT JOIN colon_names cn ON cn.prefix = c.p1
+        ), e AS (
+            SELECT line_no, stamp, rest, cpos, p1, fullname,
+                   CASE WHEN hh < 24 AND mi < 60 AND ss < 60
+                        THEN try(make_timestamp(yy, mm, dd, hh, mi, ss::DOUBLE)) END AS ts_local,
+                   CASE WHEN fullname IS NOT NULL AND starts_with(rest, fullname || ': ')
+                        THEN fullname ELSE p1 END AS author,
+                   CASE WHEN fullname IS NOT NULL AND starts_with(rest, fullname || ': ')
+                        THEN substr(rest, length(fullname) + 3)
+                        WHEN cpos > 0 THEN substr(rest, cpos + 2) END AS body
+            FROM d
+        ), au AS (
+            SELECT author, {identity_sql("author")} AS author_id
+            FROM (SELECT DISTINCT author FROM e WHERE author IS NOT NULL)
+        ), f AS (
+            SELECT e.*, coalesce(au.author_id, '') AS author_id, ms.kind AS media_kind,
+                   md5(coalesce(e.body, e.rest)) AS body_hash
+            FROM e LEFT JOIN au ON au.author = e.author
+            LEFT JOIN media_strings ms
+                ON ms.text = (CASE WHEN length(e.body) <= 60
+                                   THEN lower(ltrim(e.body, '{_LRM}')) END)
+        ), fh AS (
+            SELECT *, hash(stamp, author_id, body_hash) AS h FROM f
+        ), dups AS (
+            SELECT h FROM fh GROUP BY h HAVING count(*) > 1
+            UNION SELECT h FROM carry
+        ), occ AS (
+            SELECT line_no, row_number() OVER (PARTITION BY h ORDER BY line_no) - 1 AS n
+            FROM fh SEMI JOIN dups USING (h)
+        ), g AS (
+            SELECT fh.*, coalesce(occ.n, 0) + coalesce(carry.n, 0) AS occ,
+                   coalesce({system_candidate}, false) AS candidate,
+                   coalesce({clean} IN ({deleted}), false) AS is_deleted,
+                   coalesce({edited_test or "false"}, false) AS is_edited,
+                   CASE WHEN contains(body, ' (')
+                        THEN nullif(regexp_extract({clean},
+                                    '^([^\\n]+?) (?:{attached})(?:\\n|$)', 1), '')
+                        WHEN starts_with({clean}, '<')
+                        THEN nullif(regexp_extract({clean},
+                                    '^<[^<>:]+: ([^<>]+)>(?:\\n|$)', 1), '')
+                   END AS file
+            FROM fh LEFT JOIN occ USING (line_no) LEFT JOIN carry ON carry.h = fh.h
+        ), m AS (
+            SELECT *,
                    md5({gid} || '{SEP}' || stamp || '{SEP}' || author_id || '{SEP}' || body_hash
                        || '{SEP}' || occ::VARCHAR) AS key,
-                   {clean_body} IN ({deleted}) AS is_deleted,
-                   regexp_matches({clean_body}, ' ?(?:{edited})$') AS is_edited,
-                   regexp_extract({clean_body}, '^([^\\n]+?) (?:{attached})(?:\\n|$)', 1)
-                       AS android_file,
-                   regexp_extract({clean_body}, '^<[^<>:]+: ([^<>]+)>(?:\\n|$)', 1) AS ios_file
-            FROM records r
-            WHERE ts IS NOT NULL AND author IS NOT NULL
-              AND r.line_no NOT IN (SELECT line_no FROM system_done)
-        ), n AS (
-            SELECT *,
                    CASE WHEN media_kind IS NOT NULL THEN media_kind
-                        WHEN android_file <> '' OR ios_file <> '' THEN
-                            CASE WHEN regexp_matches(android_file || ios_file,
-                                        '(?i)^(IMG-|.*-PHOTO-)|[.](jpe?g|png|webp|heic)$')
-                                     THEN 'image'
-                                 WHEN regexp_matches(android_file || ios_file,
-                                        '(?i)^(VID-|.*-VIDEO-)|[.](mp4|mov|3gp)$') THEN 'video'
-                                 WHEN regexp_matches(android_file || ios_file,
-                                        '(?i)^(PTT-|.*-AUDIO-)|[.]opus$') THEN 'voice'
-                                 WHEN regexp_matches(android_file || ios_file,
-                                        '(?i)^AUD-|[.](m4a|mp3|aac|ogg)$') THEN 'audio'
-                                 WHEN regexp_matches(android_file || ios_file,
-                                        '(?i)^STK-|-STICKER-|[.]webp$') THEN 'sticker'
-                                 WHEN regexp_matches(android_file || ios_file, '(?i)-GIF-')
-                                     THEN 'gif'
-                                 WHEN regexp_matches(android_file || ios_file, '(?i)[.]vcf$')
-                                     THEN 'contact'
-                                 ELSE 'document' END
+                        WHEN file IS NOT NULL THEN CASE {file_kind} ELSE 'document' END
                    END AS attachment_kind,
                    CASE WHEN media_kind IS NOT NULL OR is_deleted THEN NULL
-                        WHEN android_file <> '' OR ios_file <> '' THEN
-                            nullif(regexp_extract(body, '\\n(.*)$', 1), '')
-                        WHEN is_edited THEN regexp_replace(body, ' ?(?:{edited})$', '')
+                        WHEN file IS NOT NULL THEN nullif(regexp_extract(body, '\\n(.*)$', 1), '')
+                        WHEN is_edited THEN regexp_replace(body, ' ?(?:{edited_re})$', '')
                         ELSE body END AS text_out
-            FROM m
+            FROM g
         )
-        SELECT key, CAST({SCHEMA_VERSION} AS SMALLINT) AS schema_version,
-               'message_posted' AS kind, 'whatsapp' AS platform,
-               {_sql_str(self.community)} AS community, {gid} AS group_id, ts,
-               stamp AS ts_raw, NULL AS platform_id, author_id AS member_id,
-               author AS member_name, NULL AS by_member_id, text_out AS text, NULL AS reply_to,
-               CASE WHEN text_out IS NULL THEN NULL ELSE
+        SELECT key, timezone({_sql_str(self.timezone)}, ts_local)::TIMESTAMP AS ts,
+               stamp AS ts_raw, author_id AS member_id, author AS member_name,
+               text_out AS text,
+               CASE WHEN contains(text_out, '@') THEN
                    nullif(regexp_extract_all(text_out, '@([\\p{{L}}\\p{{N}}_+]+)', 1), [])
                END AS mentions,
-               attachment_kind, NULL AS forwarded_from, false AS is_bot, NULL AS join_method,
-               NULL AS invite_link, NULL::DOUBLE AS amount, NULL AS currency,
+               attachment_kind,
                CASE WHEN is_deleted THEN '{{"deleted": true}}'
                     WHEN is_edited THEN '{{"edited": true}}' END AS extra,
-               {self.import_id}::BIGINT AS import_id, line_no AS source_line
-        FROM n
-        UNION ALL
-        SELECT md5(key || '{SEP}deleted'), {SCHEMA_VERSION}, 'message_deleted', 'whatsapp',
-               {_sql_str(self.community)}, {gid}, ts, stamp, NULL, author_id, author, NULL,
-               NULL, key, NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, NULL,
-               {self.import_id}, line_no
-        FROM n WHERE is_deleted
-        UNION ALL
-        SELECT md5(key || '{SEP}edited'), {SCHEMA_VERSION}, 'message_edited', 'whatsapp',
-               {_sql_str(self.community)}, {gid}, ts, stamp, NULL, author_id, author, NULL,
-               text_out, key, NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, NULL,
-               {self.import_id}, line_no
-        FROM n WHERE is_edited
+               line_no AS source_line,
+               CASE WHEN author IS NULL OR candidate OR ts_local IS NULL THEN rest END AS rest,
+               CASE WHEN candidate THEN body END AS body,
+               author IS NULL OR candidate AS candidate, is_deleted, is_edited,
+               h, occ, body_hash
+        FROM m
         """
 
     # -- one chunk ----------------------------------------------------------------
-    def parse(self, chunk: pa.Table) -> tuple[pa.Table, list[Reject], int]:
-        """Events and rejects for one aligned chunk, and how many records it held."""
-        self.con.register("chunk", chunk)
+    def parse(self, msgs: pa.Table) -> tuple[pa.Table, list[Reject]]:
+        """Events and rejects for one chunk of merged message lines ``(line_no, line)``."""
+        self.con.register("msgs", msgs)
         self.con.register("carry", self._carry)
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE records AS {self._records_sql()}")
-        rejects = self._rejects(chunk)
-        system_rows, system_done = self._system_events()
-        self.con.register("system_done", pa.table({"line_no": pa.array(system_done, pa.int64())}))
-        messages = self.con.sql(self._messages_sql()).to_arrow_table()
-        self._carry = self.con.sql(
-            "SELECT stamp AS ts_raw, author_id, body_hash, max(occ) + 1 AS n FROM records "
-            "WHERE stamp IS NOT NULL GROUP BY ALL"
-        ).to_arrow_table()
-        records = self.con.execute("SELECT count(*) FROM records").fetchall()[0]
-        events = messages.cast(EVENT_SCHEMA)
+        rec = self.con.sql(self._records_sql()).to_arrow_table()
+        self.con.unregister("msgs")
+        self._carry = _next_carry(rec)
+        parsed = pc.is_valid(rec.column("ts"))
+        rejects = self._rejects(rec.filter(pc.invert(parsed)))
+        rec = rec.filter(parsed)
+        system_rows, system_done = self._system_events(rec.filter(rec.column("candidate")))
+        if system_done:
+            done = pa.array(system_done, pa.int64())
+            rec = rec.filter(pc.invert(pc.is_in(rec.column("source_line"), done)))
+        parts = [self._message_events(rec)]
+        deleted = rec.filter(rec.column("is_deleted"))
+        if deleted.num_rows:
+            parts.append(self._derived_events(deleted, EventKind.MESSAGE_DELETED, "deleted"))
+        edited = rec.filter(rec.column("is_edited"))
+        if edited.num_rows:
+            parts.append(self._derived_events(edited, EventKind.MESSAGE_EDITED, "edited"))
         if system_rows:
-            events = pa.concat_tables([events, _rows_to_table(system_rows)])
-        return events, rejects, int(records[0]) if records else 0
+            parts.append(_rows_to_table(system_rows))
+        return pa.concat_tables(parts), rejects
 
-    def _rejects(self, chunk: pa.Table) -> list[Reject]:
-        rows = self.con.execute(
-            "SELECT line_no, rest, stamp, date FROM records WHERE ts IS NULL"
-        ).fetchall()
-        out = [
+    def _message_events(
+        self, rec: pa.Table, kind: EventKind = EventKind.MESSAGE_POSTED
+    ) -> pa.Table:
+        n = rec.num_rows
+        columns = {
+            "key": rec.column("key"),
+            "schema_version": pa.array(np.full(n, SCHEMA_VERSION, dtype=np.int16)),
+            "kind": _constant(kind.value, n),
+            "platform": _constant("whatsapp", n),
+            "community": _constant(self.community, n),
+            "group_id": _constant(self.group_id, n),
+            "is_bot": pa.array(np.zeros(n, dtype=bool)),
+            "import_id": pa.array(np.full(n, self.import_id, dtype=np.int64)),
+        }
+        for name in (
+            "ts",
+            "ts_raw",
+            "member_id",
+            "member_name",
+            "text",
+            "mentions",
+            "attachment_kind",
+            "extra",
+            "source_line",
+        ):
+            columns[name] = rec.column(name)
+        return pa.table(
+            [columns.get(f.name, pa.nulls(n, f.type)) for f in EVENT_SCHEMA], schema=EVENT_SCHEMA
+        )
+
+    def _derived_events(self, rec: pa.Table, kind: EventKind, suffix: str) -> pa.Table:
+        """The deletion or edit a message line also records, pointing at the message."""
+        keys = rec.column("key").to_pylist()
+        events = self._message_events(rec, kind)
+        replace = {
+            "key": pa.array([_md5(k, suffix) for k in keys], pa.string()),
+            "reply_to": pa.array(keys, pa.string()),
+            "extra": pa.nulls(rec.num_rows, pa.string()),
+        }
+        if kind == EventKind.MESSAGE_DELETED:
+            for name in ("text", "mentions", "attachment_kind"):
+                replace[name] = pa.nulls(rec.num_rows, EVENT_SCHEMA.field(name).type)
+        for name, column in replace.items():
+            events = events.set_column(events.schema.get_field_index(name), name, column)
+        return events.cast(EVENT_SCHEMA)
+
+    def _rejects(self, bad: pa.Table) -> list[Reject]:
+        return [
             Reject(
                 self.source,
-                int(line),
-                f"invalid date or time {stamp!r} (dates read as {self.date_order})",
-                (rest or "")[:200],
+                int(row["source_line"]),
+                f"invalid date or time {row['ts_raw']!r} (dates read as {self.date_order})",
+                (row["rest"] or "")[:200],
             )
-            for line, rest, stamp, _ in rows
+            for row in bad.select(["source_line", "ts_raw", "rest"]).to_pylist()
         ]
-        orphan = self.con.execute(
-            f"SELECT line_no, line FROM chunk WHERE line_no < (SELECT coalesce(min(line_no), "
-            f"9223372036854775807) FROM records) AND trim(rtrim(line, chr(13))) <> '' "
-            f"AND NOT regexp_matches(line, {_sql_str(HEADERS[self.layout])})"
-        ).fetchall()
-        out.extend(
-            Reject(self.source, int(line), "text before the first message header", text[:200])
-            for line, text in orphan
-        )
-        return sorted(out, key=lambda r: r.line)
 
-    def _system_events(self) -> tuple[list[dict[str, Any]], list[int]]:
+    def _system_events(self, candidates: pa.Table) -> tuple[list[dict[str, Any]], list[int]]:
         """Match system-line candidates against the language table."""
-        candidates = self.con.execute(
-            "SELECT line_no, stamp, ts, rest, author, body, occ, author_id, body_hash "
-            "FROM records WHERE ts IS NOT NULL AND (candidate OR author IS NULL) "
-            "ORDER BY line_no"
-        ).fetchall()
         rows: list[dict[str, Any]] = []
         done: list[int] = []
-        for line_no, stamp, ts, rest, author, body, occ, author_id, body_hash in candidates:
+        columns = [
+            "source_line",
+            "ts_raw",
+            "ts",
+            "rest",
+            "member_name",
+            "body",
+            "occ",
+            "member_id",
+            "body_hash",
+        ]
+        for row in candidates.select(columns).to_pylist():
+            author, body, rest = row["member_name"], row["body"], row["rest"]
             text = rest if self.layout == ANDROID or author is None else (body or "")
             text = text.lstrip(_LRM)
             found = self._match(text)
             if found is None and author is not None and not self._group_voice(author):
                 continue  # an ordinary message after all
-            done.append(int(line_no))
-            base_key = _md5(self.group_id, stamp, author_id, body_hash, occ)
-            common = {"ts": ts, "ts_raw": stamp, "source_line": int(line_no)}
+            line_no = int(row["source_line"])
+            done.append(line_no)
+            base_key = _md5(
+                self.group_id, row["ts_raw"], row["member_id"], row["body_hash"], row["occ"]
+            )
+            common = {"ts": row["ts"], "ts_raw": row["ts_raw"], "source_line": line_no}
             if found is None:
                 rows.append(self._row(base_key, EventKind.SYSTEM_NOTICE, None, common, text=text))
                 continue
@@ -581,27 +581,66 @@ def _escape_re(text: str) -> str:
     return "".join(out).replace("'", "''")
 
 
+def split_sql(layout: str) -> str:
+    """SQL selecting (line_no, stamp, rest) from ``msgs``, the merged message lines."""
+    if layout == ANDROID:
+        return (
+            "SELECT line_no, ltrim(substr(line, 1, strpos(line, ' - ') - 1), "
+            f"{_sql_str(_LEAD_CHARS)}) AS stamp, "
+            "substr(line, strpos(line, ' - ') + 3) AS rest FROM msgs"
+        )
+    return (
+        "SELECT line_no, substr(line, strpos(line, '[') + 1, "
+        "strpos(line, '] ') - strpos(line, '[') - 1) AS stamp, "
+        "substr(line, strpos(line, '] ') + 2) AS rest FROM msgs"
+    )
+
+
+_FILE_KINDS: Final = (
+    ("(?i)^(IMG-|.*-PHOTO-)|[.](jpe?g|png|heic)$", "image"),
+    ("(?i)^(VID-|.*-VIDEO-)|[.](mp4|mov|3gp)$", "video"),
+    ("(?i)^(PTT-|.*-AUDIO-)|[.]opus$", "voice"),
+    ("(?i)^AUD-|[.](m4a|mp3|aac|ogg)$", "audio"),
+    ("(?i)^STK-|-STICKER-|[.]webp$", "sticker"),
+    ("(?i)-GIF-", "gif"),
+    ("(?i)[.]vcf$", "contact"),
+)
+
+_EMPTY_CARRY: Final = pa.table({"h": pa.array([], pa.uint64()), "n": pa.array([], pa.int64())})
+
+
+def _constant(value: str, n: int) -> pa.Array:
+    """A string column holding one value, without building n Python objects."""
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(n, dtype=np.int32)), pa.array([value], pa.string())
+    ).dictionary_decode()
+
+
+def _next_carry(rec: pa.Table) -> pa.Table:
+    """Occurrence counts the next chunk continues from (per key hash)."""
+    if rec.num_rows == 0:
+        return _EMPTY_CARRY
+    grouped = rec.select(["h", "occ"]).group_by("h").aggregate([("occ", "max")])
+    return pa.table({"h": grouped.column("h"), "n": pc.add(grouped.column("occ_max"), 1)})
+
+
 def _rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=EVENT_SCHEMA)
 
 
 def evidence_sql(layout: str) -> str:
-    """Pass 1 over a chunk: date-order evidence and colon-name statistics."""
-    header = _sql_str(HEADERS[layout])
+    """Survey of one chunk: what its dates say about their order."""
     return f"""
-        WITH h AS (
-            SELECT line_no, regexp_extract(rtrim(line, chr(13)), {header},
-                       ['stamp', 'date', 'pre', 'time', 'post', 'rest']) AS m
-            FROM chunk
+        WITH s AS ({split_sql(layout)}
         ), d AS (
-            SELECT line_no, m.rest AS rest, m.pre || m.post AS ampm,
-                   regexp_extract(m.date, {_sql_str(DATE_PARTS)}, ['a', 'b', 'c']) AS dp
-            FROM h WHERE m.stamp <> ''
+            SELECT line_no, regexp_extract(stamp, {_sql_str(STAMP_PARTS[layout])},
+                                           ['a', 'b', 'c', 'pre', 'post']) AS dp
+            FROM s
         ), n AS (
-            SELECT line_no, rest, ampm, length(dp.a) = 4 AS year_first,
-                   CAST(dp.a AS BIGINT) AS a, CAST(dp.b AS BIGINT) AS b,
-                   CAST(dp.c AS BIGINT) AS c
-            FROM d
+            SELECT line_no, dp.pre || dp.post AS ampm, length(dp.a) = 4 AS year_first,
+                   TRY_CAST(dp.a AS BIGINT) AS a, TRY_CAST(dp.b AS BIGINT) AS b,
+                   TRY_CAST(dp.c AS BIGINT) AS c
+            FROM d WHERE dp.a <> ''
         ), o AS (
             SELECT *, c * 10000 + b * 100 + a AS as_dmy, c * 10000 + a * 100 + b AS as_mdy
             FROM n
@@ -619,15 +658,13 @@ def evidence_sql(layout: str) -> str:
 
 
 def colon_sql(layout: str) -> str:
-    """Pass 1: for each first segment before ': ', the second segments that follow it."""
-    header = _sql_str(HEADERS[layout])
+    """Survey of one chunk: for each first segment before ': ', the second segments."""
     return f"""
-        WITH h AS (
-            SELECT regexp_extract(rtrim(line, chr(13)), {header}, 6) AS rest FROM chunk
-        ), s AS (
-            SELECT rest, strpos(rest, ': ') AS p FROM h WHERE rest <> ''
+        WITH s AS ({split_sql(layout)}
+        ), p AS (
+            SELECT rest, strpos(rest, ': ') AS p FROM s
         ), t AS (
-            SELECT substr(rest, 1, p - 1) AS prefix, substr(rest, p + 2) AS after FROM s
+            SELECT substr(rest, 1, p - 1) AS prefix, substr(rest, p + 2) AS after FROM p
             WHERE p > 0
         ), u AS (
             SELECT prefix, CASE WHEN strpos(after, ': ') > 0
@@ -635,8 +672,7 @@ def colon_sql(layout: str) -> str:
             FROM t
         )
         SELECT prefix, count(*), count(second), min(second), max(second) FROM u
-        WHERE strpos(prefix, ': ') = 0 GROUP BY prefix
-        HAVING count(second) > 0
+        GROUP BY prefix HAVING count(second) > 0
     """
 
 

@@ -17,6 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Final, TypeVar
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from shequn.errors import ImportFormatError
 
 T = TypeVar("T")
@@ -152,24 +156,42 @@ class ChatFile:
             data = fh.read(max_bytes)
         return data.decode("utf-8-sig", errors="replace")
 
-    def lines(self) -> Iterator[tuple[list[str], int]]:
-        """Blocks of complete lines (``\\r`` kept) with the bytes consumed so far."""
-        decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
-        tail = ""
+    def line_blocks(self) -> Iterator[tuple[pa.Array, int]]:
+        """Blocks of complete lines as Arrow strings (``\\r`` removed), with bytes read.
+
+        The bytes go to Arrow without a copy and are split there, so no Python object is
+        made per line. Invalid UTF-8 is replaced by U+FFFD rather than failing the import.
+        """
+        tail = b""
         consumed = 0
         with self.open_binary() as fh:
             while block := fh.read(BLOCK_BYTES):
+                if consumed == 0 and block.startswith(codecs.BOM_UTF8):
+                    block = block[len(codecs.BOM_UTF8) :]
                 consumed += len(block)
-                text = tail + decoder.decode(block)
-                cut = text.rfind("\n")
+                data = tail + block if tail else block
+                cut = data.rfind(b"\n")
                 if cut < 0:
-                    tail = text
+                    tail = data
                     continue
-                tail = text[cut + 1 :]
-                yield text[:cut].split("\n"), consumed
-            text = tail + decoder.decode(b"", final=True)
-            if text:
-                yield text.split("\n"), consumed
+                tail = data[cut + 1 :]
+                yield _split_lines(data[:cut]), consumed
+            if tail:
+                yield _split_lines(tail), consumed
+
+
+def _split_lines(data: bytes) -> pa.Array:
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
+    lines = pc.split_pattern(whole, b"\n").flatten()
+    try:
+        text = lines.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        repaired = [line.decode("utf-8", errors="replace") for line in lines.to_pylist()]
+        text = pa.array(repaired, pa.large_string())
+    if b"\r" in data:
+        text = pc.utf8_rtrim(text, characters="\r")
+    return text.cast(pa.string())
 
 
 def _pick_chat(candidates: list[T], key: Callable[[T], str]) -> T:
