@@ -116,7 +116,7 @@ class WhatsAppImporter:
         return np.flatnonzero(mask.to_numpy(zero_copy_only=False))
 
     # -- the two passes -----------------------------------------------------------
-    def _survey(self, settings: ImportSettings) -> dict[str, str]:
+    def _survey(self, settings: ImportSettings) -> pa.Table:
         """Pass 1: the date order from the whole file, and names that contain ': '."""
         evidence = DateEvidence()
         colons = ColonNames()
@@ -134,7 +134,7 @@ class WhatsAppImporter:
                 path=self.chat.display,
             )
         self.date_order, self.date_note = evidence.decide(settings.date_order)
-        return colons.names()
+        return colons.table()
 
     def batches(self, settings: ImportSettings) -> Iterator[Batch]:
         colon_names = self._survey(settings)

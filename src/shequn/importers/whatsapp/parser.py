@@ -50,10 +50,14 @@ def _sql_str(value: str) -> str:
 
 @dataclass
 class ColonNames:
-    """Author names that themselves contain ': ' ("Dr: Who: hello").
+    """What the text before the first ': ' of each line says across the whole file.
 
-    Across the file, a first segment whose messages *all* continue with the same
-    second segment (at least twice) is one name: "Dr" always followed by "Who".
+    * Author names that themselves contain ': ' ("Dr: Who: hello"): a first segment
+      whose lines *all* continue with the same second segment (at least twice) is one
+      name, "Dr" always followed by "Who".
+    * Segments seen once only are rare "authors": a system line whose names contain
+      ': ' ("Alice added Dr: Who") looks like a message from "Alice added Dr", so such
+      lines are checked against the system-line table too.
     """
 
     stats: dict[str, list[Any]] = field(default_factory=dict)
@@ -77,6 +81,20 @@ class ColonNames:
                 out[prefix] = f"{prefix}: {lo}"
         return out
 
+    def table(self) -> pa.Table:
+        """prefix, full name (or null), rare: what the parser joins each line with."""
+        names = self.names()
+        rows = [
+            (p, names.get(p), s[0] == 1) for p, s in self.stats.items() if p in names or s[0] == 1
+        ]
+        return pa.table(
+            {
+                "prefix": pa.array([r[0] for r in rows], pa.string()),
+                "fullname": pa.array([r[1] for r in rows], pa.string()),
+                "rare": pa.array([r[2] for r in rows], pa.bool_()),
+            }
+        )
+
 
 class ChunkParser:
     """Parses aligned chunks of one export; holds what carries between chunks."""
@@ -91,7 +109,7 @@ class ChunkParser:
         timezone: str,
         import_id: int,
         source: str,
-        colon_names: dict[str, str],
+        colon_names: pa.Table,
         me: str | None = None,
         language: str | None = None,
         group_name: str | None = None,
@@ -109,15 +127,7 @@ class ChunkParser:
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET preserve_insertion_order = true")
-        self.con.register(
-            "colon_names",
-            pa.table(
-                {
-                    "prefix": pa.array(list(colon_names), pa.string()),
-                    "fullname": pa.array(list(colon_names.values()), pa.string()),
-                }
-            ),
-        )
+        self.con.register("colon_names", colon_names)
         media_rows = [
             (text, kind.value)
             for lang in system_lines.LANGUAGES.values()
@@ -153,7 +163,7 @@ class ChunkParser:
         """One query: every message of the chunk, parsed, classified and keyed."""
         y, mo, d = self._date_fields()
         android = self.layout == ANDROID
-        quote_candidate = f"OR regexp_matches(p1, {_sql_str(_QUOTES)})" if android else ""
+        quote_candidate = f"OR rare OR regexp_matches(p1, {_sql_str(_QUOTES)})" if android else ""
         system_candidate = (
             f"cpos = 0 OR (fullname IS NOT NULL AND NOT starts_with(rest, fullname || ': ')) "
             f"{quote_candidate}"
@@ -190,12 +200,12 @@ class ChunkParser:
                         ELSE {normalise_ampm_sql("dp.pre || dp.post")} END AS ap
             FROM b
         ), d AS (
-            SELECT c.*, cn.fullname,
+            SELECT c.*, cn.fullname, coalesce(cn.rare, false) AS rare,
                    CASE WHEN ap = 'pm' AND hh0 < 12 THEN hh0 + 12
                         WHEN ap = 'am' AND hh0 = 12 THEN 0 ELSE hh0 END AS hh
             FROM c LEFT JOIN colon_names cn ON cn.prefix = c.p1
         ), e AS (
-            SELECT line_no, stamp, rest, cpos, p1, fullname,
+            SELECT line_no, stamp, rest, cpos, p1, fullname, rare,
                    CASE WHEN hh < 24 AND mi < 60 AND ss < 60
                         THEN try(make_timestamp(yy, mm, dd, hh, mi, ss::DOUBLE)) END AS ts_local,
                    CASE WHEN fullname IS NOT NULL AND starts_with(rest, fullname || ': ')
@@ -511,6 +521,7 @@ class ChunkParser:
                     identity_of(old) if old else None,
                     common,
                     name=old,
+                    text=identity_of(new) if new else None,
                     extra={"new": identity_of(new) if new else None},
                 )
             )
@@ -672,7 +683,7 @@ def colon_sql(layout: str) -> str:
             FROM t
         )
         SELECT prefix, count(*), count(second), min(second), max(second) FROM u
-        GROUP BY prefix HAVING count(second) > 0
+        GROUP BY prefix
     """
 
 

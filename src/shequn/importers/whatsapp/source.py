@@ -56,6 +56,10 @@ _MEDIA_KINDS: Final = (
 )
 
 
+# Files a folder may hold beside an export that are not the export's media.
+_NOT_MEDIA: Final = frozenset({".json", ".parquet", ".duckdb", ".wal"})
+
+
 def media_kind(filename: str) -> str:
     """The attachment kind a media file name stands for (document when unknown)."""
     base = filename.rsplit("/", 1)[-1]
@@ -98,7 +102,7 @@ class ChatFile:
                 else group_name_from(self.text_path)
             )
             for other in path.iterdir():
-                if other != self.text_path and other.is_file():
+                if other != self.text_path and other.is_file() and other.suffix not in _NOT_MEDIA:
                     self._media[media_kind(other.name)] += 1
         elif zipfile.is_zipfile(path):
             self.text_path = None
