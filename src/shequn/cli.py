@@ -125,7 +125,7 @@ def import_(
     ] = None,
     commit_every: Annotated[
         int, typer.Option(help="Commit after about this many lines.")
-    ] = 200_000,
+    ] = 100_000,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every commit.")] = False,
     store: StoreOption = None,
 ) -> None:

@@ -47,7 +47,7 @@ class ImportSettings:
     #: who "you" is in the export (the exporter's own name), if known
     me: str | None = None
     #: commit after about this many source lines
-    commit_every: int = 200_000
+    commit_every: int = 100_000
 
     def option_items(self) -> dict[str, str | None]:
         """Settings that change the events produced (part of the resume identity)."""

@@ -1,0 +1,152 @@
+"""Benchmark: importing a WhatsApp export, shequn against whatstk and chat-miner.
+
+Simulates one export (default 1,000,000 messages), then runs each tool on the same
+file in its own fresh process, one after the other in this one run, and prints
+messages per second, peak memory (max RSS of the process) and the ratios. shequn is
+timed end to end through its CLI (parse + store into a new embedded DuckDB store);
+the peers are timed around their parse call (their import time excluded, in their
+favour). A missing peer fails the benchmark.
+
+    python bench/import_whatsapp.py                     # 1M messages, all three tools
+    python bench/import_whatsapp.py --messages 10000000 --only shequn   # the 10M run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+
+PEER_SCRIPTS = {
+    "whatstk": """
+import json, sys, time
+from whatstk import WhatsAppChat
+start = time.perf_counter()
+chat = WhatsAppChat.from_source(sys.argv[1], max_size=None)
+print(json.dumps({"messages": len(chat.df), "seconds": time.perf_counter() - start}))
+""",
+    "chat-miner": """
+import json, logging, sys, time
+logging.disable(logging.CRITICAL)
+from chatminer.chatparsers import WhatsAppParser
+start = time.perf_counter()
+parser = WhatsAppParser(sys.argv[1])
+parser.parse_file()
+frame = parser.parsed_messages.get_df()
+print(json.dumps({"messages": len(frame), "seconds": time.perf_counter() - start}))
+""",
+}
+
+
+def measure(command: list[str]) -> tuple[str, float, float]:
+    """Run under /usr/bin/time-like accounting: wall seconds and this child's max RSS."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stderr is not None
+    stdout = process.stdout.read()
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(command[:3])} failed:\n{stderr[-3000:]}")
+    return stdout, wall, usage.ru_maxrss / 1024
+
+
+def simulate(messages: int, seed: int) -> Path:
+    target = OUT / f"whatsapp-{messages}-{seed}"
+    if not (target / "truth.json").exists():
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "shequn.cli",
+                "simulate",
+                "--format",
+                "whatsapp",
+                "--members",
+                str(max(300, messages // 500)),
+                "--messages",
+                str(messages),
+                "--days",
+                "365",
+                "--seed",
+                str(seed),
+                "--out",
+                str(target),
+            ],
+            check=True,
+        )
+    return next(p for p in target.iterdir() if p.suffix == ".txt")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--only", choices=["shequn", "all"], default="all")
+    args = parser.parse_args()
+
+    export = simulate(args.messages, args.seed)
+    size = export.stat().st_size / 1e6
+    print(
+        f"export: {export.name} ({args.messages:,} messages, {size:.0f} MB), "
+        f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}"
+    )
+    results: dict[str, dict[str, float]] = {}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Path(tmp) / "bench.duckdb"
+        stdout, wall, peak = measure(
+            [
+                sys.executable,
+                "-m",
+                "shequn.cli",
+                "import",
+                str(export),
+                "--store",
+                str(store),
+                "--timezone",
+                "Asia/Shanghai",
+            ]
+        )
+        results["shequn"] = {"messages": args.messages, "seconds": wall, "peak_mb": peak}
+        print(stdout.strip().splitlines()[0][:120])
+
+    if args.only == "all":
+        for peer, script in PEER_SCRIPTS.items():
+            stdout, wall, peak = measure([sys.executable, "-c", script, str(export)])
+            report = json.loads(stdout.strip().splitlines()[-1])
+            results[peer] = {
+                "messages": report["messages"],
+                "seconds": report["seconds"],
+                "peak_mb": peak,
+                "process_seconds": wall,
+            }
+
+    print(f"\n{'tool':<12}{'messages':>12}{'seconds':>10}{'msg/s':>12}{'peak MB':>10}")
+    for tool, r in results.items():
+        rate = r["messages"] / r["seconds"]
+        print(
+            f"{tool:<12}{int(r['messages']):>12,}{r['seconds']:>10.2f}{rate:>12,.0f}"
+            f"{r['peak_mb']:>10.0f}"
+        )
+    ours = results["shequn"]
+    for peer in (p for p in results if p != "shequn"):
+        theirs = results[peer]
+        speed = (ours["messages"] / ours["seconds"]) / (theirs["messages"] / theirs["seconds"])
+        memory = ours["peak_mb"] / theirs["peak_mb"]
+        print(f"shequn vs {peer}: {speed:.1f}x the throughput, {memory:.2f}x the peak memory")
+    if args.only == "shequn":
+        print(f"peak memory {'under' if ours['peak_mb'] < 2048 else 'OVER'} 2 GB")
+
+
+if __name__ == "__main__":
+    main()
