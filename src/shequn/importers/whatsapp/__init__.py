@@ -121,11 +121,19 @@ class WhatsAppImporter:
         evidence = DateEvidence()
         colons = ColonNames()
         con = duckdb.connect()
+        con.execute("SET memory_limit = '128MB'")
         ev_sql, col_sql = evidence_sql(self.layout), colon_sql(self.layout)
         for chunk in self._chunks(settings.commit_every):
             con.register("msgs", chunk.header_lines())
             evidence.add(evidence_from(con.execute(ev_sql).fetchall()[0]))
             colons.add(con.execute(col_sql).fetchall())
+        if evidence.ambiguous():
+            # only now is the time order worth a second look at every date
+            evidence = DateEvidence()
+            ev_sql = evidence_sql(self.layout, time_order=True)
+            for chunk in self._chunks(settings.commit_every):
+                con.register("msgs", chunk.header_lines())
+                evidence.add(evidence_from(con.execute(ev_sql).fetchall()[0]))
         con.close()
         if evidence.lines == 0:
             raise ImportFormatError(

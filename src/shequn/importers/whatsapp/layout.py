@@ -124,6 +124,12 @@ class DateEvidence:
         self.backwards_mdy += other.backwards_mdy
         self.twelve_hour += other.twelve_hour
 
+    def ambiguous(self) -> bool:
+        """No date says which field is the day: only the time order can tell."""
+        return self.lines > 0 and not (
+            self.year_first > self.lines / 2 or self.first_over_12 or self.second_over_12
+        )
+
     def decide(self, hint: str | None = None) -> tuple[str, str]:
         """The date order and a sentence saying how it was decided."""
         if hint is not None and hint not in DATE_ORDERS:

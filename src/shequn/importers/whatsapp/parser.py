@@ -7,11 +7,12 @@ classifies media, deleted and edited messages and computes idempotency keys — 
 Python loop touches ordinary messages. Only system-line *candidates* (a few percent)
 are matched in Python against the language table of :mod:`system_lines`.
 
-Idempotency key of a WhatsApp record: md5 of group, timestamp as written, author
-identity, md5 of the text, and the occurrence number of that (timestamp, author, text)
-in the file. Occurrence counts carry from chunk to chunk, so identical "ok"s in one
-minute stay distinct while a re-export that overlaps stores each once. Events derived
-from one record (the N members of "added A, B") extend its key with kind and member.
+Idempotency key of a WhatsApp record: ``natural_key(group, timestamp as written,
+author identity, text)`` for the first occurrence of that (timestamp, author, text)
+in the file, and ``natural_key(first key, n)`` for its n-th repeat. Occurrence counts
+carry from chunk to chunk, so identical "ok"s in one minute stay distinct while a
+re-export that overlaps stores each once. Events derived from one record (the N
+members of "added A, B", a deletion) extend its key with their kind and member.
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ class ChunkParser:
         self._edited = sorted(
             {lang.edited_marker for lang in system_lines.LANGUAGES.values() if lang.edited_marker}
         )
-        self._carry = _EMPTY_CARRY
+        self._carry: dict[int, int] = {}
 
     # -- the bulk query ---------------------------------------------------------------
     def _date_fields(self) -> tuple[str, str, str]:
@@ -220,21 +221,13 @@ class ChunkParser:
             FROM (SELECT DISTINCT author FROM e WHERE author IS NOT NULL)
         ), f AS (
             SELECT e.*, coalesce(au.author_id, '') AS author_id, ms.kind AS media_kind,
-                   md5(coalesce(e.body, e.rest)) AS body_hash
+                   coalesce(e.body, e.rest) AS said
             FROM e LEFT JOIN au ON au.author = e.author
             LEFT JOIN media_strings ms
                 ON ms.text = (CASE WHEN length(e.body) <= 60
                                    THEN lower(ltrim(e.body, '{_LRM}')) END)
-        ), fh AS (
-            SELECT *, hash(stamp, author_id, body_hash) AS h FROM f
-        ), dups AS (
-            SELECT h FROM fh GROUP BY h HAVING count(*) > 1
-            UNION SELECT h FROM carry
-        ), occ AS (
-            SELECT line_no, row_number() OVER (PARTITION BY h ORDER BY line_no) - 1 AS n
-            FROM fh SEMI JOIN dups USING (h)
         ), g AS (
-            SELECT fh.*, coalesce(occ.n, 0) + coalesce(carry.n, 0) AS occ,
+            SELECT f.*, hash(stamp, author_id, said) AS h,
                    coalesce({system_candidate}, false) AS candidate,
                    coalesce({clean} IN ({deleted}), false) AS is_deleted,
                    coalesce({edited_test or "false"}, false) AS is_edited,
@@ -245,11 +238,11 @@ class ChunkParser:
                         THEN nullif(regexp_extract({clean},
                                     '^<[^<>:]+: ([^<>]+)>(?:\\n|$)', 1), '')
                    END AS file
-            FROM fh LEFT JOIN occ USING (line_no) LEFT JOIN carry ON carry.h = fh.h
+            FROM f
         ), m AS (
             SELECT *,
-                   md5({gid} || '{SEP}' || stamp || '{SEP}' || author_id || '{SEP}' || body_hash
-                       || '{SEP}' || occ::VARCHAR) AS key,
+                   md5({gid} || '{SEP}' || stamp || '{SEP}' || author_id || '{SEP}' || said)
+                       AS key,
                    CASE WHEN media_kind IS NOT NULL THEN media_kind
                         WHEN file IS NOT NULL THEN CASE {file_kind} ELSE 'document' END
                    END AS attachment_kind,
@@ -272,7 +265,7 @@ class ChunkParser:
                CASE WHEN author IS NULL OR candidate OR ts_local IS NULL THEN rest END AS rest,
                CASE WHEN candidate THEN body END AS body,
                author IS NULL OR candidate AS candidate, is_deleted, is_edited,
-               h, occ, body_hash
+               h
         FROM m
         """
 
@@ -280,10 +273,9 @@ class ChunkParser:
     def parse(self, msgs: pa.Table) -> tuple[pa.Table, list[Reject]]:
         """Events and rejects for one chunk of merged message lines ``(line_no, line)``."""
         self.con.register("msgs", msgs)
-        self.con.register("carry", self._carry)
         rec = self.con.sql(self._records_sql()).to_arrow_table()
         self.con.unregister("msgs")
-        self._carry = _next_carry(rec)
+        rec = self._number_occurrences(rec)
         parsed = pc.is_valid(rec.column("ts"))
         rejects = self._rejects(rec.filter(pc.invert(parsed)))
         rec = rec.filter(parsed)
@@ -301,6 +293,42 @@ class ChunkParser:
         if system_rows:
             parts.append(_rows_to_table(system_rows))
         return pa.concat_tables(parts), rejects
+
+    def _number_occurrences(self, rec: pa.Table) -> pa.Table:
+        """Number repeats of one (stamp, author, text) in file order and rekey them.
+
+        The first occurrence keeps the key the query computed; the n-th repeat (n ≥ 1)
+        gets ``natural_key(first key, n)``. Counts continue into the next chunk.
+        """
+        n = rec.num_rows
+        if n == 0:
+            return rec.append_column("occ", pa.array([], pa.int64()))
+        hashes = rec.column("h").to_numpy()
+        order = np.lexsort((rec.column("source_line").to_numpy(), hashes))
+        ordered = hashes[order]
+        starts = np.empty(n, dtype=bool)
+        starts[0] = True
+        starts[1:] = ordered[1:] != ordered[:-1]
+        positions = np.arange(n)
+        rank = positions - np.maximum.accumulate(np.where(starts, positions, 0))
+        if self._carry:
+            heads = ordered[starts].tolist()
+            earlier = np.fromiter((self._carry.get(h, 0) for h in heads), np.int64, len(heads))
+            rank = rank + earlier[np.cumsum(starts) - 1]
+        ends = np.empty(n, dtype=bool)
+        ends[-1] = True
+        ends[:-1] = starts[1:]
+        self._carry = dict(zip(ordered[ends].tolist(), (rank[ends] + 1).tolist(), strict=True))
+        occurrence = np.empty(n, dtype=np.int64)
+        occurrence[order] = rank
+        rec = rec.append_column("occ", pa.array(occurrence))
+        repeats = np.flatnonzero(occurrence > 0)
+        if len(repeats):
+            keys = rec.column("key").to_pylist()
+            for i in repeats.tolist():
+                keys[i] = _md5(keys[i], int(occurrence[i]))
+            rec = rec.set_column(rec.schema.get_field_index("key"), "key", pa.array(keys))
+        return rec
 
     def _message_events(
         self, rec: pa.Table, kind: EventKind = EventKind.MESSAGE_POSTED
@@ -370,9 +398,8 @@ class ChunkParser:
             "rest",
             "member_name",
             "body",
-            "occ",
+            "key",
             "member_id",
-            "body_hash",
         ]
         for row in candidates.select(columns).to_pylist():
             author, body, rest = row["member_name"], row["body"], row["rest"]
@@ -383,9 +410,7 @@ class ChunkParser:
                 continue  # an ordinary message after all
             line_no = int(row["source_line"])
             done.append(line_no)
-            base_key = _md5(
-                self.group_id, row["ts_raw"], row["member_id"], row["body_hash"], row["occ"]
-            )
+            base_key = row["key"]
             common = {"ts": row["ts"], "ts_raw": row["ts_raw"], "source_line": line_no}
             if found is None:
                 rows.append(self._row(base_key, EventKind.SYSTEM_NOTICE, None, common, text=text))
@@ -618,8 +643,6 @@ _FILE_KINDS: Final = (
     ("(?i)[.]vcf$", "contact"),
 )
 
-_EMPTY_CARRY: Final = pa.table({"h": pa.array([], pa.uint64()), "n": pa.array([], pa.int64())})
-
 
 def _constant(value: str, n: int) -> pa.Array:
     """A string column holding one value, without building n Python objects."""
@@ -628,60 +651,71 @@ def _constant(value: str, n: int) -> pa.Array:
     ).dictionary_decode()
 
 
-def _next_carry(rec: pa.Table) -> pa.Table:
-    """Occurrence counts the next chunk continues from (per key hash)."""
-    if rec.num_rows == 0:
-        return _EMPTY_CARRY
-    grouped = rec.select(["h", "occ"]).group_by("h").aggregate([("occ", "max")])
-    return pa.table({"h": grouped.column("h"), "n": pc.add(grouped.column("occ_max"), 1)})
-
-
 def _rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=EVENT_SCHEMA)
 
 
-def evidence_sql(layout: str) -> str:
-    """Survey of one chunk: what its dates say about their order."""
+def _stamp_and_head(layout: str, head_chars: int = 120) -> str:
+    """SQL selecting (line_no, stamp, head) from header lines, head = start of the rest."""
+    if layout == ANDROID:
+        return (
+            "SELECT line_no, substr(line, 1, strpos(line, ' - ') - 1) AS stamp, "
+            f"substr(line, strpos(line, ' - ') + 3, {head_chars}) AS head FROM msgs"
+        )
+    return (
+        "SELECT line_no, substr(line, strpos(line, '[') + 1, "
+        "strpos(line, '] ') - strpos(line, '[') - 1) AS stamp, "
+        f"substr(line, strpos(line, '] ') + 2, {head_chars}) AS head FROM msgs"
+    )
+
+
+def evidence_sql(layout: str, time_order: bool = False) -> str:
+    """Survey of one chunk: what its dates say about their order.
+
+    ``time_order`` adds how often the dates run backwards under each reading, which
+    only an ambiguous file needs (it costs a window over every line).
+    """
+    backwards = "count_if(back_dmy), count_if(back_mdy)" if time_order else "0, 0"
+    lags = (
+        ", c * 10000 + b * 100 + a < lag(c * 10000 + b * 100 + a) OVER w AS back_dmy"
+        ", c * 10000 + a * 100 + b < lag(c * 10000 + a * 100 + b) OVER w AS back_mdy"
+        if time_order
+        else ""
+    )
     return f"""
-        WITH s AS ({split_sql(layout)}
+        WITH s AS ({_stamp_and_head(layout)}
         ), d AS (
-            SELECT line_no, regexp_extract(stamp, {_sql_str(STAMP_PARTS[layout])},
-                                           ['a', 'b', 'c', 'pre', 'post']) AS dp
+            SELECT line_no, regexp_extract(ltrim(stamp, {_sql_str(_LEAD_CHARS)}),
+                       '^([0-9]{{1,4}})[./-]([0-9]{{1,2}})[./-]([0-9]{{1,4}})', ['a', 'b', 'c'])
+                       AS dp,
+                   regexp_matches(stamp, '[^0-9 ,./:\\-\\x{{202f}}\\x{{a0}}]') AS ampm
             FROM s
         ), n AS (
-            SELECT line_no, dp.pre || dp.post AS ampm, length(dp.a) = 4 AS year_first,
+            SELECT line_no, ampm, length(dp.a) = 4 AS year_first,
                    TRY_CAST(dp.a AS BIGINT) AS a, TRY_CAST(dp.b AS BIGINT) AS b,
                    TRY_CAST(dp.c AS BIGINT) AS c
             FROM d WHERE dp.a <> ''
         ), o AS (
-            SELECT *, c * 10000 + b * 100 + a AS as_dmy, c * 10000 + a * 100 + b AS as_mdy
-            FROM n
-        ), l AS (
-            SELECT *, lag(as_dmy) OVER (ORDER BY line_no) AS prev_dmy,
-                   lag(as_mdy) OVER (ORDER BY line_no) AS prev_mdy
-            FROM o
+            SELECT *{lags} FROM n WINDOW w AS (ORDER BY line_no)
         )
         SELECT count(*), count_if(year_first), count_if(a > 12 AND NOT year_first),
-               count_if(b > 12 AND NOT year_first),
-               count_if(as_dmy < prev_dmy), count_if(as_mdy < prev_mdy),
-               count_if(ampm <> '')
-        FROM l
+               count_if(b > 12 AND NOT year_first), {backwards}, count_if(ampm)
+        FROM o
     """
 
 
 def colon_sql(layout: str) -> str:
     """Survey of one chunk: for each first segment before ': ', the second segments."""
     return f"""
-        WITH s AS ({split_sql(layout)}
-        ), p AS (
-            SELECT rest, strpos(rest, ': ') AS p FROM s
+        WITH s AS ({_stamp_and_head(layout)}
         ), t AS (
-            SELECT substr(rest, 1, p - 1) AS prefix, substr(rest, p + 2) AS after FROM p
-            WHERE p > 0
+            SELECT head, strpos(head, ': ') AS p FROM s
         ), u AS (
-            SELECT prefix, CASE WHEN strpos(after, ': ') > 0
-                                THEN substr(after, 1, strpos(after, ': ') - 1) END AS second
-            FROM t
+            SELECT substr(head, 1, p - 1) AS prefix,
+                   CASE WHEN strpos(substr(head, p + 2), ': ') > 0
+                        THEN substr(head, p + 2, strpos(substr(head, p + 2), ': ') - 1)
+                   END AS second
+            FROM t WHERE p > 0
         )
         SELECT prefix, count(*), count(second), min(second), max(second) FROM u
         GROUP BY prefix
