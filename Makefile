@@ -19,7 +19,8 @@ install: $(VENV)/.installed
 demo: install
 	rm -rf $(DEMO)
 	$(BIN)/shequn simulate --format whatsapp --members 300 --messages 20000 --days 120 --seed 7 --out $(DEMO)/export
-	$(BIN)/shequn --store $(DEMO)/shequn.duckdb import $(DEMO)/export --community makers --timezone Asia/Shanghai
+	$(BIN)/shequn --store $(DEMO)/shequn.duckdb import $(DEMO)/export --community makers \
+		--timezone Asia/Shanghai --me "$$($(BIN)/python -c 'import json; print(json.load(open("$(DEMO)/export/truth.json"))["exporter"]["name"])')"
 	$(BIN)/shequn --store $(DEMO)/shequn.duckdb groups
 	$(BIN)/shequn --store $(DEMO)/shequn.duckdb stats --community makers
 

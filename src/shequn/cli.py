@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
@@ -25,20 +27,25 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-imports_app = typer.Typer(help="The import ledger.", add_completion=False)
+# help comes from the `imports_list` docstring, so `shequn imports --help` shows its example
+imports_app = typer.Typer(add_completion=False)
 app.add_typer(imports_app, name="imports")
 
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, highlight=False)
+# emoji=False: a name like ':fire:' is data, not an emoji code. soft_wrap on stderr keeps
+# every error on one line however long the path in it.
+out = Console(
+    highlight=False, emoji=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200
+)
+err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 
-StoreOption = Annotated[
-    str | None,
-    typer.Option(
-        "--store",
-        envvar="SHEQUN_STORE",
-        help="DuckDB file path or postgresql:// URL (default: your user data dir).",
-    ),
+_STORE_HELP = (
+    "DuckDB file path or postgresql:// URL (default: $SHEQUN_STORE, else your user data dir)."
+)
+# Only the top-level option reads SHEQUN_STORE, so an explicit --store anywhere beats it.
+RootStoreOption = Annotated[
+    str | None, typer.Option("--store", envvar="SHEQUN_STORE", help=_STORE_HELP)
 ]
+StoreOption = Annotated[str | None, typer.Option("--store", help=_STORE_HELP)]
 CommunityOption = Annotated[
     str | None, typer.Option("--community", help="Only this community (default: all).")
 ]
@@ -54,6 +61,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str) -> typer.Exit:
+    message = re.sub(r"\s*\n\s*", " ", message.strip())
     err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
     return typer.Exit(1)
 
@@ -68,7 +76,7 @@ def _errors() -> Iterator[None]:
 
 
 def _escape(text: str) -> str:
-    return text.replace("[", "\\[")
+    return escape(text)
 
 
 def _time(value: str | None, option: str) -> datetime | None:
@@ -79,7 +87,7 @@ def _time(value: str | None, option: str) -> datetime | None:
     except ValueError:
         raise ConfigError(option, f"{value!r} is not an ISO 8601 date or time") from None
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(tz=None).replace(tzinfo=None)
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed
 
 
@@ -92,7 +100,7 @@ def _open(store: str | None) -> Store:
 
 
 @app.callback()
-def main(ctx: typer.Context, store: StoreOption = None) -> None:
+def main(ctx: typer.Context, store: RootStoreOption = None) -> None:
     """shequn imports group chats into an event log and tells you what is true about them."""
     ctx.obj = {"store": store}
 
@@ -225,7 +233,7 @@ def stats(
     if as_json:
         out.print(json.dumps(result, ensure_ascii=False), markup=False)
         return
-    table = Table(title=f"community {community or '(all)'}", show_header=True)
+    table = Table(title=f"community {_escape(community or '(all)')}", show_header=True)
     table.add_column("measure")
     table.add_column("value", justify="right")
     for name in (
@@ -333,6 +341,8 @@ def imports_list(
     Example: shequn imports
     """
     if ctx.invoked_subcommand is not None:
+        if store is not None:  # `shequn imports --store S show 1`
+            ctx.ensure_object(dict)["store"] = store
         return
     with _errors(), _open(_ledger_store(ctx, store)) as db:
         records = db.imports(community)

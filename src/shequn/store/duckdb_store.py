@@ -21,7 +21,7 @@ _COLUMNS = ", ".join(EVENT_COLUMNS)
 class DuckDBStore(SqlStore):
     """Events in a single DuckDB file (or ``:memory:``)."""
 
-    def __init__(self, path: str | Path, memory_limit: str = "512MB") -> None:
+    def __init__(self, path: str | Path, memory_limit: str = "192MB") -> None:
         self.path = str(path)
         self.url = self.path
         if self.path != ":memory:":
@@ -31,6 +31,8 @@ class DuckDBStore(SqlStore):
         except duckdb.Error as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET allocator_flush_threshold = '16MB'")
+        self.con.execute("SET allocator_bulk_deallocation_flush_threshold = '64MB'")
         self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self._migrate(sql.ddl("VARCHAR[]"))
 

@@ -127,6 +127,8 @@ class ChunkParser:
         self._group_names = {identity_of(n) for n in (group_id, group_name) if n}
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET allocator_flush_threshold = '16MB'")
+        self.con.execute("SET allocator_bulk_deallocation_flush_threshold = '64MB'")
         self.con.execute("SET memory_limit = '64MB'")
         self.con.execute("SET preserve_insertion_order = true")
         self.con.register("colon_names", colon_names)
