@@ -132,16 +132,21 @@ class ChunkParser:
         self.con.execute("SET memory_limit = '64MB'")
         self.con.execute("SET preserve_insertion_order = true")
         self.con.register("colon_names", colon_names)
-        media_rows = [
-            (text, kind.value)
-            for lang in system_lines.LANGUAGES.values()
-            for text, kind in lang.media_omitted.items()
-        ]
+        # exact strings (as WhatsApp writes them) and their lower case (as some tools do)
+        media_rows = sorted(
+            {
+                (variant, kind.value)
+                for lang in system_lines.LANGUAGES.values()
+                for text, kind in lang.media_omitted.items()
+                for variant in (text, text.lower())
+            }
+        )
+        self._media_max = max(len(text) for text, _ in media_rows)
         self.con.register(
             "media_strings",
             pa.table(
                 {
-                    "text": pa.array([t.lower() for t, _ in media_rows], pa.string()),
+                    "text": pa.array([t for t, _ in media_rows], pa.string()),
                     "kind": pa.array([k for _, k in media_rows], pa.string()),
                 }
             ),
@@ -226,8 +231,8 @@ class ChunkParser:
                    coalesce(e.body, e.rest) AS said
             FROM e LEFT JOIN au ON au.author = e.author
             LEFT JOIN media_strings ms
-                ON ms.text = (CASE WHEN length(e.body) <= 60
-                                   THEN lower(ltrim(e.body, '{_LRM}')) END)
+                ON ms.text = (CASE WHEN length(e.body) <= {self._media_max + 1}
+                                   THEN ltrim(e.body, '{_LRM}') END)
         ), g AS (
             SELECT f.*, hash(stamp, author_id, said) AS h,
                    coalesce({system_candidate}, false) AS candidate,
