@@ -85,6 +85,7 @@ class JoinMethod(StrEnum):
     ADDED = "added"
     REQUEST_APPROVED = "request_approved"
     QR_CODE = "qr_code"
+    COMMUNITY = "community"  # joined from the group's community (WhatsApp)
     UNKNOWN = "unknown"
 
 

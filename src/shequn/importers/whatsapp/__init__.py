@@ -21,14 +21,9 @@ import pyarrow.compute as pc
 from shequn.errors import ImportFormatError
 from shequn.importers.base import Batch, ImportSettings
 from shequn.importers.whatsapp.layout import HEADER_PREFIXES, DateEvidence, sniff_layout
-from shequn.importers.whatsapp.parser import (
-    ChunkParser,
-    ColonNames,
-    colon_sql,
-    evidence_from,
-    evidence_sql,
-)
+from shequn.importers.whatsapp.parser import ChunkParser
 from shequn.importers.whatsapp.source import ChatFile
+from shequn.importers.whatsapp.survey import ColonNames, colon_sql, evidence_from, evidence_sql
 from shequn.store.base import Reject
 
 __all__ = ["WhatsAppImporter"]
@@ -170,7 +165,7 @@ class WhatsAppImporter:
                 records_read=len(chunk.headers) + len(orphans),
                 bytes_read=chunk.consumed,
             )
-        self.language = parser.language
+        self.language = parser.system.language
 
 
 @dataclass

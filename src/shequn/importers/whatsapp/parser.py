@@ -17,84 +17,23 @@ members of "added A, B", a deletion) extend its key with their kind and member.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shequn.events import EVENT_SCHEMA, KEY_SEPARATOR, SCHEMA_VERSION, EventKind, JoinMethod
-from shequn.identity import identity_of, identity_sql
+from shequn.events import EVENT_SCHEMA, KEY_SEPARATOR, SCHEMA_VERSION, EventKind, natural_key
+from shequn.identity import identity_sql
 from shequn.importers.whatsapp import system_lines
-from shequn.importers.whatsapp.layout import (
-    ANDROID,
-    STAMP_PARTS,
-    DateEvidence,
-    normalise_ampm_sql,
-)
-from shequn.importers.whatsapp.system_lines import SystemEvent, SystemMatch
+from shequn.importers.whatsapp.layout import ANDROID, STAMP_PARTS, normalise_ampm_sql
+from shequn.importers.whatsapp.sql import LEAD_CHARS, LRM, escape_re, sql_str
+from shequn.importers.whatsapp.system_events import SystemLineReader, rows_to_table
 from shequn.store.base import Reject
 
 SEP: Final = KEY_SEPARATOR
 _QUOTES: Final = '["“”„«»「」『』]'
-_LRM: Final = "\u200e"
-_LEAD_CHARS: Final = "\u200e\u200f\ufeff"
-
-
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-@dataclass
-class ColonNames:
-    """What the text before the first ': ' of each line says across the whole file.
-
-    * Author names that themselves contain ': ' ("Dr: Who: hello"): a first segment
-      whose lines *all* continue with the same second segment (at least twice) is one
-      name, "Dr" always followed by "Who".
-    * Segments seen once only are rare "authors": a system line whose names contain
-      ': ' ("Alice added Dr: Who") looks like a message from "Alice added Dr", so such
-      lines are checked against the system-line table too.
-    """
-
-    stats: dict[str, list[Any]] = field(default_factory=dict)
-
-    def add(self, rows: Sequence[tuple[str, int, int, str | None, str | None]]) -> None:
-        for prefix, total, with_second, lo, hi in rows:
-            seen = self.stats.get(prefix)
-            if seen is None:
-                self.stats[prefix] = [total, with_second, lo, hi]
-                continue
-            seen[0] += total
-            seen[1] += with_second
-            seen[2] = lo if seen[2] is None or (lo is not None and lo < seen[2]) else seen[2]
-            seen[3] = hi if seen[3] is None or (hi is not None and hi > seen[3]) else seen[3]
-
-    def names(self) -> dict[str, str]:
-        """prefix -> full name."""
-        out = {}
-        for prefix, (total, with_second, lo, hi) in self.stats.items():
-            if with_second >= 2 and lo == hi and lo and with_second >= 0.9 * total:
-                out[prefix] = f"{prefix}: {lo}"
-        return out
-
-    def table(self) -> pa.Table:
-        """prefix, full name (or null), rare: what the parser joins each line with."""
-        names = self.names()
-        rows = [
-            (p, names.get(p), s[0] == 1) for p, s in self.stats.items() if p in names or s[0] == 1
-        ]
-        return pa.table(
-            {
-                "prefix": pa.array([r[0] for r in rows], pa.string()),
-                "fullname": pa.array([r[1] for r in rows], pa.string()),
-                "rare": pa.array([r[2] for r in rows], pa.bool_()),
-            }
-        )
 
 
 class ChunkParser:
@@ -122,9 +61,15 @@ class ChunkParser:
         self.timezone = timezone
         self.import_id = import_id
         self.source = source
-        self.me = me
-        self.language = language
-        self._group_names = {identity_of(n) for n in (group_id, group_name) if n}
+        self.system = SystemLineReader(
+            layout=layout,
+            community=community,
+            group_id=group_id,
+            import_id=import_id,
+            me=me,
+            group_names=(group_id, group_name or ""),
+            language=language,
+        )
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET allocator_flush_threshold = '16MB'")
@@ -172,29 +117,29 @@ class ChunkParser:
         """One query: every message of the chunk, parsed, classified and keyed."""
         y, mo, d = self._date_fields()
         android = self.layout == ANDROID
-        quote_candidate = f"OR rare OR regexp_matches(p1, {_sql_str(_QUOTES)})" if android else ""
+        quote_candidate = f"OR rare OR regexp_matches(p1, {sql_str(_QUOTES)})" if android else ""
         system_candidate = (
             f"cpos = 0 OR (fullname IS NOT NULL AND NOT starts_with(rest, fullname || ': ')) "
             f"{quote_candidate}"
             if android
-            else f"starts_with(body, '{_LRM}') AND media_kind IS NULL "
-            f"AND NOT regexp_matches(body, '^{_LRM}?<[^<>:]+: [^<>]+>')"
+            else f"starts_with(body, '{LRM}') AND media_kind IS NULL "
+            f"AND NOT regexp_matches(body, '^{LRM}?<[^<>:]+: [^<>]+>')"
         )
-        deleted = ", ".join(_sql_str(s) for s in self._deleted) or "''"
-        attached = "|".join(_escape_re(s) for s in self._attached)
-        edited_re = "|".join(_escape_re(s) for s in self._edited) or "$^"
-        edited_test = " OR ".join(f"ends_with(body, {_sql_str(m)})" for m in self._edited)
-        gid = _sql_str(self.group_id)
-        clean = f"ltrim(body, '{_LRM}')"
+        deleted = ", ".join(sql_str(s) for s in self._deleted) or "''"
+        attached = "|".join(escape_re(s) for s in self._attached)
+        edited_re = "|".join(escape_re(s) for s in self._edited) or "$^"
+        edited_test = " OR ".join(f"ends_with(body, {sql_str(m)})" for m in self._edited)
+        gid = sql_str(self.group_id)
+        clean = f"ltrim(body, '{LRM}')"
         file_kind = " ".join(
-            f"WHEN regexp_matches(file, {_sql_str(pattern)}) THEN '{kind}'"
+            f"WHEN regexp_matches(file, {sql_str(pattern)}) THEN '{kind}'"
             for pattern, kind in _FILE_KINDS
         )
         return f"""
         WITH a AS ({split_sql(self.layout)}
         ), b AS (
             SELECT line_no, stamp, rest, strpos(rest, ': ') AS cpos,
-                   regexp_extract(stamp, {_sql_str(STAMP_PARTS[self.layout])},
+                   regexp_extract(stamp, {sql_str(STAMP_PARTS[self.layout])},
                                   ['a', 'b', 'c', 'pre', 'h', 'mi', 's', 'post']) AS dp
             FROM a
         ), c AS (
@@ -232,7 +177,7 @@ class ChunkParser:
             FROM e LEFT JOIN au ON au.author = e.author
             LEFT JOIN media_strings ms
                 ON ms.text = (CASE WHEN length(e.body) <= {self._media_max + 1}
-                                   THEN ltrim(e.body, '{_LRM}') END)
+                                   THEN ltrim(e.body, '{LRM}') END)
         ), g AS (
             SELECT f.*, hash(stamp, author_id, said) AS h,
                    coalesce({system_candidate}, false) AS candidate,
@@ -259,7 +204,7 @@ class ChunkParser:
                         ELSE body END AS text_out
             FROM g
         )
-        SELECT key, timezone({_sql_str(self.timezone)}, ts_local)::TIMESTAMP AS ts,
+        SELECT key, timezone({sql_str(self.timezone)}, ts_local)::TIMESTAMP AS ts,
                stamp AS ts_raw, author_id AS member_id, author AS member_name,
                text_out AS text,
                CASE WHEN contains(text_out, '@') THEN
@@ -286,7 +231,7 @@ class ChunkParser:
         parsed = pc.is_valid(rec.column("ts"))
         rejects = self._rejects(rec.filter(pc.invert(parsed)))
         rec = rec.filter(parsed)
-        system_rows, system_done = self._system_events(rec.filter(rec.column("candidate")))
+        system_rows, system_done = self.system.read(rec.filter(rec.column("candidate")))
         if system_done:
             done = pa.array(system_done, pa.int64())
             rec = rec.filter(pc.invert(pc.is_in(rec.column("source_line"), done)))
@@ -298,7 +243,7 @@ class ChunkParser:
         if edited.num_rows:
             parts.append(self._derived_events(edited, EventKind.MESSAGE_EDITED, "edited"))
         if system_rows:
-            parts.append(_rows_to_table(system_rows))
+            parts.append(rows_to_table(system_rows))
         return pa.concat_tables(parts), rejects
 
     def _number_occurrences(self, rec: pa.Table) -> pa.Table:
@@ -333,7 +278,7 @@ class ChunkParser:
         if len(repeats):
             keys = rec.column("key").to_pylist()
             for i in repeats.tolist():
-                keys[i] = _md5(keys[i], int(occurrence[i]))
+                keys[i] = natural_key(keys[i], int(occurrence[i]))
             rec = rec.set_column(rec.schema.get_field_index("key"), "key", pa.array(keys))
         return rec
 
@@ -372,7 +317,7 @@ class ChunkParser:
         keys = rec.column("key").to_pylist()
         events = self._message_events(rec, kind)
         replace = {
-            "key": pa.array([_md5(k, suffix) for k in keys], pa.string()),
+            "key": pa.array([natural_key(k, suffix) for k in keys], pa.string()),
             "reply_to": pa.array(keys, pa.string()),
             "extra": pa.nulls(rec.num_rows, pa.string()),
         }
@@ -394,243 +339,13 @@ class ChunkParser:
             for row in bad.select(["source_line", "ts_raw", "rest"]).to_pylist()
         ]
 
-    def _system_events(self, candidates: pa.Table) -> tuple[list[dict[str, Any]], list[int]]:
-        """Match system-line candidates against the language table."""
-        rows: list[dict[str, Any]] = []
-        done: list[int] = []
-        columns = [
-            "source_line",
-            "ts_raw",
-            "ts",
-            "rest",
-            "member_name",
-            "body",
-            "key",
-            "member_id",
-        ]
-        for row in candidates.select(columns).to_pylist():
-            author, body, rest = row["member_name"], row["body"], row["rest"]
-            text = rest if self.layout == ANDROID or author is None else (body or "")
-            text = text.lstrip(_LRM)
-            found = self._match(text)
-            if found is None and author is not None and not self._group_voice(author):
-                continue  # an ordinary message after all
-            line_no = int(row["source_line"])
-            done.append(line_no)
-            base_key = row["key"]
-            common = {"ts": row["ts"], "ts_raw": row["ts_raw"], "source_line": line_no}
-            if found is None:
-                rows.append(self._row(base_key, EventKind.SYSTEM_NOTICE, None, common, text=text))
-                continue
-            rows.extend(self._expand(found, base_key, common))
-        return rows, done
-
-    def _group_voice(self, author: str) -> bool:
-        """iOS writes system lines as if the group (its current name) had said them."""
-        return self.layout != ANDROID and identity_of(author) in self._group_names
-
-    def _match(self, text: str) -> SystemMatch | None:
-        order = list(system_lines.languages())
-        if self.language in order:
-            order.remove(self.language)
-            order.insert(0, self.language)
-        for lang in order:
-            found = system_lines.match(text, lang)
-            if found is not None:
-                if self.language is None:
-                    self.language = lang
-                return found
-        return None
-
-    def _who(self, found: SystemMatch, role: str) -> tuple[str | None, str | None]:
-        """(identity, written name) of the actor or member a system line names."""
-        if found.line.you == role:
-            name = self.me or "you"
-            return identity_of(name), name
-        written = found.fields.get(role)
-        if written is None:
-            return None, None
-        return identity_of(written), written
-
-    def _expand(
-        self, found: SystemMatch, base_key: str, common: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        event = found.event
-        actor_id, actor_name = self._who(found, "actor")
-        member_id, member_name = self._who(found, "member")
-        lang = found.line.lang
-        rows: list[dict[str, Any]] = []
-        if event == SystemEvent.ADDED:
-            if found.line.you == "member":
-                targets = [(member_id, member_name)]
-            else:
-                names = system_lines.split_members(found.fields["members"], lang)
-                targets = [(identity_of(n), n) for n in names]
-            for target_id, target_name in targets:
-                rows.append(
-                    self._row(
-                        base_key,
-                        EventKind.MEMBER_JOINED,
-                        target_id,
-                        common,
-                        name=target_name,
-                        by=actor_id,
-                        join_method=JoinMethod.ADDED,
-                    )
-                )
-        elif event == SystemEvent.JOINED_VIA_LINK:
-            rows.append(
-                self._row(
-                    base_key,
-                    EventKind.MEMBER_JOINED,
-                    member_id,
-                    common,
-                    name=member_name,
-                    join_method=JoinMethod.INVITE_LINK,
-                )
-            )
-        elif event == SystemEvent.REMOVED:
-            rows.append(
-                self._row(
-                    base_key,
-                    EventKind.MEMBER_REMOVED,
-                    member_id,
-                    common,
-                    name=member_name,
-                    by=actor_id,
-                )
-            )
-        elif event == SystemEvent.LEFT:
-            rows.append(
-                self._row(base_key, EventKind.MEMBER_LEFT, member_id, common, name=member_name)
-            )
-        elif event == SystemEvent.GROUP_CREATED:
-            rows.append(
-                self._row(
-                    base_key,
-                    EventKind.GROUP_CREATED,
-                    actor_id,
-                    common,
-                    name=actor_name,
-                    text=found.fields.get("subject"),
-                )
-            )
-        elif event == SystemEvent.SUBJECT_CHANGED:
-            rows.append(
-                self._row(
-                    base_key,
-                    EventKind.GROUP_RENAMED,
-                    actor_id,
-                    common,
-                    name=actor_name,
-                    text=found.fields.get("new"),
-                    extra={"old": found.fields.get("old")},
-                )
-            )
-        elif event == SystemEvent.DESCRIPTION_CHANGED:
-            rows.append(
-                self._row(
-                    base_key, EventKind.GROUP_DESCRIPTION_CHANGED, actor_id, common, name=actor_name
-                )
-            )
-        elif event in (SystemEvent.ICON_CHANGED, SystemEvent.ICON_DELETED):
-            rows.append(
-                self._row(
-                    base_key,
-                    EventKind.GROUP_ICON_CHANGED,
-                    actor_id,
-                    common,
-                    name=actor_name,
-                    extra={"deleted": event == SystemEvent.ICON_DELETED},
-                )
-            )
-        elif event == SystemEvent.NUMBER_CHANGED:
-            old = found.fields.get("old") or found.fields.get("member")
-            new = found.fields.get("new")
-            rows.append(
-                self._row(
-                    base_key,
-                    EventKind.MEMBER_NUMBER_CHANGED,
-                    identity_of(old) if old else None,
-                    common,
-                    name=old,
-                    text=identity_of(new) if new else None,
-                    extra={"new": identity_of(new) if new else None},
-                )
-            )
-        elif event == SystemEvent.SECURITY_CODE_CHANGED:
-            rows.append(
-                self._row(base_key, EventKind.SECURITY_NOTICE, member_id, common, name=member_name)
-            )
-        else:
-            rows.append(
-                self._row(
-                    base_key, EventKind.SYSTEM_NOTICE, None, common, extra={"system": event.value}
-                )
-            )
-        return rows
-
-    def _row(
-        self,
-        base_key: str,
-        kind: EventKind,
-        member_id: str | None,
-        common: dict[str, Any],
-        *,
-        name: str | None = None,
-        by: str | None = None,
-        text: str | None = None,
-        join_method: JoinMethod | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        return {
-            "key": _md5(base_key, kind.value, member_id),
-            "schema_version": SCHEMA_VERSION,
-            "kind": kind.value,
-            "platform": "whatsapp",
-            "community": self.community,
-            "group_id": self.group_id,
-            "ts": common["ts"],
-            "ts_raw": common["ts_raw"],
-            "platform_id": None,
-            "member_id": member_id,
-            "member_name": name,
-            "by_member_id": by,
-            "text": text,
-            "reply_to": None,
-            "mentions": None,
-            "attachment_kind": None,
-            "forwarded_from": None,
-            "is_bot": False,
-            "join_method": join_method.value if join_method else None,
-            "invite_link": None,
-            "amount": None,
-            "currency": None,
-            "extra": json.dumps(extra, ensure_ascii=False) if extra else None,
-            "import_id": self.import_id,
-            "source_line": common["source_line"],
-        }
-
-
-def _md5(*parts: object) -> str:
-    from shequn.events import natural_key
-
-    return natural_key(*parts)
-
-
-def _escape_re(text: str) -> str:
-    out = []
-    for ch in text:
-        out.append("\\" + ch if ch in r".^$*+?()[]{}|\-" else ch)
-    return "".join(out).replace("'", "''")
-
 
 def split_sql(layout: str) -> str:
     """SQL selecting (line_no, stamp, rest) from ``msgs``, the merged message lines."""
     if layout == ANDROID:
         return (
             "SELECT line_no, ltrim(substr(line, 1, strpos(line, ' - ') - 1), "
-            f"{_sql_str(_LEAD_CHARS)}) AS stamp, "
+            f"{sql_str(LEAD_CHARS)}) AS stamp, "
             "substr(line, strpos(line, ' - ') + 3) AS rest FROM msgs"
         )
     return (
@@ -656,87 +371,3 @@ def _constant(value: str, n: int) -> pa.Array:
     return pa.DictionaryArray.from_arrays(
         pa.array(np.zeros(n, dtype=np.int32)), pa.array([value], pa.string())
     ).dictionary_decode()
-
-
-def _rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=EVENT_SCHEMA)
-
-
-def _stamp_and_head(layout: str, head_chars: int = 120) -> str:
-    """SQL selecting (line_no, stamp, head) from header lines, head = start of the rest."""
-    if layout == ANDROID:
-        return (
-            "SELECT line_no, substr(line, 1, strpos(line, ' - ') - 1) AS stamp, "
-            f"substr(line, strpos(line, ' - ') + 3, {head_chars}) AS head FROM msgs"
-        )
-    return (
-        "SELECT line_no, substr(line, strpos(line, '[') + 1, "
-        "strpos(line, '] ') - strpos(line, '[') - 1) AS stamp, "
-        f"substr(line, strpos(line, '] ') + 2, {head_chars}) AS head FROM msgs"
-    )
-
-
-def evidence_sql(layout: str, time_order: bool = False) -> str:
-    """Survey of one chunk: what its dates say about their order.
-
-    ``time_order`` adds how often the dates run backwards under each reading, which
-    only an ambiguous file needs (it costs a window over every line).
-    """
-    backwards = "count_if(back_dmy), count_if(back_mdy)" if time_order else "0, 0"
-    lags = (
-        ", c * 10000 + b * 100 + a < lag(c * 10000 + b * 100 + a) OVER w AS back_dmy"
-        ", c * 10000 + a * 100 + b < lag(c * 10000 + a * 100 + b) OVER w AS back_mdy"
-        if time_order
-        else ""
-    )
-    return f"""
-        WITH s AS ({_stamp_and_head(layout)}
-        ), d AS (
-            SELECT line_no, regexp_extract(ltrim(stamp, {_sql_str(_LEAD_CHARS)}),
-                       '^([0-9]{{1,4}})[./-]([0-9]{{1,2}})[./-]([0-9]{{1,4}})', ['a', 'b', 'c'])
-                       AS dp,
-                   regexp_matches(stamp, '[^0-9 ,./:\\-\\x{{202f}}\\x{{a0}}]') AS ampm
-            FROM s
-        ), n AS (
-            SELECT line_no, ampm, length(dp.a) = 4 AS year_first,
-                   TRY_CAST(dp.a AS BIGINT) AS a, TRY_CAST(dp.b AS BIGINT) AS b,
-                   TRY_CAST(dp.c AS BIGINT) AS c
-            FROM d WHERE dp.a <> ''
-        ), o AS (
-            SELECT *{lags} FROM n WINDOW w AS (ORDER BY line_no)
-        )
-        SELECT count(*), count_if(year_first), count_if(a > 12 AND NOT year_first),
-               count_if(b > 12 AND NOT year_first), {backwards}, count_if(ampm)
-        FROM o
-    """
-
-
-def colon_sql(layout: str) -> str:
-    """Survey of one chunk: for each first segment before ': ', the second segments."""
-    return f"""
-        WITH s AS ({_stamp_and_head(layout)}
-        ), t AS (
-            SELECT head, strpos(head, ': ') AS p FROM s
-        ), u AS (
-            SELECT substr(head, 1, p - 1) AS prefix,
-                   CASE WHEN strpos(substr(head, p + 2), ': ') > 0
-                        THEN substr(head, p + 2, strpos(substr(head, p + 2), ': ') - 1)
-                   END AS second
-            FROM t WHERE p > 0
-        )
-        SELECT prefix, count(*), count(second), min(second), max(second) FROM u
-        GROUP BY prefix
-    """
-
-
-def evidence_from(row: tuple[Any, ...]) -> DateEvidence:
-    """DateEvidence from one row of :func:`evidence_sql`."""
-    return DateEvidence(
-        lines=int(row[0] or 0),
-        year_first=int(row[1] or 0),
-        first_over_12=int(row[2] or 0),
-        second_over_12=int(row[3] or 0),
-        backwards_dmy=int(row[4] or 0),
-        backwards_mdy=int(row[5] or 0),
-        twelve_hour=int(row[6] or 0),
-    )

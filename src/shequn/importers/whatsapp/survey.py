@@ -1,0 +1,145 @@
+"""The first pass over a WhatsApp export: what only the whole file can decide.
+
+The date order (see :mod:`.layout`) and author names that contain ': ' are read
+from every header line before any event is made; the pass touches only the start
+of each line, so it costs a fraction of the parse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from shequn.importers.whatsapp.layout import ANDROID, DateEvidence
+from shequn.importers.whatsapp.sql import LEAD_CHARS, sql_str
+
+
+@dataclass
+class ColonNames:
+    """What the text before the first ': ' of each line says across the whole file.
+
+    * Author names that themselves contain ': ' ("Dr: Who: hello"): a first segment
+      whose lines *all* continue with the same second segment (at least twice) is one
+      name, "Dr" always followed by "Who".
+    * Segments seen once only are rare "authors": a system line whose names contain
+      ': ' ("Alice added Dr: Who") looks like a message from "Alice added Dr", so such
+      lines are checked against the system-line table too.
+    """
+
+    stats: dict[str, list[Any]] = field(default_factory=dict)
+
+    def add(self, rows: Sequence[tuple[str, int, int, str | None, str | None]]) -> None:
+        for prefix, total, with_second, lo, hi in rows:
+            seen = self.stats.get(prefix)
+            if seen is None:
+                self.stats[prefix] = [total, with_second, lo, hi]
+                continue
+            seen[0] += total
+            seen[1] += with_second
+            seen[2] = lo if seen[2] is None or (lo is not None and lo < seen[2]) else seen[2]
+            seen[3] = hi if seen[3] is None or (hi is not None and hi > seen[3]) else seen[3]
+
+    def names(self) -> dict[str, str]:
+        """prefix -> full name."""
+        out = {}
+        for prefix, (total, with_second, lo, hi) in self.stats.items():
+            if with_second >= 2 and lo == hi and lo and with_second >= 0.9 * total:
+                out[prefix] = f"{prefix}: {lo}"
+        return out
+
+    def table(self) -> pa.Table:
+        """prefix, full name (or null), rare: what the parser joins each line with."""
+        names = self.names()
+        rows = [
+            (p, names.get(p), s[0] == 1) for p, s in self.stats.items() if p in names or s[0] == 1
+        ]
+        return pa.table(
+            {
+                "prefix": pa.array([r[0] for r in rows], pa.string()),
+                "fullname": pa.array([r[1] for r in rows], pa.string()),
+                "rare": pa.array([r[2] for r in rows], pa.bool_()),
+            }
+        )
+
+
+def _stamp_and_head(layout: str, head_chars: int = 120) -> str:
+    """SQL selecting (line_no, stamp, head) from header lines, head = start of the rest."""
+    if layout == ANDROID:
+        return (
+            "SELECT line_no, substr(line, 1, strpos(line, ' - ') - 1) AS stamp, "
+            f"substr(line, strpos(line, ' - ') + 3, {head_chars}) AS head FROM msgs"
+        )
+    return (
+        "SELECT line_no, substr(line, strpos(line, '[') + 1, "
+        "strpos(line, '] ') - strpos(line, '[') - 1) AS stamp, "
+        f"substr(line, strpos(line, '] ') + 2, {head_chars}) AS head FROM msgs"
+    )
+
+
+def evidence_sql(layout: str, time_order: bool = False) -> str:
+    """Survey of one chunk: what its dates say about their order.
+
+    ``time_order`` adds how often the dates run backwards under each reading, which
+    only an ambiguous file needs (it costs a window over every line).
+    """
+    backwards = "count_if(back_dmy), count_if(back_mdy)" if time_order else "0, 0"
+    lags = (
+        ", c * 10000 + b * 100 + a < lag(c * 10000 + b * 100 + a) OVER w AS back_dmy"
+        ", c * 10000 + a * 100 + b < lag(c * 10000 + a * 100 + b) OVER w AS back_mdy"
+        if time_order
+        else ""
+    )
+    return f"""
+        WITH s AS ({_stamp_and_head(layout)}
+        ), d AS (
+            SELECT line_no, regexp_extract(ltrim(stamp, {sql_str(LEAD_CHARS)}),
+                       '^([0-9]{{1,4}})[./-]([0-9]{{1,2}})[./-]([0-9]{{1,4}})', ['a', 'b', 'c'])
+                       AS dp,
+                   regexp_matches(stamp, '[^0-9 ,./:\\-\\x{{202f}}\\x{{a0}}]') AS ampm
+            FROM s
+        ), n AS (
+            SELECT line_no, ampm, length(dp.a) = 4 AS year_first,
+                   TRY_CAST(dp.a AS BIGINT) AS a, TRY_CAST(dp.b AS BIGINT) AS b,
+                   TRY_CAST(dp.c AS BIGINT) AS c
+            FROM d WHERE dp.a <> ''
+        ), o AS (
+            SELECT *{lags} FROM n WINDOW w AS (ORDER BY line_no)
+        )
+        SELECT count(*), count_if(year_first), count_if(a > 12 AND NOT year_first),
+               count_if(b > 12 AND NOT year_first), {backwards}, count_if(ampm)
+        FROM o
+    """
+
+
+def colon_sql(layout: str) -> str:
+    """Survey of one chunk: for each first segment before ': ', the second segments."""
+    return f"""
+        WITH s AS ({_stamp_and_head(layout)}
+        ), t AS (
+            SELECT head, strpos(head, ': ') AS p FROM s
+        ), u AS (
+            SELECT substr(head, 1, p - 1) AS prefix,
+                   CASE WHEN strpos(substr(head, p + 2), ': ') > 0
+                        THEN substr(head, p + 2, strpos(substr(head, p + 2), ': ') - 1)
+                   END AS second
+            FROM t WHERE p > 0
+        )
+        SELECT prefix, count(*), count(second), min(second), max(second) FROM u
+        GROUP BY prefix
+    """
+
+
+def evidence_from(row: tuple[Any, ...]) -> DateEvidence:
+    """DateEvidence from one row of :func:`evidence_sql`."""
+    return DateEvidence(
+        lines=int(row[0] or 0),
+        year_first=int(row[1] or 0),
+        first_over_12=int(row[2] or 0),
+        second_over_12=int(row[3] or 0),
+        backwards_dmy=int(row[4] or 0),
+        backwards_mdy=int(row[5] or 0),
+        twelve_hour=int(row[6] or 0),
+    )
