@@ -119,21 +119,14 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "bench.duckdb"
-        stdout, wall, peak = measure(
-            [
-                sys.executable,
-                "-m",
-                "shequn.cli",
-                "import",
-                str(export),
-                "--store",
-                str(store),
-                "--timezone",
-                "Asia/Shanghai",
-            ]
-        )
-        results["shequn"] = {"messages": args.messages, "seconds": wall, "peak_mb": peak}
-        print(stdout.strip().splitlines()[0][:120])
+        stdout, wall, peak = measure([sys.executable, "-c", SHEQUN_SCRIPT, str(export), str(store)])
+        report = json.loads(stdout.strip().splitlines()[-1])
+        results["shequn"] = {
+            "messages": report["messages"],
+            "seconds": report["seconds"],
+            "peak_mb": peak,
+            "process_seconds": wall,
+        }
 
     if args.only == "all":
         for peer, script in PEER_SCRIPTS.items():
@@ -146,12 +139,13 @@ def main() -> None:
                 "process_seconds": wall,
             }
 
-    print(f"\n{'tool':<12}{'messages':>12}{'seconds':>10}{'msg/s':>12}{'peak MB':>10}")
+    header = f"{'tool':<12}{'messages':>12}{'seconds':>10}{'msg/s':>12}{'peak MB':>10}"
+    print(f"\n{header}{'process s':>11}")
     for tool, r in results.items():
         rate = r["messages"] / r["seconds"]
         print(
             f"{tool:<12}{int(r['messages']):>12,}{r['seconds']:>10.2f}{rate:>12,.0f}"
-            f"{r['peak_mb']:>10.0f}"
+            f"{r['peak_mb']:>10.0f}{r['process_seconds']:>11.2f}"
         )
     ours = results["shequn"]
     for peer in (p for p in results if p != "shequn"):

@@ -231,6 +231,10 @@ _PT_SAMPLES = (
 
 # French
 _FR_IOS = "starkdmi/whats_json test/data/ios/WhatsApp Chat - Elon Musk (FR).txt (iOS export)"
+_FR_CREATED = (
+    "French Android export parser regex, code-index files 53835366698, 53760139389, "
+    "53839369690 ('([^:]+) a créé le groupe \"(.*?)\"')"
+)
 _FR_MEDIA = (
     "French Android exports handled by public analyzers, code-index files 27298364368, "
     "1114314848, 61819886081 ('<Médias omis>', '(fichier joint)')"
@@ -256,6 +260,15 @@ _ID_PATTERNS = (
     "undangan grup ini', 'keluar', 'menambahkan', 'telah mengganti nomor teleponnya …')"
 )
 _ID_EVENTS = "Indonesian analyzer IS_EVENT list, code-index files 67206862011, 6832826691"
+_ID_IRFAN = (
+    "irfanchahyadi/Whatsapp-Chat-Analyzer src/settings.py (Indonesian event keywords and "
+    "regexes, 2020: 'telah membuat grup', 'telah mengubah ikon grup ini', 'telah menambahkan', "
+    "'telah diganti ke')"
+)
+_ID_2019 = (
+    "Indonesian Android export (2019) stored in a public SQL dump, code-index file 7638590834 "
+    "('Anda telah membuat grup \"Magang Kantor Duxeos\"', 'Anda telah menambahkan Dahlan')"
+)
 _ID_2022 = (
     "Indonesian Android lines (2022) in a public script, code-index file 53795127488 "
     "('Anda membuat grup', 'amanda bergabung menggunakan tautan undangan grup ini')"
@@ -263,6 +276,17 @@ _ID_2022 = (
 
 # Russian
 _RU_IOS = "starkdmi/whats_json test/data/ios/WhatsApp Chat - Elon Musk (RU).txt (iOS export)"
+_RU_2026 = (
+    "Russian Android export lines (2026) in a public importer test, code-index file 55750415342 "
+    "('Амаки Хайруллоҳ создал(-а) группу \"Цемет\"', 'IMG-….jpg (файл добавлен)')"
+)
+_RU_KEYWORDS = (
+    "system-line keywords of a public viewer for Russian Android group exports, code-index "
+    "files 54930843058, 54501376648, 54634000001 ('создал(-а) группу', 'добавил(-а) вас', "
+    "'изменил(-а) картинку группы', 'изменил(-а) название группы', 'изменил(-а) описание "
+    "группы', 'вышел(-а)'); 'добавил(-а) вас' also in a Russian group-export filter, "
+    "code-index file 54166112377"
+)
 
 _NO_EXPORT = "no public {lang} export or string dump with this line was found"
 
@@ -547,7 +571,7 @@ LANGUAGES: Final[dict[str, Language]] = {
             "list": _unverified("ru", "no Russian export adding several people was found"),
             "media_omitted": f"{_MLOMB}; {_WJ_PATTERNS}; {_RU_IOS} (iOS kinds)",
             "deleted": f"{_RU_IOS}; {_WJ_PATTERNS}",
-            "file_attached": _WJ_PATTERNS,
+            "file_attached": f"{_WJ_PATTERNS}; {_RU_2026}",
             "edited_marker": _unverified(
                 "ru", "no Russian export with an edited message was found"
             ),
@@ -1230,7 +1254,7 @@ _FR: Final[tuple[SystemLine, ...]] = (
         _unverified("fr", "group form of the notice, not seen in an export"),
         _A,
     ),
-    SystemLine("fr", _E.GROUP_CREATED, '{actor} a créé le groupe "{subject}"', _FR_NOT_FOUND),
+    SystemLine("fr", _E.GROUP_CREATED, '{actor} a créé le groupe "{subject}"', _FR_CREATED),
     SystemLine(
         "fr", _E.GROUP_CREATED, 'Vous avez créé le groupe "{subject}"', _FR_NOT_FOUND, you="actor"
     ),
@@ -1441,6 +1465,14 @@ _ID: Final[tuple[SystemLine, ...]] = (
     SystemLine("id", _E.ENCRYPTION_NOTICE, _E2E_ID, _WJ_PATTERNS, _I),
     SystemLine(
         "id",
+        _E.ENCRYPTION_NOTICE,
+        "Pesan yang dikirim ke grup ini kini diamankan dengan enkripsi end-to-end. Ketuk untuk "
+        "info selengkapnya.",
+        f"{_ID_2019}; sentence also in {_ID_IRFAN}",
+        _A,
+    ),
+    SystemLine(
+        "id",
         _E.SECURITY_CODE_CHANGED,
         "Kode keamanan Anda dengan {member} telah berubah. Ketuk untuk info selengkapnya.",
         f"{_WJ_PATTERNS} (iOS; Android assumed identical)",
@@ -1452,6 +1484,11 @@ _ID: Final[tuple[SystemLine, ...]] = (
         _inferred("'Anda membuat grup' row with the group name"),
         you="actor",
     ),
+    # older "telah" wording, before the generic row that would read "Budi telah" as the actor
+    SystemLine(
+        "id", _E.GROUP_CREATED, 'Anda telah membuat grup "{subject}"', _ID_2019, you="actor"
+    ),
+    SystemLine("id", _E.GROUP_CREATED, '{actor} telah membuat grup "{subject}"', _ID_IRFAN),
     SystemLine("id", _E.GROUP_CREATED, '{actor} membuat grup "{subject}"', _ID_NOT_FOUND),
     SystemLine("id", _E.GROUP_CREATED, "Anda membuat grup", _ID_2022, you="actor"),
     SystemLine(
@@ -1487,7 +1524,18 @@ _ID: Final[tuple[SystemLine, ...]] = (
     ),
     SystemLine("id", _E.DESCRIPTION_CHANGED, "{actor} mengubah deskripsi grup", _ID_NOT_FOUND),
     SystemLine("id", _E.ICON_CHANGED, "Anda mengubah ikon grup ini", _ID_NOT_FOUND, you="actor"),
-    SystemLine("id", _E.ICON_CHANGED, "{actor} mengubah ikon grup ini", _ID_NOT_FOUND),
+    SystemLine("id", _E.ICON_CHANGED, "{actor} telah mengubah ikon grup ini", _ID_IRFAN),
+    SystemLine(
+        "id",
+        _E.ICON_CHANGED,
+        "{actor} mengubah ikon grup ini",
+        _unverified(
+            "id",
+            "only the older '… telah mengubah ikon grup ini' was seen in an export-derived list; "
+            "this form without 'telah' appears only in recent third-party keyword lists "
+            "(code-index 60365336519, 66520440639)",
+        ),
+    ),
     SystemLine("id", _E.ICON_DELETED, "Anda menghapus ikon grup ini", _ID_NOT_FOUND, you="actor"),
     SystemLine("id", _E.ICON_DELETED, "{actor} menghapus ikon grup ini", _ID_NOT_FOUND),
     # before ADDED: the long form contains "menambahkan"
@@ -1498,7 +1546,12 @@ _ID: Final[tuple[SystemLine, ...]] = (
         "menambahkan nomor baru.",
         f"{_ID_PATTERNS}; {_ID_EVENTS}",
     ),
-    SystemLine("id", _E.NUMBER_CHANGED, "{old} telah berganti ke {new}", _ID_NOT_FOUND),
+    SystemLine(
+        "id",
+        _E.NUMBER_CHANGED,
+        "{old} telah diganti ke {new}",
+        f"{_ID_IRFAN} (regex '(.+)\\s(telah diganti ke)\\s(.+)')",
+    ),
     SystemLine(
         "id",
         _E.ADDED,
@@ -1513,6 +1566,9 @@ _ID: Final[tuple[SystemLine, ...]] = (
         _inferred("'{actor} menambahkan {members}' row"),
         you="actor",
     ),
+    # older "telah" wording, before the generic row that would read "Budi telah" as the actor
+    SystemLine("id", _E.ADDED, "Anda telah menambahkan {members}", _ID_2019, you="actor"),
+    SystemLine("id", _E.ADDED, "{actor} telah menambahkan {members}", _ID_IRFAN),
     SystemLine("id", _E.ADDED, "{actor} menambahkan {members}", f"{_ID_EVENTS}; {_ID_PATTERNS}"),
     SystemLine("id", _E.REMOVED, "{actor} mengeluarkan Anda", _ID_NOT_FOUND, you="member"),
     SystemLine("id", _E.REMOVED, "Anda mengeluarkan {member}", _ID_NOT_FOUND, you="actor"),
@@ -1543,8 +1599,22 @@ _RU: Final[tuple[SystemLine, ...]] = (
         "Ваш код безопасности с контактом {member} изменился. Подробнее.",
         f"{_RU_IOS}; {_WJ_PATTERNS} (iOS; Android assumed identical)",
     ),
-    SystemLine("ru", _E.GROUP_CREATED, "{actor} создал(-а) группу «{subject}»", _RU_NOT_FOUND),
-    SystemLine("ru", _E.GROUP_CREATED, "Вы создали группу «{subject}»", _RU_NOT_FOUND, you="actor"),
+    SystemLine(
+        "ru",
+        _E.GROUP_CREATED,
+        '{actor} создал(-а) группу "{subject}"',
+        f"{_RU_2026}; {_RU_KEYWORDS}",
+    ),
+    SystemLine(
+        "ru",
+        _E.GROUP_CREATED,
+        'Вы создали группу "{subject}"',
+        _unverified(
+            "ru",
+            "no export with the 'Вы' form was found; quotes as in the verified third-person row",
+        ),
+        you="actor",
+    ),
     SystemLine(
         "ru",
         _E.JOINED_VIA_LINK,
@@ -1569,14 +1639,28 @@ _RU: Final[tuple[SystemLine, ...]] = (
         you="actor",
     ),
     SystemLine(
-        "ru", _E.SUBJECT_CHANGED, "{actor} изменил(-а) тему с «{old}» на «{new}»", _RU_NOT_FOUND
+        "ru",
+        _E.SUBJECT_CHANGED,
+        "{actor} изменил(-а) тему с «{old}» на «{new}»",
+        _unverified(
+            "ru",
+            "no export with this line was found; a keyword list taken from Russian exports has "
+            "'изменил(-а) название группы' (code-index 54930843058), so real lines may say "
+            "'название группы' rather than 'тему'",
+        ),
     ),
     SystemLine(
         "ru", _E.DESCRIPTION_CHANGED, "Вы изменили описание группы", _RU_NOT_FOUND, you="actor"
     ),
-    SystemLine("ru", _E.DESCRIPTION_CHANGED, "{actor} изменил(-а) описание группы", _RU_NOT_FOUND),
-    SystemLine("ru", _E.ICON_CHANGED, "Вы изменили изображение группы", _RU_NOT_FOUND, you="actor"),
-    SystemLine("ru", _E.ICON_CHANGED, "{actor} изменил(-а) изображение группы", _RU_NOT_FOUND),
+    SystemLine("ru", _E.DESCRIPTION_CHANGED, "{actor} изменил(-а) описание группы", _RU_KEYWORDS),
+    SystemLine(
+        "ru",
+        _E.ICON_CHANGED,
+        "Вы изменили картинку группы",
+        _unverified("ru", "no export with the 'Вы' form was found; noun as in the verified row"),
+        you="actor",
+    ),
+    SystemLine("ru", _E.ICON_CHANGED, "{actor} изменил(-а) картинку группы", _RU_KEYWORDS),
     # before REMOVED: "удалил(-а) изображение группы" would read as removing a member
     SystemLine("ru", _E.ICON_DELETED, "Вы удалили изображение группы", _RU_NOT_FOUND, you="actor"),
     SystemLine("ru", _E.ICON_DELETED, "{actor} удалил(-а) изображение группы", _RU_NOT_FOUND),
@@ -1588,14 +1672,23 @@ _RU: Final[tuple[SystemLine, ...]] = (
         "новый номер.",
         _RU_NOT_FOUND,
     ),
-    SystemLine("ru", _E.ADDED, "{actor} добавил(-а) вас", _RU_NOT_FOUND, you="member"),
+    SystemLine("ru", _E.ADDED, "{actor} добавил(-а) вас", _RU_KEYWORDS, you="member"),
     SystemLine("ru", _E.ADDED, "Вы добавили {members}", _RU_NOT_FOUND, you="actor"),
-    SystemLine("ru", _E.ADDED, "{actor} добавил(-а) {members}", _RU_NOT_FOUND),
+    SystemLine(
+        "ru",
+        _E.ADDED,
+        "{actor} добавил(-а) {members}",
+        _unverified(
+            "ru",
+            "only the verb 'добавил(-а)' is in keyword lists taken from Russian exports "
+            "(code-index 54930843058), not a whole line",
+        ),
+    ),
     SystemLine("ru", _E.REMOVED, "{actor} удалил(-а) вас", _RU_NOT_FOUND, you="member"),
     SystemLine("ru", _E.REMOVED, "Вы удалили {member}", _RU_NOT_FOUND, you="actor"),
     SystemLine("ru", _E.REMOVED, "{actor} удалил(-а) {member}", _RU_NOT_FOUND),
     SystemLine("ru", _E.LEFT, "Вы вышли", _RU_NOT_FOUND, you="member"),
-    SystemLine("ru", _E.LEFT, "{member} вышел(-ла)", _RU_NOT_FOUND),
+    SystemLine("ru", _E.LEFT, "{member} вышел(-а)", _RU_KEYWORDS),
 )
 
 
