@@ -14,7 +14,7 @@ import pytest
 
 from shequn.importers.base import ImportSettings
 from shequn.ingest import run_import
-from shequn.store import open_store
+from shequn.store import Window, open_store
 
 QUIRKS = Path(__file__).parent / "fixtures" / "whatsapp" / "quirks"
 MAKERS = QUIRKS / "WhatsApp Chat with Makers.txt"
@@ -131,3 +131,15 @@ def test_sigkill_mid_import_leaves_a_consistent_store_and_resumes(
         [record] = store.imports()
         assert record.status == "complete" and record.duplicates == 0
         assert record.events_stored == len(keys(reference)) == 300_000
+
+
+def test_same_group_name_in_two_communities_are_two_groups(store_url: str) -> None:
+    with open_store(store_url) as store:
+        a = run_import(store, MAKERS, ImportSettings(community="a", timezone="UTC"))
+        b = run_import(store, MAKERS, ImportSettings(community="b", timezone="UTC"))
+        assert a.new_events == b.new_events > 0
+        assert (
+            store.stats(Window(community="b"))["messages"]
+            == store.stats(Window(community="a"))["messages"]
+            > 0
+        )

@@ -131,7 +131,7 @@ def test_identical_messages_in_one_minute_are_two_events() -> None:
     assert [r["text"] for r in oks] == ["ok", "ok"]
     assert oks[0]["key"] != oks[1]["key"]
     # the documented natural key: group, stamp as written, author, text; repeats add n
-    first = natural_key("Makers", "31/12/23, 21:02", "Bob", "ok")
+    first = natural_key("whatsapp", "default", "Makers", "31/12/23, 21:02", "Bob", "ok")
     assert oks[0]["key"] == first
     assert oks[1]["key"] == natural_key(first, 1)
 

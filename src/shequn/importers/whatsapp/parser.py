@@ -7,8 +7,8 @@ classifies media, deleted and edited messages and computes idempotency keys — 
 Python loop touches ordinary messages. Only system-line *candidates* (a few percent)
 are matched in Python against the language table of :mod:`system_lines`.
 
-Idempotency key of a WhatsApp record: ``natural_key(group, timestamp as written,
-author identity, text)`` for the first occurrence of that (timestamp, author, text)
+Idempotency key of a WhatsApp record: ``natural_key("whatsapp", community, group,
+timestamp as written, author identity, text)`` for the first occurrence of that (timestamp, author, text)
 in the file, and ``natural_key(first key, n)`` for its n-th repeat. Occurrence counts
 carry from chunk to chunk, so identical "ok"s in one minute stay distinct while a
 re-export that overlaps stores each once. Events derived from one record (the N
@@ -130,6 +130,8 @@ class ChunkParser:
         edited_re = "|".join(escape_re(s) for s in self._edited) or "$^"
         edited_test = " OR ".join(f"ends_with(body, {sql_str(m)})" for m in self._edited)
         gid = sql_str(self.group_id)
+        # the group's identity in the store: platform, community and group name
+        scope = sql_str(SEP.join(("whatsapp", self.community, self.group_id)))
         clean = f"ltrim(body, '{LRM}')"
         file_kind = " ".join(
             f"WHEN regexp_matches(file, {sql_str(pattern)}) THEN '{kind}'"
@@ -193,7 +195,7 @@ class ChunkParser:
             FROM f
         ), m AS (
             SELECT *,
-                   md5({gid} || '{SEP}' || stamp || '{SEP}' || author_id || '{SEP}' || said)
+                   md5({scope} || '{SEP}' || stamp || '{SEP}' || author_id || '{SEP}' || said)
                        AS key,
                    CASE WHEN media_kind IS NOT NULL THEN media_kind
                         WHEN file IS NOT NULL THEN CASE {file_kind} ELSE 'document' END
