@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,6 +21,7 @@ from shequn.errors import ConfigError, ShequnError
 from shequn.importers.base import ImportSettings
 from shequn.localtime import machine_timezone, validate_timezone
 from shequn.store import Store, Window, open_store
+from shequn.store.common import STATS_COUNTS
 
 app = typer.Typer(
     help="shequn (社群): community operations from your group chats.",
@@ -56,8 +57,6 @@ UntilOption = Annotated[
     str | None, typer.Option("--until", help="Before this UTC date/time (ISO 8601).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str) -> typer.Exit:
@@ -236,18 +235,7 @@ def stats(
     table = Table(title=f"community {_escape(community or '(all)')}", show_header=True)
     table.add_column("measure")
     table.add_column("value", justify="right")
-    for name in (
-        "groups",
-        "members",
-        "messages",
-        "bot_messages",
-        "deleted_messages",
-        "joins",
-        "leaves",
-        "removals",
-        "reactions",
-        "rejected_records",
-    ):
+    for name in (*STATS_COUNTS, "rejected_records"):
         table.add_row(name.replace("_", " "), f"{result[name]:,}")
     table.add_row("first", str(result["first"]))
     table.add_row("last", str(result["last"]))

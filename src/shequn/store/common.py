@@ -11,7 +11,7 @@ import json
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import pyarrow as pa
 
@@ -21,6 +21,30 @@ from shequn.store import sql
 from shequn.store.base import GroupInfo, ImportRecord, ImportSpec, Reject, Store, Window
 
 _COLUMNS = ", ".join(EVENT_COLUMNS)
+
+#: the per-platform counts ``counts_sql`` returns, in its column order
+EVENT_COUNTS: Final = (
+    "groups",
+    "messages",
+    "bot_messages",
+    "deleted_messages",
+    "joins",
+    "leaves",
+    "removals",
+    "reactions",
+)
+#: every count ``stats`` reports, in the order people read them
+STATS_COUNTS: Final = (
+    "groups",
+    "members",
+    "messages",
+    "bot_messages",
+    "deleted_messages",
+    "joins",
+    "leaves",
+    "removals",
+    "reactions",
+)
 
 
 def _now() -> datetime:
@@ -229,17 +253,7 @@ class SqlStore(Store):
         rejected = self._fetchall(
             f"SELECT COALESCE(SUM(rejected), 0) FROM imports WHERE {ledger_where}", ledger_params
         )[0][0]
-        total = {
-            "groups": 0,
-            "members": 0,
-            "messages": 0,
-            "bot_messages": 0,
-            "deleted_messages": 0,
-            "joins": 0,
-            "leaves": 0,
-            "removals": 0,
-            "reactions": 0,
-        }
+        total = dict.fromkeys(STATS_COUNTS, 0)
         by_platform: dict[str, dict[str, int]] = {}
         first: datetime | None = None
         last: datetime | None = None
@@ -247,16 +261,7 @@ class SqlStore(Store):
             platform = row[0]
             values = [int(v or 0) for v in row[1:9]]
             for name, value in zip(
-                (
-                    "groups",
-                    "messages",
-                    "bot_messages",
-                    "deleted_messages",
-                    "joins",
-                    "leaves",
-                    "removals",
-                    "reactions",
-                ),
+                EVENT_COUNTS,
                 values,
                 strict=True,
             ):

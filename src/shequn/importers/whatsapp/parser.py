@@ -8,8 +8,9 @@ Python loop touches ordinary messages. Only system-line *candidates* (a few perc
 are matched in Python against the language table of :mod:`system_lines`.
 
 Idempotency key of a WhatsApp record: ``natural_key("whatsapp", community, group,
-timestamp as written, author identity, text)`` for the first occurrence of that (timestamp, author, text)
-in the file, and ``natural_key(first key, n)`` for its n-th repeat. Occurrence counts
+timestamp as written, author identity, text)`` for the first occurrence of that
+(timestamp, author, text) in the file, and ``natural_key(first key, n)`` for its n-th
+repeat. Occurrence counts
 carry from chunk to chunk, so identical "ok"s in one minute stay distinct while a
 re-export that overlaps stores each once. Events derived from one record (the N
 members of "added A, B", a deletion) extend its key with their kind and member.
@@ -129,7 +130,6 @@ class ChunkParser:
         attached = "|".join(escape_re(s) for s in self._attached)
         edited_re = "|".join(escape_re(s) for s in self._edited) or "$^"
         edited_test = " OR ".join(f"ends_with(body, {sql_str(m)})" for m in self._edited)
-        gid = sql_str(self.group_id)
         # the group's identity in the store: platform, community and group name
         scope = sql_str(SEP.join(("whatsapp", self.community, self.group_id)))
         clean = f"ltrim(body, '{LRM}')"
