@@ -21,7 +21,7 @@ _COLUMNS = ", ".join(EVENT_COLUMNS)
 class DuckDBStore(SqlStore):
     """Events in a single DuckDB file (or ``:memory:``)."""
 
-    def __init__(self, path: str | Path, memory_limit: str = "512MB") -> None:
+    def __init__(self, path: str | Path, memory_limit: str = "128MB") -> None:
         self.path = str(path)
         self.url = self.path
         if self.path != ":memory:":

@@ -116,7 +116,7 @@ class WhatsAppImporter:
         evidence = DateEvidence()
         colons = ColonNames()
         con = duckdb.connect()
-        con.execute("SET memory_limit = '128MB'")
+        con.execute("SET memory_limit = '48MB'")
         con.execute("SET allocator_flush_threshold = '16MB'")
         ev_sql, col_sql = evidence_sql(self.layout), colon_sql(self.layout)
         for chunk in self._chunks(settings.commit_every):
