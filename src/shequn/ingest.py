@@ -9,7 +9,6 @@ before that position, so nothing is stored twice even if the batch boundaries mo
 from __future__ import annotations
 
 import ctypes
-import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +20,6 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shequn.events import EventKind
 from shequn.importers import open_export
 from shequn.importers.base import Batch, Importer, ImportSettings
 from shequn.store.base import ImportRecord, ImportSpec, Store
@@ -124,7 +122,6 @@ def _run(
             new_events += store.write_batch(
                 record.import_id, batch.events, batch.rejects, batch.position, batch.records_read
             )
-            _link_number_changes(store, importer.platform, batch.events)
             committed = batch.position
             if on_commit is not None:
                 on_commit(committed, new_events)
@@ -197,15 +194,6 @@ def _after(batch: Batch, committed: int) -> Batch:
         records_read=batch.records_read,
         bytes_read=batch.bytes_read,
     )
-
-
-def _link_number_changes(store: Store, platform: str, events: pa.Table) -> None:
-    """'+1 555 changed to +1 666': the new number is the same member as the old one."""
-    changes = events.filter(pc.equal(events.column("kind"), EventKind.MEMBER_NUMBER_CHANGED.value))
-    for row in changes.select(["member_id", "extra"]).to_pylist():
-        new = json.loads(row["extra"] or "{}").get("new")
-        if row["member_id"] and new:
-            store.link_identities(platform, new, f"{platform}:{row['member_id']}")
 
 
 def _notes(importer: Importer) -> tuple[str, ...]:

@@ -198,3 +198,46 @@ def test_a_failed_batch_leaves_nothing_behind(store: Store) -> None:
         store.write_batch(record.import_id, broken, [], 4, 2)
     assert store.events().num_rows == 2
     assert store.get_import(record.import_id).position == 2
+
+
+def test_number_change_chains_are_one_member_and_undo_unlinks(store: Store) -> None:
+    record = store.begin_import(_spec())
+    rows = [
+        {"kind": "message_posted", "member_id": "+1", "ts": T0, "text": "a"},
+        {"kind": "member_number_changed", "member_id": "+1", "ts": T0, "text": "+2"},
+        {"kind": "message_posted", "member_id": "+2", "ts": T0, "text": "b"},
+        {"kind": "member_number_changed", "member_id": "+2", "ts": T1, "text": "+3"},
+        {"kind": "message_posted", "member_id": "+3", "ts": T1, "text": "c"},
+    ]
+    store.write_batch(record.import_id, _events(rows, record.import_id), [], 5, 5)
+    assert store.stats()["members"] == 1
+    store.undo_import(record.import_id)
+    again = store.begin_import(_spec("other"))
+    store.write_batch(again.import_id, _events(rows[::2], again.import_id), [], 5, 3)
+    assert store.stats()["members"] == 3  # the links went with the undone import
+
+
+def test_groups_count_community_and_name_together(store: Store) -> None:
+    for community in ("a", "b"):
+        record = store.begin_import(
+            ImportSpec(
+                community=community,
+                platform="whatsapp",
+                group_id="One",
+                source="x",
+                fingerprint=community,
+            )
+        )
+        rows = [
+            {
+                "kind": "message_posted",
+                "member_id": "m",
+                "ts": T0,
+                "text": community,
+                "community": community,
+                "group_id": "One",
+            }
+        ]
+        store.write_batch(record.import_id, _events(rows, record.import_id), [], 1, 1)
+    assert store.stats()["groups"] == 2
+    assert store.stats()["by_platform"]["whatsapp"]["groups"] == 2

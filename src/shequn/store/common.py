@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from shequn.errors import ImportNotFound
-from shequn.events import EVENT_COLUMNS
+from shequn.events import EVENT_COLUMNS, EventKind
 from shequn.store import sql
 from shequn.store.base import GroupInfo, ImportRecord, ImportSpec, Reject, Store, Window
 
@@ -143,6 +144,7 @@ class SqlStore(Store):
     ) -> int:
         with self._transaction():
             stored = self._insert_new_events(events) if events.num_rows else 0
+            self._link_number_changes(import_id, events)
             for reject in rejects:
                 self._execute(
                     "INSERT INTO rejects (import_id, source, line, reason, raw) "
@@ -195,6 +197,7 @@ class SqlStore(Store):
                 "SELECT COUNT(*) FROM events WHERE import_id = ?", [import_id]
             )[0][0]
             self._execute("DELETE FROM events WHERE import_id = ?", [import_id])
+            self._execute("DELETE FROM identity_links WHERE import_id = ?", [import_id])
             self._execute(
                 "UPDATE imports SET status = 'undone', finished_at = ? WHERE import_id = ?",
                 [_now(), import_id],
@@ -223,11 +226,8 @@ class SqlStore(Store):
     def groups(self, window: Window | None = None) -> list[GroupInfo]:
         window = window or Window()
         where, params = sql.window_filter(Window(since=window.since, until=window.until))
-        query = sql.groups_sql(where)
-        if window.community is not None:
-            query = query.replace("WHERE TRUE\n", "WHERE g.community = ?\n", 1)
-            params = [*params, window.community]
-        rows = self._fetchall(query, params)
+        params = [*params, window.community, window.community]
+        rows = self._fetchall(sql.groups_sql(where), params)
         return [
             GroupInfo(r[0], r[1], r[2], r[3], r[4], int(r[5] or 0), int(r[6] or 0), r[7], r[8])
             for r in rows
@@ -235,11 +235,33 @@ class SqlStore(Store):
 
     def link_identities(self, platform: str, identity: str, member_key: str) -> None:
         with self._transaction():
-            self._execute(
-                "INSERT INTO identity_links (platform, identity, member_key) VALUES (?, ?, ?) "
-                "ON CONFLICT (platform, identity) DO UPDATE SET member_key = excluded.member_key",
-                [platform, identity, member_key],
+            self._link(platform, identity, member_key, 0)
+
+    def _link(self, platform: str, identity: str, member_key: str, import_id: int) -> None:
+        self._execute(
+            "INSERT INTO identity_links (platform, identity, member_key, import_id) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (platform, identity) DO UPDATE "
+            "SET member_key = excluded.member_key, import_id = excluded.import_id",
+            [platform, identity, member_key, import_id],
+        )
+
+    def _link_number_changes(self, import_id: int, events: pa.Table) -> None:
+        """'+1 555 changed to +1 666': the new number is the old number's member.
+
+        Runs inside the batch's transaction, so a crash keeps links and events together;
+        the old number's own link is followed, so A→B→C stays one member.
+        """
+        kinds = events.column("kind")
+        changes = events.filter(pc.equal(kinds, EventKind.MEMBER_NUMBER_CHANGED.value))
+        for row in changes.select(["platform", "member_id", "text"]).to_pylist():
+            platform, old, new = row["platform"], row["member_id"], row["text"]
+            if not old or not new or old == new:
+                continue
+            found = self._fetchall(
+                "SELECT member_key FROM identity_links WHERE platform = ? AND identity = ?",
+                [platform, old],
             )
+            self._link(platform, new, found[0][0] if found else f"{platform}:{old}", import_id)
 
     # -- reading ---------------------------------------------------------------
     def stats(self, window: Window | None = None) -> dict[str, Any]:

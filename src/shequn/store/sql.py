@@ -82,6 +82,7 @@ def ddl(list_type: str, text_type: str = "TEXT") -> list[str]:
             platform TEXT NOT NULL,
             identity TEXT NOT NULL,
             member_key TEXT NOT NULL,
+            import_id BIGINT NOT NULL DEFAULT 0,
             PRIMARY KEY (platform, identity)
         )""",
     ]
@@ -134,7 +135,7 @@ def counts_sql(where: str) -> str:
     """Per-platform event counts for ``stats``."""
     return f"""
         SELECT e.platform,
-            COUNT(DISTINCT e.group_id),
+            COUNT(DISTINCT e.community || chr(31) || e.group_id),
             SUM(CASE WHEN e.kind = 'message_posted' THEN 1 ELSE 0 END),
             SUM(CASE WHEN e.kind = 'message_posted' AND e.is_bot THEN 1 ELSE 0 END),
             SUM(CASE WHEN e.kind = 'message_deleted' THEN 1 ELSE 0 END),
@@ -151,7 +152,6 @@ def counts_sql(where: str) -> str:
 
 def groups_sql(where: str) -> str:
     """Groups with counts inside the window (groups without events still listed)."""
-    community_only = "TRUE"
     return f"""
         SELECT g.community, g.platform, g.group_id, g.name, g.timezone,
             COUNT(e.key),
@@ -160,7 +160,7 @@ def groups_sql(where: str) -> str:
         FROM groups g
         LEFT JOIN events e ON e.community = g.community AND e.platform = g.platform
             AND e.group_id = g.group_id AND {where}
-        WHERE {community_only}
+        WHERE g.community = CAST(? AS TEXT) OR CAST(? AS TEXT) IS NULL
         GROUP BY g.community, g.platform, g.group_id, g.name, g.timezone
         ORDER BY g.community, g.platform, g.group_id
     """

@@ -44,7 +44,7 @@ _LEAD = "[\u200e\u200f\ufeff]*"
 
 #: group 1 = whole stamp as written, 2 = date, 3 = pre, 4 = time, 5 = post, 6 = rest
 ANDROID_HEADER: Final = (
-    "^" + _LEAD + "(" + _DATE + ",?" + _SP + _PRE + _TIME + _POST_ANDROID + ")" + " [-–] (.*)$"
+    "^" + _LEAD + "(" + _DATE + ",?" + _SP + _PRE + _TIME + _POST_ANDROID + ")" + " - (.*)$"
 )
 IOS_HEADER: Final = (
     "^" + _LEAD + r"\[(" + _DATE + ",?" + _SP + _PRE + _TIME + _POST_IOS + r")\] (.*)$"

@@ -69,6 +69,7 @@ class ChunkParser:
             import_id=import_id,
             me=me,
             group_names=(group_id, group_name or ""),
+            colon_names=[n for n in colon_names.column("fullname").to_pylist() if n],
             language=language,
         )
         self.con = duckdb.connect()

@@ -48,6 +48,12 @@ SHAPES: Final[dict[SystemEvent, Shape]] = {
     SystemEvent.SECURITY_CODE_CHANGED: Shape(EventKind.SECURITY_NOTICE, "member"),
 }
 
+#: who "you" is when --me does not say; also the key part for "you", so that keys do
+#: not depend on --me
+YOU: Final = "you"
+#: longer lines are never system lines (the longest template is ~200 characters)
+_LONGEST_SYSTEM_LINE: Final = 1000
+
 _CANDIDATE_COLUMNS: Final = ["source_line", "ts_raw", "ts", "rest", "member_name", "body", "key"]
 
 
@@ -64,6 +70,7 @@ class SystemLineReader:
         me: str | None,
         group_names: Iterable[str],
         language: str | None = None,
+        colon_names: Iterable[str] = (),
     ) -> None:
         self.layout = layout
         self.community = community
@@ -72,6 +79,8 @@ class SystemLineReader:
         self.me = me
         self.language = language
         self._group_names = {identity_of(n) for n in group_names if n}
+        #: identities of names that contain ': ' (learnt from the whole file)
+        self.colon_names = {identity_of(n) for n in colon_names}
 
     def read(self, candidates: pa.Table) -> tuple[list[dict[str, Any]], list[int]]:
         """Event rows for the candidates that are system lines, and their line numbers."""
@@ -81,7 +90,9 @@ class SystemLineReader:
             author, body, rest = row["member_name"], row["body"], row["rest"]
             text = rest if self.layout == ANDROID or author is None else (body or "")
             text = text.lstrip(LRM)
-            found = self._match(text)
+            found = self._match(text) if len(text) <= _LONGEST_SYSTEM_LINE else None
+            if found is not None and author is not None and not self._plausible(found):
+                found = None
             if found is None and author is not None and not self._group_voice(author):
                 continue  # an ordinary message after all
             line = {
@@ -95,7 +106,22 @@ class SystemLineReader:
                 rows.append(self._row(line, EventKind.SYSTEM_NOTICE, None, text=text))
             else:
                 rows.extend(self._expand(found, line))
-        return rows, done
+        return _unique(rows), done
+
+    def _plausible(self, found: SystemMatch) -> bool:
+        """A line with an author-like 'X: ' prefix is a system line only if its ': ' is
+        inside a quoted subject or a known name with ': ' — else "Tom: Thanks, Mark
+        added me" would read as a join."""
+        for name, value in found.fields.items():
+            if ": " not in value:
+                continue
+            if name in ("subject", "old", "new"):
+                return True
+            names = (
+                system_lines.split_members(value, found.line.lang) if name == "members" else [value]
+            )
+            return any(": " in n and identity_of(n) in self.colon_names for n in names)
+        return True  # the ': ' belongs to the template itself
 
     def _group_voice(self, author: str) -> bool:
         """iOS writes system lines as if the group (its current name) had said them."""
@@ -116,7 +142,7 @@ class SystemLineReader:
     def _who(self, found: SystemMatch, role: str) -> tuple[str | None, str | None]:
         """(identity, written name) of the actor or member a system line names."""
         if found.line.you == role:
-            name = self.me or "you"
+            name = self.me or YOU
             return identity_of(name), name
         written = found.fields.get(role)
         return (identity_of(written), written) if written is not None else (None, None)
@@ -138,6 +164,7 @@ class SystemLineReader:
                     name=name,
                     by=actor_id,
                     join_method=JoinMethod.ADDED,
+                    you=found.line.you == "member",
                 )
                 for member, name in targets
             ]
@@ -174,6 +201,7 @@ class SystemLineReader:
                 join_method=shape.join_method,
                 text=fields.get(shape.text) if shape.text else None,
                 extra=extra,
+                you=found.line.you == shape.who,
             )
         ]
 
@@ -188,10 +216,11 @@ class SystemLineReader:
         text: str | None = None,
         join_method: JoinMethod | None = None,
         extra: dict[str, Any] | None = None,
+        you: bool = False,
     ) -> dict[str, Any]:
         row = dict.fromkeys(EVENT_SCHEMA.names)
         row.update(
-            key=natural_key(line["key"], kind.value, member_id),
+            key=natural_key(line["key"], kind.value, YOU if you else member_id),
             schema_version=SCHEMA_VERSION,
             kind=kind.value,
             platform="whatsapp",
@@ -210,6 +239,14 @@ class SystemLineReader:
             source_line=line["source_line"],
         )
         return row
+
+
+def _unique(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per key ("added Bob, Carol and Bob" names Bob once as a fact)."""
+    unique: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        unique.setdefault(row["key"], row)
+    return list(unique.values())
 
 
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
