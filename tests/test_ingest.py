@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from shequn.errors import ConfigError
 from shequn.importers.base import ImportSettings
 from shequn.ingest import run_import
 from shequn.store import Window, open_store
@@ -31,11 +32,10 @@ def test_reimport_stores_nothing_new(store_url: str) -> None:
         second = run_import(store, MAKERS, ImportSettings(community="makers", timezone="UTC"))
         assert first.new_events == first.record.events_stored > 30
         assert second.new_events == 0 and second.record.duplicates == first.new_events
-        # a different timezone cannot create duplicates either: keys use the written time
-        third = run_import(
-            store, MAKERS, ImportSettings(community="makers", timezone="Asia/Shanghai")
-        )
-        assert third.new_events == 0
+        # another timezone would mix local times in one group: refused, nothing stored
+        with pytest.raises(ConfigError, match="--timezone"):
+            run_import(store, MAKERS, ImportSettings(community="makers", timezone="Asia/Shanghai"))
+        assert len(store.imports()) == 2
 
 
 def test_overlapping_exports_merge_into_their_union(store_url: str, tmp_path: Path) -> None:
@@ -143,3 +143,17 @@ def test_same_group_name_in_two_communities_are_two_groups(store_url: str) -> No
             == store.stats(Window(community="a"))["messages"]
             > 0
         )
+
+
+def test_nul_bytes_import_on_every_store(store_url: str) -> None:
+    nul = Path(__file__).parent / "fixtures" / "whatsapp" / "review" / "WhatsApp Chat with Nul.txt"
+    with open_store(store_url) as store:
+        result = run_import(store, nul, ImportSettings(timezone="UTC"))
+        assert result.record.status == "complete" and result.new_events == 2
+
+
+def test_bad_options_fail_before_the_ledger_opens(store_url: str) -> None:
+    with open_store(store_url) as store:
+        with pytest.raises(ConfigError, match="--date-order"):
+            run_import(store, MAKERS, ImportSettings(timezone="UTC", date_order="xyz"))
+        assert store.imports() == [] and store.groups() == []

@@ -321,6 +321,8 @@ def groups(
 def imports_list(
     ctx: typer.Context,
     community: CommunityOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     as_json: JsonOption = False,
     store: StoreOption = None,
 ) -> None:
@@ -333,7 +335,13 @@ def imports_list(
             ctx.ensure_object(dict)["store"] = store
         return
     with _errors(), _open(_ledger_store(ctx, store)) as db:
-        records = db.imports(community)
+        window = _window(community, since, until)
+        records = [
+            r
+            for r in db.imports(community)
+            if (window.since is None or r.started_at >= window.since)
+            and (window.until is None or r.started_at < window.until)
+        ]
     if as_json:
         out.print(
             json.dumps(

@@ -144,9 +144,9 @@ def natural_key(*parts: object) -> str:
     """Idempotency key from the parts that identify a fact on its platform.
 
     Platforms with ids use (platform, group, kind, platform id). WhatsApp has no ids,
-    so its importer uses (group, timestamp as written, author, text hash, occurrence),
-    computed vectorised in SQL with the same separator and md5 — this function is the
-    reference those queries are tested against.
+    so its importer uses (platform, community, group, timestamp as written, author
+    identity, text), and (that key, n) for the n-th repeat; the bulk path computes the
+    same md5 in SQL and ``tests/importers/whatsapp`` checks the two agree.
     """
     joined = KEY_SEPARATOR.join("" if p is None else str(p) for p in parts)
     return hashlib.md5(joined.encode("utf-8")).hexdigest()

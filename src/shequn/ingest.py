@@ -20,9 +20,10 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shequn.errors import ConfigError
 from shequn.importers import open_export
 from shequn.importers.base import Batch, Importer, ImportSettings
-from shequn.store.base import ImportRecord, ImportSpec, Store
+from shequn.store.base import ImportRecord, ImportSpec, Store, Window
 
 ProgressCallback = Callable[[int, int], None]
 CommitCallback = Callable[[int, int], None]
@@ -51,8 +52,11 @@ def run_import(
     on_commit: CommitCallback | None = None,
 ) -> ImportResult:
     """Import one export into ``store``; resumes an unfinished import of the same export."""
+    if settings.date_order not in (None, "dmy", "mdy", "ymd"):
+        raise ConfigError("--date-order", f"{settings.date_order!r} is not one of dmy, mdy, ymd")
     importer = open_export(Path(path), platform)
     group_id = settings.group or importer.group_name
+    _same_timezone(store, settings, importer.platform, group_id)
     spec = ImportSpec(
         community=settings.community,
         platform=importer.platform,
@@ -63,6 +67,20 @@ def run_import(
     )
     with _system_allocator():
         return _run(store, importer, spec, settings, progress, on_commit)
+
+
+def _same_timezone(store: Store, settings: ImportSettings, platform: str, group_id: str) -> None:
+    """Refuse to mix local times: a group's events all read its exports in one timezone."""
+    for group in store.groups(Window(community=settings.community)):
+        if (group.platform, group.group_id) != (platform, group_id) or not group.events:
+            continue
+        if group.timezone != settings.timezone:
+            raise ConfigError(
+                "--timezone",
+                f"group {group_id!r} of community {settings.community!r} was imported in "
+                f"{group.timezone}; importing it in {settings.timezone} would mix local times "
+                f"(pass --timezone {group.timezone}, or undo its imports first)",
+            )
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from typing import Any, Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shequn.errors import ImportNotFound
+from shequn.errors import ImportNotFound, StoreError
 from shequn.events import EVENT_COLUMNS, EventKind
 from shequn.store import sql
 from shequn.store.base import GroupInfo, ImportRecord, ImportSpec, Reject, Store, Window
@@ -134,7 +134,23 @@ class SqlStore(Store):
             )
         return self.get_import(int(next_id))
 
+    #: the driver's own exception types, translated to StoreError at this boundary
+    _driver_errors: tuple[type[Exception], ...] = ()
+
     def write_batch(
+        self,
+        import_id: int,
+        events: pa.Table,
+        rejects: Sequence[Reject],
+        position: int,
+        records_read: int,
+    ) -> int:
+        try:
+            return self._write_batch(import_id, events, rejects, position, records_read)
+        except self._driver_errors as exc:
+            raise StoreError(f"could not store the records up to line {position:,}: {exc}") from exc
+
+    def _write_batch(
         self,
         import_id: int,
         events: pa.Table,

@@ -21,6 +21,8 @@ _COLUMNS = ", ".join(EVENT_COLUMNS)
 class DuckDBStore(SqlStore):
     """Events in a single DuckDB file (or ``:memory:``)."""
 
+    _driver_errors = (duckdb.Error,)
+
     def __init__(self, path: str | Path, memory_limit: str = "128MB") -> None:
         self.path = str(path)
         self.url = self.path

@@ -34,6 +34,8 @@ def _qmark_to_format(query: str) -> str:
 class PostgresStore(SqlStore):
     """Events in a PostgreSQL database given by a ``postgresql://`` URL."""
 
+    _driver_errors = (psycopg.Error,)
+
     def __init__(self, url: str) -> None:
         self.url = url
         try:

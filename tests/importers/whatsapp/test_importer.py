@@ -248,3 +248,30 @@ def test_me_does_not_change_keys() -> None:
     _, with_me, _ = parse(REVIEW / "WhatsApp Chat with Lookalikes.txt", me="Zed")
     assert [r["key"] for r in without] == [r["key"] for r in with_me]
     assert by_line(with_me, 10)[0]["member_id"] == "Zed"
+
+
+def test_repeats_far_apart_are_numbered_whatever_the_chunk_size() -> None:
+    _, whole, _ = parse(REVIEW / "WhatsApp Chat with Repeats.txt")
+    _, small, _ = parse(REVIEW / "WhatsApp Chat with Repeats.txt", commit_every=2)
+    assert len(whole) == len(small) == 10
+    assert len({r["key"] for r in small}) == 10
+    assert [r["key"] for r in whole] == [r["key"] for r in small]
+
+
+def test_old_mac_line_ends() -> None:
+    _, rows, _ = parse(REVIEW / "WhatsApp Chat with OldMac.txt")
+    assert [(r["member_id"], r["text"]) for r in rows] == [
+        ("Ann", "one"),
+        ("Bob", "two\ncontinued"),
+    ]
+
+
+def test_nul_bytes_are_dropped() -> None:
+    _, rows, _ = parse(REVIEW / "WhatsApp Chat with Nul.txt")
+    assert [r["text"] for r in rows] == ["nulhere", "fine"]
+
+
+def test_an_archive_with_several_chats_is_refused_with_their_names() -> None:
+    with pytest.raises(ImportFormatError) as info:
+        WhatsAppImporter(REVIEW / "two chats.zip")
+    assert "2 chats" in str(info.value) and "WhatsApp Chat with A.txt" in str(info.value)

@@ -138,6 +138,8 @@ class WhatsAppImporter:
                 path=self.chat.display,
             )
         self.date_order, self.date_note = evidence.decide(settings.date_order)
+        if evidence.twelve_hour:
+            self.date_note += "; 12-hour clock"
         return colons.table()
 
     def batches(self, settings: ImportSettings) -> Iterator[Batch]:

@@ -25,7 +25,7 @@ and the violating lines are rejected as malformed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 from shequn.errors import ConfigError
@@ -113,7 +113,6 @@ class DateEvidence:
     backwards_dmy: int = 0
     backwards_mdy: int = 0
     twelve_hour: int = 0
-    notes: list[str] = field(default_factory=list)
 
     def add(self, other: DateEvidence) -> None:
         self.lines += other.lines
@@ -122,7 +121,7 @@ class DateEvidence:
         self.second_over_12 += other.second_over_12
         self.backwards_dmy += other.backwards_dmy
         self.backwards_mdy += other.backwards_mdy
-        self.twelve_hour += other.twelve_hour
+        self.twelve_hour += other.twelve_hour  # 12-hour clocks, reported in the import note
 
     def ambiguous(self) -> bool:
         """No date says which field is the day: only the time order can tell."""

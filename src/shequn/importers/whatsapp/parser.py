@@ -34,6 +34,8 @@ from shequn.importers.whatsapp.system_events import SystemLineReader, rows_to_ta
 from shequn.store.base import Reject
 
 SEP: Final = KEY_SEPARATOR
+#: how long identical (stamp, author, text) keep counting across chunks
+CARRY_SECONDS: Final = 2 * 86_400
 _QUOTES: Final = '["“”„«»「」『』]'
 
 
@@ -105,7 +107,8 @@ class ChunkParser:
         self._edited = sorted(
             {lang.edited_marker for lang in system_lines.LANGUAGES.values() if lang.edited_marker}
         )
-        self._carry: dict[int, int] = {}
+        #: key hash -> (next occurrence number, last seen as UTC epoch seconds)
+        self._carry: dict[int, tuple[int, int]] = {}
 
     # -- the bulk query ---------------------------------------------------------------
     def _date_fields(self) -> tuple[str, str, str]:
@@ -253,7 +256,10 @@ class ChunkParser:
         """Number repeats of one (stamp, author, text) in file order and rekey them.
 
         The first occurrence keeps the key the query computed; the n-th repeat (n ≥ 1)
-        gets ``natural_key(first key, n)``. Counts continue into the next chunk.
+        gets ``natural_key(first key, n)``. Counts continue into later chunks for every
+        key seen within :data:`CARRY_SECONDS` of the newest message, so numbering does not
+        depend on where chunks end (a repeat written out of order by more than that
+        would restart at 0 and be taken for the first).
         """
         n = rec.num_rows
         if n == 0:
@@ -268,12 +274,24 @@ class ChunkParser:
         rank = positions - np.maximum.accumulate(np.where(starts, positions, 0))
         if self._carry:
             heads = ordered[starts].tolist()
-            earlier = np.fromiter((self._carry.get(h, 0) for h in heads), np.int64, len(heads))
+            earlier = np.fromiter(
+                (self._carry.get(h, (0, 0))[0] for h in heads), np.int64, len(heads)
+            )
             rank = rank + earlier[np.cumsum(starts) - 1]
         ends = np.empty(n, dtype=bool)
         ends[-1] = True
         ends[:-1] = starts[1:]
-        self._carry = dict(zip(ordered[ends].tolist(), (rank[ends] + 1).tolist(), strict=True))
+        seconds = pc.fill_null(rec.column("ts").cast(pa.int64()), 0).to_numpy() // 1_000_000
+        last_seen = seconds[order][ends].tolist()
+        self._carry.update(
+            zip(
+                ordered[ends].tolist(),
+                zip((rank[ends] + 1).tolist(), last_seen, strict=True),
+                strict=True,
+            )
+        )
+        horizon = int(seconds.max()) - CARRY_SECONDS
+        self._carry = {h: v for h, v in self._carry.items() if v[1] >= horizon}
         occurrence = np.empty(n, dtype=np.int64)
         occurrence[order] = rank
         rec = rec.append_column("occ", pa.array(occurrence))

@@ -95,7 +95,7 @@ class ChatFile:
                 raise ImportFormatError(
                     "folder holds no WhatsApp chat .txt file", platform="whatsapp", path=path
                 )
-            self.text_path: Path | None = _pick_chat(text_files, key=lambda p: p.name)
+            self.text_path: Path | None = _pick_chat(text_files, key=lambda p: p.name, where=path)
             self.group_name = (
                 group_name_from(path)
                 if self.text_path.name == "_chat.txt"
@@ -113,7 +113,7 @@ class ChatFile:
                     raise ImportFormatError(
                         "zip holds no WhatsApp chat .txt file", platform="whatsapp", path=path
                     )
-                member = _pick_chat(texts, key=lambda n: n.rsplit("/", 1)[-1])
+                member = _pick_chat(texts, key=lambda n: n.rsplit("/", 1)[-1], where=path)
                 self._member = member
                 for name in names:
                     if name != self._member:
@@ -168,11 +168,17 @@ class ChatFile:
         """
         tail = b""
         consumed = 0
+        cr_only = False
         with self.open_binary() as fh:
             while block := fh.read(BLOCK_BYTES):
-                if consumed == 0 and block.startswith(codecs.BOM_UTF8):
-                    block = block[len(codecs.BOM_UTF8) :]
+                if consumed == 0:
+                    if block.startswith(codecs.BOM_UTF8):
+                        block = block[len(codecs.BOM_UTF8) :]
+                    # old Mac line ends: '\r' alone ends a line
+                    cr_only = b"\r" in block and b"\n" not in block
                 consumed += len(block)
+                if cr_only:
+                    block = block.replace(b"\r", b"\n")
                 data = tail + block if tail else block
                 cut = data.rfind(b"\n")
                 if cut < 0:
@@ -185,6 +191,8 @@ class ChatFile:
 
 
 def _split_lines(data: bytes) -> pa.Array:
+    if b"\x00" in data:  # NUL is never chat text, and PostgreSQL refuses it in text
+        data = data.replace(b"\x00", b"")
     offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
     whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
     lines = pc.split_pattern(whole, b"\n").flatten()
@@ -198,10 +206,21 @@ def _split_lines(data: bytes) -> pa.Array:
     return text.cast(pa.string())
 
 
-def _pick_chat(candidates: list[T], key: Callable[[T], str]) -> T:
-    """Prefer ``_chat.txt`` or ``WhatsApp Chat…txt``; else the first text file."""
-    for candidate in candidates:
-        name = key(candidate)
-        if name == "_chat.txt" or name.lower().startswith("whatsapp"):
-            return candidate
-    return candidates[0]
+def _pick_chat(candidates: list[T], key: Callable[[T], str], where: Path) -> T:
+    """The one chat text: ``_chat.txt`` or ``WhatsApp Chat…txt``, else the only ``.txt``.
+
+    An archive or folder with several chats is refused with their names, rather than
+    importing one of them silently.
+    """
+    chats = [
+        c for c in candidates if key(c) == "_chat.txt" or key(c).lower().startswith("whatsapp")
+    ]
+    if len(chats) == 1 or (not chats and len(candidates) == 1):
+        return (chats or candidates)[0]
+    names = sorted(key(c) for c in (chats or candidates))
+    raise ImportFormatError(
+        f"holds {len(names)} chats ({', '.join(names[:5])}{', …' if len(names) > 5 else ''}); "
+        "import them one at a time",
+        platform="whatsapp",
+        path=where,
+    )
