@@ -20,7 +20,7 @@ from rich.table import Table
 from shequn.errors import ConfigError, ShequnError
 from shequn.importers.base import ImportSettings
 from shequn.localtime import machine_timezone, validate_timezone
-from shequn.store import Store, Window, open_store
+from shequn.store import Window, open_store
 from shequn.store.common import STATS_COUNTS
 
 app = typer.Typer(
@@ -71,11 +71,7 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except ShequnError as exc:
-        raise _fail(_escape(str(exc))) from None
-
-
-def _escape(text: str) -> str:
-    return escape(text)
+        raise _fail(escape(str(exc))) from None
 
 
 def _time(value: str | None, option: str) -> datetime | None:
@@ -92,10 +88,6 @@ def _time(value: str | None, option: str) -> datetime | None:
 
 def _window(community: str | None, since: str | None, until: str | None) -> Window:
     return Window(community, _time(since, "--since"), _time(until, "--until"))
-
-
-def _open(store: str | None) -> Store:
-    return open_store(store)
 
 
 @app.callback()
@@ -153,7 +145,7 @@ def import_(
             me=me,
             commit_every=commit_every,
         )
-        with _open(_store_arg(ctx, store)) as db, _progress() as progress:
+        with open_store(_store_arg(ctx, store)) as db, _progress() as progress:
             result = run_import(
                 db,
                 path,
@@ -227,12 +219,12 @@ def stats(
 
     Example: shequn stats --community makers --json
     """
-    with _errors(), _open(_store_arg(ctx, store)) as db:
+    with _errors(), open_store(_store_arg(ctx, store)) as db:
         result = db.stats(_window(community, since, until))
     if as_json:
         out.print(json.dumps(result, ensure_ascii=False), markup=False)
         return
-    table = Table(title=f"community {_escape(community or '(all)')}", show_header=True)
+    table = Table(title=f"community {escape(community or '(all)')}", show_header=True)
     table.add_column("measure")
     table.add_column("value", justify="right")
     for name in (*STATS_COUNTS, "rejected_records"):
@@ -267,7 +259,7 @@ def groups(
 
     Example: shequn groups --community makers
     """
-    with _errors(), _open(_store_arg(ctx, store)) as db:
+    with _errors(), open_store(_store_arg(ctx, store)) as db:
         found = db.groups(_window(community, since, until))
     if as_json:
         out.print(
@@ -305,9 +297,9 @@ def groups(
         table.add_column(column, justify="right" if column in ("messages", "events") else "left")
     for g in found:
         table.add_row(
-            _escape(g.community),
+            escape(g.community),
             g.platform,
-            _escape(g.group_id),
+            escape(g.group_id),
             g.timezone,
             f"{g.messages:,}",
             f"{g.events:,}",
@@ -334,7 +326,7 @@ def imports_list(
         if store is not None:  # `shequn imports --store S show 1`
             ctx.ensure_object(dict)["store"] = store
         return
-    with _errors(), _open(_ledger_store(ctx, store)) as db:
+    with _errors(), open_store(_ledger_store(ctx, store)) as db:
         window = _window(community, since, until)
         records = [
             r
@@ -383,14 +375,14 @@ def imports_list(
     for r in records:
         table.add_row(
             str(r.import_id),
-            _escape(r.community),
-            _escape(r.group_id),
+            escape(r.community),
+            escape(r.group_id),
             r.status,
             f"{r.records_read:,}",
             f"{r.events_stored:,}",
             f"{r.duplicates:,}",
             f"{r.rejected:,}",
-            _escape(r.source),
+            escape(r.source),
         )
     out.print(table if records else "no imports yet")
 
@@ -416,9 +408,25 @@ def imports_undo(
 
     Example: shequn imports undo 3
     """
-    with _errors(), _open(_ledger_store(ctx, store)) as db:
+    with _errors(), open_store(_ledger_store(ctx, store)) as db:
         removed = db.undo_import(import_id)
+        undone = db.get_import(import_id)
+        overlapping = [
+            r.import_id
+            for r in db.imports(undone.community)
+            if r.import_id != import_id
+            and (r.platform, r.group_id) == (undone.platform, undone.group_id)
+            and r.status == "complete"
+            and r.duplicates
+        ]
     out.print(f"import #{import_id} undone: {removed:,} events removed", markup=False)
+    if overlapping:
+        ids = ", ".join(f"#{i}" for i in overlapping)
+        out.print(
+            f"  note: imports {ids} of the same group shared events with it, which are gone "
+            "too; import those exports again to restore them",
+            markup=False,
+        )
 
 
 @imports_app.command("show")
@@ -431,7 +439,7 @@ def imports_show(
 
     Example: shequn imports show 3
     """
-    with _errors(), _open(_ledger_store(ctx, store)) as db:
+    with _errors(), open_store(_ledger_store(ctx, store)) as db:
         record = db.get_import(import_id)
         rejects = db.rejects(import_id)
     out.print(f"import #{record.import_id} {record.status}: {record.source}", markup=False)

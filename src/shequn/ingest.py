@@ -146,7 +146,7 @@ def _run(
     except BaseException as exc:
         store.finish_import(record.import_id, "failed", message=f"{type(exc).__name__}: {exc}")
         raise
-    notes = _notes(importer)
+    notes = tuple(importer.notes())
     final = store.finish_import(
         record.import_id,
         "complete",
@@ -212,15 +212,3 @@ def _after(batch: Batch, committed: int) -> Batch:
         records_read=batch.records_read,
         bytes_read=batch.bytes_read,
     )
-
-
-def _notes(importer: Importer) -> tuple[str, ...]:
-    notes = []
-    for attribute in ("date_note",):
-        value = getattr(importer, attribute, "")
-        if value:
-            notes.append(str(value))
-    language = getattr(importer, "language", None)
-    if language:
-        notes.append(f"system lines in language '{language}'")
-    return tuple(notes)

@@ -12,6 +12,8 @@ An importer is a class with
 ``group_name``, ``fingerprint()``, ``media_counts()``
     the group the export is of (from its name or content), a content hash that
     identifies the export for resuming, media files shipped beside the chat by kind.
+``notes() -> list[str]``
+    after the batches: what was decided while reading (date order, language …).
 ``batches(settings) -> Iterator[Batch]``
     the whole export as :class:`Batch` es of events (``EVENT_SCHEMA``) and rejects.
     Each batch ends on a record boundary; ``position`` is the last source line (or
@@ -85,3 +87,7 @@ class Importer(Protocol):
     def media_counts(self) -> dict[str, int]: ...
 
     def batches(self, settings: ImportSettings) -> Iterator[Batch]: ...
+
+    def notes(self) -> list[str]:
+        """What the operator should know about how the export was read (after batches)."""
+        ...

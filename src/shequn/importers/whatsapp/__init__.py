@@ -72,6 +72,12 @@ class WhatsAppImporter:
     def media_counts(self) -> dict[str, int]:
         return self.chat.media_counts()
 
+    def notes(self) -> list[str]:
+        notes = [self.date_note] if self.date_note else []
+        if self.language:
+            notes.append(f"system lines in language '{self.language}'")
+        return notes
+
     # -- chunking ---------------------------------------------------------------
     def _chunks(self, commit_every: int) -> Iterator[Chunk]:
         """Chunks of about ``commit_every`` lines that start on a header and end before one."""
