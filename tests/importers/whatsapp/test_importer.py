@@ -275,3 +275,13 @@ def test_an_archive_with_several_chats_is_refused_with_their_names() -> None:
     with pytest.raises(ImportFormatError) as info:
         WhatsAppImporter(REVIEW / "two chats.zip")
     assert "2 chats" in str(info.value) and "WhatsApp Chat with A.txt" in str(info.value)
+
+
+def test_notes_say_how_the_file_was_read() -> None:
+    twelve, _, _ = parse(QUIRKS / "android_12h_mdy.txt")
+    assert twelve.notes() == ["month-first: the second date field exceeds 12; 12-hour clock"]
+    plain, _, _ = parse(MAKERS)
+    assert plain.notes() == [
+        "day-first: the first date field exceeds 12",
+        "system lines in language 'en'",
+    ]

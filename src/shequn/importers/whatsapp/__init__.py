@@ -124,10 +124,12 @@ class WhatsAppImporter:
         con = duckdb.connect()
         con.execute("SET memory_limit = '48MB'")
         con.execute("SET allocator_flush_threshold = '16MB'")
+        first_sql = evidence_sql(self.layout, clock=True)
         ev_sql, col_sql = evidence_sql(self.layout), colon_sql(self.layout)
-        for chunk in self._chunks(settings.commit_every):
+        for number, chunk in enumerate(self._chunks(settings.commit_every)):
             con.register("msgs", chunk.header_lines())
-            evidence.add(evidence_from(con.execute(ev_sql).fetchall()[0]))
+            query = first_sql if number == 0 else ev_sql
+            evidence.add(evidence_from(con.execute(query).fetchall()[0]))
             colons.add(con.execute(col_sql).fetchall())
         if evidence.ambiguous():
             # only now is the time order worth a second look at every date

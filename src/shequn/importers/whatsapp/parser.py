@@ -18,6 +18,7 @@ members of "added A, B", a deletion) extend its key with their kind and member.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 import duckdb
@@ -107,8 +108,8 @@ class ChunkParser:
         self._edited = sorted(
             {lang.edited_marker for lang in system_lines.LANGUAGES.values() if lang.edited_marker}
         )
-        #: key hash -> (next occurrence number, last seen as UTC epoch seconds)
-        self._carry: dict[int, tuple[int, int]] = {}
+        #: key hashes seen lately (sorted), their next occurrence number and last-seen time
+        self._carry = Carry.empty()
 
     # -- the bulk query ---------------------------------------------------------------
     def _date_fields(self) -> tuple[str, str, str]:
@@ -272,35 +273,30 @@ class ChunkParser:
         starts[1:] = ordered[1:] != ordered[:-1]
         positions = np.arange(n)
         rank = positions - np.maximum.accumulate(np.where(starts, positions, 0))
-        if self._carry:
-            heads = ordered[starts].tolist()
-            earlier = np.fromiter(
-                (self._carry.get(h, (0, 0))[0] for h in heads), np.int64, len(heads)
-            )
-            rank = rank + earlier[np.cumsum(starts) - 1]
+        rank = rank + self._carry.earlier(ordered[starts])[np.cumsum(starts) - 1]
         ends = np.empty(n, dtype=bool)
         ends[-1] = True
         ends[:-1] = starts[1:]
         seconds = pc.fill_null(rec.column("ts").cast(pa.int64()), 0).to_numpy() // 1_000_000
-        last_seen = seconds[order][ends].tolist()
-        self._carry.update(
-            zip(
-                ordered[ends].tolist(),
-                zip((rank[ends] + 1).tolist(), last_seen, strict=True),
-                strict=True,
-            )
+        self._carry = self._carry.merge(
+            ordered[ends], rank[ends] + 1, seconds[order][ends], int(seconds.max()) - CARRY_SECONDS
         )
-        horizon = int(seconds.max()) - CARRY_SECONDS
-        self._carry = {h: v for h, v in self._carry.items() if v[1] >= horizon}
         occurrence = np.empty(n, dtype=np.int64)
         occurrence[order] = rank
         rec = rec.append_column("occ", pa.array(occurrence))
         repeats = np.flatnonzero(occurrence > 0)
         if len(repeats):
-            keys = rec.column("key").to_pylist()
-            for i in repeats.tolist():
-                keys[i] = natural_key(keys[i], int(occurrence[i]))
-            rec = rec.set_column(rec.schema.get_field_index("key"), "key", pa.array(keys))
+            firsts = rec.column("key").take(pa.array(repeats)).to_pylist()
+            rekeyed = [
+                natural_key(first, int(occurrence[i]))
+                for first, i in zip(firsts, repeats.tolist(), strict=True)
+            ]
+            mask = np.zeros(n, dtype=bool)
+            mask[repeats] = True
+            keys = pc.replace_with_mask(
+                rec.column("key").combine_chunks(), pa.array(mask), pa.array(rekeyed, pa.string())
+            )
+            rec = rec.set_column(rec.schema.get_field_index("key"), "key", keys)
         return rec
 
     def _message_events(
@@ -374,6 +370,39 @@ def split_sql(layout: str) -> str:
         "strpos(line, '] ') - strpos(line, '[') - 1) AS stamp, "
         "substr(line, strpos(line, '] ') + 2) AS rest FROM msgs"
     )
+
+
+@dataclass(frozen=True)
+class Carry:
+    """Occurrence counts that continue into later chunks, as sorted numpy arrays."""
+
+    hashes: np.ndarray  # uint64, sorted
+    counts: np.ndarray  # int64: the next occurrence number of each hash
+    seen: np.ndarray  # int64: last seen, UTC epoch seconds
+
+    @classmethod
+    def empty(cls) -> Carry:
+        return cls(np.empty(0, np.uint64), np.empty(0, np.int64), np.empty(0, np.int64))
+
+    def earlier(self, hashes: np.ndarray) -> np.ndarray:
+        """How many times each hash occurred before (0 for hashes not carried)."""
+        if len(self.hashes) == 0:
+            return np.zeros(len(hashes), np.int64)
+        at = np.minimum(np.searchsorted(self.hashes, hashes), len(self.hashes) - 1)
+        return np.where(self.hashes[at] == hashes, self.counts[at], 0)
+
+    def merge(
+        self, hashes: np.ndarray, counts: np.ndarray, seen: np.ndarray, horizon: int
+    ) -> Carry:
+        """This chunk's counts over the carried ones, dropping what is older than horizon."""
+        keep = ~np.isin(self.hashes, hashes, assume_unique=True) & (self.seen >= horizon)
+        all_hashes = np.concatenate([self.hashes[keep], hashes])
+        order = np.argsort(all_hashes, kind="stable")
+        return Carry(
+            all_hashes[order],
+            np.concatenate([self.counts[keep], counts])[order],
+            np.concatenate([self.seen[keep], seen])[order],
+        )
 
 
 _FILE_KINDS: Final = (

@@ -79,12 +79,21 @@ def _stamp_and_head(layout: str, head_chars: int = 120) -> str:
     )
 
 
-def evidence_sql(layout: str, time_order: bool = False) -> str:
+def evidence_sql(layout: str, time_order: bool = False, clock: bool = False) -> str:
     """Survey of one chunk: what its dates say about their order.
 
     ``time_order`` adds how often the dates run backwards under each reading, which
-    only an ambiguous file needs (it costs a window over every line).
+    only an ambiguous file needs (it costs a window over every line); ``clock`` counts
+    stamps with a word beside the time (AM/PM, 下午), asked of the first chunk only.
     """
+    full = time_order or clock
+    date = (
+        "'^([0-9]{1,4})[./-]([0-9]{1,2})[./-]([0-9]{1,4})', ['a', 'b', 'c']"
+        if full
+        else "'^([0-9]{1,4})[./-]([0-9]{1,2})[./-]', ['a', 'b']"
+    )
+    third = "TRY_CAST(dp.c AS BIGINT)" if full else "0"
+    ampm = "regexp_matches(stamp, '[^0-9 ,./:\\-\\x{202f}\\x{a0}]')" if clock else "false"
     backwards = "count_if(back_dmy), count_if(back_mdy)" if time_order else "0, 0"
     lags = (
         ", c * 10000 + b * 100 + a < lag(c * 10000 + b * 100 + a) OVER w AS back_dmy"
@@ -95,15 +104,13 @@ def evidence_sql(layout: str, time_order: bool = False) -> str:
     return f"""
         WITH s AS ({_stamp_and_head(layout)}
         ), d AS (
-            SELECT line_no, regexp_extract(ltrim(stamp, {sql_str(LEAD_CHARS)}),
-                       '^([0-9]{{1,4}})[./-]([0-9]{{1,2}})[./-]([0-9]{{1,4}})', ['a', 'b', 'c'])
-                       AS dp,
-                   regexp_matches(stamp, '[^0-9 ,./:\\-\\x{{202f}}\\x{{a0}}]') AS ampm
+            SELECT line_no, regexp_extract(ltrim(stamp, {sql_str(LEAD_CHARS)}), {date}) AS dp,
+                   {ampm} AS ampm
             FROM s
         ), n AS (
             SELECT line_no, ampm, length(dp.a) = 4 AS year_first,
                    TRY_CAST(dp.a AS BIGINT) AS a, TRY_CAST(dp.b AS BIGINT) AS b,
-                   TRY_CAST(dp.c AS BIGINT) AS c
+                   {third} AS c
             FROM d WHERE dp.a <> ''
         ), o AS (
             SELECT *{lags} FROM n WINDOW w AS (ORDER BY line_no)
