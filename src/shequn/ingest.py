@@ -9,13 +9,10 @@ before that position, so nothing is stored twice even if the batch boundaries mo
 from __future__ import annotations
 
 import ctypes
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from queue import Empty, Queue
-from typing import Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,6 +20,7 @@ import pyarrow.compute as pc
 from shequn.errors import ConfigError
 from shequn.importers import open_export
 from shequn.importers.base import Batch, Importer, ImportSettings
+from shequn.pipeline import read_ahead
 from shequn.store.base import ImportRecord, ImportSpec, Store, Window
 
 ProgressCallback = Callable[[int, int], None]
@@ -131,7 +129,7 @@ def _run(
     committed = record.position
     new_events = 0
     try:
-        for batch in _read_ahead(importer.batches(settings)):
+        for batch in read_ahead(importer.batches(settings)):
             if progress is not None:
                 progress(batch.bytes_read, importer.total_bytes)
             if batch.position <= committed:
@@ -156,48 +154,6 @@ def _run(
     resumed_from = record.position if record.resumed else 0
     final.resumed = record.resumed
     return ImportResult(final, importer.platform, group_id, notes, new_events, resumed_from)
-
-
-_DONE: Final = object()
-
-
-def _read_ahead(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
-    """Parse the next batches in a thread while the caller stores the current one.
-
-    Parsing and storing both run in native code that releases the GIL, so the two
-    overlap on separate cores; ``depth`` bounds how many parsed batches wait in memory.
-    """
-    queue: Queue[object] = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for batch in batches:
-                if stop.is_set():
-                    return
-                queue.put(batch)
-        except BaseException as exc:  # handed to the consumer, re-raised there
-            queue.put(exc)
-            return
-        queue.put(_DONE)
-
-    worker = threading.Thread(target=produce, name="shequn-parse", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = queue.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item  # type: ignore[misc]
-    finally:
-        stop.set()
-        while worker.is_alive():
-            try:
-                queue.get_nowait()
-            except Empty:
-                worker.join(timeout=0.05)
 
 
 def _after(batch: Batch, committed: int) -> Batch:

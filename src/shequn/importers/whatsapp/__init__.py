@@ -24,6 +24,7 @@ from shequn.importers.whatsapp.layout import HEADER_PREFIXES, DateEvidence, snif
 from shequn.importers.whatsapp.parser import ChunkParser
 from shequn.importers.whatsapp.source import ChatFile
 from shequn.importers.whatsapp.survey import ColonNames, colon_sql, evidence_from, evidence_sql
+from shequn.pipeline import read_ahead
 from shequn.store.base import Reject
 
 __all__ = ["WhatsAppImporter"]
@@ -126,7 +127,7 @@ class WhatsAppImporter:
         con.execute("SET allocator_flush_threshold = '16MB'")
         first_sql = evidence_sql(self.layout, clock=True)
         ev_sql, col_sql = evidence_sql(self.layout), colon_sql(self.layout)
-        for number, chunk in enumerate(self._chunks(settings.commit_every)):
+        for number, chunk in enumerate(read_ahead(self._chunks(settings.commit_every))):
             con.register("msgs", chunk.header_lines())
             query = first_sql if number == 0 else ev_sql
             evidence.add(evidence_from(con.execute(query).fetchall()[0]))
