@@ -90,5 +90,6 @@ def test_public_names_are_exactly_all() -> None:
         "simulate",
         "localtime",
         "cli",
+        "pipeline",
     }
     assert exported - modules == set(shequn.__all__) - {"__version__"}
