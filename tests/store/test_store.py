@@ -241,3 +241,23 @@ def test_groups_count_community_and_name_together(store: Store) -> None:
         store.write_batch(record.import_id, _events(rows, record.import_id), [], 1, 1)
     assert store.stats()["groups"] == 2
     assert store.stats()["by_platform"]["whatsapp"]["groups"] == 2
+
+
+def test_ids_come_from_a_sequence_and_survive_undo(store: Store) -> None:
+    first = store.begin_import(_spec("s1"))
+    store.finish_import(first.import_id, "complete")
+    second = store.begin_import(_spec("s2"))
+    assert second.import_id == first.import_id + 1
+
+
+def test_postgres_refuses_a_second_process_on_the_same_export(pg_url: str) -> None:
+    from shequn.errors import StoreError
+    from shequn.store import open_store
+
+    with open_store(pg_url) as one, open_store(pg_url) as two:
+        record = one.begin_import(_spec("same"))
+        with pytest.raises(StoreError, match="another process"):
+            two.begin_import(_spec("same"))
+        one.finish_import(record.import_id, "complete")
+        again = two.begin_import(_spec("same"))  # free once the first one finished
+        assert again.import_id != record.import_id

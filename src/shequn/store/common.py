@@ -94,7 +94,15 @@ class SqlStore(Store):
     def _record(self, row: tuple[Any, ...]) -> ImportRecord:
         return ImportRecord(*row)
 
+    def _claim(self, spec: ImportSpec) -> None:
+        """Make sure no other process is importing this export now (a no-op where the
+        database itself admits one writer, as DuckDB does)."""
+
+    def _release(self, import_id: int) -> None:
+        """Give up what :meth:`_claim` took."""
+
     def begin_import(self, spec: ImportSpec) -> ImportRecord:
+        self._claim(spec)
         with self._transaction():
             rows = self._fetchall(
                 f"SELECT {sql.IMPORT_COLUMNS} FROM imports WHERE community = ? AND platform = ? "
@@ -116,7 +124,7 @@ class SqlStore(Store):
                 )
                 record.status, record.resumed = "running", True
                 return record
-            next_id = self._fetchall("SELECT COALESCE(MAX(import_id), 0) + 1 FROM imports")[0][0]
+            next_id = self._fetchall("SELECT nextval('import_ids')")[0][0]
             self._execute(
                 "INSERT INTO imports (import_id, community, platform, group_id, source, "
                 "fingerprint, options, status, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -183,6 +191,7 @@ class SqlStore(Store):
         media: Mapping[str, int] | None = None,
         message: str | None = None,
     ) -> ImportRecord:
+        self._release(import_id)
         with self._transaction():
             self._execute(
                 "UPDATE imports SET status = ?, finished_at = ?, media = ?, message = ? "

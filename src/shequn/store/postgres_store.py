@@ -15,6 +15,7 @@ import pyarrow.csv as pacsv
 from shequn.errors import StoreError
 from shequn.events import EVENT_COLUMNS
 from shequn.store import sql
+from shequn.store.base import ImportSpec
 from shequn.store.common import SqlStore
 
 _COLUMNS = ", ".join(EVENT_COLUMNS)
@@ -49,6 +50,26 @@ class PostgresStore(SqlStore):
                 "CREATE INDEX IF NOT EXISTS events_scope ON events (community, group_id, ts)"
             )
             self._execute("CREATE INDEX IF NOT EXISTS events_import ON events (import_id)")
+
+    def _claim(self, spec: ImportSpec) -> None:
+        """A session advisory lock per export: a second process importing the same export
+        into the same group is refused instead of writing the same ledger row."""
+        key = "\x1f".join((spec.community, spec.platform, spec.group_id, spec.fingerprint))
+        got = self.conn.execute(
+            "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [key]
+        ).fetchone()
+        if not got or not got[0]:
+            raise StoreError(
+                f"another process is importing this export into group {spec.group_id!r} "
+                "right now; wait for it to finish"
+            )
+        self._claimed: str | None = key
+
+    def _release(self, import_id: int) -> None:
+        key: str | None = getattr(self, "_claimed", None)
+        if key is not None:
+            self.conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [key])
+            self._claimed = None
 
     def _execute(self, query: str, params: Sequence[Any] = ()) -> None:
         self.conn.execute(_qmark_to_format(query), list(params))

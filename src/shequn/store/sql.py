@@ -17,6 +17,7 @@ def ddl(list_type: str, text_type: str = "TEXT") -> list[str]:
     """CREATE statements; ``list_type`` is the dialect's array of text."""
     return [
         "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE SEQUENCE IF NOT EXISTS import_ids START 1",
         """CREATE TABLE IF NOT EXISTS imports (
             import_id BIGINT PRIMARY KEY,
             community TEXT NOT NULL,
