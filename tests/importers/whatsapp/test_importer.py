@@ -285,3 +285,34 @@ def test_notes_say_how_the_file_was_read() -> None:
         "day-first: the first date field exceeds 12",
         "system lines in language 'en'",
     ]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "WhatsApp Chat with Makers.txt",
+        "crlf_bom.txt",
+        "android_12h_mdy.txt",
+        "android_ymd.txt",
+        "ambiguous.txt",
+        "malformed.txt",
+        "ios_de.txt",
+    ],
+)
+def test_survey_by_duckdb_reads_what_the_arrow_path_reads(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = WhatsAppImporter(QUIRKS / name)
+    assert fast.chat.plain_file() is not None
+    fast_names = fast._survey(ImportSettings(timezone="UTC"))
+    slow = WhatsAppImporter(QUIRKS / name)
+    monkeypatch.setattr(slow.chat, "plain_file", lambda: None)
+    slow_names = slow._survey(ImportSettings(timezone="UTC"))
+    assert fast_names.sort_by("prefix").equals(slow_names.sort_by("prefix"))
+    assert (fast.date_order, fast.date_note) == (slow.date_order, slow.date_note)
+
+
+def test_files_with_control_bytes_take_the_arrow_path() -> None:
+    assert WhatsAppImporter(REVIEW / "WhatsApp Chat with Nul.txt").chat.plain_file() is None
+    assert WhatsAppImporter(REVIEW / "WhatsApp Chat with OldMac.txt").chat.plain_file() is None
+    assert WhatsAppImporter(QUIRKS / "WhatsApp Chat - Makers.zip").chat.plain_file() is None

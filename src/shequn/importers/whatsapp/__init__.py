@@ -23,6 +23,7 @@ from shequn.importers.base import Batch, ImportSettings
 from shequn.importers.whatsapp.layout import HEADER_PREFIXES, DateEvidence, sniff_layout
 from shequn.importers.whatsapp.parser import ChunkParser
 from shequn.importers.whatsapp.source import ChatFile
+from shequn.importers.whatsapp.sql import sql_str
 from shequn.importers.whatsapp.survey import ColonNames, colon_sql, evidence_from, evidence_sql
 from shequn.pipeline import read_ahead
 from shequn.store.base import Reject
@@ -123,15 +124,16 @@ class WhatsAppImporter:
         evidence = DateEvidence()
         colons = ColonNames()
         con = duckdb.connect()
-        con.execute("SET memory_limit = '48MB'")
+        con.execute("SET memory_limit = '160MB'")  # the CSV reader wants ~30 MB buffers
         con.execute("SET allocator_flush_threshold = '16MB'")
-        first_sql = evidence_sql(self.layout, clock=True)
-        ev_sql, col_sql = evidence_sql(self.layout), colon_sql(self.layout)
-        for number, chunk in enumerate(read_ahead(self._chunks(settings.commit_every))):
-            con.register("msgs", chunk.header_lines())
-            query = first_sql if number == 0 else ev_sql
-            evidence.add(evidence_from(con.execute(query).fetchall()[0]))
-            colons.add(con.execute(col_sql).fetchall())
+        if not self._survey_in_duckdb(con, evidence, colons):
+            first_sql = evidence_sql(self.layout, clock=True)
+            ev_sql, col_sql = evidence_sql(self.layout), colon_sql(self.layout)
+            for number, chunk in enumerate(read_ahead(self._chunks(settings.commit_every))):
+                con.register("msgs", chunk.header_lines())
+                query = first_sql if number == 0 else ev_sql
+                evidence.add(evidence_from(con.execute(query).fetchall()[0]))
+                colons.add(con.execute(col_sql).fetchall())
         if evidence.ambiguous():
             # only now is the time order worth a second look at every date
             evidence = DateEvidence()
@@ -150,6 +152,43 @@ class WhatsAppImporter:
         if evidence.twelve_hour:
             self.date_note += "; 12-hour clock"
         return colons.table()
+
+    def _survey_in_duckdb(
+        self, con: duckdb.DuckDBPyConnection, evidence: DateEvidence, colons: ColonNames
+    ) -> bool:
+        """The same survey, read by DuckDB's parallel CSV reader straight from the file.
+
+        Only for a plain UTF-8 file on disk (no zip, no control bytes), where it reads
+        exactly the header lines the Arrow path would; False when it does not apply.
+        """
+        path = self.chat.plain_file()
+        if path is None:
+            return False
+        lines = (
+            f"read_csv({sql_str(str(path))}, columns = {{'line': 'VARCHAR'}}, "
+            "delim = '\x01', quote = '', escape = '', header = false, auto_detect = false, "
+            "strict_mode = false, null_padding = true)"
+        )
+        headers = (
+            f"SELECT 0 AS line_no, line FROM {lines} WHERE regexp_matches(line, "
+            f"{sql_str(HEADER_PREFIXES[self.layout])})"
+        )
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW msgs AS {headers}")
+            found = evidence_from(con.execute(evidence_sql(self.layout)).fetchall()[0])
+            names = con.execute(colon_sql(self.layout)).fetchall()
+            # the clock is one per file: its first lines tell
+            con.execute(f"CREATE OR REPLACE TEMP VIEW msgs AS {headers} LIMIT 5000")
+            found.twelve_hour = evidence_from(
+                con.execute(evidence_sql(self.layout, clock=True)).fetchall()[0]
+            ).twelve_hour
+        except duckdb.Error:
+            return False
+        finally:
+            con.execute("DROP VIEW IF EXISTS msgs")
+        evidence.add(found)
+        colons.add(names)
+        return True
 
     def batches(self, settings: ImportSettings) -> Iterator[Batch]:
         colon_names = self._survey(settings)

@@ -149,10 +149,34 @@ class ChatFile:
     def fingerprint(self) -> str:
         """sha256 of the chat text: the same chat in a .txt or a .zip is one export."""
         digest = hashlib.sha256()
+        plain = True
         with self.open_binary() as fh:
             while block := fh.read(BLOCK_BYTES):
                 digest.update(block)
+                plain = plain and b"\x00" not in block and b"\x01" not in block
+        self._plain = plain
         return digest.hexdigest()
+
+    def plain_file(self) -> Path | None:
+        """The chat as a file on disk that a CSV reader can take line by line: UTF-8 with
+        LF or CRLF line ends and no NUL or U+0001 (the reader's column separator), else
+        None."""
+        if self.text_path is None:
+            return None
+        if getattr(self, "_plain", None) is None:
+            self.fingerprint()
+        if not self._plain:
+            return None
+        with self.text_path.open("rb") as fh:
+            start = fh.read(1 << 16)
+        if b"\n" not in start and b"\r" in start:
+            return None  # old Mac line ends
+        try:
+            start.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(start) - 4:  # not just a character cut at the block end
+                return None
+        return self.text_path
 
     def head(self, max_bytes: int = 256 << 10) -> str:
         """The start of the text (decoded), for sniffing."""
