@@ -91,5 +91,6 @@ def test_public_names_are_exactly_all() -> None:
         "localtime",
         "cli",
         "pipeline",
+        "duckdb_config",
     }
     assert exported - modules == set(shequn.__all__) - {"__version__"}

@@ -48,3 +48,10 @@ def test_written_forms_map_to_one_identity(written: str, identity: str) -> None:
 
 def test_clean_name_keeps_the_visible_name() -> None:
     assert clean_name("\u2068~ Maria Schmidt\u2069") == "Maria Schmidt"
+
+
+def test_shequn_duckdb_connections_draw_no_progress_bar() -> None:
+    from shequn.duckdb_config import connect
+
+    setting = connect().execute("SELECT current_setting('enable_progress_bar')").fetchall()
+    assert setting == [(False,)]

@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from shequn.duckdb_config import connect
 from shequn.errors import StoreError
 from shequn.events import EVENT_COLUMNS
 from shequn.store import sql
@@ -29,7 +30,7 @@ class DuckDBStore(SqlStore):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.con = duckdb.connect(self.path)
+            self.con = connect(self.path)
         except duckdb.Error as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         self.con.execute("SET TimeZone = 'UTC'")

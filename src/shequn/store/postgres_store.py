@@ -7,11 +7,11 @@ import io
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import duckdb
 import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from shequn.duckdb_config import connect
 from shequn.errors import StoreError
 from shequn.events import EVENT_COLUMNS
 from shequn.store import sql
@@ -105,7 +105,7 @@ class PostgresStore(SqlStore):
             yield
 
     def _insert_new_events(self, events: pa.Table) -> int:
-        local = duckdb.connect()
+        local = connect()
         local.register("batch", events)
         prepared = local.sql(_PG_ARRAY_SQL).to_arrow_table()
         local.close()

@@ -18,13 +18,21 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shequn.duckdb_config import connect
 from shequn.errors import ImportFormatError
 from shequn.importers.base import Batch, ImportSettings
 from shequn.importers.whatsapp.layout import HEADER_PREFIXES, DateEvidence, sniff_layout
 from shequn.importers.whatsapp.parser import ChunkParser
 from shequn.importers.whatsapp.source import ChatFile
 from shequn.importers.whatsapp.sql import sql_str
-from shequn.importers.whatsapp.survey import ColonNames, colon_sql, evidence_from, evidence_sql
+from shequn.importers.whatsapp.survey import (
+    ColonNames,
+    colon_sql,
+    evidence_from,
+    evidence_sql,
+    read_survey,
+    survey_sql,
+)
 from shequn.pipeline import read_ahead
 from shequn.store.base import Reject
 
@@ -123,7 +131,7 @@ class WhatsAppImporter:
         """Pass 1: the date order from the whole file, and names that contain ': '."""
         evidence = DateEvidence()
         colons = ColonNames()
-        con = duckdb.connect()
+        con = connect()
         con.execute("SET memory_limit = '160MB'")  # the CSV reader wants ~30 MB buffers
         con.execute("SET allocator_flush_threshold = '16MB'")
         if not self._survey_in_duckdb(con, evidence, colons):
@@ -175,8 +183,7 @@ class WhatsAppImporter:
         )
         try:
             con.execute(f"CREATE OR REPLACE TEMP VIEW msgs AS {headers}")
-            found = evidence_from(con.execute(evidence_sql(self.layout)).fetchall()[0])
-            names = con.execute(colon_sql(self.layout)).fetchall()
+            found, names = read_survey(con.execute(survey_sql(self.layout)).fetchall())
             # the clock is one per file: its first lines tell
             con.execute(f"CREATE OR REPLACE TEMP VIEW msgs AS {headers} LIMIT 5000")
             found.twelve_hour = evidence_from(

@@ -21,11 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shequn.duckdb_config import connect
 from shequn.events import EVENT_SCHEMA, KEY_SEPARATOR, SCHEMA_VERSION, EventKind, natural_key
 from shequn.identity import identity_sql
 from shequn.importers.whatsapp import system_lines
@@ -75,7 +75,7 @@ class ChunkParser:
             colon_names=[n for n in colon_names.column("fullname").to_pylist() if n],
             language=language,
         )
-        self.con = duckdb.connect()
+        self.con = connect()
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET allocator_flush_threshold = '16MB'")
         self.con.execute("SET allocator_bulk_deallocation_flush_threshold = '64MB'")

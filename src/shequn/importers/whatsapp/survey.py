@@ -150,3 +150,50 @@ def evidence_from(row: tuple[Any, ...]) -> DateEvidence:
         backwards_mdy=int(row[5] or 0),
         twelve_hour=int(row[6] or 0),
     )
+
+
+def survey_sql(layout: str) -> str:
+    """Date evidence and colon-name statistics in one scan of ``msgs``.
+
+    One row per first segment (the colon statistics of :func:`colon_sql`) plus one
+    total row (``GROUPING(prefix) = 1``) with the date counts of :func:`evidence_sql`.
+    """
+    return f"""
+        WITH s AS ({_stamp_and_head(layout)}
+        ), d AS (
+            SELECT regexp_extract(ltrim(stamp, {sql_str(LEAD_CHARS)}),
+                                  '^([0-9]{{1,4}})[./-]([0-9]{{1,2}})[./-]', ['a', 'b']) AS dp,
+                   head, strpos(head, ': ') AS p
+            FROM s
+        ), e AS (
+            SELECT dp.a <> '' AS dated, length(dp.a) = 4 AS year_first,
+                   TRY_CAST(dp.a AS BIGINT) AS a, TRY_CAST(dp.b AS BIGINT) AS b,
+                   CASE WHEN p > 0 THEN substr(head, 1, p - 1) END AS prefix,
+                   CASE WHEN p > 0 AND strpos(substr(head, p + 2), ': ') > 0
+                        THEN substr(head, p + 2, strpos(substr(head, p + 2), ': ') - 1)
+                   END AS second
+            FROM d
+        )
+        SELECT GROUPING(prefix) AS total, prefix, count(*), count(second), min(second),
+               max(second), count_if(dated), count_if(dated AND year_first),
+               count_if(dated AND NOT year_first AND a > 12),
+               count_if(dated AND NOT year_first AND b > 12)
+        FROM e GROUP BY GROUPING SETS ((prefix), ())
+    """
+
+
+def read_survey(rows: list[tuple[Any, ...]]) -> tuple[DateEvidence, list[tuple[Any, ...]]]:
+    """Split the rows of :func:`survey_sql` into date evidence and colon statistics."""
+    evidence = DateEvidence()
+    colon_rows = []
+    for row in rows:
+        if row[0]:
+            evidence = DateEvidence(
+                lines=int(row[6] or 0),
+                year_first=int(row[7] or 0),
+                first_over_12=int(row[8] or 0),
+                second_over_12=int(row[9] or 0),
+            )
+        elif row[1] is not None:
+            colon_rows.append(row[1:6])
+    return evidence, colon_rows
