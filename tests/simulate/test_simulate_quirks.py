@@ -8,25 +8,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from simhelp import Sim, missing_quirks, simulate
+from simhelp import SYSTEM_KINDS, Sim, missing_quirks, simulate
 
 from shequn.importers.whatsapp.system_lines import LANGUAGES, SystemEvent, match, render
 from shequn.simulate.content import HOSTILE
 
 EN = LANGUAGES["en"]
 
-ALL_SYSTEM_KINDS = {
-    "system_notice",
-    "group_created",
-    "member_joined",
-    "member_left",
-    "member_removed",
-    "group_renamed",
-    "group_description_changed",
-    "group_icon_changed",
-    "member_number_changed",
-    "security_notice",
-}
+ALL_SYSTEM_KINDS = set(SYSTEM_KINDS)
 
 
 def _authors(sim: Sim) -> Counter[str]:

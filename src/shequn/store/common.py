@@ -35,17 +35,7 @@ EVENT_COUNTS: Final = (
     "reactions",
 )
 #: every count ``stats`` reports, in the order people read them
-STATS_COUNTS: Final = (
-    "groups",
-    "members",
-    "messages",
-    "bot_messages",
-    "deleted_messages",
-    "joins",
-    "leaves",
-    "removals",
-    "reactions",
-)
+STATS_COUNTS: Final = ("groups", "members", *EVENT_COUNTS[1:])
 
 
 def _now() -> datetime:
