@@ -185,6 +185,19 @@ _DE_2025 = "German Android export (2025) in a public Rust benchmark, code-index 
 _DE_REGEX = (
     "German analyzer regexes, code-index file 42716240771 ('hat die Gruppe „(.*)“ erstellt.')"
 )
+_DE_CONFIG = (
+    "German Android export analyzer config, code-index file 42434808315 "
+    '(r".* hat die Gruppenbeschreibung geändert.", r".* hat das Gruppenbild gelöscht.")'
+)
+_DE_GRAMMAR = (
+    "German Android export grammar (whatsapp_to_sqlite), code-index file 13337533165 "
+    "('Du hast das Gruppenbild gelöscht.', '(.*) hat das Gruppenbild gelöscht.', "
+    "'(.*) hat dich hinzugefügt.', '(.*) hat dich entfernt.', 'Du hast die Gruppe verlassen.')"
+)
+_DE_VMSG = (
+    "German Android/Windows Phone system-line regexes, code-index file 15426816555 "
+    "('Du hast das Gruppenbild gelöscht', 'Du wurdest hinzugefügt')"
+)
 
 # Spanish
 _ES_2026 = (
@@ -207,6 +220,10 @@ _ES_JAVA = (
     "Spanish keyword list, code-index file 49243904689 ('Creaste el grupo', 'añadió a', "
     "'cambió el ícono de este grupo')"
 )
+_ES_ICON_DEL = (
+    "only the fragments 'eliminó el ícono', 'Eliminaste el ícono' in a 2019 Spanish export "
+    "script whose lists pair every verb with every noun (code-index file 9307857505)"
+)
 _ES_WEB_2026 = (
     "WhatsApp Web chat list scraped in public data, code-index file 62124825548 ('… te añadió.')"
 )
@@ -223,6 +240,11 @@ _PT_JS = (
 )
 _PT_JAVA = (
     "pt-BR join counter, code-index file 20357092109 ('entrou neste grupo através da comunidade')"
+)
+_PT_WEB_ICON = (
+    "pt-BR WhatsApp Web system message recorded in a public API test log, code-index files "
+    "67116481381, 67348039392 ('Você apagou a imagem deste grupo'; seen in the chat, not in "
+    "an export)"
 )
 _PT_SAMPLES = (
     "pt-BR Android lines in public test data, code-index files 60706649297, 70110571945 "
@@ -828,7 +850,8 @@ _DE: Final[tuple[SystemLine, ...]] = (
         "{member} ist über den Einladungslink der Gruppe beigetreten.",
         _unverified(
             "de",
-            "only third-party keyword lists ('ist über den Einladungslink beigetreten') were found",
+            "only third-party keyword lists ('ist über den Einladungslink beigetreten', "
+            "code-index files 9923028616, 1907235087) were found, none built from an export",
         ),
     ),
     SystemLine(
@@ -871,8 +894,9 @@ _DE: Final[tuple[SystemLine, ...]] = (
         "de",
         _E.DESCRIPTION_CHANGED,
         "Du hast die Gruppenbeschreibung geändert.",
-        _unverified(
-            "de", "seen without the final period in a third-party list (code-index 1907235087)"
+        _inferred(
+            "third-person row; 'Du hast die Gruppenbeschreibung geändert' (no period) is also "
+            "in third-party lists, code-index files 1907235087, 9887410439"
         ),
         you="actor",
     ),
@@ -880,16 +904,23 @@ _DE: Final[tuple[SystemLine, ...]] = (
         "de",
         _E.DESCRIPTION_CHANGED,
         "{actor} hat die Gruppenbeschreibung geändert.",
-        _unverified(
-            "de", "only the word 'Gruppenbeschreibung' in an export filter (code-index 56084714088)"
-        ),
+        _DE_CONFIG,
     ),
     SystemLine("de", _E.ICON_CHANGED, "Du hast das Gruppenbild geändert.", _DE_WHATSR, you="actor"),
     SystemLine("de", _E.ICON_CHANGED, "{actor} hat das Gruppenbild geändert.", _DE_WHATSR_CSV),
     SystemLine(
-        "de", _E.ICON_DELETED, "Du hast das Gruppenbild gelöscht.", _DE_NOT_FOUND, you="actor"
+        "de",
+        _E.ICON_DELETED,
+        "Du hast das Gruppenbild gelöscht.",
+        f"{_DE_GRAMMAR}; {_DE_VMSG}",
+        you="actor",
     ),
-    SystemLine("de", _E.ICON_DELETED, "{actor} hat das Gruppenbild gelöscht.", _DE_NOT_FOUND),
+    SystemLine(
+        "de",
+        _E.ICON_DELETED,
+        "{actor} hat das Gruppenbild gelöscht.",
+        f"{_DE_GRAMMAR}; {_DE_CONFIG}",
+    ),
     SystemLine("de", _E.NUMBER_CHANGED, "{old} hat zu {new} gewechselt.", _DE_WHATSR_CSV),
     SystemLine(
         "de",
@@ -902,7 +933,7 @@ _DE: Final[tuple[SystemLine, ...]] = (
         "de",
         _E.ADDED,
         "{actor} hat dich hinzugefügt.",
-        _inferred("'{actor} hat {members} hinzugefügt.' row"),
+        _DE_GRAMMAR,
         you="member",
     ),
     SystemLine("de", _E.ADDED, "Du hast {members} hinzugefügt.", _DE_WHATSR, you="actor"),
@@ -912,7 +943,10 @@ _DE: Final[tuple[SystemLine, ...]] = (
         _E.ADDED,
         "Du wurdest hinzugefügt.",
         _unverified(
-            "de", "seen without the final period in a third-party list (code-index 1907235087)"
+            "de",
+            "seen only without the final period, in third-party lists (code-index files "
+            "15426816555, 41759362035, 1907235087); the period follows the other German Android "
+            "lines",
         ),
         you="member",
     ),
@@ -920,7 +954,7 @@ _DE: Final[tuple[SystemLine, ...]] = (
         "de",
         _E.REMOVED,
         "{actor} hat dich entfernt.",
-        _inferred("'{actor} hat {member} entfernt.' row"),
+        _DE_GRAMMAR,
         you="member",
     ),
     SystemLine("de", _E.REMOVED, "Du hast {member} entfernt.", _DE_WHATSR, you="actor"),
@@ -929,7 +963,7 @@ _DE: Final[tuple[SystemLine, ...]] = (
         "de",
         _E.LEFT,
         "Du hast die Gruppe verlassen.",
-        _inferred("'{member} hat die Gruppe verlassen.' row"),
+        _DE_GRAMMAR,
         you="member",
     ),
     SystemLine("de", _E.LEFT, "{member} hat die Gruppe verlassen.", _DE_WHATSR_CSV),
@@ -1012,7 +1046,11 @@ _ES: Final[tuple[SystemLine, ...]] = (
         "es",
         _E.SUBJECT_CHANGED,
         '{actor} cambió el asunto de "{old}" a "{new}"',
-        _unverified("es", "older 'asunto' wording, known only from third-party keyword lists"),
+        _unverified(
+            "es",
+            "older 'asunto' wording; only the fragment 'cambió el asunto de' was found, in a "
+            "Spanish export viewer's filter (code-index file 4569775490), not the quoting",
+        ),
     ),
     SystemLine(
         "es",
@@ -1039,9 +1077,18 @@ _ES: Final[tuple[SystemLine, ...]] = (
         f"{_CHATNALIZER}; {_ES_JAVA}",
     ),
     SystemLine(
-        "es", _E.ICON_DELETED, "Eliminaste el ícono de este grupo", _unverified("es"), you="actor"
+        "es",
+        _E.ICON_DELETED,
+        "Eliminaste el ícono de este grupo",
+        _unverified("es", _ES_ICON_DEL),
+        you="actor",
     ),
-    SystemLine("es", _E.ICON_DELETED, "{actor} eliminó el ícono de este grupo", _unverified("es")),
+    SystemLine(
+        "es",
+        _E.ICON_DELETED,
+        "{actor} eliminó el ícono de este grupo",
+        _unverified("es", _ES_ICON_DEL),
+    ),
     SystemLine(
         "es",
         _E.NUMBER_CHANGED,
@@ -1049,8 +1096,9 @@ _ES: Final[tuple[SystemLine, ...]] = (
         "o añadir el nuevo número.",
         _unverified(
             "es",
-            "only the words 'cambió su número de teléfono' in a keyword list "
-            "(code-index 59730335948)",
+            "only the words 'cambió su número de teléfono' in keyword lists (code-index "
+            "59730335948, 38992309561); third-party tests disagree on the rest ('a un número "
+            "nuevo.', code-index 54682169678)",
         ),
     ),
     SystemLine("es", _E.NUMBER_CHANGED, "{old} cambió a {new}", _ES_FILTER),
@@ -1097,7 +1145,11 @@ _ES: Final[tuple[SystemLine, ...]] = (
         "es",
         _E.LEFT,
         "{member} salió",
-        _unverified("es", "older short wording, not seen in an export"),
+        _unverified(
+            "es",
+            "older short wording, not seen in an export; only a third-party matcher accepts it "
+            "(code-index file 61437348938, '^(.+?) salió\\.?$')",
+        ),
     ),
 )
 
@@ -1202,9 +1254,14 @@ _PT: Final[tuple[SystemLine, ...]] = (
     SystemLine("pt", _E.ICON_CHANGED, "{actor} mudou a imagem deste grupo.", _CHATNALIZER),
     SystemLine("pt", _E.ICON_CHANGED, "{actor} mudou o ícone deste grupo", _PT_JS),
     SystemLine(
-        "pt", _E.ICON_DELETED, "Você apagou a imagem deste grupo", _unverified("pt"), you="actor"
+        "pt", _E.ICON_DELETED, "Você apagou a imagem deste grupo", _PT_WEB_ICON, you="actor"
     ),
-    SystemLine("pt", _E.ICON_DELETED, "{actor} apagou a imagem deste grupo", _unverified("pt")),
+    SystemLine(
+        "pt",
+        _E.ICON_DELETED,
+        "{actor} apagou a imagem deste grupo",
+        _inferred("'Você apagou a imagem deste grupo' row"),
+    ),
     SystemLine(
         "pt",
         _E.NUMBER_CHANGED,
