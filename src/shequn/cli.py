@@ -96,8 +96,17 @@ def main(ctx: typer.Context, store: RootStoreOption = None) -> None:
     ctx.obj = {"store": store}
 
 
-def _store_arg(ctx: typer.Context, store: str | None) -> str | None:
-    return store if store is not None else (ctx.obj or {}).get("store")
+def _store_location(ctx: Any, store: str | None) -> str | None:
+    """The command's own --store, else the nearest enclosing one (`shequn --store S …`,
+    `shequn imports --store S show 1`), else None (SHEQUN_STORE, then the default)."""
+    if store is not None:
+        return store
+    parent: Any = ctx
+    while parent is not None:
+        if parent.obj and parent.obj.get("store"):
+            return str(parent.obj["store"])
+        parent = parent.parent
+    return None
 
 
 @app.command("import")
@@ -145,7 +154,7 @@ def import_(
             me=me,
             commit_every=commit_every,
         )
-        with open_store(_store_arg(ctx, store)) as db, _progress() as progress:
+        with open_store(_store_location(ctx, store)) as db, _progress() as progress:
             result = run_import(
                 db,
                 path,
@@ -219,7 +228,7 @@ def stats(
 
     Example: shequn stats --community makers --json
     """
-    with _errors(), open_store(_store_arg(ctx, store)) as db:
+    with _errors(), open_store(_store_location(ctx, store)) as db:
         result = db.stats(_window(community, since, until))
     if as_json:
         out.print(json.dumps(result, ensure_ascii=False), markup=False)
@@ -259,7 +268,7 @@ def groups(
 
     Example: shequn groups --community makers
     """
-    with _errors(), open_store(_store_arg(ctx, store)) as db:
+    with _errors(), open_store(_store_location(ctx, store)) as db:
         found = db.groups(_window(community, since, until))
     if as_json:
         out.print(
@@ -326,7 +335,7 @@ def imports_list(
         if store is not None:  # `shequn imports --store S show 1`
             ctx.ensure_object(dict)["store"] = store
         return
-    with _errors(), open_store(_ledger_store(ctx, store)) as db:
+    with _errors(), open_store(_store_location(ctx, store)) as db:
         window = _window(community, since, until)
         records = [
             r
@@ -387,17 +396,6 @@ def imports_list(
     out.print(table if records else "no imports yet")
 
 
-def _ledger_store(ctx: Any, store: str | None) -> str | None:
-    if store is not None:
-        return store
-    parent: Any = ctx
-    while parent is not None:
-        if parent.obj and parent.obj.get("store"):
-            return str(parent.obj["store"])
-        parent = parent.parent
-    return None
-
-
 @imports_app.command("undo")
 def imports_undo(
     ctx: typer.Context,
@@ -408,7 +406,7 @@ def imports_undo(
 
     Example: shequn imports undo 3
     """
-    with _errors(), open_store(_ledger_store(ctx, store)) as db:
+    with _errors(), open_store(_store_location(ctx, store)) as db:
         removed = db.undo_import(import_id)
         undone = db.get_import(import_id)
         overlapping = [
@@ -439,7 +437,7 @@ def imports_show(
 
     Example: shequn imports show 3
     """
-    with _errors(), open_store(_ledger_store(ctx, store)) as db:
+    with _errors(), open_store(_store_location(ctx, store)) as db:
         record = db.get_import(import_id)
         rejects = db.rejects(import_id)
     out.print(f"import #{record.import_id} {record.status}: {record.source}", markup=False)

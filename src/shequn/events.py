@@ -150,8 +150,3 @@ def natural_key(*parts: object) -> str:
     """
     joined = KEY_SEPARATOR.join("" if p is None else str(p) for p in parts)
     return hashlib.md5(joined.encode("utf-8")).hexdigest()
-
-
-def empty_events() -> pa.Table:
-    """A zero-row table with the event schema."""
-    return EVENT_SCHEMA.empty_table()

@@ -144,33 +144,30 @@ class SqlStore(Store):
         records_read: int,
     ) -> int:
         try:
-            return self._write_batch(import_id, events, rejects, position, records_read)
+            with self._transaction():
+                stored = self._insert_new_events(events) if events.num_rows else 0
+                self._link_number_changes(import_id, events)
+                for reject in rejects:
+                    self._execute(
+                        "INSERT INTO rejects (import_id, source, line, reason, raw) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        [import_id, reject.source, reject.line, reject.reason, reject.raw[:500]],
+                    )
+                self._execute(
+                    "UPDATE imports SET position = ?, records_read = records_read + ?, "
+                    "events_stored = events_stored + ?, duplicates = duplicates + ?, "
+                    "rejected = rejected + ? WHERE import_id = ?",
+                    [
+                        position,
+                        records_read,
+                        stored,
+                        events.num_rows - stored,
+                        len(rejects),
+                        import_id,
+                    ],
+                )
         except self._driver_errors as exc:
             raise StoreError(f"could not store the records up to line {position:,}: {exc}") from exc
-
-    def _write_batch(
-        self,
-        import_id: int,
-        events: pa.Table,
-        rejects: Sequence[Reject],
-        position: int,
-        records_read: int,
-    ) -> int:
-        with self._transaction():
-            stored = self._insert_new_events(events) if events.num_rows else 0
-            self._link_number_changes(import_id, events)
-            for reject in rejects:
-                self._execute(
-                    "INSERT INTO rejects (import_id, source, line, reason, raw) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    [import_id, reject.source, reject.line, reject.reason, reject.raw[:500]],
-                )
-            self._execute(
-                "UPDATE imports SET position = ?, records_read = records_read + ?, "
-                "events_stored = events_stored + ?, duplicates = duplicates + ?, "
-                "rejected = rejected + ? WHERE import_id = ?",
-                [position, records_read, stored, events.num_rows - stored, len(rejects), import_id],
-            )
         return stored
 
     def finish_import(

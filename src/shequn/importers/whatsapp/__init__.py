@@ -27,7 +27,6 @@ from shequn.importers.whatsapp.source import ChatFile
 from shequn.importers.whatsapp.sql import sql_str
 from shequn.importers.whatsapp.survey import (
     ColonNames,
-    colon_sql,
     evidence_from,
     evidence_sql,
     read_survey,
@@ -135,13 +134,13 @@ class WhatsAppImporter:
         con.execute("SET memory_limit = '160MB'")  # the CSV reader wants ~30 MB buffers
         con.execute("SET allocator_flush_threshold = '16MB'")
         if not self._survey_in_duckdb(con, evidence, colons):
-            first_sql = evidence_sql(self.layout, clock=True)
-            ev_sql, col_sql = evidence_sql(self.layout), colon_sql(self.layout)
             for number, chunk in enumerate(read_ahead(self._chunks(settings.commit_every))):
                 con.register("msgs", chunk.header_lines())
-                query = first_sql if number == 0 else ev_sql
-                evidence.add(evidence_from(con.execute(query).fetchall()[0]))
-                colons.add(con.execute(col_sql).fetchall())
+                found, names = read_survey(con.execute(survey_sql(self.layout)).fetchall())
+                if number == 0:
+                    found.twelve_hour = self._clock(con)
+                evidence.add(found)
+                colons.add(names)
         if evidence.ambiguous():
             # only now is the time order worth a second look at every date
             evidence = DateEvidence()
@@ -160,6 +159,13 @@ class WhatsAppImporter:
         if evidence.twelve_hour:
             self.date_note += "; 12-hour clock"
         return colons.table()
+
+    def _clock(self, con: duckdb.DuckDBPyConnection) -> int:
+        """Stamps in ``msgs`` with AM/PM words: the clock is one per file, its first
+        lines tell."""
+        return evidence_from(
+            con.execute(evidence_sql(self.layout, clock=True)).fetchall()[0]
+        ).twelve_hour
 
     def _survey_in_duckdb(
         self, con: duckdb.DuckDBPyConnection, evidence: DateEvidence, colons: ColonNames
@@ -184,11 +190,8 @@ class WhatsAppImporter:
         try:
             con.execute(f"CREATE OR REPLACE TEMP VIEW msgs AS {headers}")
             found, names = read_survey(con.execute(survey_sql(self.layout)).fetchall())
-            # the clock is one per file: its first lines tell
             con.execute(f"CREATE OR REPLACE TEMP VIEW msgs AS {headers} LIMIT 5000")
-            found.twelve_hour = evidence_from(
-                con.execute(evidence_sql(self.layout, clock=True)).fetchall()[0]
-            ).twelve_hour
+            found.twelve_hour = self._clock(con)
         except duckdb.Error:
             return False
         finally:

@@ -80,19 +80,14 @@ def _stamp_and_head(layout: str, head_chars: int = 120) -> str:
 
 
 def evidence_sql(layout: str, time_order: bool = False, clock: bool = False) -> str:
-    """Survey of one chunk: what its dates say about their order.
+    """The date questions :func:`survey_sql` leaves out, for one chunk.
 
     ``time_order`` adds how often the dates run backwards under each reading, which
     only an ambiguous file needs (it costs a window over every line); ``clock`` counts
-    stamps with a word beside the time (AM/PM, 下午), asked of the first chunk only.
+    stamps with a word beside the time (AM/PM, 下午), asked of the first lines only.
     """
-    full = time_order or clock
-    date = (
-        "'^([0-9]{1,4})[./-]([0-9]{1,2})[./-]([0-9]{1,4})', ['a', 'b', 'c']"
-        if full
-        else "'^([0-9]{1,4})[./-]([0-9]{1,2})[./-]', ['a', 'b']"
-    )
-    third = "TRY_CAST(dp.c AS BIGINT)" if full else "0"
+    date = "'^([0-9]{1,4})[./-]([0-9]{1,2})[./-]([0-9]{1,4})', ['a', 'b', 'c']"
+    third = "TRY_CAST(dp.c AS BIGINT)"
     ampm = "regexp_matches(stamp, '[^0-9 ,./:\\-\\x{202f}\\x{a0}]')" if clock else "false"
     backwards = "count_if(back_dmy), count_if(back_mdy)" if time_order else "0, 0"
     lags = (
@@ -121,24 +116,6 @@ def evidence_sql(layout: str, time_order: bool = False, clock: bool = False) -> 
     """
 
 
-def colon_sql(layout: str) -> str:
-    """Survey of one chunk: for each first segment before ': ', the second segments."""
-    return f"""
-        WITH s AS ({_stamp_and_head(layout)}
-        ), t AS (
-            SELECT head, strpos(head, ': ') AS p FROM s
-        ), u AS (
-            SELECT substr(head, 1, p - 1) AS prefix,
-                   CASE WHEN strpos(substr(head, p + 2), ': ') > 0
-                        THEN substr(head, p + 2, strpos(substr(head, p + 2), ': ') - 1)
-                   END AS second
-            FROM t WHERE p > 0
-        )
-        SELECT prefix, count(*), count(second), min(second), max(second) FROM u
-        GROUP BY prefix
-    """
-
-
 def evidence_from(row: tuple[Any, ...]) -> DateEvidence:
     """DateEvidence from one row of :func:`evidence_sql`."""
     return DateEvidence(
@@ -155,7 +132,7 @@ def evidence_from(row: tuple[Any, ...]) -> DateEvidence:
 def survey_sql(layout: str) -> str:
     """Date evidence and colon-name statistics in one scan of ``msgs``.
 
-    One row per first segment (the colon statistics of :func:`colon_sql`) plus one
+    One row per first segment (for :class:`ColonNames`) plus one
     total row (``GROUPING(prefix) = 1``) with the date counts of :func:`evidence_sql`.
     """
     return f"""

@@ -120,7 +120,6 @@ class Language:
     source: str = ""
     #: other separators seen in the wild, accepted when reading
     list_also: tuple[str, ...] = ()
-    extra_words: Mapping[str, str] = field(default_factory=dict)
     #: where each field's strings come from, by field name ("media_omitted", "deleted", ...)
     field_sources: Mapping[str, str] = field(default_factory=dict)
 
