@@ -458,6 +458,9 @@ def imports_show(
 @app.command()
 def simulate(
     format: Annotated[str, typer.Option("--format", help="Export format to write.")] = "whatsapp",
+    variant: Annotated[
+        str, typer.Option(help="The platform's export flavour (e.g. telegram: json or html).")
+    ] = "",
     members: Annotated[int, typer.Option(help="Members in the group.")] = 300,
     messages: Annotated[int, typer.Option(help="Messages to write.")] = 20_000,
     days: Annotated[int, typer.Option(help="Days the history spans.")] = 120,
@@ -485,6 +488,7 @@ def simulate(
         validate_timezone(timezone)
         summary = simulate_export(
             format=format,
+            variant=variant,
             members=members,
             messages=messages,
             days=days,

@@ -35,6 +35,8 @@ amount/currency an order's value
 extra           JSON object with kind-specific details (poll options, decisions, actions)
 import_id       the import (ledger row) that stored the event; 0 for live connectors
 source_line     1-based line (or record) number in the source, for reports and round-trips
+topic_id        the topic inside the group: a Discord channel or thread, a Telegram forum
+                topic; null where the platform has none (added in schema version 2)
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from typing import Final
 
 import pyarrow as pa
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 
 class EventKind(StrEnum):
@@ -59,6 +61,9 @@ class EventKind(StrEnum):
     MEMBER_REMOVED = "member_removed"
     MEMBER_RENAMED = "member_renamed"
     MEMBER_NUMBER_CHANGED = "member_number_changed"
+    #: a member list (roster) says the member is in the group; ``ts`` is when they joined
+    #: if the roster says so, else when the roster was taken
+    MEMBER_LISTED = "member_listed"
     REACTION_ADDED = "reaction_added"
     MESSAGE_PINNED = "message_pinned"
     GROUP_CREATED = "group_created"
@@ -132,6 +137,7 @@ EVENT_SCHEMA: Final = pa.schema(
         pa.field("extra", pa.string()),
         pa.field("import_id", pa.int64(), nullable=False),
         pa.field("source_line", pa.int64()),
+        pa.field("topic_id", pa.string()),
     ]
 )
 

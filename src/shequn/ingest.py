@@ -128,6 +128,7 @@ def _run(
     settings = replace(settings, import_id=record.import_id, group=group_id)
     committed = record.position
     new_events = 0
+    registered = {group_id}
     try:
         for batch in read_ahead(importer.batches(settings)):
             if progress is not None:
@@ -135,6 +136,7 @@ def _run(
             if batch.position <= committed:
                 continue
             batch = _after(batch, committed)
+            registered |= _register_groups(store, importer, settings, batch, registered)
             new_events += store.write_batch(
                 record.import_id, batch.events, batch.rejects, batch.position, batch.records_read
             )
@@ -154,6 +156,30 @@ def _run(
     resumed_from = record.position if record.resumed else 0
     final.resumed = record.resumed
     return ImportResult(final, importer.platform, group_id, notes, new_events, resumed_from)
+
+
+def _register_groups(
+    store: Store, importer: Importer, settings: ImportSettings, batch: Batch, known: set[str]
+) -> set[str]:
+    """Groups first seen in this batch (exports of several chats, Slack channels …).
+
+    Each is registered with the name the importer learnt for it and checked against the
+    timezone its earlier imports used, before any of its events are stored.
+    """
+    if batch.events.num_rows == 0:
+        return set()
+    seen = set(pc.unique(batch.events.column("group_id")).to_pylist()) - known
+    names = importer.group_names
+    for group_id in sorted(seen):
+        _same_timezone(store, settings, importer.platform, group_id)
+        store.upsert_group(
+            settings.community,
+            importer.platform,
+            group_id,
+            names.get(group_id, group_id),
+            settings.timezone,
+        )
+    return seen
 
 
 def _after(batch: Batch, committed: int) -> Batch:

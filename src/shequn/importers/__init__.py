@@ -1,14 +1,16 @@
 """Importers: one module per platform behind one contract (see :mod:`.base`).
 
-Platforms register in the ``shequn.importers`` entry-point group; ``open_export``
+Built-in platforms are listed in :data:`BUILTIN_IMPORTERS`; third-party ones register
+in the ``shequn.importers`` entry-point group; ``open_export``
 asks each one whether it recognises a path, so users never have to say the format.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import cast
+from typing import Final, cast
 
 from shequn.errors import ImportFormatError
 from shequn.importers.base import Batch, Importer, ImportSettings
@@ -16,11 +18,18 @@ from shequn.importers.base import Batch, Importer, ImportSettings
 __all__ = ["Batch", "ImportSettings", "Importer", "importer_classes", "open_export"]
 
 
+#: the importers shipped with shequn, in the order they are asked to recognise a path
+BUILTIN_IMPORTERS: Final = {
+    "whatsapp": "shequn.importers.whatsapp:WhatsAppImporter",
+}
+
+
 def importer_classes() -> dict[str, type[Importer]]:
     """Every installed importer by platform name (built-ins first)."""
-    from shequn.importers.whatsapp import WhatsAppImporter
-
-    found: dict[str, type[Importer]] = {"whatsapp": cast(type[Importer], WhatsAppImporter)}
+    found: dict[str, type[Importer]] = {}
+    for platform, target in BUILTIN_IMPORTERS.items():
+        module, _, name = target.partition(":")
+        found[platform] = cast(type[Importer], getattr(import_module(module), name))
     for entry in entry_points(group="shequn.importers"):
         if entry.name not in found:
             found[entry.name] = cast(type[Importer], entry.load())

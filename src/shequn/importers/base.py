@@ -12,6 +12,10 @@ An importer is a class with
 ``group_name``, ``fingerprint()``, ``media_counts()``
     the group the export is of (from its name or content), a content hash that
     identifies the export for resuming, media files shipped beside the chat by kind.
+    An export of several groups (a Telegram account export, a Slack workspace) names
+    the export as a whole in ``group_name``, writes each event's own ``group_id`` and
+    keeps ``group_names`` (group id → display name) current while it streams; the
+    import registers each group the first time one of its events is stored.
 ``notes() -> list[str]``
     after the batches: what was decided while reading (date order, language …).
 ``batches(settings) -> Iterator[Batch]``
@@ -78,6 +82,8 @@ class Importer(Protocol):
     platform: ClassVar[str]
     group_name: str
     total_bytes: int
+    #: several-group exports: every group seen so far, id → display name
+    group_names: dict[str, str]
 
     @classmethod
     def sniff(cls, path: Path) -> bool: ...

@@ -21,12 +21,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from shequn.errors import ConfigError
 from shequn.simulate.community import CommunityConfig, build_community
 from shequn.simulate.truth import TruthWriter, event_counts, truth_document, write_truth_json
-from shequn.simulate.whatsapp import WhatsAppOptions, WhatsAppWriter
+from shequn.simulate.writer import WRITERS, writer_class
 
 __all__ = ["FORMATS", "SimulationSummary", "simulate_export"]
 
-#: platforms with a writer; the others will plug into the same community model
-FORMATS: tuple[str, ...] = ("whatsapp",)
+#: formats with a writer (see :mod:`.writer`)
+FORMATS: tuple[str, ...] = tuple(WRITERS)
 TRUTH_JSON = "truth.json"
 TRUTH_EVENTS = "truth_events.parquet"
 
@@ -76,6 +76,7 @@ class SimulationSummary:
 def simulate_export(
     *,
     format: str = "whatsapp",
+    variant: str = "",
     members: int = 300,
     messages: int = 20_000,
     days: int = 90,
@@ -113,20 +114,13 @@ def simulate_export(
         start_date = start if isinstance(start, date) else date.fromisoformat(start)
     except ValueError as exc:
         raise ConfigError("start", f"{start!r} is not a date like 2024-01-01") from exc
-    options = WhatsAppOptions(layout, clock, date_order, language, crlf, bom, zip)
-    options.validate()
-
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     community = build_community(
         CommunityConfig(members, messages, days, seed, start_date, timezone)
     )
-    writer = WhatsAppWriter(community, options)
-    events_path = folder / TRUTH_EVENTS
-    with TruthWriter(events_path) as truth:
-        result = writer.write(folder, truth)
-    counts = event_counts(truth, result.line_counts)
-    export = {
+    options = {
+        "variant": variant,
         "layout": layout,
         "clock": clock,
         "date_order": date_order,
@@ -134,22 +128,24 @@ def simulate_export(
         "crlf": crlf,
         "bom": bom,
         "zip": zip,
-        "file": result.export_path.name,
-        "chat_file": result.chat_file,
-        "media_files": list(result.media_files),
     }
+    writer = writer_class(format)(community, options)
+    events_path = folder / TRUTH_EVENTS
+    with TruthWriter(events_path) as truth:
+        result = writer.write(folder, truth)
+    counts = event_counts(truth, result.line_counts)
     document = truth_document(
         community,
         platform=format,
         group_name=result.group_name,
         exporter_name=result.exporter_name,
-        export=export,
+        export=result.export,
         member_ids=result.member_ids,
         member_all_ids=result.member_all_ids,
         member_names=result.member_names,
         replies_received=result.replies_received,
         counts=counts,
-        resolution=1 if layout == "ios" else 60,
+        resolution=result.resolution,
     )
     truth_path = folder / TRUTH_JSON
     write_truth_json(truth_path, document)

@@ -56,6 +56,10 @@ TRUTH_SCHEMA: Final = pa.schema(
         pa.field("join_method", pa.string()),
         pa.field("reply_to_line", pa.int64()),
         pa.field("mentions", pa.list_(pa.string())),
+        # platforms with ids: the message's id; forums and guilds: the topic or channel
+        pa.field("platform_id", pa.string()),
+        pa.field("topic_id", pa.string()),
+        pa.field("is_bot", pa.bool_(), nullable=False),
     ]
 )
 #: what writers hand in: the truth columns plus ``_order`` (rank of a row within its line)

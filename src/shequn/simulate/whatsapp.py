@@ -22,9 +22,9 @@ messages never exist as Python strings at once.
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Final
@@ -55,6 +55,7 @@ from shequn.simulate.community import (
     MessageKind,
 )
 from shequn.simulate.truth import ROW_SCHEMA, TruthWriter
+from shequn.simulate.writer import ExportResult
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -648,6 +649,9 @@ class WhatsAppWriter:
                 "join_method": None if how is None else str(how),
                 "reply_to_line": None,
                 "mentions": [],
+                "platform_id": None,
+                "topic_id": None,
+                "is_bot": False,
                 "_order": i,
             }
             for i, (kind, member, name, by, text, how) in enumerate(r.rows)
@@ -770,6 +774,9 @@ class WhatsAppWriter:
                 "join_method": nulls,
                 "reply_to_line": pa.array(reply_line, pa.int64(), mask=reply_line < 0),
                 "mentions": mentions,
+                "platform_id": nulls,
+                "topic_id": nulls,
+                "is_bot": pa.array(np.zeros(n, dtype=np.bool_)),
                 "_order": pa.array(np.zeros(n, dtype=np.int64)),
             },
             schema=ROW_SCHEMA,
@@ -822,3 +829,43 @@ def _open_text(
         info.compress_type = zipfile.ZIP_DEFLATED
         with zf.open(info, "w", force_zip64=True) as fh:
             yield fh
+
+
+class WhatsAppExportWriter:
+    """The WhatsApp writer behind the writers' common contract (:mod:`.writer`)."""
+
+    def __init__(self, community: Community, options: Mapping[str, Any]) -> None:
+        known = {f.name for f in fields(WhatsAppOptions)}
+        self.options = WhatsAppOptions(**{k: v for k, v in options.items() if k in known})
+        self.options.validate()
+        self.community = community
+
+    def write(self, out: Path, truth: TruthWriter) -> ExportResult:
+        o = self.options
+        result = WhatsAppWriter(self.community, o).write(out, truth)
+        return ExportResult(
+            export_path=result.export_path,
+            group_name=result.group_name,
+            exporter_name=result.exporter_name,
+            member_ids=result.member_ids,
+            member_all_ids=result.member_all_ids,
+            member_names=result.member_names,
+            export={
+                "layout": o.layout,
+                "clock": o.clock,
+                "date_order": o.date_order,
+                "language": o.language,
+                "crlf": o.crlf,
+                "bom": o.bom,
+                "zip": o.zip,
+                "file": result.export_path.name,
+                "chat_file": result.chat_file,
+                "media_files": list(result.media_files),
+            },
+            line_counts=result.line_counts,
+            replies_received=result.replies_received,
+            resolution=1 if o.layout == "ios" else 60,
+            text_bytes=result.text_bytes,
+            chat_file=result.chat_file,
+            media_files=result.media_files,
+        )

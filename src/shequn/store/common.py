@@ -76,7 +76,7 @@ class SqlStore(Store):
                 self._execute(statement)
             self._execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
-                "ON CONFLICT (key) DO NOTHING",
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [str(sql.STORE_SCHEMA_VERSION)],
             )
 

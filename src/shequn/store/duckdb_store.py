@@ -62,7 +62,7 @@ class DuckDBStore(SqlStore):
         self.con.register("shequn_batch", events)
         try:
             row = self.con.execute(
-                f"INSERT INTO events SELECT {_COLUMNS} FROM shequn_batch b "
+                f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS} FROM shequn_batch b "
                 f"ANTI JOIN events e ON b.key = e.key"
             ).fetchone()
         finally:

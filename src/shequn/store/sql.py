@@ -10,7 +10,7 @@ from typing import Any, Final
 
 from shequn.store.base import Window
 
-STORE_SCHEMA_VERSION: Final = 1
+STORE_SCHEMA_VERSION: Final = 2
 
 
 def ddl(list_type: str, text_type: str = "TEXT") -> list[str]:
@@ -62,8 +62,11 @@ def ddl(list_type: str, text_type: str = "TEXT") -> list[str]:
             currency TEXT,
             extra TEXT,
             import_id BIGINT NOT NULL,
-            source_line BIGINT
+            source_line BIGINT,
+            topic_id TEXT
         )""",
+        # version 1 stores had no topics
+        "ALTER TABLE events ADD COLUMN IF NOT EXISTS topic_id TEXT",
         """CREATE TABLE IF NOT EXISTS rejects (
             import_id BIGINT NOT NULL,
             source TEXT NOT NULL,

@@ -49,6 +49,7 @@ class WhatsAppImporter:
         self.path = Path(path)
         self.chat = ChatFile(self.path)
         self.group_name = self.chat.group_name
+        self.group_names: dict[str, str] = {}
         self.total_bytes = self.chat.total_bytes
         head = self.chat.head()
         layout, hits = sniff_layout(head)
