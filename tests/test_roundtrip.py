@@ -55,6 +55,7 @@ def assert_round_trip(out: Path, export: Path) -> None:
         mine = index[key]
         for ours, theirs in COMPARED:
             assert mine[ours] == truth_row[theirs], (key, ours, mine[ours], truth_row[theirs])
+        assert (mine["mentions"] or []) == (truth_row["mentions"] or []), key
         if truth_row["member_name"] is not None:
             assert mine["member_name"] == truth_row["member_name"], key
 

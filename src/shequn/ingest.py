@@ -21,7 +21,10 @@ from shequn.errors import ConfigError
 from shequn.importers import open_export
 from shequn.importers.base import Batch, Importer, ImportSettings
 from shequn.pipeline import read_ahead
-from shequn.store.base import ImportRecord, ImportSpec, Store, Window
+from shequn.privacy.forgetting import ForgottenFilter
+from shequn.privacy.keys import privacy_key
+from shequn.privacy.pseudonyms import WITHHELD, Pseudonymizer
+from shequn.store.base import GroupInfo, ImportRecord, ImportSpec, Store, Window
 
 ProgressCallback = Callable[[int, int], None]
 CommitCallback = Callable[[int, int], None]
@@ -38,6 +41,10 @@ class ImportResult:
     new_events: int
     #: the committed line an interrupted earlier run had reached (0: a fresh import)
     resumed_from: int = 0
+    #: the timezone the export was read in
+    timezone: str = "UTC"
+    #: (platform, group id) of every group this run stored events of
+    groups: tuple[tuple[str, str], ...] = ()
 
 
 def run_import(
@@ -54,6 +61,7 @@ def run_import(
         raise ConfigError("--date-order", f"{settings.date_order!r} is not one of dmy, mdy, ymd")
     importer = open_export(Path(path), platform)
     group_id = settings.group or importer.group_name
+    settings = _group_timezone(store, settings, importer.platform, group_id)
     _same_timezone(store, settings, importer.platform, group_id)
     spec = ImportSpec(
         community=settings.community,
@@ -65,6 +73,23 @@ def run_import(
     )
     with _system_allocator():
         return _run(store, importer, spec, settings, progress, on_commit)
+
+
+def _known_group(store: Store, community: str, platform: str, group_id: str) -> GroupInfo | None:
+    for group in store.groups(Window(community=community)):
+        if (group.platform, group.group_id) == (platform, group_id):
+            return group
+    return None
+
+
+def _group_timezone(
+    store: Store, settings: ImportSettings, platform: str, group_id: str
+) -> ImportSettings:
+    """Without --timezone, a group imported before is read in the timezone it had."""
+    known = _known_group(store, settings.community, platform, group_id)
+    if settings.timezone_given or known is None or not known.events:
+        return settings
+    return replace(settings, timezone=known.timezone)
 
 
 def _same_timezone(store: Store, settings: ImportSettings, platform: str, group_id: str) -> None:
@@ -122,20 +147,18 @@ def _run(
 ) -> ImportResult:
     group_id = spec.group_id
     record = store.begin_import(spec)
-    store.upsert_group(
-        settings.community, importer.platform, group_id, importer.group_name, settings.timezone
-    )
     settings = replace(settings, import_id=record.import_id, group=group_id)
     committed = record.position
     new_events = 0
-    registered = {group_id}
+    registered: set[tuple[str, str]] = set()
+    protect = _privacy(store, settings)
     try:
         for batch in read_ahead(importer.batches(settings)):
             if progress is not None:
                 progress(batch.bytes_read, importer.total_bytes)
             if batch.position <= committed:
                 continue
-            batch = _after(batch, committed)
+            batch = protect(_after(batch, committed))
             registered |= _register_groups(store, importer, settings, batch, registered)
             new_events += store.write_batch(
                 record.import_id, batch.events, batch.rejects, batch.position, batch.records_read
@@ -155,31 +178,66 @@ def _run(
     )
     resumed_from = record.position if record.resumed else 0
     final.resumed = record.resumed
-    return ImportResult(final, importer.platform, group_id, notes, new_events, resumed_from)
+    return ImportResult(
+        final,
+        importer.platform,
+        group_id,
+        notes,
+        new_events,
+        resumed_from,
+        settings.timezone,
+        tuple(sorted(registered)),
+    )
 
 
 def _register_groups(
-    store: Store, importer: Importer, settings: ImportSettings, batch: Batch, known: set[str]
-) -> set[str]:
-    """Groups first seen in this batch (exports of several chats, Slack channels …).
+    store: Store,
+    importer: Importer,
+    settings: ImportSettings,
+    batch: Batch,
+    known: set[tuple[str, str]],
+) -> set[tuple[str, str]]:
+    """Groups first seen in this batch, registered before any of their events is stored.
 
-    Each is registered with the name the importer learnt for it and checked against the
-    timezone its earlier imports used, before any of its events are stored.
+    Exports of several groups (a Telegram account, a Slack workspace, a roster) name
+    each group as they go (``importer.group_names``); a one-group export's group takes
+    the export's name. Each group is checked against the timezone its earlier imports
+    used.
     """
     if batch.events.num_rows == 0:
         return set()
-    seen = set(pc.unique(batch.events.column("group_id")).to_pylist()) - known
-    names = importer.group_names
-    for group_id in sorted(seen):
-        _same_timezone(store, settings, importer.platform, group_id)
-        store.upsert_group(
-            settings.community,
-            importer.platform,
-            group_id,
-            names.get(group_id, group_id),
-            settings.timezone,
+    pairs = batch.events.select(["platform", "group_id"]).group_by(["platform", "group_id"])
+    seen = {(row["platform"], row["group_id"]) for row in pairs.aggregate([]).to_pylist()} - known
+    for platform, group_id in sorted(seen):
+        stored = _known_group(store, settings.community, platform, group_id)
+        timezone = settings.timezone
+        if stored is not None and stored.events and not settings.timezone_given:
+            timezone = stored.timezone
+        else:
+            _same_timezone(store, settings, platform, group_id)
+        name = importer.group_names.get(group_id) or (
+            importer.group_name
+            if group_id == (settings.group or importer.group_name)
+            else (stored.name if stored else group_id)
         )
+        store.upsert_group(settings.community, platform, group_id, name, timezone)
     return seen
+
+
+def _privacy(store: Store, settings: ImportSettings) -> Callable[[Batch], Batch]:
+    """What happens to a batch before it is stored: pseudonyms, then forgotten members."""
+    pseudonyms = Pseudonymizer(privacy_key(store)) if settings.pseudonymize else None
+    forgotten = ForgottenFilter.for_store(store)
+
+    def protect(batch: Batch) -> Batch:
+        events = batch.events
+        rejects = batch.rejects
+        if pseudonyms is not None:
+            events = pseudonyms.apply(events)
+            rejects = [replace(r, raw=WITHHELD) for r in rejects]
+        return replace(batch, events=forgotten.apply(events), rejects=rejects)
+
+    return protect
 
 
 def _after(batch: Batch, committed: int) -> Batch:

@@ -47,6 +47,9 @@ class ImportSettings:
     community: str = "default"
     group: str | None = None
     timezone: str = "UTC"
+    #: False when ``timezone`` is only a default (the machine's): a group imported
+    #: before keeps the timezone it was imported in
+    timezone_given: bool = True
     import_id: int = 0
     #: WhatsApp: force "dmy", "mdy" or "ymd" when a file's dates are ambiguous
     date_order: str | None = None
@@ -54,6 +57,8 @@ class ImportSettings:
     me: str | None = None
     #: commit after about this many source lines
     commit_every: int = 100_000
+    #: replace names and phone numbers by keyed pseudonyms before storing
+    pseudonymize: bool = False
 
     def option_items(self) -> dict[str, str | None]:
         """Settings that change the events produced (part of the resume identity)."""
@@ -62,6 +67,7 @@ class ImportSettings:
             "timezone": self.timezone,
             "date_order": self.date_order,
             "me": self.me,
+            **({"pseudonymize": "yes"} if self.pseudonymize else {}),
         }
 
 

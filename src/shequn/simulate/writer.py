@@ -60,6 +60,7 @@ class ExportWriter(Protocol):
 #: format name → "module:Class" of its writer
 WRITERS: Final = {
     "whatsapp": "shequn.simulate.whatsapp:WhatsAppExportWriter",
+    "discord": "shequn.simulate.discord:DiscordExportWriter",
 }
 
 

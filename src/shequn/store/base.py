@@ -91,6 +91,27 @@ class Window:
     until: datetime | None = None
 
 
+def default_key(platform: str, identity: str) -> str:
+    """The member key of an identity nobody linked."""
+    return f"{platform}:{identity}"
+
+
+@dataclass(frozen=True)
+class IdentityInfo:
+    """One platform identity as the store knows it."""
+
+    platform: str
+    identity: str
+    member_key: str
+    names: tuple[str, ...]
+    events: int
+    messages: int
+    first: datetime | None
+    last: datetime | None
+    #: every group (platform/group) the identity appears in
+    groups: tuple[str, ...] = field(default=())
+
+
 class Store(ABC):
     """Where events live. Implementations: DuckDBStore (embedded), PostgresStore."""
 
@@ -156,6 +177,41 @@ class Store(ABC):
     @abstractmethod
     def link_identities(self, platform: str, identity: str, member_key: str) -> None:
         """Say that a platform identity belongs to member ``member_key``."""
+
+    @abstractmethod
+    def member_key(self, platform: str, identity: str) -> str:
+        """The member an identity belongs to (its own key when not linked)."""
+
+    @abstractmethod
+    def identities(self, community: str | None = None) -> list[IdentityInfo]:
+        """Every identity that events mention, with names, counts and member key."""
+
+    @abstractmethod
+    def link_members(self, a: tuple[str, str], b: tuple[str, str]) -> str:
+        """Merge (platform, identity) ``b``'s member into ``a``'s; returns the key."""
+
+    @abstractmethod
+    def unlink_member(self, platform: str, identity: str) -> bool:
+        """Separate one identity from its member; False if it was alone."""
+
+    @abstractmethod
+    def forgotten(self) -> dict[tuple[str, str], str]:
+        """(platform, identity fingerprint) → token, for every forgotten identity."""
+
+    @abstractmethod
+    def forget_identities(
+        self, identities: Sequence[tuple[str, str, str]], names: Sequence[str], token: str
+    ) -> dict[str, int]:
+        """Erase identities' content and names, keeping anonymous counts (see SqlStore)."""
+
+    # -- settings --------------------------------------------------------------
+    @abstractmethod
+    def setting(self, name: str) -> str | None:
+        """A store-wide setting, None if never set."""
+
+    @abstractmethod
+    def set_setting(self, name: str, value: str) -> None:
+        """Set a store-wide setting."""
 
     # -- reading ---------------------------------------------------------------
     @abstractmethod

@@ -20,6 +20,7 @@ from shequn.errors import ImportNotFound, StoreError
 from shequn.events import EVENT_COLUMNS, EventKind
 from shequn.store import sql
 from shequn.store.base import GroupInfo, ImportRecord, ImportSpec, Reject, Store, Window
+from shequn.store.members import MemberOperations
 
 _COLUMNS = ", ".join(EVENT_COLUMNS)
 
@@ -49,7 +50,7 @@ def iso(ts: datetime | None) -> str | None:
     return ts.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
-class SqlStore(Store):
+class SqlStore(MemberOperations, Store):
     """A store over a SQL database; the dialect-specific parts are abstract."""
 
     # -- dialect hooks -----------------------------------------------------------
@@ -281,6 +282,7 @@ class SqlStore(Store):
         where, params = sql.window_filter(window)
         counts = self._fetchall(sql.counts_sql(where), params)
         members = dict(self._fetchall(sql.members_sql(where), params + params))
+        all_members = self._fetchall(sql.members_total_sql(where), params + params)[0][0]
         ledger_where, ledger_params = (
             ("community = ?", [window.community]) if window.community else ("TRUE", [])
         )
@@ -309,6 +311,7 @@ class SqlStore(Store):
             }
             first = row[9] if first is None or (row[9] is not None and row[9] < first) else first
             last = row[10] if last is None or (row[10] is not None and row[10] > last) else last
+        total["members"] = int(all_members or 0)
         return {
             **total,
             "first": iso(first),

@@ -69,5 +69,11 @@ class DuckDBStore(SqlStore):
             self.con.unregister("shequn_batch")
         return int(row[0]) if row else 0
 
+    def _remove_from_mentions_sql(self) -> str:
+        return "nullif(list_filter(mentions, lambda x: x <> ?), [])"
+
+    def _mentions_has_sql(self) -> str:
+        return "list_contains(mentions, ?)"
+
     def close(self) -> None:
         self.con.close()

@@ -126,5 +126,11 @@ class PostgresStore(SqlStore):
             cur.execute("TRUNCATE shequn_batch")
         return max(stored, 0)
 
+    def _remove_from_mentions_sql(self) -> str:
+        return "NULLIF(array_remove(mentions, CAST(? AS TEXT)), '{}')"
+
+    def _mentions_has_sql(self) -> str:
+        return "CAST(? AS TEXT) = ANY(mentions)"
+
     def close(self) -> None:
         self.conn.close()

@@ -82,6 +82,13 @@ def ddl(list_type: str, text_type: str = "TEXT") -> list[str]:
             timezone TEXT NOT NULL,
             PRIMARY KEY (community, platform, group_id)
         )""",
+        """CREATE TABLE IF NOT EXISTS forgotten (
+            platform TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            token TEXT NOT NULL,
+            forgotten_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (platform, fingerprint)
+        )""",
         """CREATE TABLE IF NOT EXISTS identity_links (
             platform TEXT NOT NULL,
             identity TEXT NOT NULL,
@@ -132,6 +139,44 @@ def members_sql(where: str) -> str:
         SELECT p.platform, COUNT(DISTINCT {MEMBER_EXPR})
         FROM p LEFT JOIN identity_links l ON l.platform = p.platform AND l.identity = p.identity
         GROUP BY p.platform
+    """
+
+
+def members_total_sql(where: str) -> str:
+    """Distinct members over all platforms (one person linked across platforms is one)."""
+    return f"""
+        WITH p AS (
+            SELECT e.platform, e.member_id AS identity FROM events e
+            WHERE {where} AND e.member_id IS NOT NULL
+            UNION
+            SELECT e.platform, e.by_member_id FROM events e
+            WHERE {where} AND e.by_member_id IS NOT NULL
+        )
+        SELECT COUNT(DISTINCT {MEMBER_EXPR})
+        FROM p LEFT JOIN identity_links l ON l.platform = p.platform AND l.identity = p.identity
+    """
+
+
+def identities_sql() -> str:
+    """Every identity in a community (parameters: the community four times)."""
+    scope = "(e.community = CAST(? AS TEXT) OR CAST(? AS TEXT) IS NULL)"
+    return f"""
+        WITH p AS (
+            SELECT e.platform, e.member_id AS identity, e.member_name AS name, e.kind,
+                   e.ts, e.group_id
+            FROM events e WHERE {scope} AND e.member_id IS NOT NULL
+            UNION ALL
+            SELECT e.platform, e.by_member_id, NULL, 'acted', e.ts, e.group_id
+            FROM events e WHERE {scope} AND e.by_member_id IS NOT NULL
+        )
+        SELECT p.platform, p.identity, MAX(l.member_key),
+               string_agg(DISTINCT p.name, chr(31)), COUNT(*),
+               SUM(CASE WHEN p.kind = 'message_posted' THEN 1 ELSE 0 END),
+               MIN(p.ts), MAX(p.ts),
+               string_agg(DISTINCT p.platform || '/' || p.group_id, chr(31))
+        FROM p LEFT JOIN identity_links l ON l.platform = p.platform AND l.identity = p.identity
+        GROUP BY p.platform, p.identity
+        ORDER BY p.platform, p.identity
     """
 
 

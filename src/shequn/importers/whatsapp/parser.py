@@ -18,6 +18,7 @@ members of "added A, B", a deletion) extend its key with their kind and member.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -27,7 +28,7 @@ import pyarrow.compute as pc
 
 from shequn.duckdb_config import connect
 from shequn.events import EVENT_SCHEMA, KEY_SEPARATOR, SCHEMA_VERSION, EventKind, natural_key
-from shequn.identity import identity_sql
+from shequn.identity import clean_name, identity_of, identity_sql
 from shequn.importers.whatsapp import system_lines
 from shequn.importers.whatsapp.layout import ANDROID, STAMP_PARTS, normalise_ampm_sql
 from shequn.importers.whatsapp.sql import LEAD_CHARS, LRM, escape_re, sql_str
@@ -110,6 +111,9 @@ class ChunkParser:
         )
         #: key hashes seen lately (sorted), their next occurrence number and last-seen time
         self._carry = Carry.empty()
+        #: names of the members seen writing so far, for resolving @mentions
+        self._mention_names: set[str] = set()
+        self._mention_re: re.Pattern[str] | None = None
 
     # -- the bulk query ---------------------------------------------------------------
     def _date_fields(self) -> tuple[str, str, str]:
@@ -242,6 +246,7 @@ class ChunkParser:
         if system_done:
             done = pa.array(system_done, pa.int64())
             rec = rec.filter(pc.invert(pc.is_in(rec.column("source_line"), done)))
+        rec = self._resolve_mentions(rec)
         parts = [self._message_events(rec)]
         deleted = rec.filter(rec.column("is_deleted"))
         if deleted.num_rows:
@@ -252,6 +257,31 @@ class ChunkParser:
         if system_rows:
             parts.append(rows_to_table(system_rows))
         return pa.concat_tables(parts), rejects
+
+    def _resolve_mentions(self, rec: pa.Table) -> pa.Table:
+        """``@Name Surname`` and ``@4917…`` as identities, not as the first word after @.
+
+        A mention is the longest name of a member seen writing so far in this export
+        (names hold spaces, colons and emoji, so no pattern can find where they end);
+        ``@`` and digits is a phone number; anything else keeps the word after ``@``.
+        """
+        authors = pc.unique(rec.column("member_name").drop_null()).to_pylist()
+        fresh = {clean_name(a) for a in authors} - self._mention_names
+        if fresh:
+            self._mention_names |= fresh
+            ordered = sorted(self._mention_names, key=len, reverse=True)
+            self._mention_re = re.compile("|".join(re.escape(n) for n in ordered if n))
+        where = pc.indices_nonzero(pc.is_valid(rec.column("mentions"))).to_pylist()
+        if not where:
+            return rec
+        mentions = rec.column("mentions").to_pylist()
+        texts = rec.column("text")
+        for i in where:
+            mentions[i] = _mentioned(texts[i].as_py() or "", self._mention_re) or None
+        index = rec.schema.get_field_index("mentions")
+        return rec.set_column(
+            index, rec.schema.field(index), pa.array(mentions, rec.schema.field(index).type)
+        )
 
     def _number_occurrences(self, rec: pa.Table) -> pa.Table:
         """Number repeats of one (stamp, author, text) in file order and rekey them.
@@ -355,6 +385,28 @@ class ChunkParser:
             )
             for row in bad.select(["source_line", "ts_raw", "rest"]).to_pylist()
         ]
+
+
+_MENTION_PHONE: Final = re.compile(r"\+?[0-9]{6,15}(?![0-9])")
+_MENTION_WORD: Final = re.compile(r"[\w+]+")
+
+
+def _mentioned(text: str, names: re.Pattern[str] | None) -> list[str]:
+    """Identities @mentioned in one message text, in order, each once."""
+    found: list[str] = []
+    at = text.find("@")
+    while at >= 0:
+        start = at + 1
+        match = names.match(text, start) if names is not None else None
+        if match is None:
+            match = _MENTION_PHONE.match(text, start) or _MENTION_WORD.match(text, start)
+        if match is not None:
+            who = match.group(0)
+            identity = identity_of("+" + who.lstrip("+") if who.lstrip("+").isdigit() else who)
+            if identity and identity not in found:
+                found.append(identity)
+        at = text.find("@", start)
+    return found
 
 
 def split_sql(layout: str) -> str:

@@ -3,24 +3,35 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from shequn.errors import ConfigError, ShequnError
+from shequn.cli.common import (
+    CommunityOption,
+    JsonOption,
+    RootStoreOption,
+    SinceOption,
+    StoreOption,
+    UntilOption,
+    err,
+    errors,
+    out,
+    store_location,
+    window,
+)
+from shequn.cli.imports import imports_app
+from shequn.cli.members import forget, members_app
 from shequn.importers.base import ImportSettings
 from shequn.localtime import machine_timezone, validate_timezone
-from shequn.store import Window, open_store
+from shequn.store import open_store
 from shequn.store.common import STATS_COUNTS
 
 app = typer.Typer(
@@ -28,85 +39,15 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-# help comes from the `imports_list` docstring, so `shequn imports --help` shows its example
-imports_app = typer.Typer(add_completion=False)
 app.add_typer(imports_app, name="imports")
-
-# emoji=False: a name like ':fire:' is data, not an emoji code. soft_wrap on stderr keeps
-# every error on one line however long the path in it.
-out = Console(
-    highlight=False, emoji=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200
-)
-err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
-
-_STORE_HELP = (
-    "DuckDB file path or postgresql:// URL (default: $SHEQUN_STORE, else your user data dir)."
-)
-# Only the top-level option reads SHEQUN_STORE, so an explicit --store anywhere beats it.
-RootStoreOption = Annotated[
-    str | None, typer.Option("--store", envvar="SHEQUN_STORE", help=_STORE_HELP)
-]
-StoreOption = Annotated[str | None, typer.Option("--store", help=_STORE_HELP)]
-CommunityOption = Annotated[
-    str | None, typer.Option("--community", help="Only this community (default: all).")
-]
-SinceOption = Annotated[
-    str | None, typer.Option("--since", help="From this UTC date/time (ISO 8601).")
-]
-UntilOption = Annotated[
-    str | None, typer.Option("--until", help="Before this UTC date/time (ISO 8601).")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-def _fail(message: str) -> typer.Exit:
-    message = re.sub(r"\s*\n\s*", " ", message.strip())
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-    return typer.Exit(1)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Library errors become one line on stderr and exit code 1."""
-    try:
-        yield
-    except ShequnError as exc:
-        raise _fail(escape(str(exc))) from None
-
-
-def _time(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(option, f"{value!r} is not an ISO 8601 date or time") from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
-
-
-def _window(community: str | None, since: str | None, until: str | None) -> Window:
-    return Window(community, _time(since, "--since"), _time(until, "--until"))
+app.add_typer(members_app, name="members")
+app.command()(forget)
 
 
 @app.callback()
 def main(ctx: typer.Context, store: RootStoreOption = None) -> None:
     """shequn imports group chats into an event log and tells you what is true about them."""
     ctx.obj = {"store": store}
-
-
-def _store_location(ctx: Any, store: str | None) -> str | None:
-    """The command's own --store, else the nearest enclosing one (`shequn --store S …`,
-    `shequn imports --store S show 1`), else None (SHEQUN_STORE, then the default)."""
-    if store is not None:
-        return store
-    parent: Any = ctx
-    while parent is not None:
-        if parent.obj and parent.obj.get("store"):
-            return str(parent.obj["store"])
-        parent = parent.parent
-    return None
 
 
 @app.command("import")
@@ -134,6 +75,13 @@ def import_(
     commit_every: Annotated[
         int, typer.Option(help="Commit after about this many lines.")
     ] = 100_000,
+    pseudonymize: Annotated[
+        bool,
+        typer.Option(
+            "--pseudonymize",
+            help="Store keyed pseudonyms instead of names and phone numbers.",
+        ),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every commit.")] = False,
     store: StoreOption = None,
 ) -> None:
@@ -144,17 +92,19 @@ def import_(
     """
     from shequn.ingest import run_import
 
-    with _errors():
+    with errors():
         tz = validate_timezone(timezone) if timezone else machine_timezone()
         settings = ImportSettings(
             community=community,
             group=group,
             timezone=tz,
+            timezone_given=timezone is not None,
             date_order=date_order,
             me=me,
             commit_every=commit_every,
+            pseudonymize=pseudonymize,
         )
-        with open_store(_store_location(ctx, store)) as db, _progress() as progress:
+        with open_store(store_location(ctx, store)) as db, _progress() as progress:
             result = run_import(
                 db,
                 path,
@@ -165,9 +115,17 @@ def import_(
             )
     record = result.record
     verb = f"resumed (from line {result.resumed_from:,})" if record.resumed else "imported"
+    if len(result.groups) > 1 or (result.groups and result.groups[0][1] != result.group_id):
+        into = (
+            f"into {len(result.groups)} group(s): "
+            + ", ".join(f"{p}/{g}" for p, g in result.groups[:5])
+            + (" …" if len(result.groups) > 5 else "")
+        )
+    else:
+        into = f"as {result.platform} group {result.group_id!r}"
     out.print(
-        f"{verb} {path} as {result.platform} group {result.group_id!r} "
-        f"(community {community!r}, timezone {tz}, import #{record.import_id})",
+        f"{verb} {path} {into} "
+        f"(community {community!r}, timezone {result.timezone}, import #{record.import_id})",
         markup=False,
     )
     out.print(
@@ -228,8 +186,8 @@ def stats(
 
     Example: shequn stats --community makers --json
     """
-    with _errors(), open_store(_store_location(ctx, store)) as db:
-        result = db.stats(_window(community, since, until))
+    with errors(), open_store(store_location(ctx, store)) as db:
+        result = db.stats(window(community, since, until))
     if as_json:
         out.print(json.dumps(result, ensure_ascii=False), markup=False)
         return
@@ -268,8 +226,8 @@ def groups(
 
     Example: shequn groups --community makers
     """
-    with _errors(), open_store(_store_location(ctx, store)) as db:
-        found = db.groups(_window(community, since, until))
+    with errors(), open_store(store_location(ctx, store)) as db:
+        found = db.groups(window(community, since, until))
     if as_json:
         out.print(
             json.dumps(
@@ -318,143 +276,6 @@ def groups(
     out.print(table if found else "the store holds no groups yet; try `shequn import`")
 
 
-@imports_app.callback(invoke_without_command=True)
-def imports_list(
-    ctx: typer.Context,
-    community: CommunityOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    as_json: JsonOption = False,
-    store: StoreOption = None,
-) -> None:
-    """The import ledger: every import, its status and counts.
-
-    Example: shequn imports
-    """
-    if ctx.invoked_subcommand is not None:
-        if store is not None:  # `shequn imports --store S show 1`
-            ctx.ensure_object(dict)["store"] = store
-        return
-    with _errors(), open_store(_store_location(ctx, store)) as db:
-        window = _window(community, since, until)
-        records = [
-            r
-            for r in db.imports(community)
-            if (window.since is None or r.started_at >= window.since)
-            and (window.until is None or r.started_at < window.until)
-        ]
-    if as_json:
-        out.print(
-            json.dumps(
-                [
-                    {
-                        "id": r.import_id,
-                        "community": r.community,
-                        "platform": r.platform,
-                        "group": r.group_id,
-                        "source": r.source,
-                        "status": r.status,
-                        "started_at": r.started_at.isoformat() + "Z",
-                        "records_read": r.records_read,
-                        "events_stored": r.events_stored,
-                        "duplicates": r.duplicates,
-                        "rejected": r.rejected,
-                        "media": json.loads(r.media),
-                    }
-                    for r in records
-                ],
-                ensure_ascii=False,
-            ),
-            markup=False,
-        )
-        return
-    table = Table(show_header=True)
-    for column in (
-        "id",
-        "community",
-        "group",
-        "status",
-        "records",
-        "stored",
-        "duplicates",
-        "rejected",
-        "source",
-    ):
-        table.add_column(column)
-    for r in records:
-        table.add_row(
-            str(r.import_id),
-            escape(r.community),
-            escape(r.group_id),
-            r.status,
-            f"{r.records_read:,}",
-            f"{r.events_stored:,}",
-            f"{r.duplicates:,}",
-            f"{r.rejected:,}",
-            escape(r.source),
-        )
-    out.print(table if records else "no imports yet")
-
-
-@imports_app.command("undo")
-def imports_undo(
-    ctx: typer.Context,
-    import_id: Annotated[int, typer.Argument(help="Import id from `shequn imports`.")],
-    store: StoreOption = None,
-) -> None:
-    """Remove the events one import stored (the ledger keeps the row, marked undone).
-
-    Example: shequn imports undo 3
-    """
-    with _errors(), open_store(_store_location(ctx, store)) as db:
-        removed = db.undo_import(import_id)
-        undone = db.get_import(import_id)
-        overlapping = [
-            r.import_id
-            for r in db.imports(undone.community)
-            if r.import_id != import_id
-            and (r.platform, r.group_id) == (undone.platform, undone.group_id)
-            and r.status == "complete"
-            and r.duplicates
-        ]
-    out.print(f"import #{import_id} undone: {removed:,} events removed", markup=False)
-    if overlapping:
-        ids = ", ".join(f"#{i}" for i in overlapping)
-        out.print(
-            f"  note: imports {ids} of the same group shared events with it, which are gone "
-            "too; import those exports again to restore them",
-            markup=False,
-        )
-
-
-@imports_app.command("show")
-def imports_show(
-    ctx: typer.Context,
-    import_id: Annotated[int, typer.Argument(help="Import id from `shequn imports`.")],
-    store: StoreOption = None,
-) -> None:
-    """One import in detail, with every line it could not read.
-
-    Example: shequn imports show 3
-    """
-    with _errors(), open_store(_store_location(ctx, store)) as db:
-        record = db.get_import(import_id)
-        rejects = db.rejects(import_id)
-    out.print(f"import #{record.import_id} {record.status}: {record.source}", markup=False)
-    out.print(
-        f"  community {record.community}, {record.platform} group {record.group_id}", markup=False
-    )
-    out.print(
-        f"  records {record.records_read:,}, stored {record.events_stored:,}, "
-        f"duplicates {record.duplicates:,}, rejected {record.rejected:,}",
-        markup=False,
-    )
-    if record.message:
-        out.print(f"  {record.message}", markup=False)
-    for reject in rejects:
-        out.print(f"  {reject.source}:{reject.line}: {reject.reason}: {reject.raw!r}", markup=False)
-
-
 @app.command()
 def simulate(
     format: Annotated[str, typer.Option("--format", help="Export format to write.")] = "whatsapp",
@@ -484,7 +305,7 @@ def simulate(
     """
     from shequn.simulate import simulate_export
 
-    with _errors():
+    with errors():
         validate_timezone(timezone)
         summary = simulate_export(
             format=format,
@@ -504,7 +325,3 @@ def simulate(
             zip=zip_,
         )
     out.print(f"wrote {summary}", markup=False)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    app()

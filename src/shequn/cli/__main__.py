@@ -1,0 +1,5 @@
+"""``python -m shequn.cli``."""
+
+from shequn.cli import app
+
+app()
