@@ -9,7 +9,7 @@ DEMO := demo-out
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip install -q -p $(BIN)/python -e '.[dev,bench]'
+	$(BIN)/uv pip install -q -p $(BIN)/python -e '.[dev,bench,spark]'
 	@# byte-compile once, so no run pays for it (PYTHONDONTWRITEBYTECODE machines included)
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null || true
 	touch $@

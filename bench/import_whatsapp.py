@@ -5,7 +5,9 @@ file in its own fresh process, one after the other in this one run, and prints
 messages per second, peak memory (max RSS of the process) and the ratios. Every tool is
 timed around its work call, its interpreter start and imports excluded alike:
 shequn's is ``run_import`` (parse + store into a new embedded DuckDB file, end to
-end), the peers' is their parse. The process's whole wall time is printed too.
+end), the peers' is their parse. The process's whole wall time is printed too, and
+a "store only" row: the same events written into a new store without any parsing —
+the bound on any import into the embedded store.
 A missing peer fails the benchmark.
 
     python bench/import_whatsapp.py                     # 1M messages, all three tools
@@ -36,6 +38,28 @@ start = time.perf_counter()
 with open_store(sys.argv[2]) as store:
     result = run_import(store, Path(sys.argv[1]), ImportSettings(timezone="Asia/Shanghai"))
     messages = store.stats()["messages"]
+seconds = time.perf_counter() - start
+print(json.dumps({"messages": messages, "seconds": seconds}))
+"""
+
+# The floor under any parser that stores into the embedded store: the events shequn's
+# import produced, read back into memory (not timed) and only *written* again — the
+# same write_batch calls (100k events per transaction) and the closing checkpoint.
+STORE_ONLY_SCRIPT = """
+import json, sys, time
+from shequn.store import open_store
+from shequn.store.base import ImportSpec
+with open_store(sys.argv[1]) as source:
+    events = source.events()
+    messages = source.stats()["messages"]
+start = time.perf_counter()
+with open_store(sys.argv[2]) as store:
+    spec = ImportSpec("c", "whatsapp", "g", "bench", "floor", {})
+    record = store.begin_import(spec)
+    for offset in range(0, events.num_rows, 100_000):
+        batch = events.slice(offset, 100_000)
+        store.write_batch(record.import_id, batch, [], offset + batch.num_rows, batch.num_rows)
+    store.finish_import(record.import_id, "complete")
 seconds = time.perf_counter() - start
 print(json.dumps({"messages": messages, "seconds": seconds}))
 """
@@ -127,6 +151,18 @@ def main() -> None:
             "peak_mb": peak,
             "process_seconds": wall,
         }
+        if args.only == "all":
+            again = Path(tmp) / "floor.duckdb"
+            stdout, wall, peak = measure(
+                [sys.executable, "-c", STORE_ONLY_SCRIPT, str(store), str(again)]
+            )
+            report = json.loads(stdout.strip().splitlines()[-1])
+            results["store only"] = {
+                "messages": report["messages"],
+                "seconds": report["seconds"],
+                "peak_mb": peak,
+                "process_seconds": wall,
+            }
 
     if args.only == "all":
         for peer, script in PEER_SCRIPTS.items():
@@ -148,11 +184,18 @@ def main() -> None:
             f"{r['peak_mb']:>10.0f}{r['process_seconds']:>11.2f}"
         )
     ours = results["shequn"]
-    for peer in (p for p in results if p != "shequn"):
+    for peer in (p for p in results if p not in ("shequn", "store only")):
         theirs = results[peer]
         speed = (ours["messages"] / ours["seconds"]) / (theirs["messages"] / theirs["seconds"])
         memory = ours["peak_mb"] / theirs["peak_mb"]
         print(f"shequn vs {peer}: {speed:.1f}x the throughput, {memory:.2f}x the peak memory")
+    if "store only" in results and "whatstk" in results:
+        floor, peer = results["store only"], results["whatstk"]
+        bound = (floor["messages"] / floor["seconds"]) / (peer["messages"] / peer["seconds"])
+        print(
+            f"storing alone (no parsing at all) runs at {bound:.1f}x whatstk's throughput: "
+            "no parser that stores into the embedded store can exceed that"
+        )
     if args.only == "shequn":
         print(f"peak memory {'under' if ours['peak_mb'] < 2048 else 'OVER'} 2 GB")
 

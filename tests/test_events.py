@@ -92,5 +92,8 @@ def test_public_names_are_exactly_all() -> None:
         "cli",
         "pipeline",
         "duckdb_config",
+        "members",
+        "privacy",
+        "analytics",
     }
     assert exported - modules == set(shequn.__all__) - {"__version__"}

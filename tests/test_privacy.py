@@ -181,3 +181,21 @@ def test_the_members_command_hides_phone_numbers(
         app, ["--store", str(db), "members", "--limit", "0", "--json", "--show-phones"]
     )
     assert all(p in full.output for p in phones)
+
+
+def test_rejected_lines_show_phone_numbers_masked(tmp_path: Path) -> None:
+    export = tmp_path / "WhatsApp Chat with Phones.txt"
+    export.write_text(
+        "31/12/23, 21:00 - +49 170 1234567: hello\n"
+        "31/02/23, 21:01 - +49 170 1234567: impossible date\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "s.duckdb"
+    runner = CliRunner()
+    imported = runner.invoke(app, ["--store", str(db), "import", str(export), "--timezone", "UTC"])
+    assert imported.exit_code == 0, imported.output
+    masked = runner.invoke(app, ["--store", str(db), "imports", "show", "1"])
+    assert "impossible date" in masked.output and "+49 ••• •••••67" in masked.output
+    assert "1234567" not in masked.output
+    full = runner.invoke(app, ["--store", str(db), "imports", "show", "1", "--show-phones"])
+    assert "+49 170 1234567" in full.output

@@ -156,7 +156,7 @@ def test_same_seed_same_bytes(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 @pytest.mark.parametrize(
     ("option", "value"),
     [
-        ("format", "telegram"),
+        ("format", "myspace"),
         ("layout", "windows"),
         ("clock", "25h"),
         ("date_order", "dym"),

@@ -20,6 +20,7 @@ from shequn.cli.common import (
     store_location,
     window,
 )
+from shequn.privacy.display import shown
 from shequn.store import open_store
 
 # help comes from the `imports_list` docstring, so `shequn imports --help` shows its example
@@ -139,9 +140,12 @@ def imports_undo(
 def imports_show(
     ctx: typer.Context,
     import_id: Annotated[int, typer.Argument(help="Import id from `shequn imports`.")],
+    show_phones: Annotated[
+        bool, typer.Option("--show-phones", help="Print phone numbers in rejected lines in full.")
+    ] = False,
     store: StoreOption = None,
 ) -> None:
-    """One import in detail, with every line it could not read.
+    """One import in detail, with every line it could not read (phone numbers masked).
 
     Example: shequn imports show 3
     """
@@ -160,4 +164,5 @@ def imports_show(
     if record.message:
         out.print(f"  {record.message}", markup=False)
     for reject in rejects:
-        out.print(f"  {reject.source}:{reject.line}: {reject.reason}: {reject.raw!r}", markup=False)
+        raw = shown(reject.raw, show_phones=show_phones)
+        out.print(f"  {reject.source}:{reject.line}: {reject.reason}: {raw!r}", markup=False)

@@ -21,6 +21,8 @@ __all__ = ["Batch", "ImportSettings", "Importer", "importer_classes", "open_expo
 #: the importers shipped with shequn, in the order they are asked to recognise a path
 BUILTIN_IMPORTERS: Final = {
     "whatsapp": "shequn.importers.whatsapp:WhatsAppImporter",
+    "slack": "shequn.importers.slack:SlackImporter",
+    "wechat": "shequn.importers.wechat:WeChatImporter",
     "discord": "shequn.importers.discord:DiscordImporter",
     "roster": "shequn.importers.roster:RosterImporter",
 }

@@ -60,6 +60,8 @@ class ExportWriter(Protocol):
 #: format name → "module:Class" of its writer
 WRITERS: Final = {
     "whatsapp": "shequn.simulate.whatsapp:WhatsAppExportWriter",
+    "slack": "shequn.simulate.slack:SlackExportWriter",
+    "wechat": "shequn.simulate.wechat:WeChatExportWriter",
     "discord": "shequn.simulate.discord:DiscordExportWriter",
 }
 

@@ -223,6 +223,10 @@ class Store(ABC):
         """Events as Arrow, ordered by time then source line (for tests and exports)."""
 
     @abstractmethod
+    def table(self, name: str) -> pa.Table:
+        """A whole table (``events``, ``identity_links``, ``groups``) as Arrow, for export."""
+
+    @abstractmethod
     def close(self) -> None:
         """Release the connection."""
 

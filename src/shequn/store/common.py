@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shequn.errors import ImportNotFound, StoreError
-from shequn.events import EVENT_COLUMNS, EventKind
+from shequn.events import EVENT_COLUMNS, EVENT_SCHEMA, EventKind
 from shequn.store import sql
 from shequn.store.base import GroupInfo, ImportRecord, ImportSpec, Reject, Store, Window
 from shequn.store.members import MemberOperations
@@ -319,6 +319,13 @@ class SqlStore(MemberOperations, Store):
             "by_platform": by_platform,
             "rejected_records": int(rejected),
         }
+
+    def table(self, name: str) -> pa.Table:
+        if name not in ("events", "identity_links", "groups"):
+            raise StoreError(f"no exportable table {name!r}")
+        if name == "events":
+            return self.events().cast(EVENT_SCHEMA)
+        return self._fetch_arrow(f"SELECT * FROM {name} ORDER BY 1, 2, 3")
 
     def events(self, window: Window | None = None, kinds: Sequence[str] | None = None) -> pa.Table:
         window = window or Window()
