@@ -1,0 +1,89 @@
+"""The metric set: every metric registered once, with the words the report shows for it.
+
+Two kinds:
+
+:class:`Metric`
+    ``build(ctx) -> ibis.Table`` composes an expression over the context's events and
+    never executes; the runner executes it on whichever engine holds the log
+    (DuckDB or Spark), so the same function is the same number everywhere.
+:class:`Derived`
+    ``compute(ctx, inputs) -> pyarrow.Table`` for what SQL cannot do well — graph
+    algorithms (PageRank, betweenness), choosing posting windows — over the *small*
+    results of metrics (an edge list, a 7×24 grid), never over raw events.
+
+Every result is ordered by ``order_by`` (a total order, ties broken by member or group
+key) so that two engines' results can be compared row for row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    from ibis.expr import types as ir
+
+    from shequn.analytics.context import Context
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric computed by the engine."""
+
+    name: str
+    title: str
+    #: what the number means and how it is computed, for the report's tooltips
+    explain: str
+    build: Callable[[Context], ir.Table]
+    order_by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A metric computed in Python (or a graph library) from other metrics' results."""
+
+    name: str
+    title: str
+    explain: str
+    inputs: tuple[str, ...]
+    compute: Callable[[Context, Mapping[str, pa.Table]], pa.Table]
+    order_by: tuple[str, ...]
+
+
+METRICS: Final[dict[str, Metric | Derived]] = {}
+
+
+def metric(
+    name: str, title: str, explain: str, order_by: tuple[str, ...]
+) -> Callable[[Callable[[Context], ir.Table]], Callable[[Context], ir.Table]]:
+    """Register an engine metric (decorator)."""
+
+    def register(build: Callable[[Context], ir.Table]) -> Callable[[Context], ir.Table]:
+        if name in METRICS:
+            raise ValueError(f"metric {name!r} registered twice")
+        METRICS[name] = Metric(name, title, explain, build, order_by)
+        return build
+
+    return register
+
+
+def derived(
+    name: str, title: str, explain: str, inputs: tuple[str, ...], order_by: tuple[str, ...]
+) -> Callable[
+    [Callable[[Context, Mapping[str, pa.Table]], pa.Table]],
+    Callable[[Context, Mapping[str, pa.Table]], pa.Table],
+]:
+    """Register a derived metric (decorator)."""
+
+    def register(
+        compute: Callable[[Context, Mapping[str, pa.Table]], pa.Table],
+    ) -> Callable[[Context, Mapping[str, pa.Table]], pa.Table]:
+        if name in METRICS:
+            raise ValueError(f"metric {name!r} registered twice")
+        METRICS[name] = Derived(name, title, explain, inputs, compute, order_by)
+        return compute
+
+    return register

@@ -1,0 +1,60 @@
+"""Running the metric set on an engine: execute each metric once, then the derived ones."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pyarrow as pa
+
+from shequn.analytics.context import Context
+from shequn.analytics.registry import METRICS, Derived, Metric
+from shequn.analytics.source import arrow
+
+
+def load_metrics() -> dict[str, Metric | Derived]:
+    """The registered metric set (importing the metric modules registers them)."""
+    import shequn.analytics.metrics  # noqa: F401
+
+    return METRICS
+
+
+def run_metrics(ctx: Context, names: Iterable[str] | None = None) -> dict[str, pa.Table]:
+    """Every metric (or the named ones and what they need), each sorted by its order."""
+    known = load_metrics()
+    wanted = list(known) if names is None else _with_inputs(known, list(names))
+    results: dict[str, pa.Table] = {}
+    for name in wanted:
+        spec = known[name]
+        if isinstance(spec, Metric):
+            results[name] = _ordered(arrow(spec.build(ctx)), spec.order_by)
+    pending = [spec for n in wanted if isinstance(spec := known[n], Derived)]
+    while pending:
+        ready = [d for d in pending if all(i in results for i in d.inputs)]
+        if not ready:
+            missing = {i for d in pending for i in d.inputs if i not in results}
+            raise ValueError(f"derived metrics wait for unknown inputs: {sorted(missing)}")
+        for spec in ready:
+            results[spec.name] = _ordered(spec.compute(ctx, results), spec.order_by)
+            pending.remove(spec)
+    return {name: results[name] for name in wanted}
+
+
+def _with_inputs(known: dict[str, Metric | Derived], names: list[str]) -> list[str]:
+    out: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in out:
+            return
+        spec = known[name]
+        if isinstance(spec, Derived):
+            for dependency in spec.inputs:
+                visit(dependency)
+        out.append(name)
+
+    for name in names:
+        visit(name)
+    return out
+
+
+def _ordered(table: pa.Table, order_by: tuple[str, ...]) -> pa.Table:
+    return table.sort_by([(column, "ascending") for column in order_by])

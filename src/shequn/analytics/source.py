@@ -1,0 +1,128 @@
+"""Where the analytics read the event log: the embedded store, or Parquet on DuckDB or Spark.
+
+Every metric is an Ibis expression over three tables — ``events``, ``identity_links``
+and ``groups`` — so it runs unchanged on the embedded DuckDB file and, at scale, on
+Spark over the log exported to Parquet (``shequn export-parquet``). PostgreSQL stores
+are read through that same Parquet export.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import ibis
+import pyarrow as pa
+import pyarrow.parquet as pq
+from ibis.backends import BaseBackend
+from ibis.expr import types as ir
+
+from shequn.errors import ConfigError
+from shequn.store.base import Store
+
+#: the tables a log export holds, each one Parquet file
+TABLES: Final = ("events", "identity_links", "groups")
+
+
+@dataclass(frozen=True)
+class Log:
+    """The event log as Ibis tables on one backend."""
+
+    backend: BaseBackend
+    events: ir.Table
+    links: ir.Table
+    groups: ir.Table
+    engine: str
+
+
+def duckdb_log(path: str | Path, memory_limit: str = "4GB") -> Log:
+    """The embedded store's file, opened read-only (an import may not run meanwhile)."""
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise ConfigError("--store", f"cannot open {path} for reading: {exc}") from exc
+    con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute("SET TimeZone = 'UTC'")
+    backend = ibis.duckdb.from_connection(con)
+    return Log(
+        backend,
+        backend.table("events"),
+        backend.table("identity_links"),
+        backend.table("groups"),
+        "duckdb",
+    )
+
+
+def parquet_log(folder: str | Path, engine: str = "duckdb") -> Log:
+    """A log exported with :func:`export_parquet`, on DuckDB or on a local Spark."""
+    folder = Path(folder)
+    missing = [name for name in TABLES if not (folder / f"{name}.parquet").exists()]
+    if missing:
+        raise ConfigError(
+            "--parquet", f"{folder} lacks {', '.join(missing)} (write it with export-parquet)"
+        )
+    backend: BaseBackend
+    if engine == "spark":
+        from shequn.analytics.spark import spark_backend
+
+        backend = spark_backend()
+    elif engine == "duckdb":
+        backend = ibis.duckdb.connect()
+        backend.raw_sql("SET TimeZone = 'UTC'")
+    else:
+        raise ConfigError("--engine", f"{engine!r} is not one of duckdb, spark")
+    tables = {
+        name: backend.read_parquet(str(folder / f"{name}.parquet"), table_name=f"shequn_{name}")
+        for name in TABLES
+    }
+    return Log(backend, tables["events"], tables["identity_links"], tables["groups"], engine)
+
+
+def export_parquet(store: Store, folder: str | Path) -> dict[str, int]:
+    """Write the store's log as Parquet files (``events``, ``identity_links``, ``groups``).
+
+    Returns rows per table. Streams the events of a PostgreSQL store in batches; the
+    embedded store copies them in one statement.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows: dict[str, int] = {}
+    con: Any = getattr(store, "con", None)
+    for name in TABLES:
+        target = folder / f"{name}.parquet"
+        if con is not None:  # the embedded store: DuckDB writes Parquet itself
+            con.execute(
+                f"COPY (SELECT * FROM {name} ORDER BY ALL) TO '{_quote(target)}' "
+                "(FORMAT parquet, COMPRESSION zstd)"
+            )
+            rows[name] = int(pq.read_metadata(target).num_rows)
+            continue
+        table = store.table(name)
+        pq.write_table(table, target, compression="zstd")
+        rows[name] = table.num_rows
+    return rows
+
+
+def _quote(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def arrow(expr: ir.Table) -> pa.Table:
+    """Run an expression (the only place analytics execute)."""
+    return expr.to_pyarrow()
+
+
+def spark_available() -> bool:
+    """True when pyspark is installed and a Java runtime can be found."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return False
+    return bool(os.environ.get("JAVA_HOME")) or any(
+        (Path(p) / "java").exists() for p in os.environ.get("PATH", "").split(os.pathsep)
+    )
