@@ -5,7 +5,8 @@
     ├── StoreError             the store cannot be opened or written
     │   └── StoreURLError      a --store value that names no supported store
     ├── ImportNotFound         `imports undo ID` names no import
-    └── ConfigError            a bad option value (timezone, date order …)
+    ├── ConfigError            a bad option value (timezone, date order …)
+    └── PlaybookError          a playbook that does not validate (file, line, field)
 
 Only ``cli.py`` (and later ``api/``) turns these into exit codes or HTTP statuses.
 """
@@ -61,3 +62,17 @@ class ConfigError(ShequnError):
     def __init__(self, field: str, message: str) -> None:
         self.field = field
         super().__init__(f"{field}: {message}")
+
+
+class PlaybookError(ShequnError):
+    """A playbook file that cannot be used: every problem with its file, line and field."""
+
+    def __init__(self, path: str, problems: list[tuple[int | None, str, str]]) -> None:
+        #: (line or None, field path like ``rules[2].penalty``, message)
+        self.path = path
+        self.problems = problems
+        lines = [
+            f"{path}:{line} {field}: {message}" if line else f"{path} {field}: {message}"
+            for line, field, message in problems
+        ]
+        super().__init__("\n".join(lines))

@@ -29,6 +29,7 @@ from shequn.cli.common import (
 )
 from shequn.cli.imports import imports_app
 from shequn.cli.members import forget, members_app
+from shequn.cli.playbook import playbook_app
 from shequn.importers.base import ImportSettings
 from shequn.localtime import machine_timezone, validate_timezone
 from shequn.store import open_store
@@ -41,6 +42,7 @@ app = typer.Typer(
 )
 app.add_typer(imports_app, name="imports")
 app.add_typer(members_app, name="members")
+app.add_typer(playbook_app, name="playbook")
 app.command()(forget)
 
 

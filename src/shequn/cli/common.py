@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from shequn.errors import ConfigError, ShequnError
+from shequn.errors import ConfigError, PlaybookError, ShequnError
 from shequn.store import Window
 
 # every error on one line however long the path in it.
@@ -50,9 +50,13 @@ def fail(message: str) -> typer.Exit:
 
 @contextmanager
 def errors() -> Iterator[None]:
-    """Library errors become one line on stderr and exit code 1."""
+    """Library errors become one line on stderr (one per problem) and exit code 1."""
     try:
         yield
+    except PlaybookError as exc:
+        for line in str(exc).splitlines()[:-1]:
+            err.print(f"[bold red]error:[/] {escape(line)}", markup=True, highlight=False)
+        raise fail(escape(str(exc).splitlines()[-1])) from None
     except ShequnError as exc:
         raise fail(escape(str(exc))) from None
 

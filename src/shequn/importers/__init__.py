@@ -23,6 +23,7 @@ BUILTIN_IMPORTERS: Final = {
     "whatsapp": "shequn.importers.whatsapp:WhatsAppImporter",
     "slack": "shequn.importers.slack:SlackImporter",
     "wechat": "shequn.importers.wechat:WeChatImporter",
+    "telegram": "shequn.importers.telegram:TelegramImporter",
     "discord": "shequn.importers.discord:DiscordImporter",
     "roster": "shequn.importers.roster:RosterImporter",
 }

@@ -61,6 +61,7 @@ class ExportWriter(Protocol):
 WRITERS: Final = {
     "whatsapp": "shequn.simulate.whatsapp:WhatsAppExportWriter",
     "slack": "shequn.simulate.slack:SlackExportWriter",
+    "telegram": "shequn.simulate.telegram:TelegramExportWriter",
     "wechat": "shequn.simulate.wechat:WeChatExportWriter",
     "discord": "shequn.simulate.discord:DiscordExportWriter",
 }

@@ -112,6 +112,18 @@ class IdentityInfo:
     groups: tuple[str, ...] = field(default=())
 
 
+@dataclass(frozen=True)
+class PlaybookVersion:
+    """One applied version of a community's playbook."""
+
+    community: str
+    version: int
+    applied_at: datetime
+    sha256: str
+    source: str
+    text: str
+
+
 class Store(ABC):
     """Where events live. Implementations: DuckDBStore (embedded), PostgresStore."""
 
@@ -203,6 +215,15 @@ class Store(ABC):
         self, identities: Sequence[tuple[str, str, str]], names: Sequence[str], token: str
     ) -> dict[str, int]:
         """Erase identities' content and names, keeping anonymous counts (see SqlStore)."""
+
+    # -- playbooks -------------------------------------------------------------
+    @abstractmethod
+    def save_playbook(self, community: str, text: str, source: str) -> tuple[PlaybookVersion, bool]:
+        """Keep ``text`` as the community's next playbook version (unless unchanged)."""
+
+    @abstractmethod
+    def playbooks(self, community: str) -> list[PlaybookVersion]:
+        """Every applied version, oldest first; the last is current."""
 
     # -- settings --------------------------------------------------------------
     @abstractmethod

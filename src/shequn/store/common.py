@@ -21,6 +21,7 @@ from shequn.events import EVENT_COLUMNS, EVENT_SCHEMA, EventKind
 from shequn.store import sql
 from shequn.store.base import GroupInfo, ImportRecord, ImportSpec, Reject, Store, Window
 from shequn.store.members import MemberOperations
+from shequn.store.playbooks import PlaybookOperations
 
 _COLUMNS = ", ".join(EVENT_COLUMNS)
 
@@ -50,7 +51,7 @@ def iso(ts: datetime | None) -> str | None:
     return ts.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
-class SqlStore(MemberOperations, Store):
+class SqlStore(MemberOperations, PlaybookOperations, Store):
     """A store over a SQL database; the dialect-specific parts are abstract."""
 
     # -- dialect hooks -----------------------------------------------------------

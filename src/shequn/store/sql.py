@@ -82,6 +82,15 @@ def ddl(list_type: str, text_type: str = "TEXT") -> list[str]:
             timezone TEXT NOT NULL,
             PRIMARY KEY (community, platform, group_id)
         )""",
+        """CREATE TABLE IF NOT EXISTS playbooks (
+            community TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            applied_at TIMESTAMP NOT NULL,
+            sha256 TEXT NOT NULL,
+            source TEXT NOT NULL,
+            text TEXT NOT NULL,
+            PRIMARY KEY (community, version)
+        )""",
         """CREATE TABLE IF NOT EXISTS forgotten (
             platform TEXT NOT NULL,
             fingerprint TEXT NOT NULL,

@@ -1,0 +1,189 @@
+"""Telegram Desktop exports: JSON (one chat, or a whole account) and HTML.
+
+``result.json`` is streamed with ijson after one regex survey of its bytes
+(:mod:`.survey`: names ↔ ids, and the chats of an account export);
+``messages*.html`` files are parsed one at a time with lxml (:mod:`.htmlfile`).
+A participants list beside the export (:mod:`.roster`) adds ``member_listed`` events.
+See ``docs/importers/telegram.md`` for every field's mapping.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shequn.errors import ImportFormatError
+from shequn.events import EventKind
+from shequn.importers.base import Batch, ImportSettings
+from shequn.importers.telegram.clock import Clock
+from shequn.importers.telegram.columns import EventColumns
+from shequn.importers.telegram.htmlfile import HtmlExport
+from shequn.importers.telegram.jsonfile import JsonExport, read_head
+from shequn.importers.telegram.roster import Participant, read_roster
+from shequn.importers.telegram.source import ExportSource
+
+__all__ = ["TelegramImporter"]
+
+_HTML_MARKERS = (b"<title>Exported Data</title>", b'class="page_header"')
+
+
+def _looks_html(head: bytes) -> bool:
+    return any(marker in head for marker in _HTML_MARKERS) and b'class="history"' in head
+
+
+class TelegramImporter:
+    """Reads one Telegram Desktop export (file, folder or zip)."""
+
+    platform: ClassVar[str] = "telegram"
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.source = ExportSource(self.path)
+        self.group_names: dict[str, str] = {}
+        self._notes: list[str] = []
+        self._json: JsonExport | None = None
+        self._html: HtmlExport | None = None
+        not_telegram = ImportFormatError(
+            "is not a Telegram Desktop export: no result.json with a chat or account, "
+            "and no messages.html written by Telegram Desktop",
+            platform="telegram",
+            path=self.path,
+        )
+        if self.source.kind == "json":
+            head = read_head(self.source.head(self.source.files[0]))
+            if head is None:
+                raise not_telegram
+            self._json = JsonExport(self.source, head)
+            self.group_name = (
+                "Telegram account export" if head.account else (head.name or "Telegram chat")
+            )
+            self.account = head.account
+        elif self.source.kind == "html":
+            if not _looks_html(self.source.head(self.source.files[0], 16 << 10)):
+                raise not_telegram
+            self._html = HtmlExport(self.source)
+            self.group_name = self._html.group_name
+            self.account = False
+        else:
+            raise not_telegram
+        self.total_bytes = self.source.total_bytes
+
+    @classmethod
+    def sniff(cls, path: Path) -> bool:
+        try:
+            source = ExportSource(Path(path))
+            if not source.files:
+                return False
+            head = source.head(source.files[0], 16 << 10)
+        except (ImportFormatError, OSError, KeyError):
+            return False
+        if source.kind == "json":
+            return read_head(head) is not None
+        return source.kind == "html" and _looks_html(head)
+
+    def fingerprint(self) -> str:
+        return self.source.fingerprint()
+
+    def media_counts(self) -> dict[str, int]:
+        return self.source.media_counts()
+
+    def notes(self) -> list[str]:
+        return list(self._notes)
+
+    def batches(self, settings: ImportSettings) -> Iterator[Batch]:
+        self._notes = []
+        roster = self._roster(settings)
+        last_line = 0
+        last_ts = 0
+        group = settings.group or self.group_name
+        if self._json is not None:
+            found = self._json.run_survey({p.name: p.member_id for p in roster})
+            inner = self._json.batches(settings)
+        else:
+            assert self._html is not None
+            inner = self._html.batches(settings)
+        for batch in inner:
+            self.group_names = dict(
+                self._json.group_names if self._json is not None else self._html.group_names  # type: ignore[union-attr]
+            )
+            last_line = batch.position
+            if batch.events.num_rows:
+                latest = pc.max(batch.events.column("ts").cast(pa.int64())).as_py()
+                last_ts = max(last_ts, latest or 0)
+            yield batch
+        if roster and self.account:
+            self._notes.append("participants list ignored: an account export holds several groups")
+        elif roster:
+            yield self._roster_batch(roster, settings, group, last_line, last_ts)
+        if self._json is not None:
+            j = self._json
+            if j.head.account:
+                self._notes.append(
+                    f"account export: {len(j.group_names)} group chats imported"
+                    + (f"; skipped {', '.join(j.skipped)}" if j.skipped else "")
+                )
+                if settings.group:
+                    self._notes.append("--group is ignored for account exports")
+            if found.ambiguous:
+                self._notes.append(
+                    f"{len(found.ambiguous)} display names belong to several user ids; "
+                    "invited/removed members with those names were matched to the first"
+                )
+            if j.unsupported:
+                self._notes.append(f"{j.unsupported} unsupported messages skipped")
+        elif self._html is not None:
+            self._notes.append("HTML export: members are keyed by display name (no user ids)")
+            if self._html.unknown_services:
+                self._notes.append(
+                    f"{self._html.unknown_services} service messages not understood "
+                    "(kept as system_notice)"
+                )
+
+    def _roster(self, settings: ImportSettings) -> list[Participant]:
+        people: list[Participant] = []
+        clock = Clock(settings.timezone)
+        for name in self.source.rosters:
+            with self.source.open(name) as fh:
+                data = fh.read()
+            try:
+                people.extend(read_roster(data, clock))
+            except (ValueError, json.JSONDecodeError) as exc:
+                self._notes.append(f"participants list {name} not read: {exc}")
+        return people
+
+    def _roster_batch(
+        self,
+        roster: list[Participant],
+        settings: ImportSettings,
+        group: str,
+        last_line: int,
+        last_ts: int,
+    ) -> Batch:
+        out = EventColumns(settings.community, settings.import_id)
+        kind = str(EventKind.MEMBER_LISTED)
+        line = last_line
+        for person in roster:
+            line += 1
+            extra = {"role": person.role or "member"}
+            if person.username:
+                extra["username"] = person.username
+            out.add(
+                kind,
+                group,
+                person.joined_us if person.joined_us is not None else last_ts,
+                None,
+                line,
+                member_id=person.member_id,
+                member_name=person.name or None,
+                is_bot=person.is_bot,
+                extra=json.dumps(extra, ensure_ascii=False),
+                more=person.member_id,
+            )
+        events, rejects = out.take()
+        self._notes.append(f"participants list: {len(roster)} members listed")
+        return Batch(events, rejects, line, len(roster), self.total_bytes)
