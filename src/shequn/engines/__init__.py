@@ -1,0 +1,1 @@
+"""The operations engines: pure `step(state, event) -> (state, actions)` (see base.py)."""

@@ -1,0 +1,112 @@
+"""The engines' contract: ``step(state, event) -> (state, actions)``, pure and replayable.
+
+An engine (screening, moderation, metabolism, scoring, check-ins …) is built once from
+a validated :class:`~shequn.playbook.model.Playbook` (precompiling what it can), and
+then only steps: given its state so far and the next :class:`EngineEvent`, it returns
+the new state (it may be the same object, updated) and the :class:`Action` s to take.
+It reads no clock — time is ``event.ts`` — and does no I/O, so the same code runs
+live and in replay, and replaying a log twice gives the same actions.
+
+Deadlines (screening time limits, grace periods, warning expiry, mute ends, daily
+resets) fire on ``tick`` events: the runner emits one every :data:`TICK_SECONDS` of
+the log's own time (of the wall clock when live), per group, whenever an engine has
+a deadline due (``next_deadline``), so a deadline fires even when the group is silent.
+
+Every action carries its explanation, in words an operator reads: "removed: third
+link-spam within 24 h, rule `no-links`, after warn at 10:02 and mute at 10:40".
+The runner stores each action as an ``action_taken`` event (``text`` = explanation,
+``extra`` = the action) and hands it to an adapter (for now: the console).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
+
+#: the log-time interval of tick events, in seconds
+TICK_SECONDS: Final = 60
+TICK: Final = "tick"
+
+ACTION_KINDS: Final = (
+    "warn",  # a public or private warning naming the rule
+    "notice",  # a private message to the member
+    "delete_message",
+    "hold_message",  # keep a newcomer's message for review instead of showing it
+    "mute",  # details: {"until": epoch seconds}
+    "unmute",
+    "restrict",  # a newcomer waits restricted until screening passes
+    "unrestrict",
+    "approve",  # a join request or screening passed
+    "reject",  # failed or timed out; details: {"clean": true} when traces are cleaned
+    "remove",  # details: {"block_rejoin": bool}
+    "warn_inactive",  # metabolism: told privately first, with the grace period
+    "award_points",  # details: {"points": n, "action": "message", "total": n}
+    "deduct_points",
+    "level_up",  # details: {"level": name, "points": n}
+    "grant_badge",  # details: {"badge": id}
+    "trust_changed",  # details: {"level": n}
+    "post_message",  # details: {"text": …} (welcome, leaderboard)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineEvent:
+    """One stored event as engines see it (cheap to build; no JSON parsed eagerly)."""
+
+    key: str
+    kind: str
+    #: ``platform/group_id``
+    group: str
+    ts: int  # UTC epoch seconds
+    #: the member key (``platform:identity``, or a linked member's key)
+    member: str | None = None
+    #: who did it to them (adder, remover, approver), as a member key
+    actor: str | None = None
+    text: str | None = None
+    platform_id: str | None = None
+    reply_to: str | None = None
+    mentions: tuple[str, ...] = ()
+    attachment_kind: str | None = None
+    forwarded_from: str | None = None
+    is_bot: bool = False
+    join_method: str | None = None
+    #: the event's ``extra`` JSON text, parsed only by the engines that need it
+    extra: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """What an engine decided, and why."""
+
+    kind: str
+    group: str
+    member: str | None
+    ts: int
+    #: the engine and (where one applies) the playbook rule, badge or level behind it
+    engine: str
+    explanation: str
+    rule: str | None = None
+    #: the key of the event that caused it (the tick's own key for deadlines)
+    cause: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+S = TypeVar("S")
+
+
+class Engine(Protocol, Generic[S]):
+    """A pure engine over one community's events (see module docstring)."""
+
+    name: ClassVar[str]
+
+    def start(self) -> S:
+        """The state before the first event."""
+        ...
+
+    def step(self, state: S, event: EngineEvent) -> tuple[S, list[Action]]:
+        """Consume one event (or tick); return the new state and the actions to take."""
+        ...
+
+    def next_deadline(self, state: S) -> int | None:
+        """The earliest time (epoch seconds) a tick would make this engine act, if any."""
+        ...
