@@ -6,7 +6,6 @@ to a staging table; everything else (ledger, undo, stats, groups) is written onc
 
 from __future__ import annotations
 
-import contextlib
 import json
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
@@ -54,16 +53,7 @@ def iso(ts: datetime | None) -> str | None:
 class SqlStore(MemberOperations, PlaybookOperations, Store):
     """A store over a SQL database; the dialect-specific parts are abstract."""
 
-    # -- dialect hooks -----------------------------------------------------------
-    @abstractmethod
-    def _execute(self, query: str, params: Sequence[Any] = ()) -> None: ...
-
-    @abstractmethod
-    def _fetchall(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
-
-    @abstractmethod
-    def _transaction(self) -> contextlib.AbstractContextManager[None]: ...
-
+    # -- dialect hooks (and SqlHooks' _execute, _fetchall, _transaction) ----------
     @abstractmethod
     def _insert_new_events(self, events: pa.Table) -> int:
         """Insert the rows of ``events`` whose key is not stored yet; return how many."""

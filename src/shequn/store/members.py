@@ -8,27 +8,17 @@ platforms. Everything here is written once over the SqlStore dialect hooks.
 
 from __future__ import annotations
 
-import contextlib
 from abc import abstractmethod
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from shequn.store import sql
 from shequn.store.base import IdentityInfo, default_key
+from shequn.store.hooks import SqlHooks
 
 
-class MemberOperations:
+class MemberOperations(SqlHooks):
     """Identity links, the store's settings and forgetting; mixed into SqlStore."""
-
-    @abstractmethod
-    def _execute(self, query: str, params: Sequence[Any] = ()) -> None: ...
-
-    @abstractmethod
-    def _fetchall(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
-
-    @abstractmethod
-    def _transaction(self) -> contextlib.AbstractContextManager[None]: ...
 
     @abstractmethod
     def _remove_from_mentions_sql(self) -> str:

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-from abc import abstractmethod
-from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from shequn.store.base import PlaybookVersion
+from shequn.store.hooks import SqlHooks
 
 
-class PlaybookOperations:
+class PlaybookOperations(SqlHooks):
     """``apply`` and ``history`` of playbooks; mixed into SqlStore."""
-
-    @abstractmethod
-    def _execute(self, query: str, params: Sequence[Any] = ()) -> None: ...
-
-    @abstractmethod
-    def _fetchall(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
-
-    @abstractmethod
-    def _transaction(self) -> contextlib.AbstractContextManager[None]: ...
 
     def save_playbook(self, community: str, text: str, source: str) -> tuple[PlaybookVersion, bool]:
         """Store ``text`` as the community's next version unless it equals the current one.

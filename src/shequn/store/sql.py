@@ -135,8 +135,8 @@ def window_filter(window: Window, alias: str = "e") -> tuple[str, list[Any]]:
 MEMBER_EXPR: Final = "COALESCE(l.member_key, p.platform || ':' || p.identity)"
 
 
-def members_sql(where: str) -> str:
-    """Distinct members per platform touched by events in the window."""
+def _identities_cte(where: str) -> str:
+    """Every (platform, identity) an event in the window names as member or actor."""
     return f"""
         WITH p AS (
             SELECT e.platform, e.member_id AS identity FROM events e
@@ -144,25 +144,26 @@ def members_sql(where: str) -> str:
             UNION
             SELECT e.platform, e.by_member_id FROM events e
             WHERE {where} AND e.by_member_id IS NOT NULL
-        )
-        SELECT p.platform, COUNT(DISTINCT {MEMBER_EXPR})
-        FROM p LEFT JOIN identity_links l ON l.platform = p.platform AND l.identity = p.identity
+        )"""
+
+
+_LINKED: Final = (
+    "FROM p LEFT JOIN identity_links l ON l.platform = p.platform AND l.identity = p.identity"
+)
+
+
+def members_sql(where: str) -> str:
+    """Distinct members per platform touched by events in the window."""
+    return f"""{_identities_cte(where)}
+        SELECT p.platform, COUNT(DISTINCT {MEMBER_EXPR}) {_LINKED}
         GROUP BY p.platform
     """
 
 
 def members_total_sql(where: str) -> str:
     """Distinct members over all platforms (one person linked across platforms is one)."""
-    return f"""
-        WITH p AS (
-            SELECT e.platform, e.member_id AS identity FROM events e
-            WHERE {where} AND e.member_id IS NOT NULL
-            UNION
-            SELECT e.platform, e.by_member_id FROM events e
-            WHERE {where} AND e.by_member_id IS NOT NULL
-        )
-        SELECT COUNT(DISTINCT {MEMBER_EXPR})
-        FROM p LEFT JOIN identity_links l ON l.platform = p.platform AND l.identity = p.identity
+    return f"""{_identities_cte(where)}
+        SELECT COUNT(DISTINCT {MEMBER_EXPR}) {_LINKED}
     """
 
 
