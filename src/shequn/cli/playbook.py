@@ -30,6 +30,7 @@ def playbook_main() -> None:
     Example: shequn playbook validate playbook.toml
     """
 
+
 FileArgument = Annotated[Path, typer.Argument(help="A playbook TOML file.")]
 OutOption = Annotated[
     Path | None, typer.Option("--out", help="Write to this file (default: standard output).")
