@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO := demo-out
 
-.PHONY: install demo test lint postgres bench clean
+.PHONY: install demo test lint postgres chromium bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,21 +23,28 @@ demo: install
 		--timezone Asia/Shanghai --me "$$($(BIN)/python -c 'import json; print(json.load(open("$(DEMO)/export/truth.json"))["exporter"]["name"])')"
 	$(BIN)/shequn --store $(DEMO)/shequn.duckdb groups
 	$(BIN)/shequn --store $(DEMO)/shequn.duckdb stats --community makers
+	$(BIN)/shequn --store $(DEMO)/shequn.duckdb report --community makers
+	$(BIN)/shequn --store $(DEMO)/shequn.duckdb report --community makers --out $(DEMO)/report.html
 
 postgres:
 	scripts/ensure-postgres
+
+chromium:
+	scripts/ensure-chromium
 
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-test: install postgres lint
+test: install postgres chromium lint
 	SHEQUN_TEST_POSTGRES=$${SHEQUN_TEST_POSTGRES:-postgresql://postgres@127.0.0.1:5432/shequn_test} \
 		$(BIN)/pytest
 
 bench: install
 	$(BIN)/python bench/import_whatsapp.py
+	$(BIN)/python bench/import_telegram.py
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

@@ -17,30 +17,12 @@ A missing peer fails the benchmark.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-OUT = HERE / "out"
-
-SHEQUN_SCRIPT = """
-import json, sys, time
-from pathlib import Path
-from shequn.importers.base import ImportSettings
-from shequn.ingest import run_import
-from shequn.store import open_store
-start = time.perf_counter()
-with open_store(sys.argv[2]) as store:
-    result = run_import(store, Path(sys.argv[1]), ImportSettings(timezone="Asia/Shanghai"))
-    messages = store.stats()["messages"]
-seconds = time.perf_counter() - start
-print(json.dumps({"messages": messages, "seconds": seconds}))
-"""
+from measure import SHEQUN_SCRIPT, print_table, rate, run_script, simulate
 
 # The floor under any parser that stores into the embedded store: the events shequn's
 # import produced, read back into memory (not timed) and only *written* again — the
@@ -85,44 +67,8 @@ print(json.dumps({"messages": len(frame), "seconds": time.perf_counter() - start
 }
 
 
-def measure(command: list[str]) -> tuple[str, float, float]:
-    """Run under /usr/bin/time-like accounting: wall seconds and this child's max RSS."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert process.stdout is not None and process.stderr is not None
-    stdout = process.stdout.read()
-    stderr = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{' '.join(command[:3])} failed:\n{stderr[-3000:]}")
-    return stdout, wall, usage.ru_maxrss / 1024
-
-
-def simulate(messages: int, seed: int) -> Path:
-    target = OUT / f"whatsapp-{messages}-{seed}"
-    if not (target / "truth.json").exists():
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "shequn.cli",
-                "simulate",
-                "--format",
-                "whatsapp",
-                "--members",
-                str(max(300, messages // 500)),
-                "--messages",
-                str(messages),
-                "--days",
-                "365",
-                "--seed",
-                str(seed),
-                "--out",
-                str(target),
-            ],
-            check=True,
-        )
+def export_of(messages: int, seed: int) -> Path:
+    target = simulate("whatsapp", messages, seed, "--format", "whatsapp")
     return next(p for p in target.iterdir() if p.suffix == ".txt")
 
 
@@ -133,7 +79,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["shequn", "all"], default="all")
     args = parser.parse_args()
 
-    export = simulate(args.messages, args.seed)
+    export = export_of(args.messages, args.seed)
     size = export.stat().st_size / 1e6
     print(
         f"export: {export.name} ({args.messages:,} messages, {size:.0f} MB), "
@@ -143,55 +89,25 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "bench.duckdb"
-        stdout, wall, peak = measure([sys.executable, "-c", SHEQUN_SCRIPT, str(export), str(store)])
-        report = json.loads(stdout.strip().splitlines()[-1])
-        results["shequn"] = {
-            "messages": report["messages"],
-            "seconds": report["seconds"],
-            "peak_mb": peak,
-            "process_seconds": wall,
-        }
+        results["shequn"] = run_script(SHEQUN_SCRIPT, str(export), str(store))
         if args.only == "all":
             again = Path(tmp) / "floor.duckdb"
-            stdout, wall, peak = measure(
-                [sys.executable, "-c", STORE_ONLY_SCRIPT, str(store), str(again)]
-            )
-            report = json.loads(stdout.strip().splitlines()[-1])
-            results["store only"] = {
-                "messages": report["messages"],
-                "seconds": report["seconds"],
-                "peak_mb": peak,
-                "process_seconds": wall,
-            }
+            results["store only"] = run_script(STORE_ONLY_SCRIPT, str(store), str(again))
 
     if args.only == "all":
         for peer, script in PEER_SCRIPTS.items():
-            stdout, wall, peak = measure([sys.executable, "-c", script, str(export)])
-            report = json.loads(stdout.strip().splitlines()[-1])
-            results[peer] = {
-                "messages": report["messages"],
-                "seconds": report["seconds"],
-                "peak_mb": peak,
-                "process_seconds": wall,
-            }
+            results[peer] = run_script(script, str(export))
 
-    header = f"{'tool':<12}{'messages':>12}{'seconds':>10}{'msg/s':>12}{'peak MB':>10}"
-    print(f"\n{header}{'process s':>11}")
-    for tool, r in results.items():
-        rate = r["messages"] / r["seconds"]
-        print(
-            f"{tool:<12}{int(r['messages']):>12,}{r['seconds']:>10.2f}{rate:>12,.0f}"
-            f"{r['peak_mb']:>10.0f}{r['process_seconds']:>11.2f}"
-        )
+    print_table(results, "tool", 12)
     ours = results["shequn"]
     for peer in (p for p in results if p not in ("shequn", "store only")):
         theirs = results[peer]
-        speed = (ours["messages"] / ours["seconds"]) / (theirs["messages"] / theirs["seconds"])
+        speed = rate(ours) / rate(theirs)
         memory = ours["peak_mb"] / theirs["peak_mb"]
         print(f"shequn vs {peer}: {speed:.1f}x the throughput, {memory:.2f}x the peak memory")
     if "store only" in results and "whatstk" in results:
         floor, peer = results["store only"], results["whatstk"]
-        bound = (floor["messages"] / floor["seconds"]) / (peer["messages"] / peer["seconds"])
+        bound = rate(floor) / rate(peer)
         print(
             f"storing alone (no parsing at all) runs at {bound:.1f}x whatstk's throughput: "
             "no parser that stores into the embedded store can exceed that"

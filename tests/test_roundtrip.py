@@ -11,53 +11,25 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 
-from shequn.importers import open_export
 from shequn.importers.base import ImportSettings
 from shequn.importers.whatsapp.system_lines import languages
 from shequn.simulate import simulate_export
 from shequn.store import open_store
-
-COMPARED = (
-    ("ts", "ts_utc"),
-    ("ts_raw", "ts_raw"),
-    ("by_member_id", "by_member"),
-    ("text", "text"),
-    ("attachment_kind", "attachment_kind"),
-    ("join_method", "join_method"),
-)
-
-
-def import_events(export: Path, truth: dict[str, Any]) -> list[dict[str, Any]]:
-    importer = open_export(export)
-    settings = ImportSettings(
-        timezone=truth["timezone"], me=truth["exporter"]["name"], commit_every=1500
-    )
-    rows: list[dict[str, Any]] = []
-    for batch in importer.batches(settings):
-        assert batch.rejects == []
-        rows.extend(batch.events.to_pylist())
-    return rows
+from truth import COMPARED, TS_RAW, assert_same, import_rows, matched, read_truth
 
 
 def assert_round_trip(out: Path, export: Path) -> None:
-    truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
-    expected = pq.read_table(out / "truth_events.parquet").to_pylist()
-    got = import_events(export, truth)
-    index = {(r["source_line"], r["kind"], r["member_id"]): r for r in got}
-    assert len(index) == len(got), "two imported events share line, kind and member"
-    want = {(r["line"], r["kind"], r["member"]): r for r in expected}
-    assert sorted(set(want) - set(index), key=str)[:5] == []
-    assert sorted(set(index) - set(want), key=str)[:5] == []
-    for key, truth_row in want.items():
-        mine = index[key]
-        for ours, theirs in COMPARED:
-            assert mine[ours] == truth_row[theirs], (key, ours, mine[ours], truth_row[theirs])
-        assert (mine["mentions"] or []) == (truth_row["mentions"] or []), key
+    truth, expected = read_truth(out)
+    settings = ImportSettings(
+        timezone=truth["timezone"], me=truth["exporter"]["name"], commit_every=1500
+    )
+    got = import_rows(export, "whatsapp", settings)
+    for mine, truth_row in matched(got, expected):
+        assert_same(mine, truth_row, COMPARED + TS_RAW)
         if truth_row["member_name"] is not None:
-            assert mine["member_name"] == truth_row["member_name"], key
+            assert mine["member_name"] == truth_row["member_name"], truth_row
 
 
 VARIANTS = [

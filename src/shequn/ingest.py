@@ -215,11 +215,12 @@ def _register_groups(
             timezone = stored.timezone
         else:
             _same_timezone(store, settings, platform, group_id)
-        name = importer.group_names.get(group_id) or (
-            importer.group_name
-            if group_id == (settings.group or importer.group_name)
-            else (stored.name if stored else group_id)
-        )
+        if group_id in importer.group_names:
+            name = importer.group_names[group_id]
+        elif group_id in (settings.group, importer.group_name):
+            name = group_id if group_id == settings.group else importer.group_name
+        else:
+            name = stored.name if stored else group_id
         store.upsert_group(settings.community, platform, group_id, name, timezone)
     return seen
 

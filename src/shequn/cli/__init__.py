@@ -30,6 +30,7 @@ from shequn.cli.common import (
 from shequn.cli.imports import imports_app
 from shequn.cli.members import forget, members_app
 from shequn.cli.playbook import playbook_app
+from shequn.cli.report import export_parquet_command, report
 from shequn.importers.base import ImportSettings
 from shequn.localtime import machine_timezone, validate_timezone
 from shequn.store import open_store
@@ -44,6 +45,8 @@ app.add_typer(imports_app, name="imports")
 app.add_typer(members_app, name="members")
 app.add_typer(playbook_app, name="playbook")
 app.command()(forget)
+app.command("report")(report)
+app.command("export-parquet")(export_parquet_command)
 
 
 @app.callback()

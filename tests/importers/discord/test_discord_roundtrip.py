@@ -15,24 +15,22 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from shequn.importers import open_export
 from shequn.importers.base import ImportSettings
 from shequn.importers.discord import DiscordImporter
 from shequn.ingest import run_import
 from shequn.simulate import simulate_export
 from shequn.store import Store
-
-COMPARED = (
-    ("ts", "ts_utc"),
-    ("member_name", "member_name"),
-    ("by_member_id", "by_member"),
-    ("text", "text"),
-    ("attachment_kind", "attachment_kind"),
-    ("join_method", "join_method"),
-    ("platform_id", "platform_id"),
-    ("topic_id", "topic_id"),
-    ("is_bot", "is_bot"),
+from truth import (
+    COMPARED,
+    COMPARED_IDS,
+    MEMBER_NAME,
+    assert_reimport_adds_nothing,
+    assert_same,
+    import_rows,
+    matched,
+    read_truth,
 )
+
 VARIANTS = ("folder", "zip", "file")
 
 
@@ -46,36 +44,14 @@ def simulate(out: Path, variant: str, **sizes: int) -> Path:
     return summary.export_path
 
 
-def imported(export: Path, commit_every: int = 700) -> list[dict[str, Any]]:
-    importer = open_export(export)
-    assert isinstance(importer, DiscordImporter)
-    rows: list[dict[str, Any]] = []
-    last = 0
-    for batch in importer.batches(ImportSettings(commit_every=commit_every)):
-        assert batch.rejects == []
-        assert batch.position > last
-        last = batch.position
-        rows.extend(batch.events.to_pylist())
-    return rows
-
-
 def assert_round_trip(out: Path, export: Path) -> list[dict[str, Any]]:
-    expected = pq.read_table(out / "truth_events.parquet").to_pylist()
-    got = imported(export)
-    index = {(r["source_line"], r["kind"], r["member_id"]): r for r in got}
-    assert len(index) == len(got), "two imported events share line, kind and member"
-    want = {(r["line"], r["kind"], r["member"]): r for r in expected}
-    assert len(want) == len(expected)
-    assert sorted(set(want) - set(index), key=str)[:5] == []
-    assert sorted(set(index) - set(want), key=str)[:5] == []
+    _, expected = read_truth(out)
+    got = import_rows(export, "discord", ImportSettings(commit_every=700))
     message_at = {r["line"]: r["platform_id"] for r in expected if r["kind"] == "message_posted"}
-    for key, truth_row in want.items():
-        mine = index[key]
-        for ours, theirs in COMPARED:
-            assert mine[ours] == truth_row[theirs], (key, ours, mine[ours], truth_row[theirs])
+    for mine, truth_row in matched(got, expected):
+        assert_same(mine, truth_row, COMPARED + COMPARED_IDS + MEMBER_NAME)
         target = truth_row["reply_to_line"]
-        assert mine["reply_to"] == (None if target is None else message_at[target]), key
-        assert (mine["mentions"] or []) == truth_row["mentions"], key
+        assert mine["reply_to"] == (None if target is None else message_at[target]), truth_row
     return got
 
 
@@ -132,6 +108,6 @@ def test_stats_match_the_truth_and_reimport_adds_nothing(tmp_path: Path, store: 
         r["by_member"] for r in truth if r["by_member"]
     }
     assert stats["members"] == len(members)
-    again = run_import(store, export, ImportSettings(community="c"))
-    assert again.new_events == 0
-    assert store.stats()["messages"] == count["message_posted"]
+    assert_reimport_adds_nothing(
+        store, export, ImportSettings(community="c"), count["message_posted"]
+    )

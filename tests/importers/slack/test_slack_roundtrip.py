@@ -14,24 +14,22 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from shequn.importers import open_export
 from shequn.importers.base import ImportSettings
 from shequn.importers.slack import SlackImporter
 from shequn.ingest import run_import
 from shequn.simulate import simulate_export
 from shequn.store import Store
-
-COMPARED = (
-    ("ts", "ts_utc"),
-    ("member_name", "member_name"),
-    ("by_member_id", "by_member"),
-    ("text", "text"),
-    ("attachment_kind", "attachment_kind"),
-    ("join_method", "join_method"),
-    ("platform_id", "platform_id"),
-    ("topic_id", "topic_id"),
-    ("is_bot", "is_bot"),
+from truth import (
+    COMPARED,
+    COMPARED_IDS,
+    MEMBER_NAME,
+    assert_reimport_adds_nothing,
+    assert_same,
+    import_rows,
+    matched,
+    read_truth,
 )
+
 VARIANTS = ["folder", "zip", "nousers"]
 
 
@@ -41,29 +39,16 @@ def simulate(out: Path, variant: str, **kw: Any) -> Any:
 
 
 def assert_round_trip(out: Path, export: Path) -> list[dict[str, Any]]:
-    truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
-    expected = pq.read_table(out / "truth_events.parquet").to_pylist()
-    importer = open_export(export)
-    assert isinstance(importer, SlackImporter)
-    assert importer.group_name == truth["group"]["name"]
-    got: list[dict[str, Any]] = []
-    for batch in importer.batches(ImportSettings(timezone=truth["timezone"], commit_every=700)):
-        assert batch.rejects == []
-        got.extend(batch.events.to_pylist())
-    index = {(r["source_line"], r["kind"], r["member_id"]): r for r in got}
-    assert len(index) == len(got), "two imported events share line, kind and member"
-    want = {(r["line"], r["kind"], r["member"]): r for r in expected}
-    assert sorted(set(want) - set(index), key=str)[:5] == []
-    assert sorted(set(index) - set(want), key=str)[:5] == []
+    truth, expected = read_truth(out)
+    assert SlackImporter(export).group_name == truth["group"]["name"]
+    settings = ImportSettings(timezone=truth["timezone"], commit_every=700)
+    got = import_rows(export, "slack", settings)
     message_ids = {r["line"]: r["platform_id"] for r in expected if r["kind"] == "message_posted"}
-    for key, row in want.items():
-        mine = index[key]
-        for ours, theirs in COMPARED:
-            assert mine[ours] == row[theirs], (key, ours, mine[ours], row[theirs])
+    for mine, row in matched(got, expected):
+        assert_same(mine, row, COMPARED + COMPARED_IDS + MEMBER_NAME)
         assert mine["ts_raw"] is None
         target = message_ids[row["reply_to_line"]] if row["reply_to_line"] is not None else None
-        assert mine["reply_to"] == target, key
-        assert (mine["mentions"] or []) == list(row["mentions"]), key
+        assert mine["reply_to"] == target, row
     return got
 
 
@@ -109,6 +94,4 @@ def test_stats_match_the_truth_and_reimport_adds_nothing(store: Store, tmp_path:
     assert stats["bot_messages"] == bots > 0
     assert stats["groups"] == 2 and stats["rejected_records"] == 0
     assert first.new_events == counts["events"]
-    again = run_import(store, summary.export_path, settings)
-    assert again.new_events == 0
-    assert store.stats()["messages"] == counts["messages"]
+    assert_reimport_adds_nothing(store, summary.export_path, settings, counts["messages"])

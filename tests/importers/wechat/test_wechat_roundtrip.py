@@ -4,68 +4,43 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 
-from shequn.importers import open_export
 from shequn.importers.base import ImportSettings
 from shequn.ingest import run_import
 from shequn.simulate import simulate_export
 from shequn.store import Store
-
-VARIANTS = ("memotrace", "memotrace-bom", "memotrace-gbk", "pywxdump")
-COMPARED = (
-    ("ts", "ts_utc"),
-    ("ts_raw", "ts_raw"),
-    ("by_member_id", "by_member"),
-    ("text", "text"),
-    ("attachment_kind", "attachment_kind"),
-    ("join_method", "join_method"),
-    ("platform_id", "platform_id"),
-    ("topic_id", "topic_id"),
-    ("is_bot", "is_bot"),
-    ("member_name", "member_name"),
+from truth import (
+    COMPARED,
+    COMPARED_IDS,
+    MEMBER_NAME,
+    TS_RAW,
+    assert_reimport_adds_nothing,
+    assert_same,
+    import_rows,
+    matched,
+    read_truth,
 )
 
-
-def imported(export: Path, truth: dict[str, Any]) -> list[dict[str, Any]]:
-    importer = open_export(export)
-    assert importer.platform == "wechat"
-    settings = ImportSettings(timezone=truth["timezone"], commit_every=700)
-    rows: list[dict[str, Any]] = []
-    positions = []
-    for batch in importer.batches(settings):
-        assert batch.rejects == []
-        positions.append(batch.position)
-        rows.extend(batch.events.to_pylist())
-    assert positions == sorted(set(positions)), "batch positions must strictly increase"
-    return rows
+VARIANTS = ("memotrace", "memotrace-bom", "memotrace-gbk", "pywxdump")
 
 
 def assert_round_trip(out: Path, export: Path, variant: str) -> None:
-    truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
-    expected = pq.read_table(out / "truth_events.parquet").to_pylist()
-    got = imported(export, truth)
-    index = {(r["source_line"], r["kind"], r["member_id"]): r for r in got}
-    assert len(index) == len(got), "two imported events share line, kind and member"
-    want = {(r["line"], r["kind"], r["member"]): r for r in expected}
-    assert sorted(set(want) - set(index), key=str)[:5] == []
-    assert sorted(set(index) - set(want), key=str)[:5] == []
+    truth, expected = read_truth(out)
+    settings = ImportSettings(timezone=truth["timezone"], commit_every=700)
+    got = import_rows(export, "wechat", settings)
     pid_of_line = {r["line"]: r["platform_id"] for r in expected}
     quotes = 0
-    for key, row in want.items():
-        mine = index[key]
-        for ours, theirs in COMPARED:
-            assert mine[ours] == row[theirs], (key, ours, mine[ours], row[theirs])
-        assert (mine["mentions"] or []) == row["mentions"], key
+    for mine, row in matched(got, expected):
+        assert_same(mine, row, COMPARED + TS_RAW + COMPARED_IDS + MEMBER_NAME)
         if variant == "pywxdump" and row["reply_to_line"] is not None:
             quotes += 1
-            assert mine["reply_to"] == pid_of_line[row["reply_to_line"]], key
+            assert mine["reply_to"] == pid_of_line[row["reply_to_line"]], row
         elif row["kind"] == "message_posted":
             # MemoTrace's CSV omits CompressContent: a quote's target is not in the file
-            assert mine["reply_to"] is None, key
+            assert mine["reply_to"] is None, row
     if variant == "pywxdump":
         assert quotes > 20
 
@@ -113,6 +88,4 @@ def test_store_counts_equal_the_truth_and_reimport_adds_nothing(
     assert stats["leaves"] == counts["leaves"] == 0  # WeChat shows no leave line
     assert stats["removals"] == counts["removals"]
     assert stats["groups"] == 1 and stats["rejected_records"] == 0
-    again = run_import(store, summary.export_path, settings)
-    assert again.new_events == 0
-    assert store.stats()["messages"] == counts["messages"]
+    assert_reimport_adds_nothing(store, summary.export_path, settings, counts["messages"])

@@ -16,17 +16,19 @@ import json
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import IO, ClassVar, Final, cast
 
 from shequn.errors import ImportFormatError
 from shequn.events import EventKind
 from shequn.importers.base import Batch, ImportSettings
+from shequn.importers.columns import EventColumns, dump_extra
 from shequn.importers.discord import roster
 from shequn.importers.discord.messages import ChannelContext, add_message
-from shequn.importers.discord.rows import RecordError, Rows, snowflake_time
+from shequn.importers.discord.rows import PLATFORM, RecordError, snowflake_time
 from shequn.importers.discord.source import (
     CHANNEL,
     HEAD_BYTES,
@@ -197,8 +199,7 @@ class DiscordImporter:
 
     # -- the events -------------------------------------------------------------------
     def batches(self, settings: ImportSettings) -> Iterator[Batch]:
-        rows = Rows(settings.community, settings.import_id)
-        state = _Progress()
+        state = _Progress(EventColumns(PLATFORM, settings.community, settings.import_id))
         seen_topics: set[tuple[str, str]] = set()
         channels = {h.channel_id: h for h in self.headers.values() if h is not None}
         for entry in self.order:
@@ -207,20 +208,19 @@ class DiscordImporter:
                 reader = CountingReader(raw)
                 if entry.kind == CHANNEL:
                     records = self._channel(
-                        rows, state, entry, display, reader, settings, seen_topics, channels
+                        state, entry, display, reader, settings, seen_topics, channels
                     )
                 else:
-                    records = self._roster(rows, state, entry, display, reader, settings)
+                    records = self._roster(state, entry, display, reader, settings)
                 for _ in records:
                     if state.records >= settings.commit_every:
-                        yield state.batch(rows, reader.count)
+                        yield state.batch(reader.count)
                 state.done_bytes += entry.size
-        if state.records or state.rejects or len(rows):
-            yield state.batch(rows, 0)
+        if state.records or state.rejects or len(state.rows):
+            yield state.batch(0)
 
     def _channel(
         self,
-        rows: Rows,
         state: _Progress,
         entry: Entry,
         display: str,
@@ -241,33 +241,20 @@ class DiscordImporter:
         self._stats["threads"] += header.is_thread
         self._stats["direct"] += header.is_direct
         ctx = ChannelContext(header, settings.timezone, seen_topics, channels)
-        self._topic(rows, ctx, line, display, state)
+        self._topic(ctx, line, display, state)
         yield None
         i = -1
         try:
             for i, message in enumerate(ijson.items(reader, "messages.item")):
-                line = state.next_line()
-                n = len(rows)
-                try:
-                    add_message(rows, ctx, message, line, i)
-                except RecordError as exc:
-                    rows.truncate(n)
-                    state.rejects.append(
-                        Reject(display, line, _where(f"messages[{i}]", exc), _raw(message))
-                    )
-                else:
+                add = partial(add_message, state.rows, ctx, message, index=i)
+                if state.record(display, f"messages[{i}]", message, add):
                     self._count_only_reactions += _count_only(message)
                 yield None
         except ijson.JSONError as exc:
-            line = state.next_line()
-            state.rejects.append(
-                Reject(display, line, f"messages[{i + 1}]: invalid JSON, file left here: {exc}")
-            )
+            state.reject(display, f"messages[{i + 1}]: invalid JSON, file left here: {exc}")
             yield None
 
-    def _topic(
-        self, rows: Rows, ctx: ChannelContext, line: int, display: str, state: _Progress
-    ) -> None:
+    def _topic(self, ctx: ChannelContext, line: int, display: str, state: _Progress) -> None:
         """topic_created for a guild channel or thread not seen before (DMs have none)."""
         h = ctx.header
         if h.is_direct or (h.group_id, h.channel_id) in ctx.seen_topics:
@@ -282,7 +269,7 @@ class DiscordImporter:
             extra = {"type": h.channel_type, "parent_id": h.category_id, "parent": h.category}
         else:
             extra = {"type": h.channel_type, "category_id": h.category_id, "category": h.category}
-        rows.add(
+        state.rows.add(
             str(EventKind.TOPIC_CREATED),
             h.group_id,
             created,
@@ -290,13 +277,12 @@ class DiscordImporter:
             key_parts=(h.channel_id,),
             platform_id=h.channel_id,
             text=h.channel_name,
-            extra={k: v for k, v in extra.items() if v is not None},
+            extra=dump_extra({k: v for k, v in extra.items() if v is not None}),
             topic_id=h.channel_id,
         )
 
     def _roster(
         self,
-        rows: Rows,
         state: _Progress,
         entry: Entry,
         display: str,
@@ -312,17 +298,14 @@ class DiscordImporter:
         label = "[]" if is_array else "members[]"
         try:
             for where, member in roster.members(stream, is_array):
-                line = state.next_line()
-                n = len(rows)
-                try:
-                    roster.add_member(rows, group_id, member, line, listed_at, settings.timezone)
-                except RecordError as exc:
-                    rows.truncate(n)
-                    state.rejects.append(Reject(display, line, _where(where, exc), _raw(member)))
+                add = partial(
+                    roster.add_member, state.rows, group_id, member,
+                    listed_at=listed_at, timezone=settings.timezone,
+                )  # fmt: skip
+                state.record(display, where, member, add)
                 yield None
         except ijson.JSONError as exc:
-            line = state.next_line()
-            state.rejects.append(Reject(display, line, f"{label}: invalid JSON: {exc}"))
+            state.reject(display, f"{label}: invalid JSON: {exc}")
             yield None
 
     def _listed_at(self, entry: Entry) -> datetime:
@@ -342,9 +325,10 @@ def _count_only(message: object) -> int:
 
 
 class _Progress:
-    """Line numbering, rejects and counters of the batch being filled."""
+    """Line numbering, events, rejects and counters of the batch being filled."""
 
-    def __init__(self) -> None:
+    def __init__(self, rows: EventColumns) -> None:
+        self.rows = rows
         self.line = 0
         self.records = 0
         self.done_bytes = 0
@@ -355,9 +339,29 @@ class _Progress:
         self.records += 1
         return self.line
 
-    def batch(self, rows: Rows, in_file: int) -> Batch:
+    def record(self, display: str, where: str, value: object, add: Callable[[int], None]) -> bool:
+        """Number the next record and ``add(line)`` its events.
+
+        A record is stored whole or not at all: on a :class:`RecordError` its events so
+        far are dropped and a reject names the field instead (False).
+        """
+        line = self.next_line()
+        n = len(self.rows)
+        try:
+            add(line)
+        except RecordError as exc:
+            self.rows.truncate(n)
+            self.rejects.append(Reject(display, line, _where(where, exc), _raw(value)))
+            return False
+        return True
+
+    def reject(self, display: str, reason: str) -> None:
+        """A record that is only a reject (the file cannot be read past it)."""
+        self.rejects.append(Reject(display, self.next_line(), reason))
+
+    def batch(self, in_file: int) -> Batch:
         out = Batch(
-            events=rows.table(),
+            events=self.rows.table(),
             rejects=self.rejects,
             position=self.line,
             records_read=self.records,

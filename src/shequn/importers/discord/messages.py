@@ -17,7 +17,8 @@ from datetime import datetime
 from typing import Any, Final
 
 from shequn.events import EventKind, JoinMethod
-from shequn.importers.discord.rows import RecordError, Rows, parse_time
+from shequn.importers.columns import EventColumns, dump_extra
+from shequn.importers.discord.rows import RecordError, parse_time
 from shequn.importers.discord.source import ChannelHeader, attachment_kind
 
 #: types that are posts by a member or a bot (20/23: replies to slash and context commands)
@@ -97,45 +98,90 @@ def _emoji_key(emoji: dict[str, Any]) -> tuple[str, str | None]:
     return name or "?", name
 
 
-def add_message(rows: Rows, ctx: ChannelContext, message: object, line: int, index: int) -> None:
+def add_message(
+    rows: EventColumns, ctx: ChannelContext, message: object, line: int, index: int
+) -> None:
     """Append the events of ``messages[index]`` (raises RecordError naming the field)."""
     if not isinstance(message, dict):
         raise RecordError("not an object")
     mid = message.get("id")
     if not isinstance(mid, str | int) or not str(mid).isdigit():
         raise RecordError("id: missing or not a snowflake")
-    mid = str(mid)
     kind = message.get("type")
     if not isinstance(kind, str | int):
         raise RecordError("type: missing")
     kind = str(kind)
     ts, ts_raw = parse_time(message.get("timestamp"), "timestamp", ctx.timezone)
     author = User.parse(message.get("author"), "author")
-    handler = _HANDLERS.get(kind, _system_notice)
-    if kind in POST_TYPES:
-        handler = _posted
-    handler(rows, ctx, message, mid, kind, ts, ts_raw, author, line)
+    handler = _posted if kind in POST_TYPES else _HANDLERS.get(kind, _system_notice)
+    handler(_Message(rows, ctx, message, str(mid), kind, ts, ts_raw, author, line))
 
 
-Handler = Callable[
-    [Rows, ChannelContext, dict[str, Any], str, str, datetime, "str | None", User, int], None
-]
+@dataclass(frozen=True, slots=True)
+class _Message:
+    """One message being read: where its events go and what they all share."""
+
+    rows: EventColumns
+    ctx: ChannelContext
+    data: dict[str, Any]
+    id: str
+    type: str
+    ts: datetime
+    ts_raw: str | None
+    author: User
+    line: int
+
+    def add(
+        self,
+        kind: EventKind,
+        who: User | None,
+        *,
+        key_parts: tuple[object, ...] | None = None,
+        platform_id: str | None = None,
+        by_member_id: str | None = None,
+        text: str | None = None,
+        reply_to: str | None = None,
+        mentions: list[str] | None = None,
+        attachment_kind: str | None = None,
+        join_method: str | None = None,
+        extra: dict[str, Any] | None = None,
+        topic_id: str | None = None,
+    ) -> None:
+        """One event of this message about ``who``, at its time and in its topic.
+
+        Keyed on the message id and written with it as ``platform_id`` unless told
+        otherwise: every event a message states is one fact of that message.
+        """
+        self.rows.add(
+            str(kind),
+            self.ctx.group_id,
+            self.ts,
+            self.line,
+            key_parts=(self.id,) if key_parts is None else key_parts,
+            ts_raw=self.ts_raw,
+            platform_id=self.id if platform_id is None else platform_id,
+            member_id=None if who is None else who.id,
+            member_name=None if who is None else who.name,
+            by_member_id=by_member_id,
+            text=text,
+            reply_to=reply_to,
+            mentions=mentions,
+            attachment_kind=attachment_kind,
+            is_bot=who is not None and who.is_bot,
+            join_method=join_method,
+            extra=dump_extra(extra),
+            topic_id=self.ctx.topic_id if topic_id is None else topic_id,
+        )
 
 
-def _posted(
-    rows: Rows,
-    ctx: ChannelContext,
-    m: dict[str, Any],
-    mid: str,
-    kind: str,
-    ts: datetime,
-    ts_raw: str | None,
-    author: User,
-    line: int,
-) -> None:
+Handler = Callable[[_Message], None]
+
+
+def _posted(msg: _Message) -> None:
+    m = msg.data
     extra: dict[str, Any] = {}
     if m.get("timestampEdited"):
-        edited, _ = parse_time(m.get("timestampEdited"), "timestampEdited", ctx.timezone)
+        edited, _ = parse_time(m.get("timestampEdited"), "timestampEdited", msg.ctx.timezone)
         extra["edited"] = True
         extra["edited_at"] = edited.isoformat() + "Z"
     if m.get("isPinned") is True:
@@ -161,206 +207,99 @@ def _posted(
             "name": interaction.get("name"),
             "user_id": user.get("id") if isinstance(user, dict) else None,
         }
-    if kind not in ("Default", "Reply"):
-        extra["type"] = kind
+    if msg.type not in ("Default", "Reply"):
+        extra["type"] = msg.type
     content = m.get("content")
-    text = content if isinstance(content, str) and content != "" else None
-    attachment = kinds[0] if kinds else ("sticker" if stickers else None)
-    rows.add(
-        str(EventKind.MESSAGE_POSTED),
-        ctx.group_id,
-        ts,
-        line,
-        key_parts=(mid,),
-        ts_raw=ts_raw,
-        platform_id=mid,
-        member_id=author.id,
-        member_name=author.name,
-        text=text,
+    msg.add(
+        EventKind.MESSAGE_POSTED,
+        msg.author,
+        text=content if isinstance(content, str) and content != "" else None,
         reply_to=_ref(m),
         mentions=[u.id for u in _mentions(m)],
-        attachment_kind=attachment,
-        is_bot=author.is_bot,
+        attachment_kind=kinds[0] if kinds else ("sticker" if stickers else None),
         extra=extra,
-        topic_id=ctx.topic_id,
     )
     reactions = m.get("reactions")
     if isinstance(reactions, list):
         for j, reaction in enumerate(reactions):
-            _reaction(rows, ctx, reaction, j, mid, ts, ts_raw, line)
+            _reaction(msg, reaction, j)
 
 
-def _reaction(
-    rows: Rows,
-    ctx: ChannelContext,
-    reaction: object,
-    j: int,
-    mid: str,
-    ts: datetime,
-    ts_raw: str | None,
-    line: int,
-) -> None:
+def _reaction(msg: _Message, reaction: object, j: int) -> None:
     """One row per listed reactor; one row (member null, the count in extra) when DCE
     wrote only a count (versions before reactors were exported)."""
     field = f"reactions[{j}]"
     if not isinstance(reaction, dict) or not isinstance(reaction.get("emoji"), dict):
         raise RecordError(f"{field}.emoji: missing")
     key, name = _emoji_key(reaction["emoji"])
-    count = reaction.get("count")
     users = reaction.get("users")
-    common = {"emoji": name, "emoji_id": key if key != name else None}
+    named = {"emoji": name, "emoji_id": key if key != name else None}
+    common = {k: v for k, v in named.items() if v is not None}
     if isinstance(users, list) and users:
         for k, raw in enumerate(users):
             user = User.parse(raw, f"{field}.users[{k}]")
-            rows.add(
-                str(EventKind.REACTION_ADDED),
-                ctx.group_id,
-                ts,
-                line,
-                key_parts=(mid, key, user.id),
-                ts_raw=ts_raw,
-                platform_id=mid,
-                member_id=user.id,
-                member_name=user.name,
-                reply_to=mid,
-                is_bot=user.is_bot,
-                extra={k2: v for k2, v in common.items() if v is not None},
-                topic_id=ctx.topic_id,
+            msg.add(
+                EventKind.REACTION_ADDED,
+                user,
+                key_parts=(msg.id, key, user.id),
+                reply_to=msg.id,
+                extra=common,
             )
         return
-    extra = {**{k2: v for k2, v in common.items() if v is not None}, "count": count}
-    rows.add(
-        str(EventKind.REACTION_ADDED),
-        ctx.group_id,
-        ts,
-        line,
-        key_parts=(mid, key, ""),
-        ts_raw=ts_raw,
-        platform_id=mid,
-        reply_to=mid,
-        extra=extra,
-        topic_id=ctx.topic_id,
+    msg.add(
+        EventKind.REACTION_ADDED,
+        None,
+        key_parts=(msg.id, key, ""),
+        reply_to=msg.id,
+        extra={**common, "count": reaction.get("count")},
     )
 
 
-def _member_join(
-    rows: Rows,
-    ctx: ChannelContext,
-    m: dict[str, Any],
-    mid: str,
-    kind: str,
-    ts: datetime,
-    ts_raw: str | None,
-    author: User,
-    line: int,
-) -> None:
+def _member_join(msg: _Message) -> None:
     """GuildMemberJoin: Discord does not say how (invite, discovery, vanity URL …)."""
-    rows.add(
-        str(EventKind.MEMBER_JOINED),
-        ctx.group_id,
-        ts,
-        line,
-        key_parts=(mid, author.id),
-        ts_raw=ts_raw,
-        platform_id=mid,
-        member_id=author.id,
-        member_name=author.name,
-        is_bot=author.is_bot,
+    msg.add(
+        EventKind.MEMBER_JOINED,
+        msg.author,
+        key_parts=(msg.id, msg.author.id),
         join_method=str(JoinMethod.UNKNOWN),
-        topic_id=ctx.topic_id,
     )
 
 
-def _recipient(
-    rows: Rows,
-    ctx: ChannelContext,
-    m: dict[str, Any],
-    mid: str,
-    kind: str,
-    ts: datetime,
-    ts_raw: str | None,
-    author: User,
-    line: int,
-) -> None:
+def _recipient(msg: _Message) -> None:
     """RecipientAdd / RecipientRemove: the member added or removed is ``mentions[0]``."""
-    mentioned = _mentions(m)
+    mentioned = _mentions(msg.data)
     if not mentioned:
-        _system_notice(rows, ctx, m, mid, kind, ts, ts_raw, author, line)
+        _system_notice(msg)
         return
-    who = mentioned[0]
-    if kind == "RecipientAdd":
+    who, author = mentioned[0], msg.author
+    if msg.type == "RecipientAdd":
         event, by, how = EventKind.MEMBER_JOINED, author.id, str(JoinMethod.ADDED)
     elif who.id == author.id:
         event, by, how = EventKind.MEMBER_LEFT, None, None
     else:
         event, by, how = EventKind.MEMBER_REMOVED, author.id, None
-    rows.add(
-        str(event),
-        ctx.group_id,
-        ts,
-        line,
-        key_parts=(mid, who.id),
-        ts_raw=ts_raw,
-        platform_id=mid,
-        member_id=who.id,
-        member_name=who.name,
-        by_member_id=by,
-        is_bot=who.is_bot,
-        join_method=how,
-        topic_id=ctx.topic_id,
-    )
+    msg.add(event, who, key_parts=(msg.id, who.id), by_member_id=by, join_method=how)
 
 
-def _pinned(
-    rows: Rows,
-    ctx: ChannelContext,
-    m: dict[str, Any],
-    mid: str,
-    kind: str,
-    ts: datetime,
-    ts_raw: str | None,
-    author: User,
-    line: int,
-) -> None:
+def _pinned(msg: _Message) -> None:
     """ChannelPinnedMessage: the author pinned the message its ``reference`` names."""
-    rows.add(
-        str(EventKind.MESSAGE_PINNED),
-        ctx.group_id,
-        ts,
-        line,
-        key_parts=(mid,),
-        ts_raw=ts_raw,
-        platform_id=mid,
-        member_id=author.id,
-        member_name=author.name,
-        by_member_id=author.id,
-        reply_to=_ref(m),
-        is_bot=author.is_bot,
-        topic_id=ctx.topic_id,
+    msg.add(
+        EventKind.MESSAGE_PINNED, msg.author, by_member_id=msg.author.id, reply_to=_ref(msg.data)
     )
 
 
-def _thread_created(
-    rows: Rows,
-    ctx: ChannelContext,
-    m: dict[str, Any],
-    mid: str,
-    kind: str,
-    ts: datetime,
-    ts_raw: str | None,
-    author: User,
-    line: int,
-) -> None:
+def _thread_created(msg: _Message) -> None:
     """ThreadCreated: a topic_created for the thread ``reference.channelId`` names."""
-    thread = _ref(m, "channelId")
+    ctx = msg.ctx
+    thread = _ref(msg.data, "channelId")
     if thread is None or thread == ctx.header.channel_id:
-        _system_notice(rows, ctx, m, mid, kind, ts, ts_raw, author, line)
+        _system_notice(msg)
         return
     if (ctx.group_id, thread) in ctx.seen_topics:
         return
     ctx.seen_topics.add((ctx.group_id, thread))
     known = ctx.channels.get(thread)
-    content = m.get("content")
+    content = msg.data.get("content")
     name = known.channel_name if known else None
     if name is None and isinstance(content, str) and content not in ("", _THREAD_FALLBACK):
         name = content  # DCE before 2.40 wrote the thread's name as the content
@@ -368,125 +307,55 @@ def _thread_created(
         "type": known.channel_type if known else "thread",
         "parent_id": ctx.header.channel_id,
         "parent": ctx.header.channel_name,
-        "message_id": mid,
+        "message_id": msg.id,
     }
-    rows.add(
-        str(EventKind.TOPIC_CREATED),
-        ctx.group_id,
-        ts,
-        line,
+    msg.add(
+        EventKind.TOPIC_CREATED,
+        msg.author,
         key_parts=(thread,),
-        ts_raw=ts_raw,
         platform_id=thread,
-        member_id=author.id,
-        member_name=author.name,
         text=name,
-        is_bot=author.is_bot,
         extra=extra,
         topic_id=thread,
     )
 
 
-def _renamed(
-    rows: Rows,
-    ctx: ChannelContext,
-    m: dict[str, Any],
-    mid: str,
-    kind: str,
-    ts: datetime,
-    ts_raw: str | None,
-    author: User,
-    line: int,
-) -> None:
+def _renamed(msg: _Message) -> None:
     """ChannelNameChange: a group DM's rename is the group's; a thread's is its topic's."""
-    content = m.get("content") if isinstance(m.get("content"), str) else ""
+    content = msg.data.get("content") if isinstance(msg.data.get("content"), str) else ""
     assert isinstance(content, str)
     if content.startswith(_RENAME_PREFIX):
         rest = content[len(_RENAME_PREFIX) :]
         new = rest[2:] if rest.startswith(": ") else None
     else:
         new = content or None  # older DCE: the new name itself
-    if ctx.header.is_direct:
+    if msg.ctx.header.is_direct:
         event, extra = EventKind.GROUP_RENAMED, None
     else:
         event, extra = EventKind.SYSTEM_NOTICE, {"action": "topic_renamed", "name": new}
-    rows.add(
-        str(event),
-        ctx.group_id,
-        ts,
-        line,
-        key_parts=(mid,),
-        ts_raw=ts_raw,
-        platform_id=mid,
-        member_id=author.id,
-        member_name=author.name,
-        text=new,
-        is_bot=author.is_bot,
-        extra=extra,
-        topic_id=ctx.topic_id,
-    )
+    msg.add(event, msg.author, text=new, extra=extra)
 
 
-def _icon(
-    rows: Rows,
-    ctx: ChannelContext,
-    m: dict[str, Any],
-    mid: str,
-    kind: str,
-    ts: datetime,
-    ts_raw: str | None,
-    author: User,
-    line: int,
-) -> None:
-    if not ctx.header.is_direct:
-        _system_notice(rows, ctx, m, mid, kind, ts, ts_raw, author, line)
+def _icon(msg: _Message) -> None:
+    if not msg.ctx.header.is_direct:
+        _system_notice(msg)
         return
-    rows.add(
-        str(EventKind.GROUP_ICON_CHANGED),
-        ctx.group_id,
-        ts,
-        line,
-        key_parts=(mid,),
-        ts_raw=ts_raw,
-        platform_id=mid,
-        member_id=author.id,
-        member_name=author.name,
-        is_bot=author.is_bot,
-        topic_id=ctx.topic_id,
-    )
+    msg.add(EventKind.GROUP_ICON_CHANGED, msg.author)
 
 
-def _system_notice(
-    rows: Rows,
-    ctx: ChannelContext,
-    m: dict[str, Any],
-    mid: str,
-    kind: str,
-    ts: datetime,
-    ts_raw: str | None,
-    author: User,
-    line: int,
-) -> None:
+def _system_notice(msg: _Message) -> None:
     """Calls and every kind shequn has no event for: kept, never counted as a message."""
-    extra: dict[str, Any] = {"type": kind}
-    if kind == "Call" and isinstance(m.get("callEndedTimestamp"), str):
-        ended, _ = parse_time(m["callEndedTimestamp"], "callEndedTimestamp", ctx.timezone)
+    m = msg.data
+    extra: dict[str, Any] = {"type": msg.type}
+    if msg.type == "Call" and isinstance(m.get("callEndedTimestamp"), str):
+        ended, _ = parse_time(m["callEndedTimestamp"], "callEndedTimestamp", msg.ctx.timezone)
         extra["ended_at"] = ended.isoformat() + "Z"
     content = m.get("content")
-    rows.add(
-        str(EventKind.SYSTEM_NOTICE),
-        ctx.group_id,
-        ts,
-        line,
-        key_parts=(mid,),
-        ts_raw=ts_raw,
-        platform_id=mid,
-        member_id=author.id,
-        member_name=author.name,
+    msg.add(
+        EventKind.SYSTEM_NOTICE,
+        msg.author,
         text=content if isinstance(content, str) and content else None,
-        is_bot=author.is_bot,
         extra=extra,
-        topic_id=ctx.topic_id,
     )
 
 

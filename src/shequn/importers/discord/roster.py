@@ -19,7 +19,8 @@ from datetime import datetime
 from typing import IO, Any
 
 from shequn.events import EventKind
-from shequn.importers.discord.rows import RecordError, Rows, parse_time
+from shequn.importers.columns import EventColumns, dump_extra
+from shequn.importers.discord.rows import RecordError, parse_time
 from shequn.importers.discord.source import ijson
 
 
@@ -42,7 +43,7 @@ def members(fh: IO[bytes], is_array: bool) -> Iterator[tuple[str, object]]:
 
 
 def add_member(
-    rows: Rows, group_id: str, member: object, line: int, listed_at: datetime, timezone: str
+    rows: EventColumns, group_id: str, member: object, line: int, listed_at: datetime, timezone: str
 ) -> None:
     """Append the ``member_listed`` event of one guild member object."""
     if not isinstance(member, dict):
@@ -74,5 +75,5 @@ def add_member(
         member_id=uid,
         member_name=name if isinstance(name, str) else None,
         is_bot=user.get("bot") is True,
-        extra=extra,
+        extra=dump_extra(extra),
     )

@@ -21,12 +21,14 @@ from typing import Any, ClassVar
 from shequn.errors import ImportFormatError
 from shequn.events import EventKind
 from shequn.importers.base import Batch, ImportSettings
+from shequn.importers.columns import EventColumns, dump_extra
 from shequn.importers.slack.records import (
+    PLATFORM,
     BadRecord,
-    EventBuffer,
     Names,
     RecordReader,
     Row,
+    add_row,
     user_info,
 )
 from shequn.importers.slack.source import (
@@ -160,7 +162,8 @@ class SlackImporter:
 
     # -- the batches --------------------------------------------------------------
     def batches(self, settings: ImportSettings) -> Iterator[Batch]:
-        out = _Out(EventBuffer(settings.community, settings.import_id), settings.commit_every)
+        events = EventColumns(PLATFORM, settings.community, settings.import_id)
+        out = _Out(events, settings.commit_every)
         out.bytes_read = sum(
             self.tree.sizes[f] for f in (*INDEX_FILES, *USERS_FILES) if self.tree.has(f)
         )
@@ -173,7 +176,7 @@ class SlackImporter:
                     days += 1
                     for line, rows in self._day_file(rel, reader, out):
                         for row in rows:
-                            out.events.add(row, conv.id, line)
+                            add_row(out.events, row, conv.id, line)
                             latest = row.ts if latest is None else max(latest, row.ts)
                         yield from out.record_done(line)
                     out.bytes_read += self.tree.sizes[rel]
@@ -250,7 +253,7 @@ class SlackImporter:
                             _raw(member),
                         )
                     else:
-                        out.events.add(self._listed(member, when), entry["id"], line)
+                        add_row(out.events, self._listed(member, when), entry["id"], line)
                     yield from out.record_done(line)
 
     def _listed(self, member: str, when: int) -> Row:
@@ -270,14 +273,14 @@ class SlackImporter:
             member,
             self.names.current(member),
             is_bot=info is not None and info.is_bot,
-            extra=json.dumps(extra, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
+            extra=dump_extra(extra),
         )
 
 
 class _Out:
     """Batch bookkeeping: lines handed out, events and rejects since the last batch."""
 
-    def __init__(self, events: EventBuffer, commit_every: int) -> None:
+    def __init__(self, events: EventColumns, commit_every: int) -> None:
         self.events = events
         self.commit_every = max(1, commit_every)
         self.rejects: list[Reject] = []

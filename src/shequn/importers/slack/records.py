@@ -20,21 +20,12 @@ turns it into a reject and reads on.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import pyarrow as pa
-
-from shequn.events import (
-    EVENT_SCHEMA,
-    SCHEMA_VERSION,
-    AttachmentKind,
-    EventKind,
-    JoinMethod,
-    natural_key,
-)
+from shequn.events import AttachmentKind, EventKind, JoinMethod
+from shequn.importers.columns import EventColumns, dump_extra
 
 PLATFORM: Final = "slack"
 
@@ -116,6 +107,17 @@ def attachment_kind(file: dict[str, Any]) -> str:
     return str(AttachmentKind.DOCUMENT)
 
 
+#: ``users.json`` flags → role, the first flag set wins (an owner is an admin too)
+_ROLES: Final = (
+    ("is_primary_owner", "primary_owner"),
+    ("is_owner", "owner"),
+    ("is_admin", "admin"),
+    ("is_bot", "bot"),
+    ("is_ultra_restricted", "single_channel_guest"),
+    ("is_restricted", "guest"),
+)
+
+
 @dataclass
 class UserInfo:
     """What ``users.json`` says about one member."""
@@ -134,20 +136,7 @@ def user_info(user: dict[str, Any]) -> UserInfo:
     assert isinstance(profile, dict)
     real = _text(profile.get("real_name")) or _text(user.get("real_name"))
     display = _text(profile.get("display_name")) or real or _text(user.get("name"))
-    if user.get("is_primary_owner"):
-        role = "primary_owner"
-    elif user.get("is_owner"):
-        role = "owner"
-    elif user.get("is_admin"):
-        role = "admin"
-    elif user.get("is_bot"):
-        role = "bot"
-    elif user.get("is_ultra_restricted"):
-        role = "single_channel_guest"
-    elif user.get("is_restricted"):
-        role = "guest"
-    else:
-        role = "member"
+    role = next((role for flag, role in _ROLES if user.get(flag)), "member")
     return UserInfo(
         name=display,
         real_name=real,
@@ -160,12 +149,6 @@ def user_info(user: dict[str, Any]) -> UserInfo:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def _extra(values: dict[str, Any]) -> str | None:
-    if not values:
-        return None
-    return json.dumps(values, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 @dataclass
@@ -297,24 +280,24 @@ class RecordReader:
             value = rec.get("topic", rec.get("text"))
             return [
                 Row(str(EventKind.GROUP_SETTINGS_CHANGED), ts, platform_id, user, name,
-                    text=_text(value), extra=_extra({"setting": "topic"}))
+                    text=_text(value), extra=dump_extra({"setting": "topic"}))
             ]  # fmt: skip
         if subtype in RENAMES:
             return [
                 Row(str(EventKind.GROUP_RENAMED), ts, platform_id, user, name,
-                    text=_text(rec.get("name")), extra=_extra({"old": rec.get("old_name")}))
+                    text=_text(rec.get("name")), extra=dump_extra({"old": rec.get("old_name")}))
             ]  # fmt: skip
         if subtype in ARCHIVES:
             return [
                 Row(str(EventKind.GROUP_SETTINGS_CHANGED), ts, platform_id, user, name,
-                    extra=_extra({"setting": ARCHIVES[subtype]}))
+                    extra=dump_extra({"setting": ARCHIVES[subtype]}))
             ]  # fmt: skip
         if subtype == "pinned_item":
             item_type = rec.get("item_type")
+            shown = {"item_type": item_type} if item_type not in (None, "C") else {}
             return [
                 Row(str(EventKind.MESSAGE_PINNED), ts, platform_id, user, name,
-                    by_member_id=user, reply_to=pinned_ts(rec),
-                    extra=_extra({"item_type": item_type} if item_type not in (None, "C") else {}))
+                    by_member_id=user, reply_to=pinned_ts(rec), extra=dump_extra(shown))
             ]  # fmt: skip
         return [self._notice(rec, ts, platform_id, user, subtype)]
 
@@ -364,7 +347,7 @@ class RecordReader:
         post = Row(
             str(EventKind.MESSAGE_POSTED), ts, platform_id, member, name,
             text=_text(text), reply_to=reply_to, mentions=mentions_in(_text(text)),
-            attachment_kind=kind, is_bot=is_bot, extra=_extra(extra), topic_id=thread,
+            attachment_kind=kind, is_bot=is_bot, extra=dump_extra(extra), topic_id=thread,
         )  # fmt: skip
         return [post, *self._reactions(rec, ts, platform_id, thread)]
 
@@ -392,14 +375,14 @@ class RecordReader:
                 rows.append(
                     Row(str(EventKind.REACTION_ADDED), ts, None, reactor,
                         self.names.current(reactor), reply_to=platform_id,
-                        is_bot=self.names.is_bot(reactor), extra=_extra({"emoji": emoji}),
+                        is_bot=self.names.is_bot(reactor), extra=dump_extra({"emoji": emoji}),
                         topic_id=thread, more=(platform_id, reactor, emoji))
                 )  # fmt: skip
             unlisted = count - len(set(users))
             if unlisted > 0:  # Slack lists only the first reactors of a popular emoji
                 rows.append(
                     Row(str(EventKind.REACTION_ADDED), ts, None, None, reply_to=platform_id,
-                        extra=_extra({"emoji": emoji, "unlisted": unlisted}),
+                        extra=dump_extra({"emoji": emoji, "unlisted": unlisted}),
                         topic_id=thread, more=(platform_id, None, emoji))
                 )  # fmt: skip
         return rows
@@ -429,7 +412,7 @@ class RecordReader:
             str(EventKind.SYSTEM_NOTICE), ts, platform_id, user, name,
             text=_text(rec.get("text")),
             is_bot=self.names.is_bot(user) if user else bool(rec.get("bot_id")),
-            extra=_extra(extra),
+            extra=dump_extra(extra),
         )  # fmt: skip
 
 
@@ -475,68 +458,29 @@ def pinned_ts(rec: dict[str, Any]) -> str | None:
     return None
 
 
-class EventBuffer:
-    """Columns of the events read so far; :meth:`table` makes one Arrow batch of them."""
+def add_row(events: EventColumns, row: Row, group_id: str, line: int) -> None:
+    """Append one row to a batch.
 
-    def __init__(self, community: str, import_id: int) -> None:
-        self.community = community
-        self.import_id = import_id
-        self._clear()
-
-    def _clear(self) -> None:
-        self.cols: dict[str, list[Any]] = {
-            name: [] for name in EVENT_SCHEMA.names if name not in _CONSTANT
-        }
-
-    def __len__(self) -> int:
-        return len(self.cols["key"])
-
-    def add(self, row: Row, group_id: str, line: int) -> None:
-        c = self.cols
-        more = row.more or ((row.member_id,) if row.platform_id is None else ())
-        key_id = row.platform_id if row.platform_id is not None else None
-        c["key"].append(natural_key(PLATFORM, self.community, group_id, row.kind, key_id, *more))
-        c["kind"].append(row.kind)
-        c["group_id"].append(group_id)
-        c["ts"].append(row.ts)
-        c["platform_id"].append(row.platform_id)
-        c["member_id"].append(row.member_id)
-        c["member_name"].append(row.member_name)
-        c["by_member_id"].append(row.by_member_id)
-        c["text"].append(row.text)
-        c["reply_to"].append(row.reply_to)
-        c["mentions"].append(row.mentions)
-        c["attachment_kind"].append(row.attachment_kind)
-        c["is_bot"].append(row.is_bot)
-        c["join_method"].append(row.join_method)
-        c["extra"].append(row.extra)
-        c["source_line"].append(line)
-        c["topic_id"].append(row.topic_id)
-
-    def table(self) -> pa.Table:
-        """The buffered events as one table (EVENT_SCHEMA); the buffer is emptied."""
-        n = len(self)
-        arrays: list[pa.Array] = []
-        for f in EVENT_SCHEMA:
-            if f.name == "ts":
-                arrays.append(pa.array(self.cols["ts"], pa.int64()).cast(f.type))
-            elif f.name in _CONSTANT:
-                arrays.append(pa.array([self._constant(f.name)] * n, f.type))
-            else:
-                arrays.append(pa.array(self.cols[f.name], f.type))
-        self._clear()
-        return pa.Table.from_arrays(arrays, schema=EVENT_SCHEMA)
-
-    def _constant(self, name: str) -> Any:
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "platform": PLATFORM,
-            "community": self.community,
-            "import_id": self.import_id,
-        }.get(name)
-
-
-_CONSTANT: Final = frozenset(
-    {"schema_version", "platform", "community", "import_id", "ts_raw", "forwarded_from",
-     "invite_link", "amount", "currency"}
-)  # fmt: skip
+    A row without a platform id (a reaction, a roster entry) is keyed on its member too,
+    unless ``row.more`` says what tells it apart.
+    """
+    more = row.more or ((row.member_id,) if row.platform_id is None else ())
+    events.add(
+        row.kind,
+        group_id,
+        row.ts,
+        line,
+        key_parts=(row.platform_id, *more),
+        platform_id=row.platform_id,
+        member_id=row.member_id,
+        member_name=row.member_name,
+        by_member_id=row.by_member_id,
+        text=row.text,
+        reply_to=row.reply_to,
+        mentions=row.mentions,
+        attachment_kind=row.attachment_kind,
+        is_bot=row.is_bot,
+        join_method=row.join_method,
+        extra=row.extra,
+        topic_id=row.topic_id,
+    )

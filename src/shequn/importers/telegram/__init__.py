@@ -20,10 +20,11 @@ import pyarrow.compute as pc
 from shequn.errors import ImportFormatError
 from shequn.events import EventKind
 from shequn.importers.base import Batch, ImportSettings
+from shequn.importers.columns import EventColumns
 from shequn.importers.telegram.clock import Clock
-from shequn.importers.telegram.columns import EventColumns
 from shequn.importers.telegram.htmlfile import HtmlExport
 from shequn.importers.telegram.jsonfile import JsonExport, read_head
+from shequn.importers.telegram.records import PLATFORM
 from shequn.importers.telegram.roster import Participant, read_roster
 from shequn.importers.telegram.source import ExportSource
 
@@ -164,7 +165,7 @@ class TelegramImporter:
         last_line: int,
         last_ts: int,
     ) -> Batch:
-        out = EventColumns(settings.community, settings.import_id)
+        out = EventColumns(PLATFORM, settings.community, settings.import_id)
         kind = str(EventKind.MEMBER_LISTED)
         line = last_line
         for person in roster:
@@ -176,14 +177,12 @@ class TelegramImporter:
                 kind,
                 group,
                 person.joined_us if person.joined_us is not None else last_ts,
-                None,
                 line,
+                key_parts=(None, person.member_id),
                 member_id=person.member_id,
                 member_name=person.name or None,
                 is_bot=person.is_bot,
                 extra=json.dumps(extra, ensure_ascii=False),
-                more=person.member_id,
             )
-        events, rejects = out.take()
         self._notes.append(f"participants list: {len(roster)} members listed")
-        return Batch(events, rejects, line, len(roster), self.total_bytes)
+        return Batch(out.table(), [], line, len(roster), self.total_bytes)

@@ -30,8 +30,8 @@ from shequn.errors import ImportFormatError
 from shequn.events import AttachmentKind, JoinMethod
 from shequn.identity import identity_of as _identity_of
 from shequn.importers.base import Batch, ImportSettings
+from shequn.importers.columns import EventColumns
 from shequn.importers.telegram.clock import Clock
-from shequn.importers.telegram.columns import EventColumns
 from shequn.importers.telegram.records import (
     CREATED,
     ICON,
@@ -39,10 +39,12 @@ from shequn.importers.telegram.records import (
     LEFT,
     NOTICE,
     PINNED,
+    PLATFORM,
     POSTED,
     REMOVED,
     RENAMED,
     TOPIC,
+    ServiceEvents,
 )
 from shequn.importers.telegram.source import ExportSource
 from shequn.store.base import Reject
@@ -172,7 +174,8 @@ class HtmlExport:
 
     def batches(self, settings: ImportSettings) -> Iterator[Batch]:
         clock = Clock(settings.timezone)
-        out = EventColumns(settings.community, settings.import_id)
+        out = EventColumns(PLATFORM, settings.community, settings.import_id)
+        rejects: list[Reject] = []
         group = settings.group or self.group_name
         self.group_names = {group: self.group_name}
         state = HtmlState(group)
@@ -227,18 +230,15 @@ class HtmlExport:
                         try:
                             self._message(div, mid, line, clock, state, out)
                         except ValueError as exc:
-                            out.rejects.append(
-                                Reject(display, line, f"message{mid}: {exc}", _raw(div))
-                            )
+                            rejects.append(Reject(display, line, f"message{mid}: {exc}", _raw(div)))
                     if line % every == 0 and not pending:
-                        events, rejects = out.take()
-                        yield Batch(events, rejects, line, read, done)
+                        yield Batch(out.table(), rejects, line, read, done)
+                        rejects = []
                         read = 0
         for p in pending:
             self._service(p, state.last_ts if state.last_ts is not None else 0, state, out)
-        if len(out) or out.rejects or read:
-            events, rejects = out.take()
-            yield Batch(events, rejects, max(line, 1), read, self.source.total_bytes)
+        if len(out) or rejects or read:
+            yield Batch(out.table(), rejects, max(line, 1), read, self.source.total_bytes)
 
     def _parse(self, name: str) -> etree._Element:
         with self.source.open(name) as fh:
@@ -344,13 +344,14 @@ class HtmlExport:
             POSTED,
             state.group_id,
             ts,
-            str(mid),
             line,
+            key_parts=(str(mid),),
+            platform_id=str(mid),
             member_id=author,
             member_name=author_name,
             text=text,
             reply_to=reply_to,
-            mentions=mentions or None,
+            mentions=mentions,
             attachment_kind=attachment,
             forwarded_from=forwarded_from,
             is_bot=bot,
@@ -371,64 +372,56 @@ class HtmlExport:
                 break
         if m is None:
             self.unknown_services += 1
-            out.add(NOTICE, group, ts, p.pid, p.line,
-                    extra=json.dumps({"text": p.text}, ensure_ascii=False))  # fmt: skip
+            unknown = ServiceEvents(out, group, ts, p.pid, p.line, None, None)
+            unknown.add(NOTICE, extra=json.dumps({"text": p.text}, ensure_ascii=False))
             return
         actor_name = m.group("actor")
         actor = identity_of(actor_name)
-        add = out.add
-        who: dict[str, Any] = {"member_id": actor, "member_name": actor_name}
+        add = ServiceEvents(out, group, ts, p.pid, p.line, actor, actor_name).add
         if kind == "create":
-            add(CREATED, group, ts, p.pid, p.line, text=m.group("title"), **who)
+            add(CREATED, text=m.group("title"))
             listed = m.group("list")
             for name in split_names(listed) if listed else []:
                 member = identity_of(name)
                 if member != actor:
-                    add(JOINED, group, ts, p.pid, p.line, member_id=member, member_name=name,
-                        by_member_id=actor, join_method=str(JoinMethod.ADDED),
-                        more=member)  # fmt: skip
+                    add(JOINED, member, member_id=member, member_name=name, by_member_id=actor,
+                        join_method=str(JoinMethod.ADDED))  # fmt: skip
         elif kind == "invite":
             for name in split_names(m.group("list")):
                 member = identity_of(name)
                 own = member == actor
-                add(JOINED, group, ts, p.pid, p.line, member_id=member, member_name=name,
+                add(JOINED, member, member_id=member, member_name=name,
                     by_member_id=None if own else actor,
-                    join_method=str(JoinMethod.UNKNOWN if own else JoinMethod.ADDED),
-                    more=member)  # fmt: skip
+                    join_method=str(JoinMethod.UNKNOWN if own else JoinMethod.ADDED))  # fmt: skip
         elif kind == "link":
             inviter = m.group("inviter")
-            add(JOINED, group, ts, p.pid, p.line, join_method=str(JoinMethod.INVITE_LINK),
+            add(JOINED, actor, join_method=str(JoinMethod.INVITE_LINK),
                 extra=json.dumps({"inviter": inviter, "inviter_id": identity_of(inviter)},
-                                 ensure_ascii=False),
-                more=actor, **who)  # fmt: skip
+                                 ensure_ascii=False))  # fmt: skip
         elif kind == "request":
-            add(JOINED, group, ts, p.pid, p.line, join_method=str(JoinMethod.REQUEST_APPROVED),
-                more=actor, **who)  # fmt: skip
+            add(JOINED, actor, join_method=str(JoinMethod.REQUEST_APPROVED))
         elif kind in ("left", "remove"):
             name = actor_name if kind == "left" else m.group("member")
             member = identity_of(name)
             if member == actor:
-                add(LEFT, group, ts, p.pid, p.line, more=member, **who)
+                add(LEFT, member)
             else:
-                add(REMOVED, group, ts, p.pid, p.line, member_id=member, member_name=name,
-                    by_member_id=actor, more=member)  # fmt: skip
+                add(REMOVED, member, member_id=member, member_name=name, by_member_id=actor)
         elif kind == "pin":
             target = _message_id(p.el)
-            add(PINNED, group, ts, p.pid, p.line,
-                reply_to=None if target is None else str(target), **who)  # fmt: skip
+            add(PINNED, reply_to=None if target is None else str(target))
         elif kind == "title":
-            add(RENAMED, group, ts, p.pid, p.line, text=m.group("title"), **who)
+            add(RENAMED, text=m.group("title"))
         elif kind == "photo":
-            add(ICON, group, ts, p.pid, p.line, **who)
+            add(ICON)
         elif kind == "topic":
             state.topics.add(int(p.pid))
-            add(TOPIC, group, ts, p.pid, p.line, text=m.group("title"), topic_id=p.pid, **who)
+            add(TOPIC, text=m.group("title"), topic_id=p.pid)
         else:
             extra: dict[str, Any] = {"action": "migrate_to_supergroup"}
             if kind == "migrate_from":
                 extra = {"action": "migrate_from_group", "title": m.group("title")}
-            add(NOTICE, group, ts, p.pid, p.line, extra=json.dumps(extra, ensure_ascii=False),
-                **who)  # fmt: skip
+            add(NOTICE, extra=json.dumps(extra, ensure_ascii=False))
 
 
 def _media(wrap: etree._Element | None) -> tuple[str | None, dict[str, Any], str | None]:

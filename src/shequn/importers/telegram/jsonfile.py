@@ -19,9 +19,15 @@ import ijson
 
 from shequn.errors import ImportFormatError
 from shequn.importers.base import Batch, ImportSettings
+from shequn.importers.columns import EventColumns
 from shequn.importers.telegram.clock import Clock
-from shequn.importers.telegram.columns import EventColumns
-from shequn.importers.telegram.records import BadRecord, ChatState, RecordReader, resolver
+from shequn.importers.telegram.records import (
+    PLATFORM,
+    BadRecord,
+    ChatState,
+    RecordReader,
+    resolver,
+)
 from shequn.importers.telegram.source import ExportSource
 from shequn.importers.telegram.survey import ChatHeader, Survey, survey
 from shequn.store.base import Reject
@@ -116,7 +122,8 @@ class JsonExport:
     def batches(self, settings: ImportSettings) -> Iterator[Batch]:
         found = self.survey or self.run_survey({})
         clock = Clock(settings.timezone)
-        out = EventColumns(settings.community, settings.import_id)
+        out = EventColumns(PLATFORM, settings.community, settings.import_id)
+        rejects: list[Reject] = []
         reader = RecordReader(out, clock, resolver(found.names))
         every = max(1, settings.commit_every)
         with self.source.open(self.name) as raw:
@@ -143,10 +150,10 @@ class JsonExport:
                         try:
                             reader.read(msg, line, where, state_or_none)
                         except BadRecord as exc:
-                            out.rejects.append(Reject(self.display, line, str(exc), _raw(msg)))
+                            rejects.append(Reject(self.display, line, str(exc), _raw(msg)))
                     if line % every == 0:
-                        events, rejects = out.take()
-                        yield Batch(events, rejects, line, read, fh.read_bytes)
+                        yield Batch(out.table(), rejects, line, read, fh.read_bytes)
+                        rejects = []
                         read = 0
             except ijson.JSONError as exc:
                 raise ImportFormatError(
@@ -161,9 +168,8 @@ class JsonExport:
                     platform="telegram",
                     path=self.display,
                 ) from None
-            if len(out) or out.rejects or line % every:
-                events, rejects = out.take()
-                yield Batch(events, rejects, max(line, 1), read, self.source.total_bytes)
+            if len(out) or rejects or line % every:
+                yield Batch(out.table(), rejects, max(line, 1), read, self.source.total_bytes)
         self.unsupported = reader.unsupported
 
     def _account_chats(

@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Unpack
 
 from shequn.events import AttachmentKind, EventKind, JoinMethod
 from shequn.identity import identity_of
+from shequn.importers.columns import EventColumns, EventFields
 from shequn.importers.telegram.clock import Clock
-from shequn.importers.telegram.columns import EventColumns
+
+PLATFORM: Final = "telegram"
 
 POSTED: Final = str(EventKind.MESSAGE_POSTED)
 REACTION: Final = str(EventKind.REACTION_ADDED)
@@ -67,6 +69,49 @@ class ChatState:
     #: message id → forum topic id, only for messages inside a topic
     topic_of: dict[int, int] = field(default_factory=dict)
     bots: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """One message object being read: what all of its events share."""
+
+    msg: dict[str, Any]
+    mid: int
+    ts: int
+    ts_raw: str | None
+    line: int
+    where: str
+    chat: ChatState
+    topic: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceEvents:
+    """The events one service message states: one group, time, message id and line."""
+
+    out: EventColumns
+    group: str
+    ts: int
+    pid: str
+    line: int
+    actor: str | None
+    actor_name: str | None
+    ts_raw: str | None = None
+    topic: str | None = None
+
+    def add(self, kind: str, more: str = "", **fields: Unpack[EventFields]) -> None:
+        """One event, about the actor unless ``fields`` name a member.
+
+        ``more`` tells apart the events of one message (the member each is about); the
+        key leaves it out when empty, as keys always have.
+        """
+        fields.setdefault("member_id", self.actor)
+        fields.setdefault("member_name", self.actor_name)
+        fields.setdefault("platform_id", self.pid)
+        fields.setdefault("ts_raw", self.ts_raw)
+        fields.setdefault("topic_id", self.topic)
+        key_parts = (self.pid, more) if more else (self.pid,)
+        self.out.add(kind, self.group, self.ts, self.line, key_parts=key_parts, **fields)
 
 
 def _dumps(value: dict[str, Any]) -> str:
@@ -175,10 +220,11 @@ class RecordReader:
         if reply is not None and not isinstance(reply, int):
             raise BadRecord(f"{where}.reply_to_message_id", "not an integer")
         topic, reply = self._topic(mid, reply, chat)
+        record = _Record(msg, mid, ts, ts_raw, line, where, chat, topic)
         if kind == "service":
-            self._service(msg, mid, ts, ts_raw, line, where, chat, topic)
+            self._service(record)
         elif kind == "message":
-            self._message(msg, mid, ts, ts_raw, line, where, chat, topic, reply)
+            self._message(record, reply)
         else:
             raise BadRecord(f"{where}.type", f"unknown message type {kind!r}")
 
@@ -202,18 +248,8 @@ class RecordReader:
         chat.topic_of[mid] = topic
         return str(topic), str(reply)
 
-    def _message(
-        self,
-        msg: dict[str, Any],
-        mid: int,
-        ts: int,
-        ts_raw: str | None,
-        line: int,
-        where: str,
-        chat: ChatState,
-        topic: str | None,
-        reply: str | None,
-    ) -> None:
+    def _message(self, record: _Record, reply: str | None) -> None:
+        msg, where, chat = record.msg, record.where, record.chat
         sender = msg.get("from_id")
         name = msg.get("from")
         member = peer_id(sender) if sender is not None else self.resolve(name)
@@ -245,41 +281,32 @@ class RecordReader:
             extra["links"] = links
         if attachment == _MEDIA and msg.get("media_type"):
             extra["media_type"] = msg["media_type"]
-        pid = str(mid)
-        group = chat.group_id
+        pid = str(record.mid)
         self.out.add(
             POSTED,
-            group,
-            ts,
-            pid,
-            line,
+            chat.group_id,
+            record.ts,
+            record.line,
+            key_parts=(pid,),
+            platform_id=pid,
             member_id=member,
             member_name=name,
             text=text or None,
             reply_to=reply,
-            mentions=mentions or None,
+            mentions=mentions,
             attachment_kind=attachment,
             forwarded_from=msg.get("forwarded_from"),
             is_bot=bot,
             extra=_dumps(extra) if extra else None,
-            topic_id=topic,
-            ts_raw=ts_raw,
+            topic_id=record.topic,
+            ts_raw=record.ts_raw,
         )
         reactions = msg.get("reactions")
         if reactions:
-            self._reactions(reactions, pid, ts, ts_raw, line, where, group, topic)
+            self._reactions(record, reactions, pid)
 
-    def _reactions(
-        self,
-        reactions: Any,
-        pid: str,
-        ts: int,
-        ts_raw: str | None,
-        line: int,
-        where: str,
-        group: str,
-        topic: str | None,
-    ) -> None:
+    def _reactions(self, record: _Record, reactions: Any, pid: str) -> None:
+        where, group, topic, line = record.where, record.chat.group_id, record.topic, record.line
         if not isinstance(reactions, list):
             raise BadRecord(f"{where}.reactions", "not an array")
         for r, reaction in enumerate(reactions):
@@ -293,14 +320,14 @@ class RecordReader:
                 self.out.add(
                     REACTION,
                     group,
-                    ts,
-                    pid,
+                    record.ts,
                     line,
+                    key_parts=(pid, "", emoji),
+                    platform_id=pid,
                     reply_to=pid,
                     extra=_dumps({"emoji": emoji, "count": count}),
                     topic_id=topic,
-                    ts_raw=ts_raw,
-                    more="\x1f" + emoji,
+                    ts_raw=record.ts_raw,
                 )
                 continue
             for k, who in enumerate(recent):
@@ -318,71 +345,49 @@ class RecordReader:
                     REACTION,
                     group,
                     when,
-                    pid,
                     line,
+                    key_parts=(pid, member, emoji),
+                    platform_id=pid,
                     member_id=member,
                     member_name=who.get("from"),
                     reply_to=pid,
                     extra=_dumps({"emoji": emoji}),
                     topic_id=topic,
                     ts_raw=date,
-                    more=f"{member or ''}\x1f{emoji}",
                 )
 
-    def _service(
-        self,
-        msg: dict[str, Any],
-        mid: int,
-        ts: int,
-        ts_raw: str | None,
-        line: int,
-        where: str,
-        chat: ChatState,
-        topic: str | None,
-    ) -> None:
+    def _service(self, record: _Record) -> None:
+        msg, where, chat = record.msg, record.where, record.chat
         action = msg.get("action")
         actor_name = msg.get("actor")
         actor_id = msg.get("actor_id")
         actor = peer_id(actor_id) if actor_id is not None else self.resolve(actor_name)
-        pid = str(mid)
-        group = chat.group_id
-        add = self.out.add
-        common: dict[str, Any] = {"ts_raw": ts_raw, "topic_id": topic}
+        events = ServiceEvents(
+            self.out, chat.group_id, record.ts, str(record.mid), record.line, actor, actor_name,
+            record.ts_raw, record.topic,
+        )  # fmt: skip
+        add = events.add
         if action in ("create_group", "invite_members"):
             members = msg.get("members") or []
             if not isinstance(members, list):
                 raise BadRecord(f"{where}.members", "not an array")
             if action == "create_group":
-                add(CREATED, group, ts, pid, line, member_id=actor, member_name=actor_name,
-                    text=msg.get("title"), **common)  # fmt: skip
+                add(CREATED, text=msg.get("title"))
             for i, name in enumerate(members):
                 member = self.resolve(name)
                 if action == "create_group" and member == actor:
                     continue
                 own = member is not None and member == actor
-                add(
-                    JOINED,
-                    group,
-                    ts,
-                    pid,
-                    line,
-                    member_id=member,
-                    member_name=name,
-                    by_member_id=None if own else actor,
-                    join_method=str(JoinMethod.UNKNOWN if own else JoinMethod.ADDED),
-                    more=member if member is not None else f"#{i}",
-                    **common,
-                )
+                add(JOINED, member if member is not None else f"#{i}", member_id=member,
+                    member_name=name, by_member_id=None if own else actor,
+                    join_method=str(JoinMethod.UNKNOWN if own else JoinMethod.ADDED))  # fmt: skip
         elif action == "join_group_by_link":
             inviter = msg.get("inviter")
             extra = {"inviter": inviter, "inviter_id": self.resolve(inviter)} if inviter else None
-            add(JOINED, group, ts, pid, line, member_id=actor, member_name=actor_name,
-                join_method=str(JoinMethod.INVITE_LINK),
-                extra=_dumps(extra) if extra else None, more=actor or "", **common)  # fmt: skip
+            add(JOINED, actor or "", join_method=str(JoinMethod.INVITE_LINK),
+                extra=_dumps(extra) if extra else None)  # fmt: skip
         elif action == "join_group_by_request":
-            add(JOINED, group, ts, pid, line, member_id=actor, member_name=actor_name,
-                join_method=str(JoinMethod.REQUEST_APPROVED), more=actor or "",
-                **common)  # fmt: skip
+            add(JOINED, actor or "", join_method=str(JoinMethod.REQUEST_APPROVED))
         elif action == "remove_members":
             members = msg.get("members") or []
             if not isinstance(members, list):
@@ -390,33 +395,26 @@ class RecordReader:
             for i, name in enumerate(members):
                 member = self.resolve(name)
                 if member is not None and (member == actor or name == actor_name):
-                    add(LEFT, group, ts, pid, line, member_id=member, member_name=name,
-                        more=member, **common)  # fmt: skip
+                    add(LEFT, member, member_id=member, member_name=name)
                 else:
-                    add(REMOVED, group, ts, pid, line, member_id=member, member_name=name,
-                        by_member_id=actor, more=member if member is not None else f"#{i}",
-                        **common)  # fmt: skip
+                    add(REMOVED, member if member is not None else f"#{i}", member_id=member,
+                        member_name=name, by_member_id=actor)  # fmt: skip
         elif action == "pin_message":
             target = msg.get("message_id")
-            add(PINNED, group, ts, pid, line, member_id=actor, member_name=actor_name,
-                reply_to=None if target is None else str(target), **common)  # fmt: skip
+            add(PINNED, reply_to=None if target is None else str(target))
         elif action == "edit_group_title":
-            add(RENAMED, group, ts, pid, line, member_id=actor, member_name=actor_name,
-                text=msg.get("title"), **common)  # fmt: skip
+            add(RENAMED, text=msg.get("title"))
         elif action in ("edit_group_photo", "delete_group_photo"):
-            add(ICON, group, ts, pid, line, member_id=actor, member_name=actor_name,
-                extra=_dumps({"action": action}), **common)  # fmt: skip
+            add(ICON, extra=_dumps({"action": action}))
         elif action == "topic_created":
-            chat.topics.add(mid)
-            add(TOPIC, group, ts, pid, line, member_id=actor, member_name=actor_name,
-                text=msg.get("title"), ts_raw=ts_raw, topic_id=pid)  # fmt: skip
+            chat.topics.add(record.mid)
+            add(TOPIC, text=msg.get("title"), topic_id=events.pid)
         else:
             extra = {"action": action}
             for key in ("title", "new_title"):
                 if msg.get(key):
                     extra[key] = msg[key]
-            add(NOTICE, group, ts, pid, line, member_id=actor, member_name=actor_name,
-                extra=_dumps(extra), **common)  # fmt: skip
+            add(NOTICE, extra=_dumps(extra))
 
 
 def resolver(names: dict[str, str]) -> Callable[[str | None], str | None]:

@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo
 from shequn.errors import ImportFormatError
 from shequn.events import EventKind
 from shequn.importers.base import Batch, ImportSettings
-from shequn.importers.wechat.buffer import EventBuffer
+from shequn.importers.columns import EventColumns
 from shequn.importers.wechat.chats import Chat, discover, read_rows, survey
 from shequn.importers.wechat.encoding import detect
 from shequn.importers.wechat.layouts import layout_of
-from shequn.importers.wechat.records import ChatEvents
+from shequn.importers.wechat.records import PLATFORM, ChatEvents, extra_json
 from shequn.importers.wechat.roster import read_roster
 from shequn.importers.wechat.source import Entry, ExportSource
 from shequn.store.base import Reject
@@ -95,7 +95,7 @@ class WeChatImporter:
 
     def batches(self, settings: ImportSettings) -> Iterator[Batch]:
         tz = ZoneInfo(settings.timezone)
-        buffer = EventBuffer(settings.community, settings.import_id)
+        buffer = EventColumns(PLATFORM, settings.community, settings.import_id)
         self._notes = []
         override = settings.group if settings.group and settings.group != self.group_name else None
         if override and len(self.chats) > 1:
@@ -135,14 +135,14 @@ class WeChatImporter:
                 line += 1
                 records += 1
                 buffer.add(
-                    kind=EventKind.MEMBER_LISTED,
-                    group_id=listed.room,
-                    ts=last_ts.get(listed.room, taken),  # type: ignore[arg-type]
-                    line=line,
+                    EventKind.MEMBER_LISTED,
+                    listed.room,
+                    last_ts.get(listed.room, taken),  # type: ignore[arg-type]
+                    line,
                     key_parts=(snapshot, listed.wxid),
                     member_id=listed.wxid,
                     member_name=listed.name,
-                    extra={"role": listed.role},
+                    extra=extra_json({"role": listed.role}),
                 )
                 self.group_names.setdefault(listed.room, listed.room)
                 if records >= settings.commit_every:
@@ -151,9 +151,9 @@ class WeChatImporter:
         if records or len(buffer):
             yield self._batch(buffer, rejects, line, records)
 
-    def _batch(self, buffer: EventBuffer, rejects: list[Reject], line: int, records: int) -> Batch:
+    def _batch(self, buffer: EventColumns, rejects: list[Reject], line: int, records: int) -> Batch:
         return Batch(
-            events=buffer.take(),
+            events=buffer.table(),
             rejects=list(rejects),
             position=line,
             records_read=records,

@@ -11,11 +11,13 @@ A recall replaces the recalled message's row in WeChat's database, so it is a
 from __future__ import annotations
 
 import calendar
+import json
 from dataclasses import dataclass, field
+from typing import Any, Final, Unpack
 
 from shequn.events import EventKind
 from shequn.identity import identity_of
-from shequn.importers.wechat.buffer import EventBuffer
+from shequn.importers.columns import EventColumns, EventFields
 from shequn.importers.wechat.layouts import MEMOTRACE, PYWXDUMP_ME, Row
 from shequn.importers.wechat.messages import QuoteIndex, appmsg_quote, mentions_in, split_quote
 from shequn.importers.wechat.names import YOU, NameBook
@@ -28,15 +30,23 @@ from shequn.importers.wechat.types import (
     is_system,
 )
 
+PLATFORM: Final = "wechat"
+
 #: app messages whose text PyWxDump writes readably (links, pasted text)
 _TEXT_APPS = frozenset({1, 4, 5})
+
+
+def extra_json(extra: dict[str, Any] | None) -> str | None:
+    """The ``extra`` column as WeChat imports have always written it: sorted keys, with
+    spaces (unlike the compact :func:`~shequn.importers.columns.dump_extra`)."""
+    return json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None
 
 
 @dataclass
 class ChatEvents:
     """Turns one chat's rows into events in ``buffer``."""
 
-    buffer: EventBuffer
+    buffer: EventColumns
     book: NameBook
     group_id: str
     layout: str
@@ -49,6 +59,15 @@ class ChatEvents:
         if self.layout == MEMOTRACE:
             return (row.platform_id, calendar.timegm(row.ts.timetuple()))
         return (row.platform_id,)
+
+    def _emit(
+        self, kind: str, row: Row, line: int, *more: str, **fields: Unpack[EventFields]
+    ) -> None:
+        """One event of ``row``: its time, its id and its key, plus ``more`` in the key."""
+        fields.setdefault("ts_raw", row.ts_raw)
+        fields.setdefault("platform_id", row.platform_id)
+        key_parts = (*self._key(row), *more)
+        self.buffer.add(kind, self.group_id, row.ts, line, key_parts=key_parts, **fields)
 
     def _exporter(self) -> str:
         if self.book.exporter:
@@ -98,21 +117,17 @@ class ChatEvents:
         if row.type_ not in (TEXT, APP, 3, 34, 43, 47) and row.type_name:
             extra["type_name"] = row.type_name
         attachment = attachment_of(*key)
-        self.buffer.add(
-            kind=EventKind.MESSAGE_POSTED,
-            group_id=self.group_id,
-            ts=row.ts,
-            ts_raw=row.ts_raw,
-            line=line,
-            key_parts=self._key(row),
-            platform_id=row.platform_id,
+        self._emit(
+            EventKind.MESSAGE_POSTED,
+            row,
+            line,
             member_id=sender or None,
             member_name=name,
             text=text,
             reply_to=reply_to,
             mentions=mentions,
             attachment_kind=str(attachment) if attachment else None,
-            extra=extra,
+            extra=extra_json(extra),
         )
         if self.layout != MEMOTRACE and row.ts_raw:
             content = text if text is not None else row.content
@@ -123,16 +138,12 @@ class ChatEvents:
         fact = parse_system(self.book, row.content)
         if fact is None:
             self.unknown_system += 1
-            self.buffer.add(
-                kind=EventKind.SYSTEM_NOTICE,
-                group_id=self.group_id,
-                ts=row.ts,
-                ts_raw=row.ts_raw,
-                line=line,
-                key_parts=self._key(row),
-                platform_id=row.platform_id,
+            self._emit(
+                EventKind.SYSTEM_NOTICE,
+                row,
+                line,
                 text=clean_text(row.content) or None,
-                extra={"type": row.type_, "subtype": row.subtype},
+                extra=extra_json({"type": row.type_, "subtype": row.subtype}),
             )
             return
         self.languages.add(fact.language)
@@ -147,14 +158,11 @@ class ChatEvents:
     def _fact_row(self, row: Row, line: int, fact: SystemFact, name: str) -> None:
         member = self._who(name, fact)
         by = self._who(fact.actor, fact) if fact.actor is not None else None
-        self.buffer.add(
-            kind=fact.kind,
-            group_id=self.group_id,
-            ts=row.ts,
-            ts_raw=row.ts_raw,
-            line=line,
-            key_parts=(*self._key(row), member),
-            platform_id=row.platform_id,
+        self._emit(
+            fact.kind,
+            row,
+            line,
+            member,
             member_id=member,
             member_name=None if name == YOU else name.strip(),
             by_member_id=by,

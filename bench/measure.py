@@ -1,0 +1,87 @@
+"""What the import benchmarks share: simulated exports, and timing a tool in a fresh process.
+
+Every tool runs in its own process so that one's imports, caches and memory cannot help
+or hurt another; the script it runs times its own work and prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+
+#: imports ``argv[1]`` into a new embedded store at ``argv[2]``, timed around ``run_import``
+SHEQUN_SCRIPT = """
+import json, sys, time
+from pathlib import Path
+from shequn.importers.base import ImportSettings
+from shequn.ingest import run_import
+from shequn.store import open_store
+start = time.perf_counter()
+with open_store(sys.argv[2]) as store:
+    result = run_import(store, Path(sys.argv[1]), ImportSettings(timezone="Asia/Shanghai"))
+    messages = store.stats()["messages"]
+seconds = time.perf_counter() - start
+print(json.dumps({"messages": messages, "seconds": seconds, "events": result.new_events}))
+"""
+
+
+def measure(command: list[str]) -> tuple[str, float, float]:
+    """Stdout, wall seconds and the child's max RSS (MB), like /usr/bin/time."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stderr is not None
+    stdout = process.stdout.read()
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(command[:3])} failed:\n{stderr[-3000:]}")
+    return stdout, wall, usage.ru_maxrss / 1024
+
+
+def run_script(script: str, *args: str) -> dict[str, float]:
+    """Run a timing script in a fresh interpreter: its JSON report, peak MB, process seconds."""
+    stdout, wall, peak = measure([sys.executable, "-c", script, *args])
+    report = json.loads(stdout.strip().splitlines()[-1])
+    return {**report, "peak_mb": peak, "process_seconds": wall}
+
+
+def simulate(name: str, messages: int, seed: int, *options: str) -> Path:
+    """``shequn simulate`` into ``out/<name>-<messages>-<seed>`` once; later runs reuse it."""
+    target = OUT / f"{name}-{messages}-{seed}"
+    if not (target / "truth.json").exists():
+        subprocess.run(
+            [
+                sys.executable, "-m", "shequn.cli", "simulate", *options,
+                "--members", str(max(300, messages // 500)), "--messages", str(messages),
+                "--days", "365", "--seed", str(seed), "--out", str(target),
+            ],
+            check=True,
+        )  # fmt: skip
+    return target
+
+
+def rate(result: dict[str, float]) -> float:
+    """Messages per second."""
+    return result["messages"] / result["seconds"]
+
+
+def print_table(
+    results: dict[str, dict[str, float]], label: str, width: int, events: bool = False
+) -> None:
+    """One row per run: messages (and events), seconds, msg/s, peak MB, process seconds."""
+    counts = f"{'messages':>12}" + (f"{'events':>12}" if events else "")
+    print(f"\n{label:<{width}}{counts}{'seconds':>10}{'msg/s':>12}{'peak MB':>10}{'process s':>11}")
+    for name, r in results.items():
+        counts = f"{int(r['messages']):>12,}" + (f"{int(r['events']):>12,}" if events else "")
+        print(
+            f"{name:<{width}}{counts}{r['seconds']:>10.2f}{rate(r):>12,.0f}"
+            f"{r['peak_mb']:>10.0f}{r['process_seconds']:>11.2f}"
+        )

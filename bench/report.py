@@ -1,0 +1,144 @@
+"""Benchmark: the full report (every metric, the HTML written) at 1M and 10M messages.
+
+For each size, simulates a WhatsApp community (100,000 members at 10M, 10,000 at 1M),
+imports it into a new embedded store (timed, not part of the report figure), then runs
+``shequn report --out report.html`` in a fresh process and prints its seconds and peak
+memory (max RSS). In the same run, on the same 1M-message export, it times the
+``chat-analytics`` CLI (npm package, installed into ``bench/node/`` on first use) and
+prints the ratio of end-to-end times: shequn's import + report against chat-analytics.
+
+    python bench/report.py                    # 1M and 10M, and chat-analytics at 1M
+    python bench/report.py --sizes 1000000    # 1M only
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+NODE = HERE / "node"
+CHAT_ANALYTICS = "chat-analytics@1.1.2"
+
+
+def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall seconds and the child's peak RSS in MB; exits on failure."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    assert process.stderr is not None
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(command[:4])} failed:\n{stderr[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def simulate(messages: int) -> Path:
+    members = 100_000 if messages >= 10_000_000 else max(1_000, messages // 100)
+    target = OUT / f"report-whatsapp-{messages}"
+    if not (target / "truth.json").exists():
+        subprocess.run(
+            [
+                *SHEQUN,
+                "simulate",
+                "--members",
+                str(members),
+                "--messages",
+                str(messages),
+                "--days",
+                "365",
+                "--seed",
+                "1",
+                "--out",
+                str(target),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return next(p for p in target.iterdir() if p.suffix == ".txt")
+
+
+SHEQUN = [sys.executable, "-m", "shequn.cli"]
+
+
+def chat_analytics() -> list[str]:
+    """The chat-analytics CLI, installed from the npm registry on first use."""
+    cli = NODE / "node_modules" / "chat-analytics" / "dist" / "lib" / "CLI.js"
+    if not cli.exists():
+        if shutil.which("npm") is None:
+            sys.exit("npm is needed for the chat-analytics comparison")
+        NODE.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["npm", "install", "--silent", "--prefix", str(NODE), CHAT_ANALYTICS], check=True
+        )
+    return ["node", str(cli)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
+    rows = []
+    end_to_end: dict[int, float] = {}
+    for size in args.sizes:
+        export = simulate(size)
+        with tempfile.TemporaryDirectory() as tmp:
+            store = str(Path(tmp) / "bench.duckdb")
+            common = ["--store", store]
+            imported, import_peak = measure(
+                [*SHEQUN, *common, "import", str(export), "--timezone", "Asia/Shanghai"]
+            )
+            html = Path(tmp) / "report.html"
+            reported, report_peak = measure([*SHEQUN, *common, "report", "--out", str(html)])
+            size_mb = html.stat().st_size / 1e6
+        rows.append((size, imported, import_peak, reported, report_peak, size_mb))
+        end_to_end[size] = imported + reported
+    header = f"{'messages':>12}{'import s':>10}{'import MB':>11}{'report s':>10}{'report MB':>11}"
+    print(f"\n{header}{'html MB':>9}")
+    for size, imported, import_peak, reported, report_peak, size_mb in rows:
+        print(
+            f"{size:>12,}{imported:>10.1f}{import_peak:>11.0f}{reported:>10.1f}"
+            f"{report_peak:>11.0f}{size_mb:>9.1f}"
+        )
+    if len(rows) > 1:
+        (small, *_, t_small, _, _), (big, *_, t_big, _, _) = rows[0], rows[-1]
+        growth = (t_big / t_small) / (big / small)
+        print(f"report cost growth {small:,} → {big:,}: {growth:.2f}× linear (≤ 1 is linear)")
+    if 1_000_000 in end_to_end:
+        export = simulate(1_000_000)
+        with tempfile.TemporaryDirectory() as tmp:
+            seconds, peak = measure(
+                [
+                    *chat_analytics(),
+                    "-p",
+                    "whatsapp",
+                    "-i",
+                    str(export),
+                    "-o",
+                    str(Path(tmp) / "ca.html"),
+                ]
+            )
+        ratio = seconds / end_to_end[1_000_000]
+        print(
+            f"chat-analytics {CHAT_ANALYTICS} at 1M: {seconds:.1f} s, {peak:.0f} MB; "
+            f"shequn import + report {end_to_end[1_000_000]:.1f} s → {ratio:.1f}× faster"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""``shequn report`` and ``shequn export-parquet``: parse, call the report library, format."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shequn.cli.common import (
+    CommunityOption,
+    JsonOption,
+    SinceOption,
+    StoreOption,
+    UntilOption,
+    errors,
+    out,
+    parse_time,
+    store_location,
+)
+
+GroupOption = Annotated[
+    list[str] | None,
+    typer.Option("--group", help="Only this group, as platform/group_id (repeat for several)."),
+]
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="duckdb (the embedded store in place) or spark (a local Spark over Parquet).",
+    ),
+]
+ParquetOption = Annotated[
+    Path | None,
+    typer.Option("--parquet", help="Read this export-parquet folder instead of the store."),
+]
+MetricOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--metric", help="Only this metric and what it needs (repeat; default: every metric)."
+    ),
+]
+OutOption = Annotated[
+    Path | None,
+    typer.Option("--out", help="Write the report here: .html (one offline page) or .json."),
+]
+
+
+def report(
+    ctx: typer.Context,
+    community: CommunityOption = None,
+    group: GroupOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    engine: EngineOption = "duckdb",
+    parquet: ParquetOption = None,
+    metric: MetricOption = None,
+    as_json: JsonOption = False,
+    out_path: OutOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Measure the community: activity, retention, hours, roles, KOLs, growth, health …
+
+    Writes one offline HTML page with filters and charts (--out report.html), the same
+    numbers as one JSON document (--json, or --out report.json), or the key tables here.
+
+    Example: shequn report --community makers --out report.html
+    """
+    from shequn.analytics.context import Scope, build_context
+    from shequn.report import build_report, print_report, render_html
+    from shequn.report.collect import report_log
+
+    with errors():
+        scope = Scope(
+            community=community,
+            groups=tuple(group or ()),
+            since=parse_time(since, "--since"),
+            until=parse_time(until, "--until"),
+        )
+        with report_log(store_location(ctx, store), engine, parquet) as log:
+            result = build_report(build_context(log, scope), metric or None)
+    document = result.document
+    if out_path is None and as_json:
+        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+        return
+    if out_path is None:
+        print_report(result, out)
+        return
+    if as_json or out_path.suffix.lower() == ".json":
+        text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+    else:
+        text = render_html(result)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(text, encoding="utf-8")
+    shown = sum(1 for s in document["sections"] if s["metrics"])
+    out.print(
+        f"wrote {out_path} ({len(text.encode('utf-8')) / 1024:,.0f} KB): "
+        f"{len(document['metrics'])} metrics in {shown} sections, "
+        f"{len(document['recommendations'])} recommendations",
+        markup=False,
+    )
+
+
+def export_parquet_command(
+    ctx: typer.Context,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder to write events/identity_links/groups.parquet.")
+    ],
+    store: StoreOption = None,
+) -> None:
+    """Write the event log as Parquet files, for report --engine spark --parquet DIR.
+
+    Example: shequn export-parquet --out log-parquet
+    """
+    from shequn.analytics.source import export_parquet
+    from shequn.store import open_store
+
+    with errors(), open_store(store_location(ctx, store)) as db:
+        rows = export_parquet(db, out_dir)
+    out.print(
+        f"wrote {out_dir}: " + ", ".join(f"{name}.parquet {n:,} rows" for name, n in rows.items()),
+        markup=False,
+    )

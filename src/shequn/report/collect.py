@@ -1,0 +1,446 @@
+"""One document for the operator: every metric's numbers, what they mean, what to do.
+
+:func:`build_report` runs the registered metric set on the context's engine
+(:func:`~shequn.analytics.runner.run_metrics`), adds the *explorer* data the HTML page
+filters client-side (messages per group × week × member × weekday × hour, one Ibis
+query on the same engine) and the recommendations, and returns a :class:`Report`.
+
+:func:`assemble` does the rest from results already computed, so a report can be made
+from any set of metric tables (the tests feed it stand-ins for metrics other helpers
+have not registered yet). A section whose metrics are all absent is kept in the
+document with a note instead of numbers; metrics registered under no section go to
+"More metrics", so a new metric is never silently left out.
+
+The document is plain JSON: the same numbers ``run_metrics`` returned, one object per
+row; timestamps as ISO 8601 (local wall-clock time for ``week``/``day`` columns, as the
+metrics compute them), NaN and infinities as ``null``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Final
+
+import ibis
+import pyarrow as pa
+from ibis.expr import types as ir
+
+from shequn.analytics.context import Context
+from shequn.analytics.metrics.common import ALL_GROUPS, week_of, with_all_groups
+from shequn.analytics.registry import Derived, Metric
+from shequn.analytics.runner import load_metrics, run_metrics
+from shequn.analytics.source import Log, arrow, duckdb_log, export_parquet, parquet_log
+from shequn.errors import ConfigError
+
+#: the format of the document (bump when a field changes meaning)
+REPORT_VERSION: Final = 1
+#: members kept by name in the explorer data; the rest are pooled as one "other members"
+MEMBER_LIMIT: Final = 2000
+#: index of the pooled members in the explorer's member columns
+POOLED: Final = -1
+#: the engines a report runs on
+ENGINES: Final = ("duckdb", "spark")
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """The words shown for a metric (from the registry, or given by a test)."""
+
+    name: str
+    title: str
+    explain: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """A tab of the report: a theme and the metrics that make it."""
+
+    id: str
+    title: str
+    about: str
+    metrics: tuple[str, ...]
+
+
+SECTIONS: Final = (
+    Section(
+        "overview",
+        "Overview",
+        "The period at a glance and what to do next.",
+        ("activity.weekly", "activity.concentration", "health.weekly"),
+    ),
+    Section(
+        "activity",
+        "Activity",
+        "Who posts, how much, and how concentrated the talking is.",
+        ("activity.weekly", "activity.concentration"),
+    ),
+    Section(
+        "retention",
+        "Retention",
+        "Whether the members who start posting keep coming back.",
+        ("retention.cohorts", "retention.summary"),
+    ),
+    Section(
+        "hours",
+        "Active hours",
+        "When each group talks, and the windows to post in.",
+        ("hours.heatmap", "hours.windows"),
+    ),
+    Section(
+        "members",
+        "Members & roles",
+        "The roles members play, the roles missing, and who only reads.",
+        ("roles.members", "roles.mix", "roles.gaps", "lurkers.summary", "lurkers.list"),
+    ),
+    Section(
+        "kols",
+        "KOLs",
+        "Members whose posts start discussions and whose replies others seek.",
+        ("kols.ranking", "graph.centrality"),
+    ),
+    Section(
+        "growth",
+        "Growth & invitations",
+        "Where members come from: invitations, links, generations of the invite tree.",
+        (
+            "growth.joins_by_source",
+            "growth.invite_tree",
+            "growth.generations",
+            "growth.k_factor",
+            "growth.inviters",
+            "growth.flow",
+        ),
+    ),
+    Section(
+        "conversation",
+        "Conversation",
+        "Questions and answers, response times, threads and who replies to whom.",
+        ("conversation.response", "conversation.threads", "conversation.edges"),
+    ),
+    Section(
+        "topics",
+        "Topics",
+        "What the groups talk about, and what is new.",
+        ("topics.terms", "topics.emerging"),
+    ),
+    Section(
+        "health",
+        "Health",
+        "One weekly reading of the community's condition.",
+        ("health.weekly",),
+    ),
+)
+OTHER_SECTION: Final = Section(
+    "more", "More metrics", "Metrics registered under no theme above.", ()
+)
+
+
+@dataclass
+class Report:
+    """The report: the JSON document, the page's explorer data, the raw results."""
+
+    document: dict[str, Any]
+    explorer: dict[str, Any]
+    results: dict[str, pa.Table] = field(repr=False)
+
+
+def metric_infos() -> dict[str, MetricInfo]:
+    """The registry's words for every registered metric."""
+    return {name: _info(spec) for name, spec in load_metrics().items()}
+
+
+def _info(spec: Metric | Derived) -> MetricInfo:
+    return MetricInfo(spec.name, spec.title, spec.explain)
+
+
+def build_report(ctx: Context, names: Iterable[str] | None = None) -> Report:
+    """Run the metrics (all, or ``names``) and the explorer query on ``ctx``'s engine."""
+    known = load_metrics()
+    unknown = sorted(set(names or ()) - set(known))
+    if unknown:
+        raise ConfigError("--metric", f"unknown metric(s) {', '.join(unknown)}")
+    wanted = runnable(known, list(known) if names is None else list(names))
+    results = run_metrics(ctx, wanted)
+    return assemble(ctx_meta(ctx), results, metric_infos(), explorer_data(ctx))
+
+
+def runnable(known: Mapping[str, Metric | Derived], names: list[str]) -> list[str]:
+    """``names`` less derived metrics whose inputs (transitively) are not registered."""
+    ok: dict[str, bool] = {}
+
+    def check(name: str) -> bool:
+        if name not in ok:
+            ok[name] = False  # a cycle is not runnable either
+            spec = known.get(name)
+            ok[name] = spec is not None and (
+                isinstance(spec, Metric) or all(check(i) for i in spec.inputs)
+            )
+        return ok[name]
+
+    return [name for name in names if check(name)]
+
+
+@contextmanager
+def report_log(
+    store: str | None = None, engine: str = "duckdb", parquet: str | Path | None = None
+) -> Iterator[Log]:
+    """The log a report reads: ``parquet`` if given, else the store.
+
+    An embedded store is read in place on DuckDB. Spark, and any engine on a PostgreSQL
+    store, read the store exported to Parquet in a temporary folder (removed after).
+    ``store`` is a path or URL; None means ``SHEQUN_STORE``, else the default file.
+    """
+    if engine not in ENGINES:
+        raise ConfigError("--engine", f"{engine!r} is not one of {', '.join(ENGINES)}")
+    if parquet is not None:
+        yield parquet_log(parquet, engine)
+        return
+    from shequn.store import default_store_path, open_store
+
+    target = store or os.environ.get("SHEQUN_STORE") or str(default_store_path())
+    remote = target.startswith(("postgresql://", "postgres://"))
+    if engine == "duckdb" and not remote:
+        if not Path(target).exists():
+            raise ConfigError("--store", f"{target} does not exist (import a chat first)")
+        yield duckdb_log(target)
+        return
+    with tempfile.TemporaryDirectory(prefix="shequn-parquet-") as folder:
+        with open_store(target) as db:
+            export_parquet(db, folder)
+        yield parquet_log(folder, engine)
+
+
+def ctx_meta(ctx: Context) -> dict[str, Any]:
+    """What the document says about where its numbers come from."""
+    names = {
+        f"{row['platform']}/{row['group_id']}": row["name"]
+        for row in arrow(ctx.log.groups.select("platform", "group_id", "name")).to_pylist()
+    }
+    return {
+        "engine": ctx.log.engine,
+        "scope": {
+            "community": ctx.scope.community,
+            "groups": list(ctx.scope.groups),
+            "since": _iso(ctx.scope.since),
+            "until": _iso(ctx.scope.until),
+        },
+        "period": {"start": _iso(ctx.start), "end": _iso(ctx.end)},
+        "settings": asdict(ctx.settings),
+        "groups": [
+            {"key": key, "name": names.get(key, key), "timezone": tz}
+            for key, tz in sorted(ctx.timezones.items())
+        ],
+    }
+
+
+def assemble(
+    meta: Mapping[str, Any],
+    results: Mapping[str, pa.Table],
+    infos: Mapping[str, MetricInfo],
+    explorer: Mapping[str, Any] | None = None,
+    generated_at: datetime | None = None,
+) -> Report:
+    """The report from computed results; ``infos`` gives every result's words."""
+    from shequn.report.recommend import recommend
+
+    missing_words = sorted(set(results) - set(infos))
+    if missing_words:
+        raise ValueError(f"no title/explain for {missing_words}")
+    explorer = dict(explorer or empty_explorer())
+    metrics = {name: table_json(infos[name], table) for name, table in results.items()}
+    sections = []
+    placed: set[str] = set()
+    for section in SECTIONS:
+        present = [m for m in section.metrics if m in results]
+        absent = [m for m in section.metrics if m not in results]
+        placed.update(present)
+        if section.id != "overview":  # other metrics of the theme, after the listed ones
+            themed = sorted(n for n in results if n not in placed and _theme(n) == section.id)
+            present += themed
+            placed.update(themed)
+        sections.append(_section_json(section, present, absent))
+    extra = [name for name in results if name not in placed]
+    if extra:
+        sections.append(_section_json(OTHER_SECTION, extra, []))
+    settings = dict(meta.get("settings", {}))
+    document: dict[str, Any] = {
+        "report": "shequn",
+        "version": REPORT_VERSION,
+        "generated_at": _iso(generated_at or datetime.now(UTC).replace(tzinfo=None)),
+        **{key: meta[key] for key in ("engine", "scope", "period", "settings", "groups")},
+        "sections": sections,
+        "recommendations": [r.as_json() for r in recommend(results, explorer, settings)],
+        "metrics": metrics,
+    }
+    return Report(document, explorer, dict(results))
+
+
+#: metric name prefix → the section it belongs to when not listed by name
+THEMES: Final = {
+    "activity": "activity",
+    "retention": "retention",
+    "hours": "hours",
+    "roles": "members",
+    "lurkers": "members",
+    "members": "members",
+    "kols": "kols",
+    "graph": "kols",
+    "growth": "growth",
+    "conversation": "conversation",
+    "topics": "topics",
+    "health": "health",
+}
+
+
+def _theme(name: str) -> str | None:
+    return THEMES.get(name.split(".", 1)[0])
+
+
+def _section_json(section: Section, present: list[str], absent: list[str]) -> dict[str, Any]:
+    note = f"Not computed by this version: {', '.join(absent)}." if absent else None
+    return {
+        "id": section.id,
+        "title": section.title,
+        "about": section.about,
+        "metrics": present,
+        "missing": absent,
+        "note": note,
+    }
+
+
+def table_json(info: MetricInfo, table: pa.Table) -> dict[str, Any]:
+    """A metric's result as JSON: its words, its columns (name, Arrow type), its rows."""
+    return {
+        "title": info.title,
+        "explain": info.explain,
+        "columns": [{"name": f.name, "type": str(f.type)} for f in table.schema],
+        "rows": [{k: json_value(v) for k, v in row.items()} for row in table.to_pylist()],
+    }
+
+
+def json_value(value: Any) -> Any:
+    """A result cell as a JSON value (numbers unchanged; NaN/inf as null)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# --- the explorer: what the page filters by group, member and time ---------------------
+
+
+def empty_explorer() -> dict[str, Any]:
+    return {
+        "groups": [ALL_GROUPS],
+        "members": [],
+        "names": [],
+        "weeks": [],
+        "pooled_members": 0,
+        "cube": {"g": [], "w": [], "m": [], "d": [], "h": [], "n": []},
+    }
+
+
+def explorer_query(ctx: Context, kept: ir.Table | None = None) -> ir.Table:
+    """Messages per (group incl. ``*``, local week, member, weekday 0=Mon, hour).
+
+    With ``kept`` (one column ``kept_member``), other members' rows are pooled under an
+    empty member key.
+    """
+    m = ctx.messages
+    rows = m.select(
+        group=m.group,
+        member=m.member,
+        week=week_of(m.local_ts),
+        weekday=m.local_ts.day_of_week.index(),
+        hour=m.local_ts.hour(),
+    )
+    if kept is not None:
+        joined = rows.left_join(kept, rows.member == kept.kept_member)
+        rows = joined.select(
+            "group",
+            "week",
+            "weekday",
+            "hour",
+            member=ibis.coalesce(joined.kept_member, ibis.literal("")),
+        )
+    rows = with_all_groups(rows.select("group", "member", "week", "weekday", "hour"))
+    return rows.group_by(["group", "week", "member", "weekday", "hour"]).aggregate(
+        messages=rows.count()
+    )
+
+
+def member_totals(ctx: Context) -> ir.Table:
+    """Messages per member over the period, with the member's latest display name."""
+    m = ctx.messages
+    return m.group_by("member").aggregate(
+        messages=m.count(), name=m.member_name.argmax(m.ts), last=m.ts.max()
+    )
+
+
+def explorer_data(ctx: Context, member_limit: int = MEMBER_LIMIT) -> dict[str, Any]:
+    """The explorer data, columnar and dictionary-encoded (indexes into the lists)."""
+    totals = arrow(member_totals(ctx)).sort_by(
+        [("messages", "descending"), ("member", "ascending")]
+    )
+    keep = totals.slice(0, member_limit)
+    pooled = totals.num_rows - keep.num_rows
+    kept = None
+    if pooled:
+        kept = ibis.memtable(pa.table({"kept_member": keep.column("member")}))
+    cube = arrow(explorer_query(ctx, kept)).sort_by(
+        [(c, "ascending") for c in ("group", "week", "member", "weekday", "hour")]
+    )
+    members = keep.column("member").to_pylist()
+    names = [
+        n if n is not None else k
+        for k, n in zip(members, keep.column("name").to_pylist(), strict=True)
+    ]
+    member_index = {key: i for i, key in enumerate(members)}
+    groups = sorted(set(cube.column("group").to_pylist()) | {ALL_GROUPS}, key=_group_order)
+    group_index = {key: i for i, key in enumerate(groups)}
+    weeks = sorted({w for w in cube.column("week").to_pylist() if w is not None})
+    week_index = {w: i for i, w in enumerate(weeks)}
+    return {
+        "groups": groups,
+        "members": members,
+        "names": names,
+        "weeks": [w.date().isoformat() for w in weeks],
+        "pooled_members": pooled,
+        "cube": {
+            "g": [group_index[g] for g in cube.column("group").to_pylist()],
+            "w": [week_index[w] for w in cube.column("week").to_pylist()],
+            "m": [member_index.get(k, POOLED) for k in cube.column("member").to_pylist()],
+            "d": cube.column("weekday").to_pylist(),
+            "h": cube.column("hour").to_pylist(),
+            "n": cube.column("messages").to_pylist(),
+        },
+    }
+
+
+def _group_order(key: str) -> tuple[int, str]:
+    return (0 if key == ALL_GROUPS else 1, key)

@@ -1,0 +1,109 @@
+"""The report as one self-contained HTML file: data, chart library and code inline.
+
+Nothing is fetched: the page's Content-Security-Policy allows no source but the two
+inline scripts it ships (by hash) and inline styles, so a name or message that tried
+to load or run something could not even if it escaped the escaping. The data travels
+as JSON in a ``<script type="application/json">`` block with ``<``, ``>`` and ``&``
+written as ``\\u003c`` …, so no text inside it can end the block; the page turns it
+into DOM text nodes, never markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+from importlib import resources
+from typing import Any, Final
+
+from shequn.report.collect import Report
+
+#: the chart library vendored under assets/ (see scripts/vendor-report-js)
+CHART_LIBRARY: Final = "echarts.min.js"
+#: rows of one metric the page carries at most (in the metric's order; --json has all)
+PAGE_ROWS: Final = 5000
+
+_PLACEHOLDER = re.compile(r"\{\{([A-Z]+)\}\}")
+_JSON_ESCAPES: Final = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
+
+
+def asset(name: str) -> str:
+    """A file of the report package's assets/ or templates/ folder."""
+    folder = "templates" if name.endswith(".html") else "assets"
+    return resources.files("shequn.report").joinpath(folder, name).read_text(encoding="utf-8")
+
+
+def script_json(value: Any) -> str:
+    """JSON that is safe inside ``<script type="application/json">``."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return re.sub("[<>&\u2028\u2029]", lambda m: _JSON_ESCAPES[m.group(0)], text)
+
+
+def inline_js(source: str) -> str:
+    """JavaScript that cannot end its ``<script>`` element early."""
+    source = re.sub(r"</(script)", r"<\\/\1", source, flags=re.IGNORECASE)
+    return source.replace("<!--", "<\\!--")
+
+
+def csp_hash(source: str) -> str:
+    digest = hashlib.sha256(source.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+def content_security_policy(*scripts: str) -> str:
+    """Nothing remote, nothing inline but ``scripts`` (by hash) and styles."""
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src " + " ".join(csp_hash(s) for s in scripts),
+            "style-src 'unsafe-inline'",
+            "img-src data:",
+            "font-src data:",
+            "connect-src 'none'",
+            "media-src 'none'",
+            "object-src 'none'",
+            "frame-src 'none'",
+            "worker-src 'none'",
+            "manifest-src 'none'",
+            "form-action 'none'",
+            "base-uri 'none'",
+        ]
+    )
+
+
+def page_document(document: dict[str, Any], limit: int = PAGE_ROWS) -> dict[str, Any]:
+    """The document with each metric's rows cut to ``limit`` (``total_rows`` says how many)."""
+    metrics = {}
+    for name, metric in document["metrics"].items():
+        rows = metric["rows"]
+        metrics[name] = {**metric, "rows": rows[:limit], "total_rows": len(rows)}
+    return {**document, "metrics": metrics}
+
+
+def render_html(report: Report) -> str:
+    """The whole page as one string."""
+    scope = report.document.get("scope") or {}
+    heading = f"shequn report: {scope.get('community') or 'all communities'}"
+    chart_js = inline_js(asset(CHART_LIBRARY))
+    app_js = inline_js(asset("report.js"))
+    values = {
+        "CSP": html.escape(content_security_policy(chart_js, app_js)),
+        "TITLE": html.escape(heading),
+        "HEADING": html.escape(heading),
+        "CSS": asset("report.css").replace("</", "<\\/"),
+        "DATA": script_json(
+            {"report": page_document(report.document), "explorer": report.explorer}
+        ),
+        "ECHARTS": chart_js,
+        "APP": app_js,
+    }
+    # one pass, so a placeholder-like text inside a value is never replaced
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], asset("report.html"))

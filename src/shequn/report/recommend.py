@@ -1,0 +1,349 @@
+"""A short list of things to do, each read off one metric's numbers.
+
+Every rule looks at a result only if that metric is in the report, and says which
+metric it read (``metric``), so the page can point at the numbers behind it. Rules work
+on the small result tables and on the explorer's aggregated counts, never on events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Final
+
+import pyarrow as pa
+
+from shequn.analytics.metrics.common import ALL_GROUPS
+
+#: hours in the recommended posting window when ``hours.windows`` is not available
+POST_WINDOW_HOURS: Final = 2
+#: weeks of recent history the posting window is read from
+RECENT_WEEKS: Final = 4
+#: a drop of active members this large (vs. the average of the weeks before) is flagged
+ACTIVE_DROP: Final = 0.25
+#: a lurker share at or above this is flagged (seeds: ~70 % of a group lurks)
+LURKER_SHARE: Final = 0.7
+#: the top 10 % of posters writing at least this share of messages is flagged
+TOP10_SHARE: Final = 0.5
+#: ... when at least this many members post
+MIN_POSTERS: Final = 20
+#: a health score below this, or this many points below the weeks before, is flagged
+HEALTH_LOW: Final = 50
+HEALTH_DROP: Final = 15
+#: roles a group should have; a role found in some group but missing in another is flagged
+KEY_ROLES: Final = ("manager", "leader", "kol", "connector", "contributor", "executor")
+
+SEVERITY_ORDER: Final = {"action": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One thing to do or to know, with the metric it comes from."""
+
+    severity: str
+    group: str
+    text: str
+    metric: str
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "severity": self.severity,
+            "group": self.group,
+            "text": self.text,
+            "metric": self.metric,
+        }
+
+
+def recommend(
+    results: Mapping[str, pa.Table],
+    explorer: Mapping[str, Any],
+    settings: Mapping[str, Any] | None = None,
+) -> list[Recommendation]:
+    """Every rule whose metric is present, most urgent first."""
+    settings = settings or {}
+    out: list[Recommendation] = []
+    out += _unanswered(results.get("conversation.response"))
+    out += _role_gaps(results.get("roles.gaps"), results.get("roles.members"))
+    out += _posting_windows(results.get("hours.windows"), explorer)
+    out += _activity(results.get("activity.weekly"))
+    out += _lurkers(results.get("lurkers.summary"), int(settings.get("lurker_days", 30)))
+    out += _concentration(results.get("activity.concentration"))
+    out += _k_factor(results.get("growth.k_factor"))
+    out += _health(results.get("health.weekly"))
+    return sorted(out, key=lambda r: SEVERITY_ORDER.get(r.severity, 9))
+
+
+def _rows(table: pa.Table | None, *needed: str) -> list[dict[str, Any]]:
+    if table is None or not set(needed) <= set(table.column_names):
+        return []
+    return list(table.to_pylist())
+
+
+def _real_groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of each real group; the community's ``*`` row only when it is one group."""
+    real = [r for r in rows if r["group"] != ALL_GROUPS]
+    groups = {r["group"] for r in real}
+    return real if len(groups) > 1 else [r for r in rows if r["group"] == ALL_GROUPS] or real
+
+
+def _label(group: str) -> str:
+    return "the community" if group == ALL_GROUPS else f"group {group.split('/', 1)[-1]}"
+
+
+def _unanswered(table: pa.Table | None) -> list[Recommendation]:
+    rows = _real_groups(_rows(table, "group", "week", "unanswered", "questions"))
+    latest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["group"] not in latest or row["week"] > latest[row["group"]]["week"]:
+            latest[row["group"]] = row
+    out = []
+    for group, row in sorted(latest.items()):
+        n = int(row["unanswered"] or 0)
+        if n > 0:
+            out.append(
+                Recommendation(
+                    "action",
+                    group,
+                    f"{n} question{'s' if n != 1 else ''} unanswered in the week of "
+                    f"{_day(row['week'])} in {_label(group)} "
+                    f"(of {int(row['questions'] or 0)} asked): answer them or ask a "
+                    "contributor to.",
+                    "conversation.response",
+                )
+            )
+    return out
+
+
+def _role_gaps(gaps: pa.Table | None, members: pa.Table | None) -> list[Recommendation]:
+    rows = _rows(gaps, "group", "role")
+    if rows:
+        out = []
+        for row in rows:
+            if row["group"] == ALL_GROUPS and len({r["group"] for r in rows}) > 1:
+                continue
+            if row.get("missing") is False or row.get("members", 0):
+                continue
+            out.append(
+                Recommendation(
+                    "action",
+                    row["group"],
+                    f"No {row['role']} in {_label(row['group'])}.",
+                    "roles.gaps",
+                )
+            )
+        return out
+    roster = [r for r in _rows(members, "group", "member", "role") if r["group"] != ALL_GROUPS]
+    present: dict[str, set[str]] = {}
+    for row in roster:
+        present.setdefault(row["group"], set()).add(str(row["role"]))
+    if len(present) < 2:
+        return []
+    anywhere = set().union(*present.values())
+    return [
+        Recommendation("action", group, f"No {role} in {_label(group)}.", "roles.members")
+        for group, roles in sorted(present.items())
+        for role in KEY_ROLES
+        if role in anywhere and role not in roles
+    ]
+
+
+def _posting_windows(table: pa.Table | None, explorer: Mapping[str, Any]) -> list[Recommendation]:
+    rows = _real_groups(_rows(table, "group", "windows"))
+    if rows:
+        return [
+            Recommendation(
+                "action",
+                row["group"],
+                f"Post in {row['windows']} in {_label(row['group'])} (its local time)"
+                + (
+                    f": {row['share']:.0%} of its messages are written then."
+                    if isinstance(row.get("share"), float)
+                    else "."
+                ),
+                "hours.windows",
+            )
+            for row in rows
+            if row["windows"]
+        ]
+    return _windows_from_explorer(explorer)
+
+
+def _windows_from_explorer(explorer: Mapping[str, Any]) -> list[Recommendation]:
+    """The busiest ``POST_WINDOW_HOURS`` hours of the day over the recent weeks."""
+    cube = explorer.get("cube") or {}
+    weeks = explorer.get("weeks") or []
+    groups = explorer.get("groups") or []
+    if not weeks or not cube.get("n"):
+        return []
+    recent = len(weeks) - RECENT_WEEKS
+    by_hour: dict[int, list[int]] = {}
+    for g, w, h, n in zip(cube["g"], cube["w"], cube["h"], cube["n"], strict=True):
+        if w >= recent:
+            by_hour.setdefault(g, [0] * 24)[h] += n
+    wanted = [i for i, key in enumerate(groups) if key != ALL_GROUPS]
+    if len(wanted) < 2:
+        wanted = [groups.index(ALL_GROUPS)] if ALL_GROUPS in groups else wanted
+    out = []
+    for g in wanted:
+        hours = by_hour.get(g)
+        if not hours or sum(hours) == 0:
+            continue
+        total = sum(hours)
+        start = max(
+            range(24),
+            key=lambda s: (sum(hours[(s + i) % 24] for i in range(POST_WINDOW_HOURS)), -s),
+        )
+        share = sum(hours[(start + i) % 24] for i in range(POST_WINDOW_HOURS)) / total
+        out.append(
+            Recommendation(
+                "action",
+                groups[g],
+                f"Post between {start:02d}:00 and {(start + POST_WINDOW_HOURS) % 24:02d}:00 "
+                f"in {_label(groups[g])} (its local time): {share:.0%} of the last "
+                f"{min(RECENT_WEEKS, len(weeks))} weeks' messages were written then.",
+                "",
+            )
+        )
+    return out
+
+
+def _activity(table: pa.Table | None) -> list[Recommendation]:
+    rows = _rows(table, "group", "week", "active_members", "new_members", "churned")
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_group.setdefault(row["group"], []).append(row)
+    out = []
+    several = len(by_group) > 2
+    for group, weeks in sorted(by_group.items()):
+        if several and group == ALL_GROUPS:
+            continue
+        weeks = sorted(weeks, key=lambda r: r["week"])
+        if len(weeks) < 3:
+            continue
+        # the last week is usually cut short by the end of the period: judge the one before
+        current, before = weeks[-2], weeks[-6:-2]
+        average = sum(r["active_members"] for r in before) / len(before)
+        if average and current["active_members"] <= (1 - ACTIVE_DROP) * average:
+            out.append(
+                Recommendation(
+                    "warning",
+                    group,
+                    f"Active members in {_label(group)} fell to {current['active_members']} "
+                    f"in the week of {_day(current['week'])}, from {average:.0f} a week "
+                    "before: start a discussion, reach out to the members who went quiet.",
+                    "activity.weekly",
+                )
+            )
+        started = current["new_members"] + current.get("reactivated", 0)
+        if current["churned"] > started and current["churned"] >= 5:
+            out.append(
+                Recommendation(
+                    "warning",
+                    group,
+                    f"{current['churned']} members of {_label(group)} stopped posting in the "
+                    f"week of {_day(current['week'])}, while {started} started or came back.",
+                    "activity.weekly",
+                )
+            )
+    return out
+
+
+def _lurkers(table: pa.Table | None, days: int) -> list[Recommendation]:
+    rows = _real_groups(_rows(table, "group", "members_known", "lurkers", "lurker_share"))
+    return [
+        Recommendation(
+            "warning",
+            row["group"],
+            f"{row['lurker_share']:.0%} of {_label(row['group'])}'s {row['members_known']} "
+            f"known members have not posted in {days} days: welcome them by name, ask "
+            "an easy question, or clear long-silent ones before the group is full.",
+            "lurkers.summary",
+        )
+        for row in rows
+        if row.get("countable", True)
+        and row["lurker_share"] is not None
+        and row["lurker_share"] >= LURKER_SHARE
+    ]
+
+
+def _concentration(table: pa.Table | None) -> list[Recommendation]:
+    rows = _real_groups(_rows(table, "group", "posting_members", "top10_share"))
+    return [
+        Recommendation(
+            "info",
+            row["group"],
+            f"In {_label(row['group'])} the top 10 % of posters write "
+            f"{row['top10_share']:.0%} of the messages: draw others in (questions to "
+            "newcomers, turns at hosting).",
+            "activity.concentration",
+        )
+        for row in rows
+        if row["posting_members"] >= MIN_POSTERS
+        and row["top10_share"] is not None
+        and row["top10_share"] >= TOP10_SHARE
+    ]
+
+
+def _k_factor(table: pa.Table | None) -> list[Recommendation]:
+    """The viral coefficient over the last ``RECENT_WEEKS`` weeks with members."""
+    rows = _real_groups(_rows(table, "group", "week", "k"))
+    # a group whose export never names an inviter has no measurable K
+    invites = {r["group"] for r in rows if r.get("invited", 1)}
+    by_group: dict[str, list[float]] = {}
+    for row in sorted(rows, key=lambda r: r["week"]):
+        if row["k"] is not None and row["group"] in invites:
+            by_group.setdefault(row["group"], []).append(float(row["k"]))
+    out = []
+    for group, ks in sorted(by_group.items()):
+        recent = ks[-RECENT_WEEKS:]
+        k = sum(recent) / len(recent)
+        if k < 1:
+            out.append(
+                Recommendation(
+                    "info",
+                    group,
+                    f"Each member of {_label(group)} brought in {k:.2f} new members a week "
+                    f"over the last {len(recent)} weeks: growth depends on outside "
+                    "acquisition (try give-one-get-one invitations).",
+                    "growth.k_factor",
+                )
+            )
+    return out
+
+
+def _health(table: pa.Table | None) -> list[Recommendation]:
+    """A weak or falling health score in the last complete week."""
+    rows = _real_groups(_rows(table, "group", "week", "score"))
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    for row in sorted(rows, key=lambda r: r["week"]):
+        if row["score"] is not None:
+            by_group.setdefault(row["group"], []).append(row)
+    out = []
+    for group, weeks in sorted(by_group.items()):
+        if len(weeks) < 2:
+            continue
+        current, before = weeks[-2], weeks[-6:-2]
+        average = sum(r["score"] for r in before) / len(before) if before else current["score"]
+        if current["score"] < HEALTH_LOW or current["score"] <= average - HEALTH_DROP:
+            out.append(
+                Recommendation(
+                    "warning",
+                    group,
+                    f"Health of {_label(group)} was {current['score']:.0f}/100 in the week of "
+                    f"{_day(current['week'])} (average before: {average:.0f}): see the "
+                    "Health tab for the component that fell.",
+                    "health.weekly",
+                )
+            )
+    return out
+
+
+def _day(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    return str(value)[:10]

@@ -1,0 +1,286 @@
+"""The report document: the same numbers as run_metrics, sections that appear with their
+metrics and are noted when absent, recommendations read off the numbers, the CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+from conftest import GROUPS, IMG_NAME, Hostile
+from shequn.analytics.context import Scope, build_context
+from shequn.analytics.runner import load_metrics, run_metrics
+from shequn.analytics.source import duckdb_log
+from shequn.cli import app
+from shequn.importers.base import ImportSettings
+from shequn.ingest import run_import
+from shequn.report import SECTIONS, assemble, build_report
+from shequn.report.collect import (
+    MetricInfo,
+    ctx_meta,
+    explorer_data,
+    json_value,
+    metric_infos,
+    runnable,
+)
+from shequn.report.recommend import recommend
+from shequn.store import open_store
+
+runner = CliRunner()
+
+
+def _report_json(*args: str) -> dict[str, Any]:
+    result = runner.invoke(app, ["report", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def _expected_rows(table: pa.Table) -> list[dict[str, Any]]:
+    return [{k: json_value(v) for k, v in row.items()} for row in table.to_pylist()]
+
+
+#: the metrics the scope and engine tests compare (every metric: the first two tests)
+FEW = ("--metric", "activity.weekly", "--metric", "activity.concentration")
+
+
+@pytest.fixture(scope="module")
+def full(hostile: Hostile) -> dict[str, Any]:
+    return _report_json("--store", str(hostile.store), "--community", "makers")
+
+
+def test_json_has_the_numbers_run_metrics_computes(hostile: Hostile, full: dict[str, Any]) -> None:
+    document = full
+    every = runnable(load_metrics(), list(load_metrics()))  # all, while others register
+    ctx = build_context(duckdb_log(hostile.store), Scope(community="makers"))
+    expected = run_metrics(ctx, every)
+    assert set(document["metrics"]) == set(expected) == set(every)
+    for name, table in expected.items():
+        metric = document["metrics"][name]
+        assert [c["name"] for c in metric["columns"]] == table.column_names, name
+        # ints exactly, floats exactly (JSON keeps a float's repr), timestamps as ISO text
+        assert metric["rows"] == _expected_rows(table), name
+        assert metric["explain"] == load_metrics()[name].explain
+    weekly = document["metrics"]["activity.weekly"]["rows"]
+    assert sum(r["messages"] for r in weekly if r["group"] == "*") == sum(
+        r["messages"] for r in weekly if r["group"] != "*"
+    )
+
+
+def test_out_json_writes_the_same_document(hostile: Hostile, tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "report.json"
+    args = ["report", "--store", str(hostile.store), *FEW]
+    result = runner.invoke(app, [*args, "--out", str(target)])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {target}" in result.stdout
+    written = json.loads(target.read_text(encoding="utf-8"))
+    printed = _report_json("--store", str(hostile.store), *FEW)
+    written.pop("generated_at"), printed.pop("generated_at")
+    assert written == printed
+
+
+def test_metric_option_limits_the_report(hostile: Hostile) -> None:
+    document = _report_json("--store", str(hostile.store), *FEW)
+    assert set(document["metrics"]) == {"activity.weekly", "activity.concentration"}
+    unknown = runner.invoke(app, ["report", "--store", str(hostile.store), "--metric", "nope"])
+    assert unknown.exit_code == 1 and "nope" in unknown.output
+
+
+def test_scope_options_narrow_the_numbers(hostile: Hostile) -> None:
+    whole = _report_json("--store", str(hostile.store), *FEW)
+    one = _report_json("--store", str(hostile.store), *FEW, "--group", "whatsapp/Makers A")
+    later = _report_json("--store", str(hostile.store), *FEW, "--since", "2024-01-15")
+
+    def messages(doc: dict[str, Any]) -> int:
+        rows = doc["metrics"]["activity.concentration"]["rows"]
+        return int(next(r["messages"] for r in rows if r["group"] == "*"))
+
+    assert {g["key"] for g in one["groups"]} == {"whatsapp/Makers A"}
+    assert one["scope"]["groups"] == ["whatsapp/Makers A"]
+    assert 0 < messages(one) < messages(whole)
+    assert 0 < messages(later) < messages(whole)
+    assert later["period"]["start"] == "2024-01-15T00:00:00"
+    assert min(r["week"] for r in later["metrics"]["activity.weekly"]["rows"]) >= "2024-01-15"
+
+
+def test_bad_options_fail_on_one_line(hostile: Hostile, tmp_path: Path) -> None:
+    bad_engine = runner.invoke(app, ["report", "--store", str(hostile.store), "--engine", "x"])
+    assert bad_engine.exit_code == 1 and "--engine" in bad_engine.output
+    missing = runner.invoke(app, ["report", "--store", str(tmp_path / "none.duckdb"), "--json"])
+    assert missing.exit_code == 1 and "does not exist" in missing.output
+    not_export = runner.invoke(app, ["report", "--parquet", str(tmp_path), "--json"])
+    assert not_export.exit_code == 1 and "export-parquet" in not_export.output
+
+
+def test_export_parquet_then_report_from_it(hostile: Hostile, tmp_path: Path) -> None:
+    folder = tmp_path / "log"
+    result = runner.invoke(
+        app, ["export-parquet", "--store", str(hostile.store), "--out", str(folder)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "events.parquet" in result.stdout
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "events.parquet",
+        "groups.parquet",
+        "identity_links.parquet",
+    ]
+    from_parquet = _report_json("--parquet", str(folder), *FEW)
+    from_store = _report_json("--store", str(hostile.store), *FEW)
+    assert from_parquet["engine"] == "duckdb"
+    assert from_parquet["metrics"] == from_store["metrics"]
+
+
+def test_a_postgresql_store_is_reported_through_parquet(hostile: Hostile, pg_url: str) -> None:
+    with open_store(pg_url) as store:
+        for i, group in enumerate(GROUPS):
+            run_import(
+                store,
+                hostile.root / f"WhatsApp Chat with group{i}.txt",
+                ImportSettings(community="makers", group=group, timezone="Asia/Shanghai"),
+            )
+    on_pg = _report_json("--store", pg_url, *FEW)
+    on_duckdb = _report_json("--store", str(hostile.store), *FEW)
+    assert on_pg["metrics"] == on_duckdb["metrics"]
+
+
+# --- sections and recommendations, with stand-ins for metrics not registered yet --------
+
+STUB_INFOS = {
+    name: MetricInfo(name, f"Stub {name}", f"What {name} means.")
+    for name in (
+        "conversation.response",
+        "roles.members",
+        "roles.gaps",
+        "hours.windows",
+        "future.metric",
+    )
+}
+
+
+def _stub_results() -> dict[str, pa.Table]:
+    week = datetime(2024, 1, 29)
+    return {
+        "conversation.response": pa.table(
+            {
+                "group": ["whatsapp/A", "whatsapp/B", "*"],
+                "week": [week, week, week],
+                "questions": [20, 3, 23],
+                "answered": [8, 3, 11],
+                "unanswered": [12, 0, 12],
+                "median_response_seconds": [600.0, 30.0, 300.0],
+            }
+        ),
+        "roles.gaps": pa.table({"group": ["whatsapp/B"], "role": ["connector"]}),
+        "roles.members": pa.table(
+            {"group": ["whatsapp/A"], "member": ["whatsapp:1"], "role": ["connector"]}
+        ),
+        "hours.windows": pa.table(
+            {"group": ["whatsapp/A"], "windows": ["20:00–22:00"], "share": [0.31]}
+        ),
+        "future.metric": pa.table({"group": ["*"], "x": [1]}),
+    }
+
+
+META = {
+    "engine": "duckdb",
+    "scope": {"community": "c", "groups": [], "since": None, "until": None},
+    "period": {"start": "2024-01-01T00:00:00", "end": "2024-02-05T00:00:00"},
+    "settings": {"lurker_days": 30},
+    "groups": [],
+}
+
+
+def test_sections_render_what_exists_and_note_what_does_not() -> None:
+    report = assemble(META, _stub_results(), STUB_INFOS)
+    sections = {s["id"]: s for s in report.document["sections"]}
+    assert [s.id for s in SECTIONS] == list(sections)[: len(SECTIONS)]
+    assert sections["conversation"]["metrics"] == ["conversation.response"]
+    assert "conversation.edges" in sections["conversation"]["missing"]
+    assert "conversation.edges" in sections["conversation"]["note"]
+    assert sections["members"]["metrics"] == ["roles.members", "roles.gaps"]
+    assert sections["topics"]["metrics"] == [] and "topics.terms" in sections["topics"]["note"]
+    assert sections["more"]["metrics"] == ["future.metric"]  # never silently dropped
+
+
+def test_recommendations_come_from_the_numbers() -> None:
+    texts = [
+        r["text"] for r in assemble(META, _stub_results(), STUB_INFOS).document["recommendations"]
+    ]
+    assert any(
+        t.startswith("12 questions unanswered in the week of 2024-01-29 in group A") for t in texts
+    )
+    assert not any("group B" in t and "unanswered" in t for t in texts)
+    assert "No connector in group B." in texts
+    assert any(t.startswith("Post in 20:00–22:00 in group A") for t in texts)
+
+
+def test_roles_gaps_are_derived_from_roles_members_without_roles_gaps() -> None:
+    members = pa.table(
+        {
+            "group": ["whatsapp/A", "whatsapp/A", "whatsapp/B", "*"],
+            "member": ["whatsapp:1", "whatsapp:2", "whatsapp:3", "whatsapp:1"],
+            "role": ["connector", "kol", "kol", "connector"],
+        }
+    )
+    texts = [r.text for r in recommend({"roles.members": members}, {})]
+    assert texts == ["No connector in group B."]
+
+
+def test_posting_window_without_hours_metrics_comes_from_the_explorer(hostile: Hostile) -> None:
+    ctx = build_context(duckdb_log(hostile.store), Scope(groups=("whatsapp/Makers A",)))
+    recs = recommend({}, explorer_data(ctx))
+    assert len(recs) == 1 and recs[0].text.startswith("Post between ")
+    assert recs[0].group == "*"
+
+
+def test_explorer_counts_every_message_once_per_group_and_once_in_all(hostile: Hostile) -> None:
+    ctx = build_context(duckdb_log(hostile.store))
+    explorer = explorer_data(ctx)
+    concentration = run_metrics(ctx, ["activity.concentration"])["activity.concentration"]
+    per_group = dict(
+        zip(
+            concentration.column("group").to_pylist(),
+            concentration.column("messages").to_pylist(),
+            strict=True,
+        )
+    )
+    cube = explorer["cube"]
+    for i, group in enumerate(explorer["groups"]):
+        total = sum(n for g, n in zip(cube["g"], cube["n"], strict=True) if g == i)
+        assert total == per_group[group], group
+    assert IMG_NAME in explorer["names"]
+    assert len(explorer["weeks"]) == 5 and explorer["pooled_members"] == 0
+
+
+def test_explorer_pools_members_past_the_limit(hostile: Hostile) -> None:
+    ctx = build_context(duckdb_log(hostile.store))
+    full = explorer_data(ctx)
+    pooled = explorer_data(ctx, member_limit=3)
+    assert len(pooled["members"]) == 3 and pooled["pooled_members"] == len(full["members"]) - 3
+    assert -1 in pooled["cube"]["m"]
+    assert sum(pooled["cube"]["n"]) == sum(full["cube"]["n"])
+
+
+def test_derived_metrics_with_unregistered_inputs_are_left_out() -> None:
+    known = dict(load_metrics())
+    from shequn.analytics.registry import Derived
+
+    known["x.derived"] = Derived("x.derived", "X", "x", ("nope.metric",), lambda c, r: r["x"], ())
+    assert "x.derived" not in runnable(known, list(known))
+    assert runnable(known, ["activity.weekly"]) == ["activity.weekly"]
+
+
+def test_build_report_uses_the_registry_words(hostile: Hostile) -> None:
+    ctx = build_context(duckdb_log(hostile.store))
+    report = build_report(ctx, ["activity.weekly"])
+    assert report.document["metrics"]["activity.weekly"]["explain"] == (
+        metric_infos()["activity.weekly"].explain
+    )
+    assert ctx_meta(ctx)["groups"][0]["timezone"] == "Asia/Shanghai"
+    with pytest.raises(ValueError, match="no title/explain"):
+        assemble(META, {"unknown.metric": pa.table({"x": [1]})}, {})
