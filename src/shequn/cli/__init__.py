@@ -27,6 +27,7 @@ from shequn.cli.common import (
     store_location,
     window,
 )
+from shequn.cli.engines import replay, run
 from shequn.cli.imports import imports_app
 from shequn.cli.members import forget, members_app
 from shequn.cli.playbook import playbook_app
@@ -45,6 +46,8 @@ app.add_typer(imports_app, name="imports")
 app.add_typer(members_app, name="members")
 app.add_typer(playbook_app, name="playbook")
 app.command()(forget)
+app.command()(run)
+app.command()(replay)
 app.command("report")(report)
 app.command("export-parquet")(export_parquet_command)
 

@@ -1,0 +1,599 @@
+"""The runner: drives the engines over the log, in log order, with ticks and feedback.
+
+:class:`Runner` is the pure part. It is given the engines (built from one playbook, in
+registry order) and stored events in log order; for each event it
+
+1. emits the **ticks** due before it: at multiples of :data:`~shequn.engines.base.TICK_SECONDS`
+   of the log's own time, for every group seen so far, but only when some engine's
+   ``next_deadline`` is due at or before that tick — equivalent to a fixed-interval tick
+   stream (engines do nothing on a tick before their deadline) and much cheaper;
+   a tick at ``t`` comes before the events at ``t``;
+2. steps every engine on the event, in order;
+3. feeds every :class:`~shequn.engines.base.Action` back to all engines, at once
+   (depth first), as an ``action_taken`` event: ``member`` = the action's member,
+   ``text`` = its explanation, ``extra`` = JSON ``{"action", "engine", "rule",
+   "details", "cause"}``, ``key`` = the key the action is recorded under.
+
+Each action gets a natural key, ``natural_key("shequn", community, group, "action",
+engine, cause, kind, member, n)`` (``n`` counts equal actions made while processing one
+event or tick), so recording the same action twice stores it once.
+
+:func:`run_community` is ``shequn run``: it rebuilds the engines' state by replaying the
+community's log from its start with the current playbook and records (or, dry, only
+returns) the actions caused by events and ticks after the stored cursor.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final, NamedTuple
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shequn.engines.adapters import Adapter
+from shequn.engines.base import ACTION_KINDS, TICK, TICK_SECONDS, Action, Engine, EngineEvent
+from shequn.events import KEY_SEPARATOR
+from shequn.playbook import parse_playbook
+from shequn.playbook.model import Playbook
+from shequn.store.base import PlaybookVersion, Store, Window
+
+#: the store setting holding a community's cursor (log time in µs, see run_community)
+CURSOR_SETTING: Final = "engines.cursor.{community}"
+#: the import ledger's ``platform`` for the runs that recorded actions
+LEDGER_PLATFORM: Final = "shequn"
+#: feedback deeper than this (an action causing an action causing …) is an engine bug
+MAX_FEEDBACK_DEPTH: Final = 16
+#: rows converted to EngineEvents at a time
+CHUNK_ROWS: Final = 65_536
+
+_KINDS: Final = frozenset(ACTION_KINDS)
+_SEP: Final = KEY_SEPARATOR
+_md5: Final = hashlib.md5
+#: json.dumps(…, ensure_ascii=False) builds an encoder per call; one is enough
+_encode: Final = json.JSONEncoder(ensure_ascii=False).encode
+_US: Final = 1_000_000
+
+
+_Step = Callable[[Any, EngineEvent], tuple[Any, list[Action]]]
+
+
+class EngineContractError(RuntimeError):
+    """An engine broke the contract in base.py (unknown action kind, no explanation …)."""
+
+
+class Taken(NamedTuple):
+    """An action as the runner made it: with its record key and when it was caused."""
+
+    action: Action
+    #: the natural key of its ``action_taken`` record (and of its feedback event)
+    key: str
+    #: log time (µs) of the stored event or tick whose processing made it
+    at_us: int
+    #: the ``extra`` JSON of its record and feedback event
+    extra: str
+
+
+@dataclass
+class Counts:
+    """What a run went through."""
+
+    events: int = 0
+    ticks: int = 0
+    actions: int = 0
+    feedback: int = 0
+
+
+class Runner:
+    """Steps engines over events in log order, emitting ticks and feeding actions back."""
+
+    def __init__(
+        self,
+        community: str,
+        engines: Sequence[Engine[Any]],
+        *,
+        keep_from_us: int | None = None,
+    ) -> None:
+        self.community = community
+        self.engines = list(engines)
+        self.states: list[Any] = [engine.start() for engine in self.engines]
+        #: only actions caused after this log time (µs) are kept in :attr:`taken`
+        self.keep_from_us = keep_from_us
+        self.taken: list[Taken] = []
+        self.counts = Counts()
+        #: every group seen so far, sorted (ticks go to each)
+        self.groups: list[str] = []
+        self._known: set[str] = set()
+        #: log time (s) up to which ticks and events are done
+        self.clock: int | None = None
+        self._numbers: dict[tuple[str, str, str, str, str | None], int] = {}
+        self._root_us = 0
+        self._keep = keep_from_us is None
+        #: event kind → the (index, step) of the engines that take it (optional ``kinds``)
+        self._routes: dict[str, list[tuple[int, _Step]]] = {}
+
+    # -- driving -----------------------------------------------------------------
+    def feed(self, event: EngineEvent, at_us: int | None = None) -> None:
+        """Process one stored event (``at_us``: its exact log time, default ``ts``)."""
+        ts = event.ts
+        clock = self.clock
+        if clock is None or ts > clock:
+            if clock is not None and ts // TICK_SECONDS > clock // TICK_SECONDS:
+                self._ticks(ts)
+            self.clock = ts
+        if event.group not in self._known:
+            self._known.add(event.group)
+            bisect.insort(self.groups, event.group)
+        # a new root: _begin, inlined (this runs once per stored event)
+        if self._numbers:
+            self._numbers.clear()
+        self._root_us = at_us = ts * _US if at_us is None else at_us
+        self._keep = self.keep_from_us is None or at_us > self.keep_from_us
+        self.counts.events += 1
+        states = self.states
+        route = self._routes.get(event.kind)
+        if route is None:
+            route = self._route(event.kind)
+        for i, step in route:
+            state, actions = step(states[i], event)
+            states[i] = state
+            if actions:
+                for action in actions:
+                    self._feedback(self._take(action), 1)
+
+    def feed_all(self, events: Iterable[tuple[EngineEvent, int]]) -> None:
+        """Process (event, log time in µs) pairs in log order."""
+        feed = self.feed
+        for event, at_us in events:
+            feed(event, at_us)
+
+    def finish(self, until: int) -> None:
+        """Emit the ticks due up to ``until`` (s), after the last event (silent groups)."""
+        if self.clock is None:
+            return
+        if until // TICK_SECONDS > self.clock // TICK_SECONDS:
+            self._ticks(until)
+        self.clock = max(self.clock, until)
+
+    def snapshots(self) -> dict[str, Any]:
+        """Each engine's ``snapshot(state)`` (an optional method), by engine name."""
+        found: dict[str, Any] = {}
+        for engine, state in zip(self.engines, self.states, strict=True):
+            snapshot = getattr(engine, "snapshot", None)
+            if callable(snapshot):
+                found[engine.name] = snapshot(state)
+        return found
+
+    # -- ticks ---------------------------------------------------------------------
+    def _deadline(self) -> int | None:
+        """The earliest deadline of any engine."""
+        best: int | None = None
+        for engine, state in zip(self.engines, self.states, strict=True):
+            due = engine.next_deadline(state)
+            if due is not None and (best is None or due < best):
+                best = due
+        return best
+
+    def _ticks(self, limit: int) -> None:
+        """Ticks at the grid points in (clock, limit] where a deadline is due.
+
+        A deadline a tick did not clear is ticked again at the next grid point, as a
+        fixed stream would; one that stays due makes a tick a minute up to ``limit``.
+        """
+        assert self.clock is not None
+        first = (self.clock // TICK_SECONDS + 1) * TICK_SECONDS
+        while True:
+            due = self._deadline()
+            if due is None or due > limit:
+                return
+            at = max(-(-due // TICK_SECONDS) * TICK_SECONDS, first)
+            if at > limit:
+                return
+            for group in self.groups:
+                self.counts.ticks += 1
+                self._begin(at * _US)
+                self._step(EngineEvent(f"tick:{group}:{at}", TICK, group, at), 0)
+            self.clock = at
+            first = at + TICK_SECONDS
+
+    # -- stepping ------------------------------------------------------------------
+    def _begin(self, at_us: int) -> None:
+        self._numbers.clear()
+        self._root_us = at_us
+        self._keep = self.keep_from_us is None or at_us > self.keep_from_us
+
+    def _route(self, kind: str) -> list[tuple[int, _Step]]:
+        """The engines that take ``kind``: all, but for those whose optional ``kinds``
+        (a set of event kinds, ``tick`` and ``action_taken`` included) leaves it out."""
+        route: list[tuple[int, _Step]] = []
+        for i, engine in enumerate(self.engines):
+            kinds = getattr(engine, "kinds", None)
+            if kinds is None or kind in kinds:
+                route.append((i, engine.step))
+        self._routes[kind] = route
+        return route
+
+    def _step(self, event: EngineEvent, depth: int) -> None:
+        states = self.states
+        route = self._routes.get(event.kind)
+        if route is None:
+            route = self._route(event.kind)
+        for i, step in route:
+            state, actions = step(states[i], event)
+            states[i] = state
+            if actions:
+                for action in actions:
+                    self._feedback(self._take(action), depth + 1)
+
+    def _take(self, action: Action) -> Taken:
+        if action.kind not in _KINDS or not action.explanation:
+            what = "no explanation" if action.kind in _KINDS else f"unknown kind {action.kind!r}"
+            raise EngineContractError(f"engine {action.engine!r} made an action with {what}")
+        ident = (action.group, action.engine, action.cause, action.kind, action.member)
+        n = self._numbers.get(ident, 0)
+        self._numbers[ident] = n + 1
+        # natural_key("shequn", community, group, "action", engine, cause, kind, member, n)
+        key = _md5(
+            f"shequn{_SEP}{self.community}{_SEP}{action.group}{_SEP}action{_SEP}"
+            f"{action.engine}{_SEP}{action.cause}{_SEP}{action.kind}{_SEP}"
+            f"{action.member or ''}{_SEP}{n}".encode()
+        ).hexdigest()
+        extra = _encode(
+            {
+                "action": action.kind,
+                "engine": action.engine,
+                "rule": action.rule,
+                "details": action.details,
+                "cause": action.cause,
+            }
+        )
+        taken = Taken(action, key, self._root_us, extra)
+        self.counts.actions += 1
+        if self._keep:
+            self.taken.append(taken)
+        return taken
+
+    def _feedback(self, taken: Taken, depth: int) -> None:
+        if depth > MAX_FEEDBACK_DEPTH:
+            a = taken.action
+            raise EngineContractError(
+                f"actions keep causing actions ({depth} deep, last: {a.engine} {a.kind} "
+                f"for {a.member} in {a.group}); an engine reacts to its own feedback"
+            )
+        a = taken.action
+        self.counts.feedback += 1
+        self._step(
+            _make_event(
+                taken.key,
+                "action_taken",
+                a.group,
+                a.ts,
+                a.member,
+                None,
+                a.explanation,
+                None,
+                None,
+                (),
+                None,
+                None,
+                False,
+                None,
+                taken.extra,
+            ),
+            depth,
+        )
+
+
+# -- reading the log --------------------------------------------------------------------
+def engine_events(
+    table: pa.Table, links: dict[str, str] | None = None, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[tuple[EngineEvent, int]]:
+    """Stored rows (EVENT_SCHEMA, log order) as (EngineEvent, log time in µs).
+
+    ``links`` maps default member keys (``platform:identity``) to linked member keys;
+    members, actors and mentions are resolved through it (as analytics' context does).
+    Columns are converted a chunk at a time, never row by row through Arrow.
+    """
+    links = links or {}
+    for batch in table.to_batches(max_chunksize=chunk_rows):
+        yield from _batch_events(batch, links)
+
+
+def _batch_events(
+    batch: pa.RecordBatch, links: dict[str, str]
+) -> Iterator[tuple[EngineEvent, int]]:
+    col = batch.column
+    platform = col("platform")
+    ts_us = pc.cast(col("ts"), pa.int64())
+    ts_s = pc.divide(ts_us, _US)
+    group = pc.binary_join_element_wise(platform, col("group_id"), "/")
+    member = pc.binary_join_element_wise(platform, col("member_id"), ":").to_pylist()
+    actor = pc.binary_join_element_wise(platform, col("by_member_id"), ":").to_pylist()
+    if links:
+        get = links.get
+        member = [m if m is None else get(m, m) for m in member]
+        actor = [m if m is None else get(m, m) for m in actor]
+    mentions: list[tuple[str, ...]] = [()] * batch.num_rows
+    raw_mentions = col("mentions")
+    if raw_mentions.null_count < batch.num_rows:
+        plats = platform.to_pylist()
+        for i, found in enumerate(raw_mentions.to_pylist()):
+            if found:
+                keys = (f"{plats[i]}:{m}" for m in found)
+                mentions[i] = tuple(links.get(k, k) for k in keys) if links else tuple(keys)
+    make = _make_event
+    for key, kind, grp, ts, mem, act, text, pid, reply, ment, att, fwd, bot, join, extra, us in zip(
+        col("key").to_pylist(),
+        col("kind").to_pylist(),
+        group.to_pylist(),
+        ts_s.to_pylist(),
+        member,
+        actor,
+        col("text").to_pylist(),
+        col("platform_id").to_pylist(),
+        col("reply_to").to_pylist(),
+        mentions,
+        col("attachment_kind").to_pylist(),
+        col("forwarded_from").to_pylist(),
+        col("is_bot").to_pylist(),
+        col("join_method").to_pylist(),
+        col("extra").to_pylist(),
+        ts_us.to_pylist(),
+        strict=True,
+    ):
+        yield (
+            make(key, kind, grp, ts, mem, act, text, pid, reply, ment, att, fwd, bot, join, extra),
+            us,
+        )
+
+
+_FIELDS: Final = (
+    "key",
+    "kind",
+    "group",
+    "ts",
+    "member",
+    "actor",
+    "text",
+    "platform_id",
+    "reply_to",
+    "mentions",
+    "attachment_kind",
+    "forwarded_from",
+    "is_bot",
+    "join_method",
+    "extra",
+)
+
+
+def _event_factory() -> Callable[..., EngineEvent]:
+    """``EngineEvent(...)`` (all fields, positional) at about half the cost.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``;
+    setting the slots through their descriptors builds the same (equal, hashable)
+    object. Falls back to the class itself if its fields ever change.
+    """
+    if tuple(f.name for f in dataclasses.fields(EngineEvent)) != _FIELDS:
+        return EngineEvent
+    (s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14) = (
+        EngineEvent.__dict__[name].__set__ for name in _FIELDS
+    )
+    new = object.__new__
+    cls = EngineEvent
+
+    def make(
+        key: str,
+        kind: str,
+        group: str,
+        ts: int,
+        member: str | None,
+        actor: str | None,
+        text: str | None,
+        platform_id: str | None,
+        reply_to: str | None,
+        mentions: tuple[str, ...],
+        attachment_kind: str | None,
+        forwarded_from: str | None,
+        is_bot: bool,
+        join_method: str | None,
+        extra: str | None,
+    ) -> EngineEvent:
+        event: EngineEvent = new(cls)
+        s0(event, key)
+        s1(event, kind)
+        s2(event, group)
+        s3(event, ts)
+        s4(event, member)
+        s5(event, actor)
+        s6(event, text)
+        s7(event, platform_id)
+        s8(event, reply_to)
+        s9(event, mentions)
+        s10(event, attachment_kind)
+        s11(event, forwarded_from)
+        s12(event, is_bot)
+        s13(event, join_method)
+        s14(event, extra)
+        return event
+
+    return make
+
+
+_make_event: Final = _event_factory()
+
+
+def member_links(store: Store) -> dict[str, str]:
+    """Default member key → linked member key, for every linked identity."""
+    table = store.table("identity_links")
+    out: dict[str, str] = {}
+    for row in table.select(["platform", "identity", "member_key"]).to_pylist():
+        default = f"{row['platform']}:{row['identity']}"
+        if row["member_key"] != default:
+            out[default] = row["member_key"]
+    return out
+
+
+def ledger_ids(store: Store, community: str) -> set[int]:
+    """The import ids under which runs recorded actions (skipped when replaying)."""
+    return {r.import_id for r in store.imports(community) if r.platform == LEDGER_PLATFORM}
+
+
+@dataclass
+class Log:
+    """One community's stored events, ready to replay."""
+
+    #: the events the engines see (recorded actions left out), in log order
+    table: pa.Table
+    #: keys of the actions earlier runs recorded
+    recorded: set[str]
+    links: dict[str, str]
+    #: log time (µs) of the first and last event the engines see; None if none
+    first_us: int | None
+    last_us: int | None
+
+    def events(self, until_us: int | None = None) -> Iterator[tuple[EngineEvent, int]]:
+        table = self.table
+        if until_us is not None and self.last_us is not None and until_us < self.last_us:
+            ts = pc.cast(table.column("ts"), pa.int64())
+            table = table.filter(pc.less_equal(ts, until_us))
+        return engine_events(table, self.links)
+
+
+def read_log(store: Store, community: str) -> Log:
+    """The community's log as the engines replay it (see :class:`Log`)."""
+    table = store.events(Window(community=community))
+    ours = ledger_ids(store, community)
+    recorded: set[str] = set()
+    if ours:
+        mine = pc.is_in(table.column("import_id"), pa.array(sorted(ours), pa.int64()))
+        recorded = set(table.filter(mine).column("key").to_pylist())
+        table = table.filter(pc.invert(mine))
+    first_us = last_us = None
+    if table.num_rows:
+        ts = pc.cast(table.column("ts"), pa.int64())
+        first_us, last_us = int(ts[0].as_py()), int(ts[-1].as_py())
+    return Log(table, recorded, member_links(store), first_us, last_us)
+
+
+# -- shequn run -------------------------------------------------------------------------
+def current_playbook(store: Store, community: str) -> tuple[PlaybookVersion, Playbook]:
+    """The community's current (last applied) playbook; an error if none was applied."""
+    from shequn.errors import ConfigError
+
+    versions = store.playbooks(community)
+    if not versions:
+        raise ConfigError(
+            "--community",
+            f"no playbook applied to {community!r} yet; "
+            f"run `shequn playbook apply playbook.toml --community {community}` first",
+        )
+    version = versions[-1]
+    return version, parse_playbook(version.text, f"{community} playbook v{version.version}")
+
+
+def cursor(store: Store, community: str) -> int | None:
+    """Log time (µs) up to which the community's events were processed by `shequn run`."""
+    value = store.setting(CURSOR_SETTING.format(community=community))
+    return int(value) if value else None
+
+
+@dataclass
+class RunReport:
+    """What ``shequn run`` did (or, dry, would do)."""
+
+    community: str
+    version: int
+    dry_run: bool
+    #: the new actions, in the order they were made
+    actions: list[Taken]
+    counts: Counts
+    cursor_before: int | None
+    cursor_after: int | None
+    recorded: int = 0
+    import_id: int | None = None
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def run_community(
+    store: Store,
+    community: str,
+    *,
+    until: Callable[[int], int] | int | None = None,
+    dry_run: bool = False,
+    engines: Sequence[Engine[Any]] | None = None,
+    registry: Sequence[tuple[str, str]] | None = None,
+    adapter: Adapter | None = None,
+) -> RunReport:
+    """``shequn run``: apply the current playbook to the events not processed yet.
+
+    The state is rebuilt by replaying the log from its start; only the actions caused by
+    events (and ticks) after the cursor — and not recorded already — are new. Unless
+    ``dry_run``, they are recorded as ``action_taken`` events (through the import
+    ledger), the cursor moves to the analysed end and ``adapter`` carries them out.
+    ``until`` is the analysed end in epoch seconds (or a function of the last event's
+    time); default the last event.
+    """
+    from shequn.engines.record import record_actions
+    from shequn.engines.registry import load_engines
+
+    started = time.perf_counter()
+    version, playbook = current_playbook(store, community)
+    notes: list[str] = []
+    if engines is None:
+        engines, notes = load_engines(playbook, registry)
+    log = read_log(store, community)
+    before = cursor(store, community)
+    if log.last_us is None:
+        return RunReport(
+            community,
+            version.version,
+            dry_run,
+            [],
+            Counts(),
+            before,
+            before,
+            notes=[*notes, f"no events stored for {community!r}"],
+        )
+    last_s = log.last_us // _US
+    end_s = until(last_s) if callable(until) else (last_s if until is None else until)
+    # events of the analysed end's own second are in; the cursor covers events and ticks
+    through_us = min(log.last_us, end_s * _US + _US - 1)
+    runner = Runner(community, engines, keep_from_us=before)
+    runner.feed_all(log.events(through_us))
+    runner.finish(end_s)
+    after = max(through_us, end_s * _US, before or 0)
+    new = [t for t in runner.taken if t.key not in log.recorded]
+    report = RunReport(
+        community, version.version, dry_run, new, runner.counts, before, after, notes=notes
+    )
+    if not dry_run:
+        report.recorded, report.import_id = record_actions(
+            store,
+            community,
+            new,
+            log.links,
+            version=version.version,
+            cursor_from=before,
+            cursor_to=after,
+        )
+        store.set_setting(CURSOR_SETTING.format(community=community), str(after))
+        if adapter is not None:
+            for item in new:
+                adapter.carry_out(item.action)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def epoch_seconds(moment: datetime) -> int:
+    """A naive-UTC (or aware) datetime as epoch seconds."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
