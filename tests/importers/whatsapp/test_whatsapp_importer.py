@@ -316,3 +316,27 @@ def test_files_with_control_bytes_take_the_arrow_path() -> None:
     assert WhatsAppImporter(REVIEW / "WhatsApp Chat with Nul.txt").chat.plain_file() is None
     assert WhatsAppImporter(REVIEW / "WhatsApp Chat with OldMac.txt").chat.plain_file() is None
     assert WhatsAppImporter(QUIRKS / "WhatsApp Chat - Makers.zip").chat.plain_file() is None
+
+
+def test_a_text_with_a_colon_is_not_taken_for_a_colon_name(tmp_path: Path) -> None:
+    """A member who only ever posts one text with ': ' keeps their own name."""
+    chat = tmp_path / "WhatsApp Chat with Links.txt"
+    chat.write_text(
+        "01/02/24, 10:00 - Lucas Tanaka 3: Here is the link: https://example.com/a\n"
+        "01/02/24, 10:05 - Bob: Slides: https://docs.example.org/s/1\n"
+        "02/02/24, 11:00 - Lucas Tanaka 3: Here is the link: https://example.com/a\n"
+        "02/02/24, 11:05 - Bob: Slides: https://docs.example.org/s/1\n"
+        "03/02/24, 12:00 - Dr: Who: first visit\n"
+        "03/02/24, 12:01 - Dr: Who: second visit\n",
+        encoding="utf-8",
+    )
+    _, rows, _ = parse(chat)
+    authors = [(r["member_id"], r["text"]) for r in rows]
+    assert authors == [
+        ("Lucas Tanaka 3", "Here is the link: https://example.com/a"),
+        ("Bob", "Slides: https://docs.example.org/s/1"),
+        ("Lucas Tanaka 3", "Here is the link: https://example.com/a"),
+        ("Bob", "Slides: https://docs.example.org/s/1"),
+        ("Dr: Who", "first visit"),
+        ("Dr: Who", "second visit"),
+    ]

@@ -31,22 +31,36 @@ class ColonNames:
 
     stats: dict[str, list[Any]] = field(default_factory=dict)
 
-    def add(self, rows: Sequence[tuple[str, int, int, str | None, str | None]]) -> None:
-        for prefix, total, with_second, lo, hi in rows:
+    def add(self, rows: Sequence[tuple[str, int, int, str | None, str | None, bool]]) -> None:
+        for prefix, total, with_second, lo, hi, varied in rows:
             seen = self.stats.get(prefix)
             if seen is None:
-                self.stats[prefix] = [total, with_second, lo, hi]
+                self.stats[prefix] = [total, with_second, lo, hi, varied]
                 continue
             seen[0] += total
             seen[1] += with_second
             seen[2] = lo if seen[2] is None or (lo is not None and lo < seen[2]) else seen[2]
             seen[3] = hi if seen[3] is None or (hi is not None and hi > seen[3]) else seen[3]
+            seen[4] = seen[4] or varied
 
     def names(self) -> dict[str, str]:
-        """prefix -> full name."""
+        """prefix -> full name.
+
+        Besides always being followed by the same second segment, a name says different
+        things after it (one text posted twice — "Bob: Slides: https://…" — is not the
+        member "Bob: Slides") and is short (at most three words: "Here is the link"
+        is a sentence, not a name).
+        """
         out = {}
-        for prefix, (total, with_second, lo, hi) in self.stats.items():
-            if with_second >= 2 and lo == hi and lo and with_second >= 0.9 * total:
+        for prefix, (total, with_second, lo, hi, varied) in self.stats.items():
+            if (
+                with_second >= 2
+                and lo == hi
+                and lo
+                and with_second >= 0.9 * total
+                and varied
+                and len(lo.split()) <= 3
+            ):
                 out[prefix] = f"{prefix}: {lo}"
         return out
 
@@ -148,13 +162,17 @@ def survey_sql(layout: str) -> str:
                    CASE WHEN p > 0 THEN substr(head, 1, p - 1) END AS prefix,
                    CASE WHEN p > 0 AND strpos(substr(head, p + 2), ': ') > 0
                         THEN substr(head, p + 2, strpos(substr(head, p + 2), ': ') - 1)
-                   END AS second
+                   END AS second,
+                   CASE WHEN p > 0 AND strpos(substr(head, p + 2), ': ') > 0
+                        THEN substr(head, p + 2 + strpos(substr(head, p + 2), ': ') + 1)
+                   END AS third
             FROM d
         )
         SELECT GROUPING(prefix) AS total, prefix, count(*), count(second), min(second),
                max(second), count_if(dated), count_if(dated AND year_first),
                count_if(dated AND NOT year_first AND a > 12),
-               count_if(dated AND NOT year_first AND b > 12)
+               count_if(dated AND NOT year_first AND b > 12),
+               min(third) <> max(third)
         FROM e GROUP BY GROUPING SETS ((prefix), ())
     """
 
@@ -172,5 +190,5 @@ def read_survey(rows: list[tuple[Any, ...]]) -> tuple[DateEvidence, list[tuple[A
                 second_over_12=int(row[9] or 0),
             )
         elif row[1] is not None:
-            colon_rows.append(row[1:6])
+            colon_rows.append((*row[1:6], bool(row[10])))
     return evidence, colon_rows
