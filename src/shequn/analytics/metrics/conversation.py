@@ -1,0 +1,482 @@
+"""Conversation: questions and how fast others answer them, who talks to whom, threads.
+
+Everything here starts from one table, :func:`message_links`: every message written by a
+person (bots are left out: a bot's automatic answer is not a member answering), with the
+message it answers (its *parent*) where one is known.
+
+Explicit replies
+    ``reply_to`` holds the platform id of the message replied to (Discord, Telegram,
+    Slack, WeChat quotes), or for platforms without ids its event ``key``. It is joined
+    on the group's messages by ``platform_id``, else by ``key``. The parent's author is
+    the member replied to.
+Inferred replies (groups without any reply id, e.g. WhatsApp text exports)
+    WhatsApp's text export drops the reply links, so who answers whom is read from turn
+    taking: when member B writes within :data:`INFERRED_WINDOW_MINUTES` minutes after a
+    message by A (A ≠ B, and A's message is the last one before B's), B's message
+    answers A's. Only the first message of B's turn counts (three lines in a row are one
+    answer). The edge weighs :data:`INFERRED_WEIGHT` of an explicit reply, because some
+    of those turns start a new subject instead of answering. A group is read this way
+    when none of its messages carries ``reply_to`` — the choice is made per group, from
+    the data, not per platform.
+
+Why 5 minutes: in the simulated WhatsApp groups (which know the true reply of every
+message) the share of inferred edges whose true reply goes to that member's message
+falls as the window grows while the number found grows more slowly; five minutes is
+where chat replies in busy groups mostly land (measured figures in
+docs/analytics/conversation-roles-kols.md). Mentions are explicit in every export and
+always give their own edges.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import ibis
+from ibis.expr import types as ir
+
+from shequn.analytics.context import Context
+from shequn.analytics.metrics.common import week_of, with_all_groups
+from shequn.analytics.registry import metric
+
+#: a message by B this many minutes after A's (A ≠ B) answers it, where no reply ids exist
+INFERRED_WINDOW_MINUTES: Final = 5
+#: weight of one inferred answer relative to an explicit reply or a mention (1.0)
+INFERRED_WEIGHT: Final = 0.5
+#: reply chains are followed this many doublings deep: 2**5 = 32 replies
+THREAD_DOUBLINGS: Final = 5
+#: a thread this deep or deeper counts as a deep thread
+DEEP_THREAD: Final = 3
+
+#: edge kinds and their weight per interaction
+EDGE_KINDS: Final = {"reply": 1.0, "mention": 1.0, "inferred": INFERRED_WEIGHT}
+
+#: a question ends in a question mark (ASCII or full-width), trailing spaces allowed
+QUESTION_END: Final = r"[?？]\s*$"
+#: English interrogatives, counted only as the message's first word ("what time …"),
+#: because inside a sentence they are mostly not questions ("I know what you mean")
+EN_QUESTION_STARTS: Final = (
+    "what", "why", "how", "when", "where", "which", "who", "whom", "whose",
+)  # fmt: skip
+#: English phrases that ask the group something wherever they stand
+EN_QUESTION_PHRASES: Final = (
+    "does anyone", "anyone know", "can someone", "can anyone", "could someone",
+    "could anyone", "any idea", "any ideas", "is there", "are there", "do you know",
+)  # fmt: skip
+#: Chinese question words and particles (simplified and traditional), anywhere
+ZH_QUESTION_WORDS: Final = (
+    "吗", "嗎", "什么", "什麼", "为什么", "為什麼", "怎么", "怎麼", "怎样", "怎樣", "如何",
+    "哪里", "哪裡", "哪儿", "哪个", "哪個", "谁", "誰", "多少", "几点", "幾點", "几个",
+    "幾個", "是否", "有没有", "有沒有", "能不能", "可不可以", "是不是", "请问", "請問",
+)  # fmt: skip
+
+
+def _alternation(words: tuple[str, ...]) -> str:
+    return "(" + "|".join(words) + ")"
+
+
+def is_question(text: ir.StringValue) -> ir.BooleanValue:
+    """True for a question: ends in ?/？, starts with an English interrogative, or holds an
+    English asking phrase or a Chinese question word (lists above)."""
+    low = text.lower()
+    starts = r"^\s*" + _alternation(EN_QUESTION_STARTS) + r"([^a-z]|$)"
+    phrase = r"(^|[^a-z])" + _alternation(EN_QUESTION_PHRASES) + r"([^a-z]|$)"
+    zh = _alternation(ZH_QUESTION_WORDS)
+    found = (
+        low.re_search(QUESTION_END)
+        | low.re_search(starts)
+        | low.re_search(phrase)
+        | low.re_search(zh)
+    )
+    return text.notnull() & ibis.coalesce(found, False)
+
+
+def shared(table: ir.Table) -> ir.Table:
+    """``table`` as a set operation (a UNION ALL with none of its rows), which Ibis
+    compiles to one CTE where a query uses it several times, instead of repeating the
+    whole expression at each use (4× shorter SQL, much less planning on Spark)."""
+    return table.union(table.filter(ibis.literal(False)))
+
+
+def people_messages(ctx: Context) -> ir.Table:
+    """Messages written by people (not bots), with the columns conversations need."""
+    m = ctx.messages
+    m = m.filter(~m.is_bot)
+    return shared(
+        m.select(
+            "group",
+            "platform",
+            "key",
+            "platform_id",
+            "member",
+            "ts",
+            "local_ts",
+            "text",
+            "reply_to",
+            "mentions",
+            "attachment_kind",
+        )
+    )
+
+
+def _explicit_groups(msgs: ir.Table) -> ir.Table:
+    """Groups where at least one message carries a reply id."""
+    return (
+        msgs.filter(msgs.reply_to.notnull())
+        .group_by("group")
+        .aggregate(explicit=ibis.literal(True))
+    )
+
+
+def message_refs(msgs: ir.Table) -> ir.Table:
+    """(group, ref) → the message's key, for ``reply_to`` values: platform ids and keys."""
+    by_id = msgs.filter(msgs.platform_id.notnull()).select(
+        ref_group=msgs.group, ref=msgs.platform_id, ref_key=msgs.key
+    )
+    by_key = msgs.select(ref_group=msgs.group, ref=msgs.key, ref_key=msgs.key)
+    refs = by_id.union(by_key)
+    return refs.group_by(["ref_group", "ref"]).aggregate(ref_key=refs.ref_key.min())
+
+
+def message_links(ctx: Context) -> ir.Table:
+    """Every person's message with its parent (the message it answers), where known.
+
+    Columns: the message columns of :func:`people_messages`, ``explicit`` (the group has
+    reply ids), ``turn`` (first message of a member's turn), ``run`` (turn number in the
+    group), ``parent_key``, ``parent_member``, ``parent_ts`` and ``inferred`` (the parent
+    comes from turn taking, not from a reply id).
+    """
+    msgs = people_messages(ctx)
+    flagged = msgs.left_join(_explicit_groups(msgs), "group").drop("group_right")
+    flagged = flagged.mutate(explicit=ibis.coalesce(flagged.explicit, False))
+    order = ibis.window(group_by="group", order_by=["ts", "key"])
+    so_far = ibis.cumulative_window(group_by="group", order_by=["ts", "key"])
+    lagged = flagged.mutate(
+        prev_key=flagged.key.lag().over(order),
+        prev_member=flagged.member.lag().over(order),
+        prev_ts=flagged.ts.lag().over(order),
+    )
+    turn = lagged.prev_member.isnull() | (lagged.prev_member != lagged.member)
+    lagged = lagged.mutate(turn=turn)
+    lagged = lagged.mutate(run=lagged.turn.cast("int64").sum().over(so_far))
+
+    refs = message_refs(msgs)
+    parents = msgs.select(p_key=msgs.key, p_member=msgs.member, p_ts=msgs.ts)
+    explicit = lagged.left_join(
+        refs, [lagged.group == refs.ref_group, lagged.reply_to == refs.ref]
+    ).drop("ref_group", "ref")
+    explicit = explicit.left_join(parents, explicit.ref_key == parents.p_key).drop("p_key")
+    inferred_ok = (
+        ~explicit.explicit
+        & explicit.turn
+        & explicit.prev_member.notnull()
+        & (explicit.ts <= explicit.prev_ts + ibis.interval(minutes=INFERRED_WINDOW_MINUTES))
+    )
+    out = explicit.mutate(
+        parent_key=ibis.ifelse(explicit.explicit, explicit.ref_key, explicit.prev_key),
+        parent_member=ibis.ifelse(explicit.explicit, explicit.p_member, explicit.prev_member),
+        parent_ts=ibis.ifelse(explicit.explicit, explicit.p_ts, explicit.prev_ts),
+        inferred=inferred_ok,
+    )
+    has_parent = out.explicit | out.inferred
+    out = out.mutate(
+        parent_key=ibis.ifelse(has_parent, out.parent_key, ibis.null("string")),
+        parent_member=ibis.ifelse(has_parent, out.parent_member, ibis.null("string")),
+        parent_ts=ibis.ifelse(has_parent, out.parent_ts, ibis.null("timestamp")),
+    )
+    return shared(out.drop("ref_key", "p_member", "p_ts", "prev_key", "prev_member", "prev_ts"))
+
+
+def replies_to(links: ir.Table) -> ir.Table:
+    """(group, replied_key, reply_member, reply_ts): who answered which message, and when.
+
+    Explicit groups: every message whose parent is the replied message. Inferred groups:
+    the first message of the next turn answers every message of the turn before it, when
+    it came within the window of that turn's last message.
+    """
+    explicit = links.filter(links.explicit & links.parent_key.notnull())
+    direct = explicit.select(
+        "group",
+        replied_key=explicit.parent_key,
+        reply_member=explicit.member,
+        reply_ts=explicit.ts,
+    )
+    inferred = links.filter(~links.explicit)
+    starts = inferred.filter(inferred.turn & inferred.inferred).select(
+        s_group="group", s_run=inferred.run - 1, s_member="member", s_ts="ts"
+    )
+    answered = inferred.join(
+        starts, [inferred.group == starts.s_group, inferred.run == starts.s_run]
+    )
+    by_turn = answered.select(
+        "group",
+        replied_key=answered.key,
+        reply_member=answered.s_member,
+        reply_ts=answered.s_ts,
+    )
+    return direct.union(by_turn)
+
+
+def mention_rows(ctx: Context, links: ir.Table) -> ir.Table:
+    """(group, key, member, target): each distinct member a message @mentions, resolved to
+    member keys through the identity links like the context does; self-mentions and
+    mentions of the member the message already answers are left out (that is the reply
+    edge)."""
+    m = links.filter(links.mentions.notnull())
+    rows = m.select(
+        "group",
+        "platform",
+        "key",
+        "member",
+        "parent_member",
+        identity=m.mentions.unnest(),
+    )
+    log_links = ctx.log.links
+    ln = log_links.select(
+        l_platform=log_links.platform, l_identity=log_links.identity, l_member=log_links.member_key
+    )
+    resolved = rows.left_join(ln, [rows.platform == ln.l_platform, rows.identity == ln.l_identity])
+    resolved = resolved.select(
+        "group",
+        "key",
+        "member",
+        "parent_member",
+        target=ibis.coalesce(resolved.l_member, resolved.platform.concat(":", resolved.identity)),
+    ).distinct()
+    keep = (resolved.target != resolved.member) & (
+        resolved.parent_member.isnull() | (resolved.parent_member != resolved.target)
+    )
+    return resolved.filter(keep).select("group", "key", "member", "target")
+
+
+def interactions(ctx: Context) -> ir.Table:
+    """One row per interaction: (group, source, target, kind, weight)."""
+    links = message_links(ctx)
+    answering = links.filter(links.parent_member.notnull() & (links.parent_member != links.member))
+    replies = answering.select(
+        "group",
+        source=answering.member,
+        target=answering.parent_member,
+        kind=ibis.ifelse(answering.inferred, "inferred", "reply"),
+        weight=ibis.ifelse(
+            answering.inferred,
+            ibis.literal(INFERRED_WEIGHT, "float64"),
+            ibis.literal(1, "float64"),
+        ),
+    )
+    mentions = mention_rows(ctx, links)
+    mentioned = mentions.select(
+        "group",
+        source=mentions.member,
+        target=mentions.target,
+        kind=ibis.literal("mention"),
+        weight=ibis.literal(1, "float64"),
+    )
+    return replies.union(mentioned)
+
+
+@metric(
+    "conversation.edges",
+    "Who talks to whom",
+    "The interaction graph, one row per (source, target, kind): 'reply' — the source "
+    "replied to a message of the target (reply ids in the export); 'mention' — the "
+    "source @mentioned the target (not counted again when the same message replies to "
+    "them); 'inferred' — in groups whose export has no reply ids (WhatsApp), the source "
+    f"spoke within {INFERRED_WINDOW_MINUTES} minutes after the target's message, as the "
+    f"first message of their turn (weight {INFERRED_WEIGHT} each, 1 for replies and "
+    "mentions). interactions counts them, weight adds their weights. Bots are left out.",
+    ("group", "source", "target", "kind"),
+)
+def edges(ctx: Context) -> ir.Table:
+    rows = with_all_groups(interactions(ctx))
+    return rows.group_by(["group", "source", "target", "kind"]).aggregate(
+        weight=rows.weight.sum(), interactions=rows.count()
+    )
+
+
+def question_replies(ctx: Context) -> ir.Table:
+    """Each question (group, key, member, ts, local_ts) with its first reply by someone
+    else: ``first_reply_ts`` (null when nobody answered)."""
+    links = message_links(ctx)
+    questions = links.filter(is_question(links.text))
+    replies = replies_to(links)
+    joined = questions.left_join(
+        replies,
+        [
+            questions.group == replies.group,
+            questions.key == replies.replied_key,
+            replies.reply_member != questions.member,
+            replies.reply_ts >= questions.ts,
+        ],
+    )
+    return joined.group_by(
+        [joined.group, joined.key, joined.member, joined.ts, joined.local_ts]
+    ).aggregate(first_reply_ts=joined.reply_ts.min())
+
+
+@metric(
+    "conversation.response",
+    "How fast questions get answers",
+    "Per local week of the question: questions (a message ending in ? or ？, starting "
+    "with an English question word — what, why, how, when, where, which, who — holding "
+    "an asking phrase such as 'does anyone' or 'is there', or a Chinese question word "
+    "such as 吗, 什么, 怎么, 为什么, 哪里, 谁, 多少, 请问); answered: someone else replied "
+    "within the answer window (Settings.answer_hours); pending: asked less than that "
+    "before the end of the period and not answered yet; unanswered: the rest. "
+    "median_response_seconds is the exact median time from the question to its first "
+    "reply by someone else, over the answered questions. In groups without reply ids the "
+    "reply is the next member's turn when it starts within "
+    f"{INFERRED_WINDOW_MINUTES} minutes of the asker's last line.",
+    ("group", "week"),
+)
+def response(ctx: Context) -> ir.Table:
+    q = question_replies(ctx)
+    limit = ibis.interval(hours=ctx.settings.answer_hours)
+    answered = q.first_reply_ts.notnull() & (q.first_reply_ts <= q.ts + limit)
+    end = ibis.literal(ctx.end, "timestamp")
+    pending = ~answered & (q.ts + limit > end)
+    seconds = q.first_reply_ts.truncate("s").delta(q.ts.truncate("s"), unit="second")
+    rows = with_all_groups(
+        q.select(
+            "group",
+            "key",
+            week=week_of(q.local_ts),
+            answered=answered,
+            pending=pending,
+            seconds=ibis.ifelse(answered, seconds.cast("int64"), ibis.null("int64")),
+        )
+    )
+    weekly = rows.group_by(["group", "week"]).aggregate(
+        questions=rows.count(),
+        answered=rows.answered.sum(),
+        pending=rows.pending.sum(),
+    )
+    median = exact_median(
+        rows.filter(rows.answered).select("group", "week", "key", value="seconds"),
+        ("group", "week"),
+    )
+    out = weekly.left_join(median, ["group", "week"]).drop("group_right", "week_right")
+    return out.select(
+        "group",
+        "week",
+        "questions",
+        answered=out.answered.cast("int64"),
+        unanswered=(out.questions - out.answered - out.pending).cast("int64"),
+        pending=out.pending.cast("int64"),
+        median_response_seconds=out.median,
+    )
+
+
+def exact_median(rows: ir.Table, by: tuple[str, ...]) -> ir.Table:
+    """Exact median of ``value`` per ``by`` from ranks (``key`` breaks ties): the middle
+    value, or the mean of the two middle ones."""
+    w = ibis.window(group_by=list(by), order_by=["value", "key"])
+    whole = ibis.window(group_by=list(by))
+    ranked = rows.mutate(rank=ibis.row_number().over(w) + 1, n=rows.count().over(whole))
+    lo = (ranked.n + 1) // 2
+    hi = ranked.n // 2 + 1
+    middle = ranked.filter((ranked.rank == lo) | (ranked.rank == hi))
+    agg = middle.group_by(list(by)).aggregate(
+        total=middle.value.cast("float64").sum(), middle_n=middle.count()
+    )
+    return agg.select(*by, median=agg.total / agg.middle_n.cast("float64"))
+
+
+def thread_positions(ctx: Context) -> ir.Table:
+    """Each message's thread root and depth (replies between it and the root).
+
+    Explicit groups: the reply chain is followed by pointer doubling
+    (:data:`THREAD_DOUBLINGS` self-joins reach 2**5 = 32 replies up; a deeper message is
+    put 32 below the message it reached). Inferred groups: a thread is a burst — messages
+    each within the window of the one before — rooted at its first message; depth counts
+    the turns after the first.
+    """
+    links = message_links(ctx)
+    explicit = links.filter(links.explicit)
+    # one row per message (an aggregate, so each level below is compiled once, as a CTE)
+    step = explicit.group_by(["group", "key"]).aggregate(
+        up=ibis.coalesce(explicit.parent_key, explicit.key).min(),
+        dist=ibis.ifelse(explicit.parent_key.notnull(), 1, 0).cast("int64").min(),
+    )
+    for _ in range(THREAD_DOUBLINGS):
+        other = step.select(o_group="group", o_key="key", o_up="up", o_dist="dist")
+        joined = step.join(other, [step.group == other.o_group, step.up == other.o_key])
+        step = joined.group_by([joined.group, joined.key]).aggregate(
+            up=joined.o_up.min(), dist=(joined.dist + joined.o_dist).min()
+        )
+    tree = step.select("group", "key", root="up", depth="dist")
+
+    inferred = links.filter(~links.explicit)
+    order = ibis.window(group_by="group", order_by=["ts", "key"])
+    so_far = ibis.cumulative_window(group_by="group", order_by=["ts", "key"])
+    prev_ts = inferred.ts.lag().over(order)
+    breaks = prev_ts.isnull() | (
+        inferred.ts > prev_ts + ibis.interval(minutes=INFERRED_WINDOW_MINUTES)
+    )
+    bursts = inferred.mutate(new=breaks.cast("int64"))
+    bursts = bursts.mutate(burst=bursts.new.sum().over(so_far))
+    by_burst = ibis.cumulative_window(group_by=["group", "burst"], order_by=["ts", "key"])
+    first = ibis.window(group_by=["group", "burst"], order_by=["ts", "key"])
+    bursts = bursts.mutate(
+        root=bursts.key.first().over(first),
+        depth=(bursts.turn & ~bursts.new.cast("boolean")).cast("int64").sum().over(by_burst),
+    )
+    burst_tree = bursts.select("group", "key", "root", "depth")
+    positions = tree.union(burst_tree)
+    return links.join(positions, ["group", "key"]).select(
+        "group", "key", "member", "ts", "local_ts", "root", "depth"
+    )
+
+
+def thread_table(ctx: Context) -> ir.Table:
+    """Per thread (a root with at least one answer): starter, size, depth, participants."""
+    pos = thread_positions(ctx)
+    per = pos.group_by(["group", "root"]).aggregate(
+        messages=pos.count(), depth=pos.depth.max(), participants=pos.member.nunique()
+    )
+    starters = pos.select(s_group="group", s_key="key", starter="member", started=pos.local_ts)
+    threads = per.filter(per.messages > 1)
+    threads = threads.join(
+        starters, [threads.group == starters.s_group, threads.root == starters.s_key]
+    )
+    return threads.select(
+        "group", "root", "starter", "started", "messages", "depth", "participants"
+    )
+
+
+@metric(
+    "conversation.threads",
+    "Threads",
+    "Reply chains per group over the period: threads (a message that drew at least one "
+    "answer, with all answers to it and to its answers), messages in them, the mean and "
+    "the largest depth (replies in the longest chain), deep threads (depth "
+    f"{DEEP_THREAD} or more), threads where at least two members besides the starter "
+    "took part, and the share of all messages that sit in a thread. Groups without reply "
+    "ids (WhatsApp) count bursts instead: messages each within "
+    f"{INFERRED_WINDOW_MINUTES} minutes of the one before, depth = turns after the first.",
+    ("group",),
+)
+def threads(ctx: Context) -> ir.Table:
+    t = with_all_groups(thread_table(ctx))
+    per = t.group_by("group").aggregate(
+        threads=t.count(),
+        thread_messages=t.messages.sum(),
+        mean_depth=t.depth.cast("float64").mean(),
+        max_depth=t.depth.max(),
+        deep_threads=(t.depth >= DEEP_THREAD).sum(),
+        group_threads=(t.participants >= 3).sum(),
+    )
+    msgs = with_all_groups(people_messages(ctx).select("group", "key"))
+    totals = msgs.group_by("group").aggregate(messages=msgs.count())
+    out = totals.left_join(per, "group").drop("group_right")
+    return out.select(
+        "group",
+        "messages",
+        threads=ibis.coalesce(out.threads, 0),
+        thread_messages=ibis.coalesce(out.thread_messages, 0),
+        thread_share=ibis.coalesce(out.thread_messages, 0).cast("float64")
+        / out.messages.cast("float64"),
+        mean_depth=out.mean_depth,
+        max_depth=ibis.coalesce(out.max_depth, 0),
+        deep_threads=ibis.coalesce(out.deep_threads, 0).cast("int64"),
+        group_threads=ibis.coalesce(out.group_threads, 0).cast("int64"),
+    )

@@ -1,0 +1,496 @@
+"""Growth: how members come in (and by whom), the invite tree, the viral coefficient, churn.
+
+A *join* is a ``member_joined`` event. Its *source* is its ``join_method`` (invite link,
+added by a member, approved request, QR code, community, ``unknown`` when the export does
+not say) and its *inviter* the member in ``by_member_id`` (the adder, the QR code's owner,
+the approver) — never the joiner themselves. What an export shows differs: WhatsApp names
+the adder but not whose link a link-joiner used, WeChat names inviters and QR-code owners,
+Telegram, Discord and Slack some of them. Every number here is about the *visible* edges.
+
+Presence (for "members who could invite"): a member is in a group from their first
+appearance (any event about them or done by them) until their last exit (``member_left``
+/ ``member_removed``), if that exit is later than their last join. For the community as
+a whole (group ``*``) a member is present from their first appearance in any group until
+they have left every group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import ibis
+import igraph
+import pyarrow as pa
+from ibis.expr import types as ir
+
+from shequn.analytics.context import EXIT_KINDS, Context
+from shequn.analytics.metrics.common import ALL_GROUPS, week_of, with_all_groups
+from shequn.analytics.registry import derived, metric
+
+#: how a join is labelled when the export does not say
+UNKNOWN_SOURCE: Final = "unknown"
+
+
+def joins(ctx: Context) -> ir.Table:
+    """Every join: group, member, inviter (or null), source, invite_link, ts, local_ts, key."""
+    e = ctx.events
+    j = e.filter((e.kind == "member_joined") & e.member_id.notnull())
+    has_inviter = j.by_member_id.notnull() & (j.actor != j.member)
+    return j.select(
+        group=j.group,
+        member=j.member,
+        inviter=ibis.ifelse(has_inviter, j.actor, ibis.null("string")),
+        source=ibis.coalesce(j.join_method, ibis.literal(UNKNOWN_SOURCE)),
+        invite_link=j.invite_link,
+        ts=j.ts,
+        local_ts=j.local_ts,
+        key=j.key,
+    )
+
+
+def first_joins(ctx: Context) -> ir.Table:
+    """Each member's first join per group (by time, then event key)."""
+    j = joins(ctx)
+    first = ibis.window(group_by=["group", "member"], order_by=["ts", "key"])
+    ranked = j.mutate(n=ibis.row_number().over(first))
+    return ranked.filter(ranked.n == 0).drop("n")
+
+
+def presence(ctx: Context) -> ir.Table:
+    """Per group (and ``*``) and member: ``first_seen`` and ``exited`` (null: still in)."""
+    e = ctx.events
+    as_subject = e.filter(e.member_id.notnull()).select(
+        group=e.group, member=e.member, local_ts=e.local_ts, kind=e.kind
+    )
+    acted = e.filter(e.by_member_id.notnull())
+    as_actor = acted.select(
+        group=acted.group,
+        member=acted.actor,
+        local_ts=acted.local_ts,
+        kind=ibis.literal("acted"),
+    )
+    seen = as_subject.union(as_actor)
+    is_exit = seen.kind.isin(list(EXIT_KINDS))
+    is_join = seen.kind.isin(["member_joined", "member_listed"])
+    per = seen.group_by(["group", "member"]).aggregate(
+        first_seen=seen.local_ts.min(),
+        last_exit=seen.local_ts.max(where=is_exit),
+        last_join=seen.local_ts.max(where=is_join),
+    )
+    gone = per.last_exit.notnull() & (per.last_join.isnull() | (per.last_exit > per.last_join))
+    groups = per.select(
+        "group",
+        "member",
+        "first_seen",
+        exited=ibis.ifelse(gone, per.last_exit, ibis.null("timestamp")),
+    )
+    everywhere = groups.group_by("member").aggregate(
+        first_seen=groups.first_seen.min(),
+        exited=groups.exited.max(),
+        still_in=groups.exited.isnull().sum(),
+    )
+    star = everywhere.select(
+        group=ibis.literal(ALL_GROUPS),
+        member=everywhere.member,
+        first_seen=everywhere.first_seen,
+        exited=ibis.ifelse(everywhere.still_in > 0, ibis.null("timestamp"), everywhere.exited),
+    )
+    return groups.union(star)
+
+
+def weeks(ctx: Context) -> ir.Table:
+    """Every local week of each group, from its first event's week to its last's (``*``: of
+    any group), including weeks without events — so a quiet week shows as zeros."""
+    e = ctx.events
+    spans = with_all_groups(e.select(group=e.group, week=week_of(e.local_ts)))
+    spans = spans.group_by(spans.group.name("span_group")).aggregate(
+        first_week=spans.week.min(), last_week=spans.week.max()
+    )
+    calendar = ibis.memtable(_calendar(ctx))
+    inside = calendar.join(
+        spans,
+        [
+            calendar.group == spans.span_group,
+            calendar.week >= spans.first_week,
+            calendar.week <= spans.last_week,
+        ],
+    )
+    return inside.select("group", "week")
+
+
+def _calendar(ctx: Context) -> pa.Table:
+    """Mondays (local) covering the period in every group's timezone, for every group."""
+    start, end = _aware(ctx.start), _aware(ctx.end)
+    mondays: set[date] = set()
+    for zone in {*ctx.timezones.values(), "UTC"}:
+        first = start.astimezone(ZoneInfo(zone)).date()
+        last = end.astimezone(ZoneInfo(zone)).date()
+        day = first - timedelta(days=first.weekday())
+        while day <= last:
+            mondays.add(day)
+            day += timedelta(days=7)
+    groups = sorted({*ctx.timezones, ALL_GROUPS})
+    ordered = sorted(mondays)
+    return pa.table(
+        {
+            "group": [g for g in groups for _ in ordered],
+            "week": [datetime(d.year, d.month, d.day) for _ in groups for d in ordered],
+        },
+        schema=pa.schema([("group", pa.string()), ("week", pa.timestamp("us"))]),
+    )
+
+
+def _aware(ts: datetime) -> datetime:
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+
+
+@metric(
+    "growth.joins_by_source",
+    "Joins by source",
+    "Per group and local week: member_joined events by source — invite_link (with the "
+    "link's id or name where the export gives it), added (by a member), request_approved, "
+    "qr_code, community, or unknown when the export does not say. A member who joins "
+    "twice counts twice; group * counts the joins of every group.",
+    ("group", "week", "source", "invite_link"),
+)
+def joins_by_source(ctx: Context) -> ir.Table:
+    j = joins(ctx)
+    rows = with_all_groups(
+        j.select("group", "source", "invite_link", week=week_of(j.local_ts), member="member")
+    )
+    return rows.group_by(["group", "week", "source", "invite_link"]).aggregate(
+        joins=rows.count(), members=rows.member.nunique()
+    )
+
+
+@metric(
+    "growth.joins",
+    "First joins",
+    "Each member's first join in each group (earliest member_joined event, ties broken by "
+    "event key): when (UTC), the source and the inviter the export shows (null for link "
+    "joins on WhatsApp, for unknown joins, and when the joiner is their own inviter). The "
+    "edge list the invite tree is built from.",
+    ("group", "member"),
+)
+def joins_metric(ctx: Context) -> ir.Table:
+    f = first_joins(ctx)
+    return f.select("group", "member", "inviter", "source", "invite_link", joined=f.ts)
+
+
+@dataclass
+class _Tree:
+    """One group's invite forest, built from first joins."""
+
+    parent: dict[str, str | None] = field(default_factory=dict)
+    joined: dict[str, Any] = field(default_factory=dict)
+    source: dict[str, str | None] = field(default_factory=dict)
+
+
+def _forests(first: pa.Table) -> dict[str, _Tree]:
+    trees: dict[str, _Tree] = {}
+    for row in first.to_pylist():
+        tree = trees.setdefault(row["group"], _Tree())
+        tree.parent[row["member"]] = row["inviter"]
+        tree.joined[row["member"]] = row["joined"]
+        tree.source[row["member"]] = row["source"]
+    for tree in trees.values():
+        for inviter in [p for p in tree.parent.values() if p is not None]:
+            if inviter not in tree.parent:  # an inviter whose own join is not in the log
+                tree.parent[inviter] = None
+                tree.joined[inviter] = None
+                tree.source[inviter] = None
+    return trees
+
+
+def _generations(tree: _Tree) -> tuple[dict[str, int], dict[str, str | None], dict[str, str]]:
+    """Generation (0 for roots), the parent actually used and each member's root.
+
+    Members on a cycle of first joins (only possible with inconsistent clocks) never
+    reach a root; the earliest of them (then by key) becomes a root and the walk repeats.
+    """
+    names = sorted(tree.parent)
+    index = {name: i for i, name in enumerate(names)}
+    parent = dict(tree.parent)
+    generation: dict[str, int] = {}
+    while len(generation) < len(names):
+        graph = igraph.Graph(n=len(names) + 1, directed=True)
+        hub = len(names)
+        edges = [(hub if parent[m] is None else index[str(parent[m])], index[m]) for m in names]
+        graph.add_edges(edges)
+        depth = graph.distances(source=[hub], mode="out")[0]
+        generation = {m: int(depth[index[m]]) - 1 for m in names if depth[index[m]] != float("inf")}
+        if len(generation) < len(names):
+            stuck = [m for m in names if m not in generation]
+            first = min(stuck, key=lambda m: (tree.joined[m] is None, tree.joined[m] or 0, m))
+            parent[first] = None
+    root: dict[str, str] = {}
+    for m in sorted(names, key=lambda n: generation[n]):
+        p = parent[m]
+        root[m] = m if p is None else root[p]
+    return generation, parent, root
+
+
+@derived(
+    "growth.invite_tree",
+    "Invite tree",
+    "Who brought in whom, per group, from each member's first join: the inviter the export "
+    "shows (adder, QR code owner, approver), the generation (0 for a root: a member with no "
+    "visible inviter — the group's creator, a link joiner on WhatsApp, a member present "
+    "before the export — so a member added by someone whose own join is unknown is in "
+    "generation 1), the root of their tree, their direct invitees and all descendants.",
+    ("growth.joins",),
+    ("group", "member"),
+)
+def invite_tree(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
+    rows: dict[str, list[Any]] = {name: [] for name in _TREE_SCHEMA.names}
+    for group, tree in sorted(_forests(results["growth.joins"]).items()):
+        generation, parent, root = _generations(tree)
+        children: dict[str, int] = dict.fromkeys(generation, 0)
+        descendants: dict[str, int] = dict.fromkeys(generation, 0)
+        for m in sorted(generation, key=lambda n: -generation[n]):
+            p = parent[m]
+            if p is not None:
+                children[p] += 1
+                descendants[p] += descendants[m] + 1
+        for m in sorted(generation):
+            rows["group"].append(group)
+            rows["member"].append(m)
+            rows["inviter"].append(parent[m])
+            rows["root"].append(root[m])
+            rows["generation"].append(generation[m])
+            rows["joined"].append(tree.joined[m])
+            rows["source"].append(tree.source[m])
+            rows["invitees"].append(children[m])
+            rows["descendants"].append(descendants[m])
+    return pa.table(rows, schema=_TREE_SCHEMA)
+
+
+_TREE_SCHEMA: Final = pa.schema(
+    [
+        ("group", pa.string()),
+        ("member", pa.string()),
+        ("inviter", pa.string()),
+        ("root", pa.string()),
+        ("generation", pa.int64()),
+        ("joined", pa.timestamp("us")),
+        ("source", pa.string()),
+        ("invitees", pa.int64()),
+        ("descendants", pa.int64()),
+    ]
+)
+
+
+@derived(
+    "growth.generations",
+    "Generations and the viral coefficient",
+    "Per group and generation of the invite tree: its size (breadth), how many of its "
+    "members invited anyone, the size of the next generation (their invitees) and the "
+    "viral coefficient K = members of generation g+1 / members of generation g (K > 1: "
+    "each generation brings in a larger one). Group * adds up the groups' trees.",
+    ("growth.invite_tree",),
+    ("group", "generation"),
+)
+def generations(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
+    size: dict[tuple[str, int], int] = {}
+    inviting: dict[tuple[str, int], int] = {}
+    for row in results["growth.invite_tree"].to_pylist():
+        for group in (row["group"], ALL_GROUPS):
+            at = (group, row["generation"])
+            size[at] = size.get(at, 0) + 1
+            inviting[at] = inviting.get(at, 0) + (1 if row["invitees"] > 0 else 0)
+    rows: dict[str, list[Any]] = {name: [] for name in _GENERATION_SCHEMA.names}
+    for group, g in sorted(size):
+        following = size.get((group, g + 1), 0)
+        rows["group"].append(group)
+        rows["generation"].append(g)
+        rows["members"].append(size[(group, g)])
+        rows["inviters"].append(inviting[(group, g)])
+        rows["invitees"].append(following)
+        rows["k"].append(following / size[(group, g)])
+    return pa.table(rows, schema=_GENERATION_SCHEMA)
+
+
+_GENERATION_SCHEMA: Final = pa.schema(
+    [
+        ("group", pa.string()),
+        ("generation", pa.int64()),
+        ("members", pa.int64()),
+        ("inviters", pa.int64()),
+        ("invitees", pa.int64()),
+        ("k", pa.float64()),
+    ]
+)
+
+
+@metric(
+    "growth.k_factor",
+    "Viral coefficient over time",
+    "Per group and local week: members at the start of the week (present — seen before the "
+    "week began and not gone before it; they are the members who could invite), joins that "
+    "week brought by a member (the export shows an inviter), how many members invited, and "
+    "K = invited joins / members at the start of the week (null when the group had no "
+    "members yet). Group * counts a member in several groups once and their joins in "
+    "every group.",
+    ("group", "week"),
+)
+def k_factor(ctx: Context) -> ir.Table:
+    calendar = weeks(ctx)
+    start = _members_at_start(ctx, calendar)
+    j = joins(ctx)
+    invited = with_all_groups(
+        j.filter(j.inviter.notnull()).select("group", "inviter", week=week_of(j.local_ts))
+    )
+    per_week = invited.group_by(["group", "week"]).aggregate(
+        invited=invited.count(), inviters=invited.inviter.nunique()
+    )
+    out = calendar.left_join(start, ["group", "week"]).drop("group_right", "week_right")
+    out = out.left_join(per_week, ["group", "week"]).drop("group_right", "week_right")
+    members = ibis.coalesce(out.members_at_start, 0)
+    invited_n = ibis.coalesce(out.invited, 0)
+    return out.select(
+        "group",
+        "week",
+        members_at_start=members,
+        invited=invited_n,
+        inviters=ibis.coalesce(out.inviters, 0),
+        k=ibis.ifelse(
+            members > 0, invited_n.cast("float64") / members.cast("float64"), ibis.null("float64")
+        ),
+    )
+
+
+def _members_at_start(ctx: Context, calendar: ir.Table) -> ir.Table:
+    """Members present at the start of each calendar week: entered before, not gone before."""
+    p = presence(ctx)
+    entered = p.group_by(["group", week_of(p.first_seen).name("moved")]).aggregate(n=p.count())
+    left = p.filter(p.exited.notnull())
+    exited = left.group_by(["group", week_of(left.exited).name("moved")]).aggregate(n=-left.count())
+    moves = entered.union(exited).rename(move_group="group")
+    span = calendar.join(moves, [calendar.group == moves.move_group, moves.moved < calendar.week])
+    return span.group_by(["group", "week"]).aggregate(members_at_start=span.n.sum())
+
+
+@metric(
+    "growth.cycle_time",
+    "Invitation cycle time",
+    "Per group: members who invited someone and whose own join is in the log, and the "
+    "exact median time (seconds) from their own first join to their first invitation "
+    "(the middle value, or the mean of the two middle values; negative gaps — an "
+    "invitation before the join the log shows — are left out). Group * pools every "
+    "group's inviters.",
+    ("group",),
+)
+def cycle_time(ctx: Context) -> ir.Table:
+    j = joins(ctx)
+    invites = j.filter(j.inviter.notnull())
+    first_invite = invites.group_by(["group", "inviter"]).aggregate(invited_at=invites.ts.min())
+    own = first_joins(ctx).select(own_group="group", own_member="member", own_ts="ts")
+    both = first_invite.join(
+        own, [first_invite.group == own.own_group, first_invite.inviter == own.own_member]
+    )
+    gaps = both.select(
+        group=both.group,
+        member=both.inviter,
+        seconds=both.invited_at.epoch_seconds() - both.own_ts.epoch_seconds(),
+    )
+    gaps = with_all_groups(gaps.filter(gaps.seconds >= 0))
+    return exact_median(gaps, "seconds", "member").rename(
+        inviters="n", median_cycle_seconds="median"
+    )
+
+
+def exact_median(table: ir.Table, value: str, tiebreak: str, by: str = "group") -> ir.Table:
+    """Per ``by``: ``n`` rows and the exact median of ``value`` (ranks, no approximation)."""
+    order = ibis.window(group_by=by, order_by=[value, tiebreak])
+    ranked = table.mutate(
+        rank=ibis.row_number().over(order) + 1, n=table.count().over(ibis.window(group_by=by))
+    )
+    middle = (ranked.rank == (ranked.n + 1) // 2) | (ranked.rank == ranked.n // 2 + 1)
+    mid = ranked.filter(middle)
+    out = mid.group_by(by).aggregate(n=mid.n.max(), total=mid[value].sum(), picked=mid.count())
+    return out.select(by, "n", median=out.total.cast("float64") / out.picked.cast("float64"))
+
+
+@metric(
+    "growth.inviters",
+    "Best inviters",
+    "Per group, members who brought others in (first joins naming them as inviter), "
+    "ranked by invitees, then invitees still in the group, then invitees who posted at "
+    "least once in it, then member key: invitees, still_members (not gone by the end of "
+    "the period), posted, and the first invitation (UTC). Group * adds up each member's "
+    "groups.",
+    ("group", "rank"),
+)
+def inviters(ctx: Context) -> ir.Table:
+    f = first_joins(ctx).filter(lambda t: t.inviter.notnull())
+    p = presence(ctx).select(p_group="group", p_member="member", exited="exited")
+    m = ctx.messages
+    posters = m.select(q_group=m.group, q_member=m.member).distinct()
+    rows = f.left_join(p, [f.group == p.p_group, f.member == p.p_member])
+    rows = rows.left_join(posters, [rows.group == posters.q_group, rows.member == posters.q_member])
+    flagged = rows.select(
+        group=rows.group,
+        inviter=rows.inviter,
+        ts=rows.ts,
+        stayed=rows.exited.isnull().cast("int64"),
+        posted=rows.q_member.notnull().cast("int64"),
+    )
+    flagged = with_all_groups(flagged)
+    per = flagged.group_by(["group", "inviter"]).aggregate(
+        invitees=flagged.count(),
+        still_members=flagged.stayed.sum(),
+        posted=flagged.posted.sum(),
+        first_invite=flagged.ts.min(),
+    )
+    best = ibis.window(
+        group_by="group",
+        order_by=[
+            ibis.desc("invitees"),
+            ibis.desc("still_members"),
+            ibis.desc("posted"),
+            "inviter",
+        ],
+    )
+    return per.select(
+        "group",
+        rank=ibis.row_number().over(best) + 1,
+        member=per.inviter,
+        invitees=per.invitees,
+        still_members=per.still_members,
+        posted=per.posted,
+        first_invite=per.first_invite,
+    )
+
+
+@metric(
+    "growth.flow",
+    "Joins, leaves and removals",
+    "Per group and local week (every week with an event): joins (member_joined events), "
+    "leaves (member_left), removals (member_removed), net growth = joins − leaves − "
+    "removals, and the cumulative net growth since the first week in scope. Group * adds "
+    "up the groups.",
+    ("group", "week"),
+)
+def flow(ctx: Context) -> ir.Table:
+    e = ctx.events
+    moves = e.filter(e.kind.isin(["member_joined", *EXIT_KINDS]) & e.member_id.notnull())
+    moves = with_all_groups(
+        moves.select(group=moves.group, kind=moves.kind, week=week_of(moves.local_ts))
+    )
+    per = moves.group_by(["group", "week"]).aggregate(
+        joins=(moves.kind == "member_joined").sum(),
+        leaves=(moves.kind == "member_left").sum(),
+        removals=(moves.kind == "member_removed").sum(),
+    )
+    calendar = weeks(ctx)
+    out = calendar.left_join(per, ["group", "week"]).drop("group_right", "week_right")
+    j = ibis.coalesce(out.joins, 0)
+    lv = ibis.coalesce(out.leaves, 0)
+    rm = ibis.coalesce(out.removals, 0)
+    out = out.select("group", "week", joins=j, leaves=lv, removals=rm, net=j - lv - rm)
+    running = ibis.cumulative_window(group_by="group", order_by="week")
+    return out.mutate(cumulative_net=out.net.sum().over(running))

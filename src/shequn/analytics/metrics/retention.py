@@ -1,0 +1,348 @@
+"""Retention: of the members who joined in a week, how many still post and still belong.
+
+Who is a member, when they joined and whether they are still there is decided once, in
+:func:`member_facts` (the lurker metrics use the same facts):
+
+* a *member* of a group is anyone an event of the group is about (``member`` of a post,
+  join, roster listing, reaction, rename, exit …); members who were ever flagged as bots
+  anywhere in scope are left out;
+* their *join* is their first ``member_joined`` event in the group; without one, their
+  first event of any kind there. A ``member_listed`` row carries the join date when the
+  roster has one, else the time the list was taken, which is never earlier than the
+  member's other events — so "the dated roster row, else the first event" is exactly the
+  earliest event;
+* they are *gone* at an instant when their latest exit (``member_left`` /
+  ``member_removed``) up to then is not followed by any other event of theirs (a rejoin,
+  a post, a fresh listing); equal times count as gone.
+
+For the whole community (group ``*``) a member joined when they first joined any group,
+is gone only when gone from every group, and posted when they posted in any group.
+Weeks are local weeks (Monday 00:00 on the group's clock).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Final
+from zoneinfo import ZoneInfo
+
+import ibis
+import pyarrow as pa
+from ibis.expr import types as ir
+
+from shequn.analytics.context import EXIT_KINDS, Context
+from shequn.analytics.metrics.common import ALL_GROUPS, week_of
+from shequn.analytics.registry import metric
+
+#: a cohort counts towards the week-4 cliff once its week ``CLIFF_LAST_WEEK`` is complete
+CLIFF_LAST_WEEK: Final = 5
+SECONDS_PER_DAY: Final = 86_400
+
+
+def member_events(ctx: Context) -> ir.Table:
+    """Events about a member (``member`` not null), bots' members left out."""
+    e = ctx.events.filter(ctx.events.member.notnull())
+    bots = e.filter(e.is_bot).select(bot_member=e.member).distinct()
+    e = e.left_join(bots, e.member == bots.bot_member)
+    return e.filter(e.bot_member.isnull()).drop("bot_member")
+
+
+def member_facts(ctx: Context) -> ir.Table:
+    """One row per (group, member), the community ``*`` included.
+
+    Columns: ``group``, ``member``, ``joined`` (UTC), ``join_week`` (local Monday),
+    ``posts``, ``last_post`` (UTC, null if none), ``gone`` (at the end of the period),
+    ``exited`` (UTC time of the exit that made them gone, else null).
+    """
+    e = member_events(ctx)
+    is_exit = e.kind.isin(list(EXIT_KINDS))
+    joined_row = e.kind == "member_joined"
+    posted = e.kind == "message_posted"
+    week = week_of(e.local_ts)
+    per = e.group_by(["group", "member"]).aggregate(
+        first_joined=e.ts.min(where=joined_row),
+        first_seen=e.ts.min(),
+        joined_week=week.min(where=joined_row),
+        first_week=week.min(),
+        posts=e.count(where=posted),
+        last_post=e.ts.max(where=posted),
+        last_exit=e.ts.max(where=is_exit),
+        last_presence=e.ts.max(where=~is_exit),
+    )
+    gone = _gone(per.last_exit, per.last_presence)
+    groups = per.select(
+        group=per.group,
+        member=per.member,
+        joined=ibis.coalesce(per.first_joined, per.first_seen),
+        join_week=ibis.coalesce(per.joined_week, per.first_week),
+        posts=per.posts.cast("int64"),
+        last_post=per.last_post,
+        gone=gone,
+        exited=ibis.ifelse(gone, per.last_exit, ibis.null("timestamp")),
+    )
+    gone_flag = ibis.ifelse(groups.gone, 1, 0)
+    everything = groups.group_by("member").aggregate(
+        joined=groups.joined.min(),
+        join_week=groups.join_week.min(),
+        posts=groups.posts.sum(),
+        last_post=groups.last_post.max(),
+        all_gone=gone_flag.min(),
+        last_exit=groups.exited.max(),
+    )
+    all_gone = everything.all_gone == 1
+    community = everything.select(
+        group=ibis.literal(ALL_GROUPS),
+        member=everything.member,
+        joined=everything.joined,
+        join_week=everything.join_week,
+        posts=everything.posts.cast("int64"),
+        last_post=everything.last_post,
+        gone=all_gone,
+        exited=ibis.ifelse(all_gone, everything.last_exit, ibis.null("timestamp")),
+    )
+    return groups.union(community)
+
+
+def _gone(last_exit: ir.TimestampValue, last_presence: ir.TimestampValue) -> ir.BooleanValue:
+    return last_exit.notnull() & (last_presence.isnull() | (last_exit >= last_presence))
+
+
+def period_ends(ctx: Context) -> ir.Table:
+    """Per group (and ``*``): ``last_local``, the end of the period on the group's clock,
+    and ``complete_until``, before which a local week counts as complete (for ``*`` the
+    earliest of the groups' ends, so a complete week is complete everywhere)."""
+    end = ctx.end if ctx.end.tzinfo is not None else ctx.end.replace(tzinfo=UTC)
+    ends = {
+        group: end.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+        for group, zone in sorted(ctx.timezones.items())
+    }
+    if not ends:
+        ends = {ALL_GROUPS: end.replace(tzinfo=None)}
+    groups = list(ends)
+    last = [ends[g] for g in groups]
+    complete = list(last)
+    groups.append(ALL_GROUPS)
+    last.append(max(ends.values()))
+    complete.append(min(ends.values()))
+    return ibis.memtable(
+        pa.table(
+            {
+                "end_group": pa.array(groups, pa.string()),
+                "last_local": pa.array(last, pa.timestamp("us")),
+                "complete_until": pa.array(complete, pa.timestamp("us")),
+            }
+        )
+    )
+
+
+def _week_numbers(ctx: Context) -> ir.Table:
+    """k = 0 … enough weeks to cover the period (rows past its end are filtered later)."""
+    span = max(0, (ctx.end - ctx.start).days) // 7 + 3
+    return ibis.memtable(pa.table({"k": pa.array(range(span), pa.int64())}))
+
+
+def member_weeks(ctx: Context) -> ir.Table:
+    """One row per member of each join cohort and week since joining (k = 0 …).
+
+    Columns: ``group``, ``member``, ``cohort`` (local Monday of the join), ``k``,
+    ``week`` (cohort + k weeks), ``complete`` (the week ended inside the period),
+    ``posted`` (a message in that week), ``is_member`` (not gone at the week's end).
+    """
+    facts = member_facts(ctx)
+    e = member_events(ctx)
+    is_exit = e.kind.isin(list(EXIT_KINDS))
+    weekly = e.group_by(["group", "member", week_of(e.local_ts).name("week")]).aggregate(
+        posts=e.count(where=e.kind == "message_posted"),
+        exit_ts=e.ts.max(where=is_exit),
+        presence_ts=e.ts.max(where=~is_exit),
+    )
+    weekly = weekly.select(
+        w_group="group", w_member="member", w_week="week", posts="posts", exit_ts="exit_ts",
+        presence_ts="presence_ts",
+    )  # fmt: skip
+
+    grid = _grid(ctx, facts)
+    in_groups = grid.filter(grid.group != ALL_GROUPS)
+    g = in_groups.left_join(
+        weekly,
+        [
+            in_groups.group == weekly.w_group,
+            in_groups.member == weekly.w_member,
+            in_groups.week == weekly.w_week,
+        ],
+    )
+    so_far = ibis.cumulative_window(group_by=[g.group, g.member], order_by=g.k)
+    g = g.mutate(
+        cum_exit=g.exit_ts.max().over(so_far), cum_presence=g.presence_ts.max().over(so_far)
+    )
+    groups = g.select(
+        "group",
+        "member",
+        "cohort",
+        "k",
+        "week",
+        "complete",
+        posted=ibis.coalesce(g.posts, 0) > 0,
+        is_member=~_gone(g.cum_exit, g.cum_presence),
+    )
+
+    status = groups.group_by(
+        [groups.member.name("s_member"), groups.week.name("s_week")]
+    ).aggregate(
+        any_posted=ibis.ifelse(groups.posted, 1, 0).max(),
+        any_member=ibis.ifelse(groups.is_member, 1, 0).max(),
+    )
+    whole = grid.filter(grid.group == ALL_GROUPS)
+    s = whole.left_join(status, [whole.member == status.s_member, whole.week == status.s_week])
+    community = s.select(
+        "group",
+        "member",
+        "cohort",
+        "k",
+        "week",
+        "complete",
+        posted=ibis.coalesce(s.any_posted, 0) == 1,
+        is_member=ibis.coalesce(s.any_member, 0) == 1,
+    )
+    return groups.union(community)
+
+
+def _grid(ctx: Context, facts: ir.Table) -> ir.Table:
+    ends = period_ends(ctx)
+    ks = _week_numbers(ctx)
+    cohorts = facts.select("group", "member", cohort=facts.join_week)
+    grid = cohorts.cross_join(ks)
+    grid = grid.mutate(week=grid.cohort + (grid.k * 7).as_interval("D"))
+    grid = grid.join(ends, grid.group == ends.end_group)
+    grid = grid.filter(grid.week < grid.last_local)
+    return grid.select(
+        "group",
+        "member",
+        "cohort",
+        "k",
+        "week",
+        complete=(grid.week + ibis.interval(days=7)) <= grid.complete_until,
+    )
+
+
+def _share(part: ir.IntegerValue, whole: ir.IntegerValue) -> ir.FloatingValue:
+    return part.cast("float64") / whole.cast("float64").nullif(0.0)
+
+
+@metric(
+    "retention.cohorts",
+    "Retention by join week",
+    "Members grouped by the local week they joined (their first join event; without one, "
+    "their first event in the group), followed week by week: k = 0 is the join week. For "
+    "each cohort and k: cohort size, how many posted in week cohort+k (still posting) and "
+    "how many had not left or been removed by the end of that week (still a member), and "
+    "both as shares of the cohort. 'complete' is false for a week the period ends inside, "
+    "whose numbers can still grow. Group * follows each member from their first join in "
+    "any group; they still belong while they belong to any group.",
+    ("group", "cohort", "k"),
+)
+def cohorts(ctx: Context) -> ir.Table:
+    mw = member_weeks(ctx)
+    out = mw.group_by(["group", "cohort", "k", "week", "complete"]).aggregate(
+        cohort_size=mw.count(),
+        still_posting=ibis.ifelse(mw.posted, 1, 0).sum(),
+        still_member=ibis.ifelse(mw.is_member, 1, 0).sum(),
+    )
+    return out.select(
+        "group",
+        "cohort",
+        "k",
+        "week",
+        "complete",
+        cohort_size=out.cohort_size.cast("int64"),
+        still_posting=out.still_posting.cast("int64"),
+        still_member=out.still_member.cast("int64"),
+        posting_share=_share(out.still_posting, out.cohort_size),
+        member_share=_share(out.still_member, out.cohort_size),
+    )
+
+
+@metric(
+    "retention.summary",
+    "Retention at a glance",
+    "Per group: members followed; median lifetime in days — from joining to the exit for "
+    "members who left or were removed, else to their last post; members who never posted "
+    "and are still there have no lifetime yet and are not counted (lifetime_members says "
+    "how many are); the exact middle value, or the mean of the two middle ones. The week-4 "
+    "cliff, over cohorts whose week 5 is complete: the share of their members posting in "
+    "week 1 and in week 4 after joining, week 4 as a fraction of week 1, and how many "
+    "members who posted in week 3 did not post in week 5.",
+    ("group",),
+)
+def summary(ctx: Context) -> ir.Table:
+    facts = member_facts(ctx)
+    sizes = facts.group_by("group").aggregate(members=facts.count())
+    lifetime = _median_lifetime(facts)
+    cliff = _cliff(member_weeks(ctx))
+    out = sizes.left_join(lifetime, sizes.group == lifetime.l_group)
+    out = out.left_join(cliff, out.group == cliff.c_group)
+    cliff_members = ibis.coalesce(out.cliff_members, 0)
+    w1 = _share(out.posting_week1, out.cliff_members)
+    w4 = _share(out.posting_week4, out.cliff_members)
+    return out.select(
+        "group",
+        members=out.members.cast("int64"),
+        lifetime_members=ibis.coalesce(out.lifetime_members, 0).cast("int64"),
+        median_lifetime_days=out.median_seconds / ibis.literal(SECONDS_PER_DAY, "float64"),
+        cliff_cohorts=ibis.coalesce(out.cliff_cohorts, 0).cast("int64"),
+        cliff_members=cliff_members.cast("int64"),
+        week1_posting_share=w1,
+        week4_posting_share=w4,
+        week4_vs_week1=w4 / w1.nullif(0.0),
+        posting_week3=ibis.coalesce(out.posting_week3, 0).cast("int64"),
+        posting_week5=ibis.coalesce(out.posting_week5, 0).cast("int64"),
+        dropped_3_to_5=ibis.coalesce(out.dropped_3_to_5, 0).cast("int64"),
+    )
+
+
+def lifetime_seconds(facts: ir.Table) -> ir.Table:
+    """(group, member, seconds) for members with a lifetime: exit if gone, else last post."""
+    end = ibis.ifelse(facts.gone, facts.exited, facts.last_post)
+    with_end = facts.mutate(end_ts=end).filter(end.notnull())
+    seconds = with_end.end_ts.epoch_seconds().cast("int64") - with_end.joined.epoch_seconds().cast(
+        "int64"
+    )
+    return with_end.select(
+        "group", "member", seconds=ibis.greatest(seconds, ibis.literal(0, "int64"))
+    )
+
+
+def _median_lifetime(facts: ir.Table) -> ir.Table:
+    life = lifetime_seconds(facts)
+    ranked = life.mutate(
+        r=ibis.row_number().over(group_by="group", order_by=["seconds", "member"]),
+        n=life.count().over(group_by="group"),
+    )
+    middle = (ranked.r == (ranked.n - 1) // 2) | (ranked.r == ranked.n // 2)
+    return ranked.group_by(ranked.group.name("l_group")).aggregate(
+        lifetime_members=ranked.count(),
+        median_seconds=ranked.seconds.cast("float64").mean(where=middle),
+    )
+
+
+def _cliff(mw: ir.Table) -> ir.Table:
+    """Per group, over cohorts whose week ``CLIFF_LAST_WEEK`` is complete."""
+    mature_rows = mw.filter((mw.k == CLIFF_LAST_WEEK) & mw.complete)
+    mature = mature_rows.select(m_group="group", m_member="member")
+    rows = mw.join(mature, [mw.group == mature.m_group, mw.member == mature.m_member])
+
+    def posted_in(k: int) -> ir.IntegerValue:
+        return ibis.ifelse(rows.posted & (rows.k == k), 1, 0).max()
+
+    per = rows.group_by(["group", "member", "cohort"]).aggregate(
+        p1=posted_in(1), p3=posted_in(3), p4=posted_in(4), p5=posted_in(5)
+    )
+    return per.group_by(per.group.name("c_group")).aggregate(
+        cliff_cohorts=per.cohort.nunique(),
+        cliff_members=per.count(),
+        posting_week1=per.p1.sum(),
+        posting_week3=per.p3.sum(),
+        posting_week4=per.p4.sum(),
+        posting_week5=per.p5.sum(),
+        dropped_3_to_5=ibis.ifelse((per.p3 == 1) & (per.p5 == 0), 1, 0).sum(),
+    )

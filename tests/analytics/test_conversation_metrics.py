@@ -1,0 +1,302 @@
+"""Conversation metrics: a hand-made log checked against plain Python, and the simulator.
+
+The tiny log has a Discord-like group with reply ids (one reply given by the target's
+key, one member linked to a person key, a mention by identity) and a WhatsApp-like group
+without reply ids (turn taking inside the 5-minute window).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from shequn.analytics.context import Context, build_context
+from shequn.analytics.metrics.conversation import INFERRED_WEIGHT, INFERRED_WINDOW_MINUTES
+from shequn.analytics.runner import run_metrics
+from shequn.analytics.source import parquet_log
+from shequn.events import EVENT_SCHEMA
+
+T0 = datetime(2024, 1, 1, 10, 0)  # a Monday
+LINKS = {("discord", "c"): "person:carol"}
+
+# (group platform, group id, key, platform_id, author, minutes, text, reply_to, mentions)
+MESSAGES: list[tuple[str, str, str, str | None, str, float, str, str | None, list[str]]] = [
+    ("discord", "g1", "k1", "p1", "a", 0, "How do I join", None, []),
+    ("discord", "g1", "k2", "p2", "b", 2, "Use the link", "p1", []),
+    ("discord", "g1", "k3", "p3", "c", 3, "thanks", "p2", []),
+    ("discord", "g1", "k4", "p4", "a", 10, "great @b", "p3", ["b"]),
+    ("discord", "g1", "k5", "p5", "d", 20, "活动什么时候开始", None, []),
+    ("discord", "g1", "k9", "p9", "b", 25, "at eight", "k5", []),  # reply by key
+    ("discord", "g1", "k6", "p6", "b", 30, "hello @carol", None, ["c"]),
+    ("discord", "g1", "k10", "p10", "c", 24 * 60, "why?", None, []),
+    ("discord", "g1", "k7", "p7", "c", 2 * 24 * 60, "is it on", "p1", []),
+    ("discord", "g1", "k8", "p8", "a", 3 * 24 * 60, "ok", None, []),
+    ("discord", "g1", "k11", "p11", "d", 7 * 24 * 60 + 5, "Anyone know the room?", None, []),
+    ("discord", "g1", "k12", "p12", "d", 7 * 24 * 60 + 6, "hm", "p11", []),  # own reply
+    ("discord", "g1", "k13", "p13", "a", 7 * 24 * 60 + 40, "room 4", "p11", []),
+    ("whatsapp", "w1", "w1", None, "A", 0, "where is it?", None, []),
+    ("whatsapp", "w1", "w2", None, "A", 1, "anyone?", None, []),
+    ("whatsapp", "w1", "w3", None, "B", 3, "here", None, []),
+    ("whatsapp", "w1", "w4", None, "B", 4, "and there", None, []),
+    ("whatsapp", "w1", "w5", None, "A", 20, "thx", None, ["B"]),
+    ("whatsapp", "w1", "w6", None, "C", 22, "hi all", None, []),
+    ("whatsapp", "w1", "w7", None, "C", 7 * 24 * 60 + 30, "is this the right group?", None, []),
+]
+REACTIONS = [
+    ("discord", "g1", "b", "p1"),
+    ("discord", "g1", "a", "p1"),
+    ("discord", "g1", "c", "p2"),
+]
+
+
+def write_log(folder: Path) -> Path:
+    """The messages above (plus reactions and joins) as a Parquet log export."""
+    rows: list[dict[str, Any]] = []
+
+    def event(**values: Any) -> None:
+        row = dict.fromkeys(EVENT_SCHEMA.names)
+        row.update(schema_version=2, community="t", is_bot=False, import_id=1)
+        row.update(values)
+        rows.append(row)
+
+    for platform, group, key, pid, who, minutes, text, reply, mentions in MESSAGES:
+        event(
+            key=key, kind="message_posted", platform=platform, group_id=group,
+            ts=T0 + timedelta(minutes=minutes), platform_id=pid, member_id=who, text=text,
+            reply_to=reply, mentions=mentions or None,
+        )  # fmt: skip
+    for i, (platform, group, who, target) in enumerate(REACTIONS):
+        event(
+            key=f"r{i}", kind="reaction_added", platform=platform, group_id=group,
+            ts=T0 + timedelta(minutes=1), platform_id=target, member_id=who, reply_to=target,
+        )  # fmt: skip
+    for platform, group, who in [("discord", "g1", m) for m in "abcde"] + [
+        ("whatsapp", "w1", m) for m in "ABCL"
+    ]:
+        event(
+            key=f"j{platform}{who}", kind="member_joined", platform=platform, group_id=group,
+            ts=T0 - timedelta(days=1), member_id=who,
+        )  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=EVENT_SCHEMA), folder / "events.parquet")
+    links = [
+        {"platform": p, "identity": i, "member_key": k, "import_id": 1}
+        for (p, i), k in LINKS.items()
+    ]
+    pq.write_table(pa.Table.from_pylist(links), folder / "identity_links.parquet")
+    groups = [
+        {"community": "t", "platform": p, "group_id": g, "name": g, "timezone": "UTC"}
+        for p, g in (("discord", "g1"), ("whatsapp", "w1"))
+    ]
+    pq.write_table(pa.Table.from_pylist(groups), folder / "groups.parquet")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Context:
+    return build_context(parquet_log(write_log(tmp_path_factory.mktemp("tiny"))))
+
+
+@pytest.fixture(scope="module")
+def tiny_results(tiny: Context) -> dict[str, pa.Table]:
+    return run_metrics(
+        tiny, ["conversation.edges", "conversation.response", "conversation.threads"]
+    )
+
+
+# ---------------------------------------------------------------- plain Python
+
+
+def member_key(platform: str, identity: str) -> str:
+    return LINKS.get((platform, identity), f"{platform}:{identity}")
+
+
+def plain_messages() -> list[dict[str, Any]]:
+    out = []
+    for platform, group, key, pid, who, minutes, text, reply, mentions in MESSAGES:
+        out.append(
+            {
+                "group": f"{platform}/{group}", "platform": platform, "key": key, "pid": pid,
+                "member": member_key(platform, who), "ts": T0 + timedelta(minutes=minutes),
+                "text": text, "reply_to": reply, "mentions": mentions,
+            }
+        )  # fmt: skip
+    return sorted(out, key=lambda m: (m["group"], m["ts"], m["key"]))
+
+
+def plain_parents() -> dict[str, tuple[str, str, bool]]:
+    """key → (parent key, parent member, inferred)."""
+    msgs = plain_messages()
+    by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for m in msgs:
+        by_group[m["group"]].append(m)
+    out: dict[str, tuple[str, str, bool]] = {}
+    for rows in by_group.values():
+        explicit = any(m["reply_to"] for m in rows)
+        ref = {m["pid"]: m for m in rows if m["pid"]} | {m["key"]: m for m in rows}
+        for i, m in enumerate(rows):
+            if explicit and m["reply_to"] in ref:
+                p = ref[m["reply_to"]]
+                out[m["key"]] = (p["key"], p["member"], False)
+            elif not explicit and i > 0:
+                p = rows[i - 1]
+                window = timedelta(minutes=INFERRED_WINDOW_MINUTES)
+                if p["member"] != m["member"] and m["ts"] <= p["ts"] + window:
+                    out[m["key"]] = (p["key"], p["member"], True)
+    return out
+
+
+def plain_edges() -> dict[tuple[str, str, str, str], tuple[float, int]]:
+    parents = plain_parents()
+    found: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
+    for m in plain_messages():
+        parent = parents.get(m["key"])
+        if parent and parent[1] != m["member"]:
+            kind = "inferred" if parent[2] else "reply"
+            found[(m["group"], m["member"], parent[1], kind)].append(
+                INFERRED_WEIGHT if parent[2] else 1.0
+            )
+        for identity in set(m["mentions"]):
+            target = member_key(m["platform"], identity)
+            if target != m["member"] and not (parent and parent[1] == target):
+                found[(m["group"], m["member"], target, "mention")].append(1.0)
+    for (_group, s, t, kind), weights in list(found.items()):
+        found[("*", s, t, kind)] += weights
+    return {k: (sum(w), len(w)) for k, w in found.items()}
+
+
+def is_plain_question(text: str) -> bool:
+    low = text.lower().strip()
+    return (
+        low.endswith(("?", "？"))
+        or low.split(" ")[0] in ("what", "why", "how", "when", "where", "which", "who")
+        or "anyone know" in low
+        or any(w in text for w in ("什么", "吗", "怎么"))
+    )
+
+
+def plain_response(answer_hours: int, end: datetime) -> dict[tuple[str, datetime], dict[str, Any]]:
+    msgs = plain_messages()
+    parents = plain_parents()
+    by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for m in msgs:
+        by_group[m["group"]].append(m)
+    weeks: dict[tuple[str, datetime], dict[str, Any]] = {}
+    for group, rows in by_group.items():
+        explicit = any(m["reply_to"] for m in rows)
+        for i, q in enumerate(rows):
+            if not is_plain_question(q["text"]):
+                continue
+            first = None
+            if explicit:
+                answers = [
+                    m["ts"] for m in rows
+                    if parents.get(m["key"], ("",))[0] == q["key"]
+                    and m["member"] != q["member"] and m["ts"] >= q["ts"]
+                ]  # fmt: skip
+                first = min(answers) if answers else None
+            else:  # the next member's turn, if it starts within the window
+                for m in rows[i + 1 :]:
+                    if m["member"] != q["member"]:
+                        if m["key"] in parents:
+                            first = m["ts"]
+                        break
+            week = datetime.combine(q["ts"].date() - timedelta(days=q["ts"].weekday()), T0.time())
+            week = week.replace(hour=0)
+            limit = timedelta(hours=answer_hours)
+            answered = first is not None and first <= q["ts"] + limit
+            pending = not answered and q["ts"] + limit > end
+            for g in (group, "*"):
+                w = weeks.setdefault((g, week), {"questions": 0, "answered": 0, "pending": 0,
+                                                  "seconds": []})  # fmt: skip
+                w["questions"] += 1
+                w["answered"] += answered
+                w["pending"] += pending
+                if answered and first is not None:
+                    w["seconds"].append((first - q["ts"]).total_seconds())
+    return weeks
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_edges_match_plain_python(tiny_results: dict[str, pa.Table]) -> None:
+    ours = {
+        (r["group"], r["source"], r["target"], r["kind"]): (r["weight"], r["interactions"])
+        for r in tiny_results["conversation.edges"].to_pylist()
+    }
+    assert ours == plain_edges()
+    # the cases the log was made for
+    assert ours[("discord/g1", "discord:b", "discord:d", "reply")] == (1.0, 1)  # by key
+    assert ours[("discord/g1", "discord:b", "person:carol", "mention")] == (1.0, 1)  # linked
+    assert ("discord/g1", "discord:a", "discord:b", "mention") in ours
+    assert ("discord/g1", "discord:a", "person:carol", "mention") not in ours  # = the reply
+    assert ours[("whatsapp/w1", "whatsapp:B", "whatsapp:A", "inferred")] == (INFERRED_WEIGHT, 1)
+    assert ours[("whatsapp/w1", "whatsapp:C", "whatsapp:A", "inferred")] == (INFERRED_WEIGHT, 1)
+    assert ("whatsapp/w1", "whatsapp:A", "whatsapp:B", "inferred") not in ours  # 16 min later
+
+
+def test_response_matches_plain_python(tiny: Context, tiny_results: dict[str, pa.Table]) -> None:
+    expected = plain_response(tiny.settings.answer_hours, tiny.end)
+    rows = tiny_results["conversation.response"].to_pylist()
+    assert len(rows) == len(expected)
+    for r in rows:
+        w = expected[(r["group"], r["week"])]
+        assert (r["questions"], r["answered"], r["pending"]) == (
+            w["questions"], w["answered"], w["pending"]
+        )  # fmt: skip
+        assert r["unanswered"] == w["questions"] - w["answered"] - w["pending"]
+        if w["seconds"]:
+            assert r["median_response_seconds"] == statistics.median(w["seconds"])
+        else:
+            assert r["median_response_seconds"] is None
+    first_week = {r["group"]: r for r in rows if r["week"] == datetime(2024, 1, 1)}
+    # g1: "How do I join" (2 min), 什么时候 (5 min, reply by key), "why?" (never)
+    assert first_week["discord/g1"]["questions"] == 3
+    assert first_week["discord/g1"]["median_response_seconds"] == 210.0
+    # w1: both of A's questions answered by B's turn (3 and 2 minutes); C's is pending
+    assert first_week["whatsapp/w1"]["median_response_seconds"] == 150.0
+    later = {r["group"]: r for r in rows if r["week"] == datetime(2024, 1, 8)}
+    assert later["whatsapp/w1"]["pending"] == 1
+
+
+def test_threads_follow_reply_chains(tiny_results: dict[str, pa.Table]) -> None:
+    rows = {r["group"]: r for r in tiny_results["conversation.threads"].to_pylist()}
+    g1 = rows["discord/g1"]
+    # k1 ← k2 ← k3 ← k4 and k1 ← k7; k5 ← k9; k11 ← k12, k11 ← k13
+    assert (g1["threads"], g1["thread_messages"], g1["max_depth"]) == (3, 10, 3)
+    assert g1["deep_threads"] == 1
+    assert g1["group_threads"] == 1
+    # w1: one burst w1..w4 (turns A, B: depth 1); w5, w6 (A, C: depth 1)
+    w1 = rows["whatsapp/w1"]
+    assert (w1["threads"], w1["max_depth"]) == (2, 1)
+
+
+def test_simulated_questions_and_replies(community: Any, duckdb_context: Context) -> None:
+    """The simulated WhatsApp group: every question is counted once, answered ones have
+    a positive median, and the graph's nodes are the members who posted."""
+    import pyarrow.parquet as pq_
+
+    results = run_metrics(duckdb_context, ["conversation.response", "conversation.edges"])
+    truth = pq_.read_table(community.events_path).to_pylist()
+    texts = [r["text"] for r in truth if r["kind"] == "message_posted" and r["text"]]
+    asked = sum(is_plain_question(t) for t in texts)
+    rows = [r for r in results["conversation.response"].to_pylist() if r["group"] == "*"]
+    counted = sum(r["questions"] for r in rows)
+    # the plain test is a subset of the metric's word lists
+    assert asked <= counted <= asked * 1.5
+    assert all(r["median_response_seconds"] > 0 for r in rows if r["answered"])
+    posters = {f"whatsapp:{r['member']}" for r in truth if r["kind"] == "message_posted"}
+    edges = results["conversation.edges"].to_pylist()
+    nodes = {e["source"] for e in edges} | {e["target"] for e in edges}
+    assert nodes <= posters
+    mentions = sum(e["interactions"] for e in edges if e["kind"] == "mention" and e["group"] != "*")
+    true_mentions = sum(len(r["mentions"] or []) for r in truth if r["kind"] == "message_posted")
+    assert 0 < mentions <= true_mentions
