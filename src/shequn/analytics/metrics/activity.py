@@ -11,7 +11,7 @@ import ibis
 from ibis.expr import types as ir
 
 from shequn.analytics.context import Context
-from shequn.analytics.metrics.common import day_of, week_of, with_all_groups
+from shequn.analytics.metrics.common import day_of, period_ends, week_of, with_all_groups
 from shequn.analytics.registry import metric
 
 
@@ -31,7 +31,8 @@ def _member_weeks(ctx: Context) -> ir.Table:
     "before but earlier) and churned (active the week before, not this week); messages "
     "per active member; DAU (average distinct posters per day over the 7 days), WAU "
     "(= active members), MAU (distinct posters in this week and the 3 before, 28 days) "
-    "and stickiness = DAU / MAU.",
+    "and stickiness = DAU / MAU. `complete` is false for a week the period ends inside "
+    "(its churn and DAU are not comparable with whole weeks).",
     ("group", "week"),
 )
 def weekly(ctx: Context) -> ir.Table:
@@ -70,15 +71,18 @@ def weekly(ctx: Context) -> ir.Table:
     mau = _rolling_actives(posts)
     out = weeks.left_join(churned, ["group", "week"]).drop("group_right", "week_right")
     out = out.left_join(mau, ["group", "week"]).drop("group_right", "week_right")
+    ends = period_ends(ctx)
+    out = out.left_join(ends, out.group == ends.end_group)
     dau = out.member_days.cast("float64") / ibis.literal(7, "float64")
     return out.select(
         "group",
         "week",
-        "messages",
-        "active_members",
-        "new_members",
-        "returning",
-        "reactivated",
+        complete=(out.week + ibis.interval(days=7)) <= out.complete_until,
+        messages=out.messages,
+        active_members=out.active_members,
+        new_members=out.new_members,
+        returning=out.returning,
+        reactivated=out.reactivated,
         churned=ibis.coalesce(out.churned, 0),
         messages_per_active=out.messages.cast("float64") / out.active_members,
         dau=dau,

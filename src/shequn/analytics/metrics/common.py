@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Final
+from zoneinfo import ZoneInfo
 
 import ibis
+import pyarrow as pa
 from ibis.expr import types as ir
+
+from shequn.analytics.context import Context
 
 #: the group key of rows that cover every group in scope together
 ALL_GROUPS: Final = "*"
@@ -28,3 +33,31 @@ def week_of(ts: ir.TimestampValue) -> ir.TimestampValue:
 
 def day_of(ts: ir.TimestampValue) -> ir.TimestampValue:
     return ts.truncate("D")
+
+
+def period_ends(ctx: Context) -> ir.Table:
+    """Per group (and ``*``): ``last_local``, the end of the period on the group's clock,
+    and ``complete_until``, before which a local week counts as complete (for ``*`` the
+    earliest of the groups' ends, so a complete week is complete everywhere)."""
+    end = ctx.end if ctx.end.tzinfo is not None else ctx.end.replace(tzinfo=UTC)
+    ends = {
+        group: end.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+        for group, zone in sorted(ctx.timezones.items())
+    }
+    if not ends:
+        ends = {ALL_GROUPS: end.replace(tzinfo=None)}
+    groups = list(ends)
+    last = [ends[g] for g in groups]
+    complete = list(last)
+    groups.append(ALL_GROUPS)
+    last.append(max(ends.values()))
+    complete.append(min(ends.values()))
+    return ibis.memtable(
+        pa.table(
+            {
+                "end_group": pa.array(groups, pa.string()),
+                "last_local": pa.array(last, pa.timestamp("us")),
+                "complete_until": pa.array(complete, pa.timestamp("us")),
+            }
+        )
+    )

@@ -22,16 +22,14 @@ Weeks are local weeks (Monday 00:00 on the group's clock).
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Final
-from zoneinfo import ZoneInfo
 
 import ibis
 import pyarrow as pa
 from ibis.expr import types as ir
 
 from shequn.analytics.context import EXIT_KINDS, Context
-from shequn.analytics.metrics.common import ALL_GROUPS, week_of
+from shequn.analytics.metrics.common import ALL_GROUPS, period_ends, week_of
 from shequn.analytics.registry import metric
 
 #: a cohort counts towards the week-4 cliff once its week ``CLIFF_LAST_WEEK`` is complete
@@ -105,34 +103,6 @@ def member_facts(ctx: Context) -> ir.Table:
 
 def _gone(last_exit: ir.TimestampValue, last_presence: ir.TimestampValue) -> ir.BooleanValue:
     return last_exit.notnull() & (last_presence.isnull() | (last_exit >= last_presence))
-
-
-def period_ends(ctx: Context) -> ir.Table:
-    """Per group (and ``*``): ``last_local``, the end of the period on the group's clock,
-    and ``complete_until``, before which a local week counts as complete (for ``*`` the
-    earliest of the groups' ends, so a complete week is complete everywhere)."""
-    end = ctx.end if ctx.end.tzinfo is not None else ctx.end.replace(tzinfo=UTC)
-    ends = {
-        group: end.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
-        for group, zone in sorted(ctx.timezones.items())
-    }
-    if not ends:
-        ends = {ALL_GROUPS: end.replace(tzinfo=None)}
-    groups = list(ends)
-    last = [ends[g] for g in groups]
-    complete = list(last)
-    groups.append(ALL_GROUPS)
-    last.append(max(ends.values()))
-    complete.append(min(ends.values()))
-    return ibis.memtable(
-        pa.table(
-            {
-                "end_group": pa.array(groups, pa.string()),
-                "last_local": pa.array(last, pa.timestamp("us")),
-                "complete_until": pa.array(complete, pa.timestamp("us")),
-            }
-        )
-    )
 
 
 def _week_numbers(ctx: Context) -> ir.Table:
