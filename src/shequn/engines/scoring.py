@@ -338,6 +338,30 @@ class ScoringEngine:
 
     # -- the Engine protocol -------------------------------------------------------
 
+    def _action(
+        self,
+        event: EngineEvent,
+        *,
+        kind: str,
+        group: str,
+        member: str | None,
+        explanation: str,
+        rule: str,
+        details: dict[str, Any],
+    ) -> Action:
+        """An action of this engine, caused by ``event`` at its time."""
+        return Action(
+            kind=kind,
+            group=group,
+            member=member,
+            ts=event.ts,
+            engine=self.name,
+            explanation=explanation,
+            rule=rule,
+            cause=event.key,
+            details=details,
+        )
+
     def start(self) -> ScoringState:
         return ScoringState(
             stock={r.id: r.stock for r in self.rewards.values() if r.stock is not None}
@@ -456,18 +480,16 @@ class ScoringEngine:
         self._credit(state, scores, group, record, points, day.week, day.month)
         today = f"today {earned + points} of {cap}, " if cap is not None else ""
         out.append(
-            Action(
+            self._action(
+                event,
                 kind="award_points",
                 group=group,
                 member=member,
-                ts=event.ts,
-                engine=self.name,
                 explanation=(
                     f"{member} earned {_points(points)} in {scores.name} for {why} "
                     f"{self._rule_text[action]}; {today}{record.points} in all."
                 ),
                 rule=action,
-                cause=event.key,
                 details={
                     "points": points,
                     "action": action,
@@ -524,34 +546,30 @@ class ScoringEngine:
         if level > record.level:
             skipped = level - record.level - 1
             also = f", passing {skipped} more level{'s' if skipped > 1 else ''}" if skipped else ""
-            return Action(
+            return self._action(
+                event,
                 kind="level_up",
                 group=group,
                 member=member,
-                ts=event.ts,
-                engine=self.name,
                 explanation=(
                     f"{member} reached level {new.name!r} in {where} with "
                     f"{_points(record.points)} (threshold {new.threshold}, up from "
                     f"{old.name!r}{also})."
                 ),
                 rule=new.name,
-                cause=event.key,
                 details={"level": new.name, "points": record.points, "previous": old.name},
             )
-        return Action(
+        return self._action(
+            event,
             kind="notice",
             group=group,
             member=member,
-            ts=event.ts,
-            engine=self.name,
             explanation=(
                 f"{member} fell from level {old.name!r} to {new.name!r} in {where}: a "
                 f"deduction left {_points(record.points)}, below {old.name!r}'s threshold "
                 f"of {old.threshold}."
             ),
             rule=new.name,
-            cause=event.key,
             details={
                 "level": new.name,
                 "previous": old.name,
@@ -577,19 +595,17 @@ class ScoringEngine:
                 continue
             record.badges.append(badge.id)
             out.append(
-                Action(
+                self._action(
+                    event,
                     kind="grant_badge",
                     group=group,
                     member=member,
-                    ts=event.ts,
-                    engine=self.name,
                     explanation=(
                         f"{member} earned the badge {badge.name!r} ({badge.id}) in "
                         f"{self._names.get(group, group)}: {_BADGE_WORDS[condition](value)}, "
                         f"reaching its condition {condition} ≥ {badge.at}."
                     ),
                     rule=badge.id,
-                    cause=event.key,
                     details={
                         "badge": badge.id,
                         "name": badge.name,
@@ -842,12 +858,11 @@ class ScoringEngine:
                     for s in honour
                 ]
         out.append(
-            Action(
+            self._action(
+                event,
                 kind="post_message",
                 group=group,
                 member=None,
-                ts=event.ts,
-                engine=self.name,
                 explanation=(
                     f"The weekly leaderboard of {where} for {monday.isoformat()} – "
                     f"{sunday.isoformat()} ({scores.calendar.zone_name}), top "
@@ -855,7 +870,6 @@ class ScoringEngine:
                     f"(leaderboards.periods includes week)."
                 ),
                 rule="leaderboards",
-                cause=event.key,
                 details={
                     "text": "\n".join(lines),
                     "period": "week",
@@ -981,19 +995,17 @@ class ScoringEngine:
         record.balance -= spendable
         short = f" (only {taken} were left)" if taken < amount else ""
         out.append(
-            Action(
+            self._action(
+                event,
                 kind="deduct_points",
                 group=group,
                 member=member,
-                ts=event.ts,
-                engine=self.name,
                 explanation=(
                     f"{member} lost {_points(taken)}{short} in "
                     f"{self._names.get(group, group)} for {why}; {record.points} left, "
                     f"{record.balance} to spend."
                 ),
                 rule="deductions",
-                cause=event.key,
                 details={
                     "points": taken,
                     "action": "deduction",
@@ -1024,16 +1036,14 @@ class ScoringEngine:
 
         def refuse(reason: str, code: str) -> None:
             out.append(
-                Action(
+                self._action(
+                    event,
                     kind="notice",
                     group=group,
                     member=member,
-                    ts=event.ts,
-                    engine=self.name,
                     explanation=f"{member} could not redeem {wanted or 'a reward'} in {where}: "
                     f"{reason}",
                     rule="rewards",
-                    cause=event.key,
                     details={
                         "action": "redeem",
                         "refused": code,
@@ -1072,12 +1082,11 @@ class ScoringEngine:
         record.spent += reward.cost
         stock_text = f"; {left - 1} left in stock" if left is not None else ""
         out.append(
-            Action(
+            self._action(
+                event,
                 kind="deduct_points",
                 group=group,
                 member=member,
-                ts=event.ts,
-                engine=self.name,
                 explanation=(
                     f"{member} redeemed {reward.name!r} ({reward.id}) in {where} for "
                     f"{reward.cost} points; {record.balance} left to spend (their "
@@ -1085,7 +1094,6 @@ class ScoringEngine:
                     f"The team hands the reward over."
                 ),
                 rule=reward.id,
-                cause=event.key,
                 details={
                     "points": reward.cost,
                     "action": "redeem",
