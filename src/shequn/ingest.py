@@ -61,8 +61,9 @@ def run_import(
         raise ConfigError("--date-order", f"{settings.date_order!r} is not one of dmy, mdy, ymd")
     importer = open_export(Path(path), platform)
     group_id = settings.group or importer.group_name
-    settings = _group_timezone(store, settings, importer.platform, group_id)
-    _same_timezone(store, settings, importer.platform, group_id)
+    known = _stored_groups(store, settings.community).get((importer.platform, group_id))
+    settings = _group_timezone(settings, known)
+    _same_timezone(settings, known)
     spec = ImportSpec(
         community=settings.community,
         platform=importer.platform,
@@ -75,35 +76,28 @@ def run_import(
         return _run(store, importer, spec, settings, progress, on_commit)
 
 
-def _known_group(store: Store, community: str, platform: str, group_id: str) -> GroupInfo | None:
-    for group in store.groups(Window(community=community)):
-        if (group.platform, group.group_id) == (platform, group_id):
-            return group
-    return None
+def _stored_groups(store: Store, community: str) -> dict[tuple[str, str], GroupInfo]:
+    """The community's groups by (platform, group id), in one query."""
+    return {(g.platform, g.group_id): g for g in store.groups(Window(community=community))}
 
 
-def _group_timezone(
-    store: Store, settings: ImportSettings, platform: str, group_id: str
-) -> ImportSettings:
+def _group_timezone(settings: ImportSettings, known: GroupInfo | None) -> ImportSettings:
     """Without --timezone, a group imported before is read in the timezone it had."""
-    known = _known_group(store, settings.community, platform, group_id)
     if settings.timezone_given or known is None or not known.events:
         return settings
     return replace(settings, timezone=known.timezone)
 
 
-def _same_timezone(store: Store, settings: ImportSettings, platform: str, group_id: str) -> None:
+def _same_timezone(settings: ImportSettings, known: GroupInfo | None) -> None:
     """Refuse to mix local times: a group's events all read its exports in one timezone."""
-    for group in store.groups(Window(community=settings.community)):
-        if (group.platform, group.group_id) != (platform, group_id) or not group.events:
-            continue
-        if group.timezone != settings.timezone:
-            raise ConfigError(
-                "--timezone",
-                f"group {group_id!r} of community {settings.community!r} was imported in "
-                f"{group.timezone}; importing it in {settings.timezone} would mix local times "
-                f"(pass --timezone {group.timezone}, or undo its imports first)",
-            )
+    if known is None or not known.events or known.timezone == settings.timezone:
+        return
+    raise ConfigError(
+        "--timezone",
+        f"group {known.group_id!r} of community {settings.community!r} was imported in "
+        f"{known.timezone}; importing it in {settings.timezone} would mix local times "
+        f"(pass --timezone {known.timezone}, or undo its imports first)",
+    )
 
 
 @contextmanager
@@ -208,13 +202,11 @@ def _register_groups(
         return set()
     pairs = batch.events.select(["platform", "group_id"]).group_by(["platform", "group_id"])
     seen = {(row["platform"], row["group_id"]) for row in pairs.aggregate([]).to_pylist()} - known
+    groups = _stored_groups(store, settings.community) if seen else {}
     for platform, group_id in sorted(seen):
-        stored = _known_group(store, settings.community, platform, group_id)
-        timezone = settings.timezone
-        if stored is not None and stored.events and not settings.timezone_given:
-            timezone = stored.timezone
-        else:
-            _same_timezone(store, settings, platform, group_id)
+        stored = groups.get((platform, group_id))
+        timezone = _group_timezone(settings, stored).timezone
+        _same_timezone(replace(settings, timezone=timezone), stored)
         if group_id in importer.group_names:
             name = importer.group_names[group_id]
         elif group_id in (settings.group, importer.group_name):
