@@ -102,7 +102,7 @@ def _by_phone(identities: list[IdentityInfo]) -> dict[str, list[int]]:
 def _phones(info: IdentityInfo) -> Iterable[str]:
     for value in (info.identity, *info.names):
         if is_phone_number(value):
-            digits = re.sub(r"\D", "", value)
+            digits = identity_of(value).removeprefix("+")  # a phone identity is +digits
             if len(digits) >= 8:
                 yield "…" + digits[-9:]
 
