@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 import pytest
@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from conftest import GROUPS, IMG_NAME, Hostile
 from shequn.analytics.context import Scope, build_context
+from shequn.analytics.metrics.roles import gaps as role_gaps
 from shequn.analytics.runner import load_metrics, run_metrics
 from shequn.analytics.source import duckdb_log
 from shequn.cli import app
@@ -28,6 +29,7 @@ from shequn.report.collect import (
     metric_infos,
     runnable,
 )
+from shequn.report.masking import INPUT_ONLY
 from shequn.report.recommend import recommend
 from shequn.store import open_store
 
@@ -59,8 +61,14 @@ def test_json_has_the_numbers_run_metrics_computes(hostile: Hostile, full: dict[
     every = runnable(load_metrics(), list(load_metrics()))  # all, while others register
     ctx = build_context(duckdb_log(hostile.store), Scope(community="makers"))
     expected = run_metrics(ctx, every)
-    assert set(document["metrics"]) == set(expected) == set(every)
+    assert set(expected) == set(every)
+    # raw message text that only feeds other metrics stays out of the document
+    assert set(document["metrics"]) == set(every) - INPUT_ONLY
+    assert "topics.sample" in INPUT_ONLY and "topics.terms" in document["metrics"]
     for name, table in expected.items():
+        if name in INPUT_ONLY:
+            continue
+        # no phone numbers and no bidi marks in this fixture: shown as computed
         metric = document["metrics"][name]
         assert [c["name"] for c in metric["columns"]] == table.column_names, name
         # ints exactly, floats exactly (JSON keeps a float's repr), timestamps as ISO text
@@ -175,7 +183,13 @@ def _stub_results() -> dict[str, pa.Table]:
                 "median_response_seconds": [600.0, 30.0, 300.0],
             }
         ),
-        "roles.gaps": pa.table({"group": ["whatsapp/B"], "role": ["connector"]}),
+        "roles.gaps": pa.table(
+            {
+                "group": ["whatsapp/A", "whatsapp/B"],
+                "gap": ["none", "no connector"],
+                "explanation": ["Every role is present.", "Nobody bridges clusters."],
+            }
+        ),
         "roles.members": pa.table(
             {"group": ["whatsapp/A"], "member": ["whatsapp:1"], "role": ["connector"]}
         ),
@@ -215,7 +229,8 @@ def test_recommendations_come_from_the_numbers() -> None:
         t.startswith("12 questions unanswered in the week of 2024-01-29 in group A") for t in texts
     )
     assert not any("group B" in t and "unanswered" in t for t in texts)
-    assert "No connector in group B." in texts
+    assert "No connector in group B: Nobody bridges clusters." in texts
+    assert not any("group A" in t and "role" in t.lower() for t in texts)
     assert any(t.startswith("Post in 20:00–22:00 in group A") for t in texts)
 
 
@@ -284,3 +299,48 @@ def test_build_report_uses_the_registry_words(hostile: Hostile) -> None:
     assert ctx_meta(ctx)["groups"][0]["timezone"] == "Asia/Shanghai"
     with pytest.raises(ValueError, match="no title/explain"):
         assemble(META, {"unknown.metric": pa.table({"x": [1]})}, {})
+
+
+def test_role_gaps_the_roles_metric_finds_become_actions() -> None:
+    """The real ``roles.gaps`` output (not a stand-in) drives the recommendation."""
+    flags = ("is_manager", "is_kol", "is_connector", "is_helper", "is_seed")
+    members = pa.Table.from_pylist(
+        [
+            {"group": "*", "member": f"whatsapp:{i}", "role": role, **dict.fromkeys(flags, False)}
+            | {f"is_{role}": True}
+            for i, role in enumerate(["manager", "kol", "helper", "seed", "follower"])
+        ]
+    )
+    found = role_gaps(cast(Any, None), {"roles.members": members})
+    assert found.column("gap").to_pylist() == ["no connector"]
+    texts = [r.text for r in recommend({"roles.gaps": found}, {})]
+    assert texts == [
+        "No connector in the community: No member bridges otherwise separate clusters "
+        "of the interaction graph."
+    ]
+
+
+def test_weekly_rules_judge_the_last_week_the_period_does_not_end_inside() -> None:
+    early, late = datetime(2024, 1, 22), datetime(2024, 1, 29)
+    results = {
+        "activity.weekly": pa.table(
+            {
+                "group": ["*", "*"],
+                "week": [early, late],
+                "complete": [True, False],
+                "active_members": [10, 3],
+                "new_members": [1, 0],
+                "churned": [0, 6],
+            }
+        ),
+        "conversation.response": pa.table(
+            {"group": ["*", "*"], "week": [early, late], "questions": [9, 4], "unanswered": [7, 0]}
+        ),
+    }
+    texts = [r.text for r in recommend(results, {})]
+    assert any(t.startswith("7 questions unanswered in the week of 2024-01-22") for t in texts)
+    assert not any("2024-01-29" in t for t in texts)  # the unfinished week is not judged
+    # without the flags, the period's end says which weeks are unfinished
+    del results["activity.weekly"]
+    texts = [r.text for r in recommend(results, {}, period_end="2024-02-02T10:00:00")]
+    assert texts and texts[0].startswith("7 questions unanswered in the week of 2024-01-22")

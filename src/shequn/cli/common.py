@@ -40,6 +40,9 @@ UntilOption = Annotated[
     str | None, typer.Option("--until", help="Before this UTC date/time (ISO 8601).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+ShowPhonesOption = Annotated[
+    bool, typer.Option("--show-phones", help="Show phone numbers in full (masked by default).")
+]
 
 
 def fail(message: str) -> typer.Exit:

@@ -9,7 +9,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shequn.cli.common import CommunityOption, JsonOption, StoreOption, errors, out, store_location
+from shequn.cli.common import (
+    CommunityOption,
+    JsonOption,
+    ShowPhonesOption,
+    StoreOption,
+    errors,
+    out,
+    store_location,
+)
 from shequn.members import resolve, suggest_links
 from shequn.privacy.display import shown
 from shequn.privacy.forgetting import forget_member
@@ -18,9 +26,6 @@ from shequn.store.base import IdentityInfo
 
 members_app = typer.Typer(add_completion=False)
 
-ShowPhonesOption = Annotated[
-    bool, typer.Option("--show-phones", help="Print phone numbers in full (masked by default).")
-]
 MemberArgument = Annotated[
     str, typer.Argument(help="platform:identity, an identity, or a display name.")
 ]

@@ -12,6 +12,7 @@ import typer
 from shequn.cli.common import (
     CommunityOption,
     JsonOption,
+    ShowPhonesOption,
     SinceOption,
     StoreOption,
     UntilOption,
@@ -59,6 +60,7 @@ def report(
     metric: MetricOption = None,
     as_json: JsonOption = False,
     out_path: OutOption = None,
+    show_phones: ShowPhonesOption = False,
     store: StoreOption = None,
 ) -> None:
     """Measure the community: activity, retention, hours, roles, KOLs, growth, health …
@@ -80,7 +82,9 @@ def report(
             until=parse_time(until, "--until"),
         )
         with report_log(store_location(ctx, store), engine, parquet) as log:
-            result = build_report(build_context(log, scope), metric or None)
+            result = build_report(
+                build_context(log, scope), metric or None, show_phones=show_phones
+            )
     document = result.document
     if out_path is None and as_json:
         sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")

@@ -39,6 +39,7 @@ from shequn.analytics.registry import Derived, Metric
 from shequn.analytics.runner import load_metrics, run_metrics
 from shequn.analytics.source import Log, arrow, duckdb_log, export_parquet, parquet_log
 from shequn.errors import ConfigError
+from shequn.report.masking import displayed, mask_values
 
 #: the format of the document (bump when a field changes meaning)
 REPORT_VERSION: Final = 1
@@ -161,15 +162,25 @@ def _info(spec: Metric | Derived) -> MetricInfo:
     return MetricInfo(spec.name, spec.title, spec.explain)
 
 
-def build_report(ctx: Context, names: Iterable[str] | None = None) -> Report:
-    """Run the metrics (all, or ``names``) and the explorer query on ``ctx``'s engine."""
+def build_report(
+    ctx: Context, names: Iterable[str] | None = None, *, show_phones: bool = False
+) -> Report:
+    """Run the metrics (all, or ``names``) and the explorer query on ``ctx``'s engine.
+
+    What the report shows has phone numbers masked unless ``show_phones``, and leaves
+    out the tables that only feed other metrics with raw message text
+    (:mod:`shequn.report.masking`).
+    """
     known = load_metrics()
     unknown = sorted(set(names or ()) - set(known))
     if unknown:
         raise ConfigError("--metric", f"unknown metric(s) {', '.join(unknown)}")
     wanted = runnable(known, list(known) if names is None else list(names))
-    results = run_metrics(ctx, wanted)
-    return assemble(ctx_meta(ctx), results, metric_infos(), explorer_data(ctx))
+    results = displayed(run_metrics(ctx, wanted), show_phones=show_phones)
+    explorer = explorer_data(ctx)
+    explorer["members"] = mask_values(explorer["members"], show_phones=show_phones)
+    explorer["names"] = mask_values(explorer["names"], names=True, show_phones=show_phones)
+    return assemble(ctx_meta(ctx), results, metric_infos(), explorer)
 
 
 def runnable(known: Mapping[str, Metric | Derived], names: list[str]) -> list[str]:
@@ -277,7 +288,10 @@ def assemble(
         "generated_at": _iso(generated_at or datetime.now(UTC).replace(tzinfo=None)),
         **{key: meta[key] for key in ("engine", "scope", "period", "settings", "groups")},
         "sections": sections,
-        "recommendations": [r.as_json() for r in recommend(results, explorer, settings)],
+        "recommendations": [
+            r.as_json()
+            for r in recommend(results, explorer, settings, meta.get("period", {}).get("end"))
+        ],
         "metrics": metrics,
     }
     return Report(document, explorer, dict(results))

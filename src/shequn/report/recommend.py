@@ -32,7 +32,7 @@ MIN_POSTERS: Final = 20
 HEALTH_LOW: Final = 50
 HEALTH_DROP: Final = 15
 #: roles a group should have; a role found in some group but missing in another is flagged
-KEY_ROLES: Final = ("manager", "leader", "kol", "connector", "contributor", "executor")
+KEY_ROLES: Final = ("manager", "kol", "connector", "helper", "contributor", "seed")
 
 SEVERITY_ORDER: Final = {"action": 0, "warning": 1, "info": 2}
 
@@ -59,19 +59,51 @@ def recommend(
     results: Mapping[str, pa.Table],
     explorer: Mapping[str, Any],
     settings: Mapping[str, Any] | None = None,
+    period_end: str | None = None,
 ) -> list[Recommendation]:
-    """Every rule whose metric is present, most urgent first."""
+    """Every rule whose metric is present, most urgent first.
+
+    Weekly rules judge the latest week the period does not end inside
+    (``activity.weekly``'s ``complete`` flags, else weeks ending by ``period_end``).
+    """
     settings = settings or {}
+    partial = partial_weeks(results.get("activity.weekly"))
+    if partial is None:
+        weekly = ("conversation.response", "health.weekly")
+        partial = ended_weeks(
+            [r for n in weekly for r in _rows(results.get(n), "week")], period_end
+        )
     out: list[Recommendation] = []
-    out += _unanswered(results.get("conversation.response"))
+    out += _unanswered(results.get("conversation.response"), partial)
     out += _role_gaps(results.get("roles.gaps"), results.get("roles.members"))
     out += _posting_windows(results.get("hours.windows"), explorer)
-    out += _activity(results.get("activity.weekly"))
+    out += _activity(results.get("activity.weekly"), partial)
     out += _lurkers(results.get("lurkers.summary"), int(settings.get("lurker_days", 30)))
     out += _concentration(results.get("activity.concentration"))
     out += _k_factor(results.get("growth.k_factor"))
-    out += _health(results.get("health.weekly"))
+    out += _health(results.get("health.weekly"), partial)
     return sorted(out, key=lambda r: SEVERITY_ORDER.get(r.severity, 9))
+
+
+def partial_weeks(weekly: pa.Table | None) -> set[str] | None:
+    """The weeks (ISO dates) ``activity.weekly`` marks incomplete; None without it."""
+    if weekly is None or "complete" not in weekly.column_names:
+        return None
+    return {_day(r["week"]) for r in _rows(weekly, "week", "complete") if r["complete"] is False}
+
+
+def ended_weeks(rows: list[dict[str, Any]], period_end: str | None) -> set[str]:
+    """Without ``activity.weekly``: the weeks (ISO dates) that end after ``period_end``."""
+    if not period_end:
+        return set()
+    end = datetime.fromisoformat(period_end[:19])
+    weeks = {_day(r["week"]) for r in rows if r.get("week") is not None}
+    return {w for w in weeks if datetime.fromisoformat(w) + timedelta(days=7) > end}
+
+
+def _settled(rows: list[dict[str, Any]], partial: set[str]) -> list[dict[str, Any]]:
+    """Rows of weeks the period does not end inside."""
+    return [r for r in rows if _day(r["week"]) not in partial]
 
 
 def _rows(table: pa.Table | None, *needed: str) -> list[dict[str, Any]]:
@@ -91,8 +123,9 @@ def _label(group: str) -> str:
     return "the community" if group == ALL_GROUPS else f"group {group.split('/', 1)[-1]}"
 
 
-def _unanswered(table: pa.Table | None) -> list[Recommendation]:
-    rows = _real_groups(_rows(table, "group", "week", "unanswered", "questions"))
+def _unanswered(table: pa.Table | None, partial: set[str]) -> list[Recommendation]:
+    """Questions left unanswered in each group's latest settled week."""
+    rows = _settled(_real_groups(_rows(table, "group", "week", "unanswered", "questions")), partial)
     latest: dict[str, dict[str, Any]] = {}
     for row in rows:
         if row["group"] not in latest or row["week"] > latest[row["group"]]["week"]:
@@ -116,23 +149,21 @@ def _unanswered(table: pa.Table | None) -> list[Recommendation]:
 
 
 def _role_gaps(gaps: pa.Table | None, members: pa.Table | None) -> list[Recommendation]:
-    rows = _rows(gaps, "group", "role")
-    if rows:
-        out = []
-        for row in rows:
-            if row["group"] == ALL_GROUPS and len({r["group"] for r in rows}) > 1:
-                continue
-            if row.get("missing") is False or row.get("members", 0):
-                continue
-            out.append(
-                Recommendation(
-                    "action",
-                    row["group"],
-                    f"No {row['role']} in {_label(row['group'])}.",
-                    "roles.gaps",
-                )
+    """Each gap ``roles.gaps`` found ("no connector" …) in each real group; without that
+    metric, a key role present in some group and missing in another."""
+    rows = _real_groups(_rows(gaps, "group", "gap", "explanation"))
+    if gaps is not None and "gap" in gaps.column_names:
+        return [
+            Recommendation(
+                "action",
+                row["group"],
+                f"{row['gap'][0].upper()}{row['gap'][1:]} in {_label(row['group'])}: "
+                f"{row['explanation']}",
+                "roles.gaps",
             )
-        return out
+            for row in rows
+            if row["gap"] != "none"
+        ]
     roster = [r for r in _rows(members, "group", "member", "role") if r["group"] != ALL_GROUPS]
     present: dict[str, set[str]] = {}
     for row in roster:
@@ -208,8 +239,11 @@ def _windows_from_explorer(explorer: Mapping[str, Any]) -> list[Recommendation]:
     return out
 
 
-def _activity(table: pa.Table | None) -> list[Recommendation]:
-    rows = _rows(table, "group", "week", "active_members", "new_members", "churned")
+def _activity(table: pa.Table | None, partial: set[str]) -> list[Recommendation]:
+    """A drop of active members, or more members stopping than starting, last week."""
+    rows = _settled(
+        _rows(table, "group", "week", "active_members", "new_members", "churned"), partial
+    )
     by_group: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_group.setdefault(row["group"], []).append(row)
@@ -219,10 +253,9 @@ def _activity(table: pa.Table | None) -> list[Recommendation]:
         if several and group == ALL_GROUPS:
             continue
         weeks = sorted(weeks, key=lambda r: r["week"])
-        if len(weeks) < 3:
+        if len(weeks) < 2:
             continue
-        # the last week is usually cut short by the end of the period: judge the one before
-        current, before = weeks[-2], weeks[-6:-2]
+        current, before = weeks[-1], weeks[-5:-1]
         average = sum(r["active_members"] for r in before) / len(before)
         if average and current["active_members"] <= (1 - ACTIVE_DROP) * average:
             out.append(
@@ -312,18 +345,16 @@ def _k_factor(table: pa.Table | None) -> list[Recommendation]:
     return out
 
 
-def _health(table: pa.Table | None) -> list[Recommendation]:
+def _health(table: pa.Table | None, partial: set[str]) -> list[Recommendation]:
     """A weak or falling health score in the last complete week."""
-    rows = _real_groups(_rows(table, "group", "week", "score"))
+    rows = _settled(_real_groups(_rows(table, "group", "week", "score")), partial)
     by_group: dict[str, list[dict[str, Any]]] = {}
     for row in sorted(rows, key=lambda r: r["week"]):
         if row["score"] is not None:
             by_group.setdefault(row["group"], []).append(row)
     out = []
     for group, weeks in sorted(by_group.items()):
-        if len(weeks) < 2:
-            continue
-        current, before = weeks[-2], weeks[-6:-2]
+        current, before = weeks[-1], weeks[-5:-1]
         average = sum(r["score"] for r in before) / len(before) if before else current["score"]
         if current["score"] < HEALTH_LOW or current["score"] <= average - HEALTH_DROP:
             out.append(

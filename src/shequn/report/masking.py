@@ -1,0 +1,80 @@
+"""What a report may show: phone numbers masked, names clean, raw message text left out.
+
+Issue: exports hold phone numbers (a WhatsApp member *is* one, and names are often a
+number the exporter's phone had no contact for) and private talk. The metrics compute on
+the real identities; this module only changes what leaves them for a reader — the
+terminal, the JSON document and the HTML page — unless the operator asks to see
+numbers (``--show-phones``). Display names lose the bidi marks and ``~`` prefix
+exports wrap them in (they are kept as written in the store), so columns line up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shequn.identity import clean_name
+from shequn.privacy.display import shown
+
+#: results that are inputs to other metrics and hold raw message text: not shown
+INPUT_ONLY: Final = frozenset({"topics.sample"})
+#: string columns that never hold a person (group keys may be long numeric ids)
+NOT_PERSONAL: Final = frozenset({"group"})
+#: string columns holding display names as written in exports
+NAME_COLUMNS: Final = frozenset({"name", "member_name"})
+
+
+def displayed(results: Mapping[str, pa.Table], *, show_phones: bool = False) -> dict[str, pa.Table]:
+    """The results a report shows: input-only tables dropped, phone numbers masked."""
+    return {
+        name: mask_table(table, show_phones=show_phones)
+        for name, table in results.items()
+        if name not in INPUT_ONLY
+    }
+
+
+def mask_table(table: pa.Table, *, show_phones: bool = False) -> pa.Table:
+    """Every string (and list-of-string) column but :data:`NOT_PERSONAL` as shown."""
+    for index, column in enumerate(table.schema):
+        if column.name in NOT_PERSONAL:
+            continue
+        names = column.name in NAME_COLUMNS
+        if show_phones and not names:
+            continue
+        if _is_text(column.type):
+            values = _mask_strings(table.column(index), names=names, show_phones=show_phones)
+            table = table.set_column(index, column, values)
+        elif pa.types.is_list(column.type) and _is_text(column.type.value_type):
+            values = _mask_lists(table.column(index), show_phones=show_phones)
+            table = table.set_column(index, column, values)
+    return table
+
+
+def mask_values(values: list[Any], *, names: bool = False, show_phones: bool = False) -> list[Any]:
+    """Identities (or display names, cleaned) as shown; None and non-strings unchanged."""
+    return [
+        shown(clean_name(v) if names else v, show_phones=show_phones) if isinstance(v, str) else v
+        for v in values
+    ]
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def _mask_strings(column: pa.ChunkedArray, *, names: bool, show_phones: bool) -> pa.ChunkedArray:
+    # each distinct value once: member columns repeat the same keys many times
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    shown_values = mask_values(encoded.dictionary.to_pylist(), names=names, show_phones=show_phones)
+    dictionary = pa.array(shown_values, type=column.type)
+    return pa.chunked_array([pc.take(dictionary, encoded.indices)], type=column.type)
+
+
+def _mask_lists(column: pa.ChunkedArray, *, show_phones: bool) -> pa.ChunkedArray:
+    masked = [
+        None if v is None else mask_values(v, show_phones=show_phones) for v in column.to_pylist()
+    ]
+    return pa.chunked_array([pa.array(masked, type=column.type)], type=column.type)
