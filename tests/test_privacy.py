@@ -160,6 +160,11 @@ def test_phone_numbers_are_masked_unless_asked() -> None:
     assert shown("+49 170 1234567") == "+49 ••• •••••67"
     assert shown("+49 170 1234567", show_phones=True) == "+49 170 1234567"
     assert shown("Alice") == "Alice"
+    # numbers inside text are masked; dates and times, which have as many digits, are not
+    assert shown("call 0170 1234 5678 now") == "call 01•• •••• ••78 now"
+    assert shown("Bob (555-123-4567)") == "Bob (55•-•••-••67)"
+    for text in ("at 2024-01-31 21:05", "31.01.2024 21:05", "1.2.2024 09:00 and 2024-02-01 10"):
+        assert shown(text) == text
 
 
 def test_the_members_command_hides_phone_numbers(

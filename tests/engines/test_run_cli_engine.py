@@ -64,7 +64,7 @@ def test_dry_run_shows_the_actions_with_explanations_and_records_nothing(
     db_path: str, own_engines: None
 ) -> None:
     _apply(db_path)
-    lines = _cli(db_path, "run", "--community", "makers", "--dry-run")
+    lines = _cli(db_path, "run", "--community", "makers", "--dry-run", "--all")
     assert lines[0] == (
         "note: engine 'missing' is not installed (shequn.engines.no_such_engine); skipped"
     )
@@ -90,6 +90,38 @@ def test_dry_run_shows_the_actions_with_explanations_and_records_nothing(
     assert _actions(db_path) == []
     with open_store(db_path) as db:
         assert db.setting(CURSOR_SETTING.format(community="makers")) is None
+
+
+def test_dry_run_summarises_per_rule_with_one_explained_example_of_each(
+    db_path: str, own_engines: None
+) -> None:
+    _apply(db_path)
+    lines = _cli(db_path, "run", "--community", "makers", "--dry-run")
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in lines if line.startswith("│")]
+    assert rows == [
+        ["spam", "-", "1", "unmute 1"],
+        ["spam", "no-spam", "2", "warn 1, mute 1"],
+        ["tally", "-", "5", "award_points 4, deduct_points 1"],
+    ]
+    examples = lines[
+        lines.index("the first of each, with its reason (--all lists every action):") + 1 : -1
+    ]
+    assert examples == [
+        "  2023-11-14 22:21 telegram/g1 unmute telegram:alice [spam]: "
+        "unmute: the mute of telegram:alice ended",
+        "  2023-11-14 22:15 telegram/g1 mute telegram:alice [spam/no-spam]: "
+        "mute: spam #2 (rule no-spam)",
+        "  2023-11-14 22:14 telegram/g1 warn telegram:alice [spam/no-spam]: "
+        "warn: spam #1 (rule no-spam)",
+        "  2023-11-14 22:13 telegram/g1 award_points telegram:alice [tally]: "
+        "award_points: +10 for message, 10 in all",
+        "  2023-11-14 22:15 telegram/g1 deduct_points telegram:alice [tally]: "
+        "deduct_points: -5 for mute, 15 in all",
+    ]
+    assert (
+        lines[-1] == "dry run: 8 new action(s) (4 events, 1 ticks, playbook v1); nothing recorded"
+    )
+    assert _actions(db_path) == []
 
 
 def test_run_records_once_and_then_only_what_is_new(db_path: str, own_engines: None) -> None:

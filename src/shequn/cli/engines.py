@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,7 +16,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shequn.cli.common import JsonOption, StoreOption, errors, out, parse_time, store_location
+from shequn.cli.common import (
+    JsonOption,
+    ShowPhonesOption,
+    StoreOption,
+    errors,
+    out,
+    parse_time,
+    store_location,
+)
+from shequn.engines.adapters import ConsoleAdapter, describe
+from shequn.engines.base import Action
+from shequn.privacy.display import shown
 from shequn.store import open_store
 
 #: how many rows of a long replay table are shown (all of them are in --json)
@@ -57,17 +70,26 @@ def run(
             "last event, e.g. 3d (default: the last event)."
         ),
     ] = None,
+    show_all: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="With --dry-run: list every action, points and levels included."
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+    show_phones: ShowPhonesOption = False,
     store: StoreOption = None,
 ) -> None:
     """Apply the community's current playbook to the events not processed yet.
 
     The engines' state is rebuilt from the log's start; the actions caused by events
     after the last run are recorded as action_taken events and shown. Running it again
-    adds nothing.
+    adds nothing. A dry run records nothing: it counts what would happen and lists
+    every moderation, screening and membership action with its reason (--all: every
+    action; --json: all of them as JSON).
 
     Example: shequn run --community makers --dry-run
     """
-    from shequn.engines.adapters import ConsoleAdapter, describe
     from shequn.engines.runner import run_community
 
     with errors(), open_store(store_location(ctx, store)) as db:
@@ -78,11 +100,20 @@ def run(
             dry_run=dry_run,
             adapter=None if dry_run else ConsoleAdapter(sys.stdout),
         )
+    if dry_run and as_json:
+        document = {
+            "community": community,
+            "playbook_version": report.version,
+            "notes": report.notes,
+            "counts": dict(Counter(item.action.kind for item in report.actions)),
+            "actions": [_action_json(item.action, show_phones) for item in report.actions],
+        }
+        out.print(json.dumps(document, ensure_ascii=False, default=str), markup=False)
+        return
     for note in report.notes:
         out.print(f"note: {note}", markup=False)
     if dry_run:
-        for item in report.actions:
-            out.print(describe(item.action, verb="would: "), markup=False)
+        _print_dry_run([item.action for item in report.actions], show_all, show_phones)
     c = report.counts
     seen = f"{c.events:,} events, {c.ticks:,} ticks, playbook v{report.version}"
     if dry_run:
@@ -98,6 +129,48 @@ def run(
             f"undo with: shequn imports undo {report.import_id}",
             markup=False,
         )
+
+
+def _print_dry_run(actions: list[Action], show_all: bool, show_phones: bool) -> None:
+    """What the playbook would do, per engine and rule, and one explained example of each
+    (every action with ``show_all``): thousands of point awards are read as a count."""
+    if show_all:
+        for action in actions:
+            out.print(_shown(describe(action, verb="would: "), show_phones), markup=False)
+        return
+    per_source: dict[tuple[str, str], Counter[str]] = {}
+    examples: dict[tuple[str, str, str], Action] = {}
+    for action in actions:
+        source = (action.engine, action.rule or "")
+        per_source.setdefault(source, Counter())[action.kind] += 1
+        examples.setdefault((*source, action.kind), action)
+    table = Table(title="what the playbook would do", title_justify="left")
+    for column, justify in (("engine", "left"), ("rule", "left"), ("actions", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    table.add_column("of which")
+    for (engine, rule), kinds in sorted(per_source.items()):
+        table.add_row(
+            escape(engine),
+            escape(rule or "-"),
+            f"{kinds.total():,}",
+            escape(", ".join(f"{kind} {n:,}" for kind, n in kinds.most_common())),
+        )
+    out.print(table)
+    out.print("the first of each, with its reason (--all lists every action):", markup=False)
+    for key in sorted(examples):
+        out.print(_shown(describe(examples[key], verb="  "), show_phones), markup=False)
+
+
+def _action_json(action: Action, show_phones: bool) -> dict[str, Any]:
+    row = asdict(action)
+    if not show_phones:
+        row["member"] = shown(row["member"]) if row["member"] else None
+        row["explanation"] = shown(row["explanation"])
+    return row
+
+
+def _shown(text: str, show_phones: bool) -> str:
+    return text if show_phones else shown(text)
 
 
 def replay(
@@ -118,6 +191,7 @@ def replay(
         typer.Option(help="End of the window: ISO date/time or a duration after the last event."),
     ] = None,
     as_json: JsonOption = False,
+    show_phones: ShowPhonesOption = False,
     store: StoreOption = None,
 ) -> None:
     """What a changed playbook would have done, against the current one.
@@ -142,10 +216,23 @@ def replay(
                 until=_moment(until, "--until", +1),
             )
     result = diff.to_json()
+    if not show_phones:
+        result = _masked(result)
     if as_json:
         out.print(json.dumps(result, ensure_ascii=False, sort_keys=True, default=str), markup=False)
         return
     _print_replay(result)
+
+
+def _masked(value: Any) -> Any:
+    """Every string inside a replay's JSON as shown (phone numbers masked)."""
+    if isinstance(value, str):
+        return shown(value)
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    return value
 
 
 def _table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
@@ -213,9 +300,12 @@ def _print_replay(r: dict[str, Any]) -> None:
                 for b in r["leaderboards"]
             ],
         )
-    if r["only_current"] or r["only_new"]:
+    # removals are listed above; the other actions that differ follow
+    only_current = [a for a in r["only_current"] if a["kind"] != "remove"]
+    only_new = [a for a in r["only_new"] if a["kind"] != "remove"]
+    if only_current or only_new:
         _table(
-            "actions that differ",
+            "other actions that differ",
             ("when", "group", "member", "action", "under", "why"),
             [
                 (
@@ -226,10 +316,10 @@ def _print_replay(r: dict[str, Any]) -> None:
                     "current",
                     a["explanation"],
                 )
-                for a in r["only_current"]
+                for a in only_current
             ]
             + [
                 (_when(a["ts"]), a["group"], a["member"] or "-", a["kind"], "new", a["explanation"])
-                for a in r["only_new"]
+                for a in only_new
             ],
         )

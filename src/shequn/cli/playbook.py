@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from shequn.cli.common import StoreOption, errors, out, store_location
+from shequn.cli.common import StoreOption, err, errors, out, store_location
 from shequn.errors import ConfigError
 from shequn.playbook import (
+    StartingGroup,
     clone_playbook,
     load_playbook,
     parse_playbook,
     schema_text,
     starting_playbook,
 )
-from shequn.store import open_store
+from shequn.store import Window, default_store_path, open_store
 
 playbook_app = typer.Typer(add_completion=False, no_args_is_help=True)
 
@@ -49,21 +51,59 @@ def _write(text: str, target: Path | None, force: bool = False) -> None:
 
 @playbook_app.command("init")
 def playbook_init(
+    ctx: typer.Context,
     community: Annotated[str, typer.Option(help="The community it runs.")] = "makers",
-    platform: Annotated[str, typer.Option(help="Platform of the first group.")] = "telegram",
-    group: Annotated[str, typer.Option(help="Id of the first group.")] = "-1001234567890",
+    platform: Annotated[
+        str | None, typer.Option(help="Platform of the group (default: the store's groups).")
+    ] = None,
+    group: Annotated[
+        str | None, typer.Option(help="Id of the group (default: the store's groups).")
+    ] = None,
     timezone: Annotated[str, typer.Option(help="The group's IANA timezone.")] = "Asia/Shanghai",
+    cap: Annotated[int, typer.Option(min=1, help="Each group's size limit.")] = 500,
     target: OutOption = None,
     force: Annotated[bool, typer.Option(help="Overwrite --out if it exists.")] = False,
+    store: StoreOption = None,
 ) -> None:
     """Write a commented starting playbook (screening, rules, points, levels, check-ins).
+
+    The groups are the community's groups in the store (platform, id, name, timezone),
+    unless --platform and --group name one; with neither, a placeholder group.
 
     Example: shequn playbook init --community makers --out playbook.toml
     """
     with errors():
-        text = starting_playbook(community, platform, group, timezone)
+        groups: list[StartingGroup] = []
+        if platform is None and group is None:
+            groups = _stored_groups(store_location(ctx, store), community)
+        text = starting_playbook(
+            community,
+            platform or "telegram",
+            group or "-1001234567890",
+            timezone,
+            groups=groups,
+            cap=cap,
+        )
         parse_playbook(text, "template")
         _write(text, target, force)
+    if platform is None and group is None and not groups:
+        err.print(
+            f"note: no groups of community {community!r} in the store: a placeholder group "
+            "was written (set [[groups]], or pass --platform and --group)",
+            markup=False,
+        )
+
+
+def _stored_groups(location: str | None, community: str) -> list[StartingGroup]:
+    """The community's groups as the store holds them (none if there is no store yet)."""
+    target = location or os.environ.get("SHEQUN_STORE") or str(default_store_path())
+    if not target.startswith(("postgresql://", "postgres://")) and not Path(target).exists():
+        return []
+    with open_store(target) as db:
+        return [
+            StartingGroup(g.platform, g.group_id, g.name, g.timezone)
+            for g in db.groups(Window(community))
+        ]
 
 
 @playbook_app.command("validate")

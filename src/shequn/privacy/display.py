@@ -7,8 +7,13 @@ from typing import Final
 
 from shequn.identity import is_phone_number
 
-#: a phone number inside free text: a leading + or at least nine digits
-PHONE_IN_TEXT: Final = re.compile(r"(?<![\w+])(?:\+\d[\d ().-]{5,}\d|\d(?:[ .-]?\d){8,})(?!\w)")
+#: a phone number inside free text: a leading + or at least nine digits — but not a
+#: date and time ("2024-01-31 21:05", "31.01.2024 21"), which has as many digits
+PHONE_IN_TEXT: Final = re.compile(
+    r"(?<![\w+])"
+    r"(?!\d{4}-\d\d-\d\d\b|\d\d?[.-]\d\d?[.-]\d{2,4}\b)"
+    r"(?:\+\d[\d ().-]{5,}\d|\d(?:[ .-]?\d){8,})(?!\w)"
+)
 
 
 def mask_phone(identity: str) -> str:
