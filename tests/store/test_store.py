@@ -217,6 +217,21 @@ def test_number_change_chains_are_one_member_and_undo_unlinks(store: Store) -> N
     assert store.stats()["members"] == 3  # the links went with the undone import
 
 
+def test_undoing_a_reimport_keeps_the_links_the_first_import_made(store: Store) -> None:
+    rows = [
+        {"kind": "message_posted", "member_id": "+1", "ts": T0, "text": "a"},
+        {"kind": "member_number_changed", "member_id": "+1", "ts": T0, "text": "+2"},
+        {"kind": "message_posted", "member_id": "+2", "ts": T1, "text": "b"},
+    ]
+    first = store.begin_import(_spec())
+    store.write_batch(first.import_id, _events(rows, first.import_id), [], 3, 3)
+    again = store.begin_import(_spec("again"))
+    assert store.write_batch(again.import_id, _events(rows, again.import_id), [], 3, 3) == 0
+    store.undo_import(again.import_id)  # it stored nothing, so it takes nothing away
+    assert store.stats()["members"] == 1
+    assert store.events().num_rows == 3
+
+
 def test_groups_count_community_and_name_together(store: Store) -> None:
     for community in ("a", "b"):
         record = store.begin_import(

@@ -242,10 +242,13 @@ class SqlStore(MemberOperations, PlaybookOperations, Store):
             self._link(platform, identity, member_key, 0)
 
     def _link(self, platform: str, identity: str, member_key: str, import_id: int) -> None:
+        """Link an identity; a link that already says the same stays with the import (or
+        the person) that made it, so undoing a later re-import never removes it."""
         self._execute(
             "INSERT INTO identity_links (platform, identity, member_key, import_id) "
             "VALUES (?, ?, ?, ?) ON CONFLICT (platform, identity) DO UPDATE "
-            "SET member_key = excluded.member_key, import_id = excluded.import_id",
+            "SET member_key = excluded.member_key, import_id = excluded.import_id "
+            "WHERE identity_links.member_key <> excluded.member_key",
             [platform, identity, member_key, import_id],
         )
 
