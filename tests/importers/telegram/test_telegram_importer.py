@@ -293,6 +293,49 @@ def test_html_without_utc_offset_is_local_time() -> None:
     )
 
 
+def test_html_reactions_with_reactors_and_counts() -> None:
+    """``span.reactions`` as ``HtmlWriter::Wrap::pushMessage`` writes it (fixture README)."""
+    _, rows, rejects = parse(FIXTURES / "html_reactions")
+    got = [
+        (r["member_id"], r["member_name"], json.loads(r["extra"]), r["reply_to"])
+        for r in at(rows, "101", "reaction_added")
+    ]
+    assert got == [
+        ("Bob Jones", "Bob Jones", {"emoji": "👍"}, "101"),
+        ("Me Exporter", "Me Exporter", {"emoji": "👍"}, "101"),
+        # one listed reactor of three: the reactor is read, the count is not (as in JSON)
+        ("Carol White", "Carol White", {"emoji": "🔥"}, "101"),
+        (None, None, {"emoji": "❤", "count": 12}, "101"),
+        # a custom emoji is the file it links (JSON's document_id)
+        ("Dan Brown", "Dan Brown", {"emoji": "stickers/AnimatedSticker.tgs"}, "101"),
+        (None, None, {"emoji": "custom_emoji", "count": 2}, "101"),
+        # a paid reaction by a deleted account (no name in the userpic's title)
+        (None, None, {"emoji": "paid"}, "101"),
+    ]
+    post = at(rows, "101", "message_posted")[0]
+    reactions = at(rows, "101", "reaction_added")
+    # no reaction time in HTML: the message's; keys are those JSON gives the same reaction
+    assert {r["ts"] for r in reactions} == {post["ts"]}
+    assert reactions[0]["key"] == natural_key(
+        "telegram", "default", "Makers Lab", "reaction_added", "101", "Bob Jones", "👍"
+    )
+    assert len({r["key"] for r in reactions}) == len(reactions)
+    # a count that is not a number rejects the whole block, with its id
+    assert [r.reason for r in rejects] == ["message106: reaction count 'many' is not a number"]
+    assert not at(rows, "106")
+
+
+def test_html_bot_buttons_mark_a_bot_and_its_later_posts() -> None:
+    _, rows, _ = parse(FIXTURES / "html_reactions")
+    bot = {r["platform_id"]: r["is_bot"] for r in rows if r["kind"] == "message_posted"}
+    # 102 has a bot_buttons_table, 103 is the same sender's joined follow-up without one;
+    # 104 is a member's post made with an inline bot (buttons, but "via @pollbot")
+    assert bot == {"101": False, "102": True, "103": True, "104": False, "105": False}
+    assert json.loads(at(rows, "104")[0]["extra"]) == {"via_bot": "@pollbot"}
+    # HTML writes no edit time: an edited message is an ordinary post
+    assert at(rows, "105")[0]["extra"] is None
+
+
 def test_json_and_html_exports_of_one_chat_share_message_keys() -> None:
     _, from_json, _ = parse(FORUM)
     _, from_html, _ = parse(FIXTURES / "html_chat", group="Makers Forum")
