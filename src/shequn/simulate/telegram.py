@@ -310,6 +310,9 @@ class TelegramWriter:
                 "file": folder.name,
                 "chat_file": chat_file,
                 "chat_id": self.chat_id,
+                # the importer's group id: the Bot API id of a supergroup (-(10^12 + id)),
+                # where JSON writes the chat's id; HTML writes none, only the name
+                "group_id": self.group if self.html else str(-(10**12 + self.chat_id)),
                 "bot": self.bot_id,
             },
             line_counts=dict(self.counts),

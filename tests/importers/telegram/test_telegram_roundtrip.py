@@ -85,7 +85,9 @@ def test_every_variant_round_trips(tmp_path: Path, variant: str) -> None:
     if variant != "html":
         assert any(r["mentions"] for r in got)
     assert any(r["platform_id"].startswith("-99") for r in got)
-    assert len({r["group_id"] for r in got}) == 1
+    # one group, migration included: the chat's Bot API id (JSON), the chat's name (HTML)
+    truth = json.loads((tmp_path / "truth.json").read_text(encoding="utf-8"))
+    assert {r["group_id"] for r in got} == {truth["export"]["group_id"]}
 
 
 def test_other_seeds_and_timezones_round_trip(tmp_path: Path) -> None:
