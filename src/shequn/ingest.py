@@ -60,8 +60,9 @@ def run_import(
     if settings.date_order not in (None, "dmy", "mdy", "ymd"):
         raise ConfigError("--date-order", f"{settings.date_order!r} is not one of dmy, mdy, ymd")
     importer = open_export(Path(path), platform)
-    group_id = settings.group or importer.group_name
-    known = _stored_groups(store, settings.community).get((importer.platform, group_id))
+    stored = _stored_groups(store, settings.community)
+    group_id = settings.group or _titled_group(importer, stored) or importer.group_name
+    known = stored.get((importer.platform, group_id))
     settings = _group_timezone(settings, known)
     _same_timezone(settings, known)
     spec = ImportSpec(
@@ -79,6 +80,23 @@ def run_import(
 def _stored_groups(store: Store, community: str) -> dict[tuple[str, str], GroupInfo]:
     """The community's groups by (platform, group id), in one query."""
     return {(g.platform, g.group_id): g for g in store.groups(Window(community=community))}
+
+
+def _titled_group(importer: Importer, stored: dict[tuple[str, str], GroupInfo]) -> str | None:
+    """The stored group an export that names its group by title only belongs to.
+
+    An importer with ``group_by_title`` set (Telegram HTML: no chat id) is stored in the
+    one group of its platform whose display name is its title (where a JSON export of
+    the same chat went, keyed by the chat id) — unless a group keyed by the title itself
+    exists (an earlier import of such an export) or several groups have that name.
+    """
+    if not getattr(importer, "group_by_title", False):
+        return None
+    platform, title = importer.platform, importer.group_name
+    if (platform, title) in stored:
+        return None
+    named = [g.group_id for (p, _), g in stored.items() if p == platform and g.name == title]
+    return named[0] if len(named) == 1 else None
 
 
 def _group_timezone(settings: ImportSettings, known: GroupInfo | None) -> ImportSettings:

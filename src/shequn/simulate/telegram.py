@@ -19,8 +19,10 @@ community's description changes have no Telegram service message and are not wri
 Truth ``line`` = the record's 1-based position in the order the importer reads it
 (``chats.list`` messages in order for ``account``; message blocks with an id ≥ 0 across
 the HTML files in order). HTML exports write no user ids, no time on service messages
-(the truth uses the time of the record before, as the importer does) and no reactions
-or bot buttons (their HTML layout is not in the sources the writer follows).
+(the truth uses the time of the record before, as the importer does), no reaction times
+(a reaction's truth time is its message's) and no edits; reactions, their reactors and
+bot buttons are written as Telegram Desktop's ``HtmlWriter::Wrap::pushMessage`` does
+(``export_output_html.cpp``).
 """
 
 from __future__ import annotations
@@ -308,6 +310,9 @@ class TelegramWriter:
                 "file": folder.name,
                 "chat_file": chat_file,
                 "chat_id": self.chat_id,
+                # the importer's group id: the Bot API id of a supergroup (-(10^12 + id)),
+                # where JSON writes the chat's id; HTML writes none, only the name
+                "group_id": self.group if self.html else str(-(10**12 + self.chat_id)),
                 "bot": self.bot_id,
             },
             line_counts=dict(self.counts),
@@ -757,7 +762,7 @@ class TelegramWriter:
                     member=self.bot_id,
                     member_name=BOT_NAME,
                     text=text,
-                    is_bot=not self.html,
+                    is_bot=True,
                     ts_raw=raw,
                 )
             ]
@@ -1052,12 +1057,12 @@ class TelegramWriter:
             out.append(f'       <div class="text">\n{"".join(rendered)}\n       </div>\n')
         if msg["fwd"]:
             out.append("       </div>\n")
-        out.append("      </div>\n     </div>\n")
-        msg["rows"] = [
+        utc_us = self.utc_us(ts)
+        rows = [
             self._row(
                 line,
                 str(EventKind.MESSAGE_POSTED),
-                self.utc_us(ts),
+                utc_us,
                 0,
                 member=self.ids[author],
                 member_name=self.names[author],
@@ -1068,6 +1073,41 @@ class TelegramWriter:
                 ts_raw="",
             )
         ]
+        if msg["react"]:
+            out.append(self._html_reactions(msg, rows, utc_us))
+        out.append("      </div>\n     </div>\n")
+        msg["rows"] = rows
+        return "".join(out)
+
+    def _html_reactions(self, msg: dict[str, Any], rows: list[dict[str, Any]], utc_us: int) -> str:
+        """``span.reactions`` as ``pushMessage`` writes it; truth rows at the message's time."""
+        line = msg["line"]
+        out = ['       <span class="reactions">\n']
+        for emoji, who, count in self._reactions(msg):
+            active = any(m == self.c.exporter for m, _ in who)
+            out.append(f'        <span class="reaction{" active" if active else ""}">\n'
+                       f'         <span class="emoji">\n{emoji}\n         </span>\n')  # fmt: skip
+            if who:
+                out.append('         <span class="userpics">\n')
+                for m, _ in who:
+                    name = self.names[m]
+                    initials = "".join(w[:1] for w in name.split()[:2])
+                    out.append(f'          <div class="userpic userpic{m % 8 + 1}" '
+                               'style="width: 20px; height: 20px">\n'
+                               '           <div class="initials" style="line-height: 20px" '
+                               f'title="{html.escape(name)}">\n{html.escape(initials)}\n'
+                               "           </div>\n          </div>\n")  # fmt: skip
+                    rows.append(self._row(line, str(EventKind.REACTION_ADDED), utc_us, len(rows),
+                                          member=self.ids[m], member_name=name,
+                                          reply_to_line=line, ts_raw=""))  # fmt: skip
+                out.append("         </span>\n")
+            if not who or count > len(who):
+                out.append(f'         <span class="count">\n{count}\n         </span>\n')
+            if not who:
+                rows.append(self._row(line, str(EventKind.REACTION_ADDED), utc_us, len(rows),
+                                      reply_to_line=line, ts_raw=""))  # fmt: skip
+            out.append("        </span>\n")
+        out.append("       </span>\n")
         return "".join(out)
 
     def _html_record(self, r: _Rec, ts: int) -> str:
@@ -1088,7 +1128,12 @@ class TelegramWriter:
                 f'title="{self.html_title(r.ts)}">\n'
                 f"{self.local_iso(r.ts)[11:16]}\n       </div>\n"
                 f'       <div class="from_name">\n{BOT_NAME}\n       </div>\n'
-                f'       <div class="text">\n{text}\n       </div>\n      </div>\n     </div>\n'
+                f'       <div class="text">\n{text}\n       </div>\n'
+                '       <table class="bot_buttons_table">\n        <tbody>\n         <tr>\n'
+                '          <td class="bot_button_row">\n           <div class="bot_button">\n'
+                '            <a href="https://example.com/rules">\n             <div>\nRules\n'
+                "             </div>\n            </a>\n           </div>\n          </td>\n"
+                "         </tr>\n        </tbody>\n       </table>\n      </div>\n     </div>\n"
             )
         actor = esc(self.names[r.actor]) if r.actor >= 0 else esc(self.group)
 

@@ -18,6 +18,7 @@ from shequn.importers.base import ImportSettings
 from shequn.importers.telegram import TelegramImporter
 from shequn.importers.whatsapp import WhatsAppImporter
 from shequn.ingest import run_import
+from shequn.simulate import simulate_export
 from shequn.store import Store
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "telegram"
@@ -41,7 +42,9 @@ def at(rows: list[dict[str, Any]], pid: str, kind: str | None = None) -> list[di
 # -- JSON: one chat --------------------------------------------------------------------------
 def test_service_actions_become_one_event_per_member() -> None:
     importer, rows, _ = parse(FORUM)
-    assert importer.group_name == "Makers Forum"
+    # the group is the chat's Bot API id (private_supergroup 1987654321), its name beside it
+    assert importer.group_name == "-1001987654321"
+    assert importer.group_names == {"-1001987654321": "Makers Forum"}
     created = at(rows, "-999999990")
     assert [(r["kind"], r["member_id"], r["by_member_id"]) for r in created] == [
         ("group_created", "user1001", None),
@@ -80,7 +83,9 @@ def test_service_actions_become_one_event_per_member() -> None:
 
 def test_migration_keeps_one_group_and_shifted_ids() -> None:
     _, rows, _ = parse(FORUM)
-    assert {r["group_id"] for r in rows} == {"Makers Forum"}
+    # basic-group messages (shifted ids) and supergroup ones: one group, the supergroup's id
+    assert {r["group_id"] for r in rows} == {"-1001987654321"}
+    assert {r["platform_id"].startswith("-99") for r in rows} == {True, False}
     notices = [json.loads(r["extra"])["action"] for r in rows if r["kind"] == "system_notice"]
     assert notices == ["migrate_to_supergroup", "migrate_from_group"]
     # a supergroup post replying to a basic-group post keeps the shifted id
@@ -156,7 +161,10 @@ def test_malformed_record_is_rejected_with_its_path_and_the_rest_imported() -> N
     assert rejects[0].source.endswith("result.json")
     assert at(rows, "11") == []
     assert at(rows, "15")  # records after it are read
-    assert importer.notes() == ["1 unsupported messages skipped"]
+    assert importer.notes() == [
+        "1 unsupported messages skipped",
+        "group -1001987654321 is the chat 'Makers Forum'",
+    ]
 
 
 def test_keys_are_natural_and_positions_increase() -> None:
@@ -168,7 +176,9 @@ def test_keys_are_natural_and_positions_increase() -> None:
         rows.extend(batch.events.to_pylist())
     assert positions == sorted(set(positions)) and positions[-1] == 20
     post = at(rows, "3", "message_posted")[0]
-    assert post["key"] == natural_key("telegram", "default", "Makers Forum", "message_posted", "3")
+    assert post["key"] == natural_key(
+        "telegram", "default", "-1001987654321", "message_posted", "3"
+    )
     assert len({r["key"] for r in rows}) == len(rows)
 
 
@@ -192,8 +202,9 @@ def test_account_export_imports_each_group_and_skips_personal_chats() -> None:
     assert rejects == []
     assert importer.group_name == "Telegram account export"
     groups = {r["group_id"] for r in rows}
-    assert groups == {"Book Club", "Book Club (3002)"}  # same name, two chats
-    assert importer.group_names == {"Book Club": "Book Club", "Book Club (3002)": "Book Club"}
+    # same name, two chats: a basic group (-id) and a supergroup (-100…id)
+    assert groups == {"-3001", "-1000000003002"}
+    assert importer.group_names == {"-3001": "Book Club", "-1000000003002": "Book Club"}
     assert not [r for r in rows if r["text"] in ("private hello", "breaking", "bye")]
     # lines count every message of chats.list, skipped ones too
     assert sorted({r["source_line"] for r in rows}) == [3, 4, 5]
@@ -208,8 +219,68 @@ def test_account_export_imports_each_group_and_skips_personal_chats() -> None:
 def test_account_export_through_the_store_registers_every_group(store: Store) -> None:
     result = run_import(store, FIXTURES / "account", ImportSettings(timezone="UTC"))
     names = {g.group_id: g.name for g in store.groups() if g.events}
-    assert names == {"Book Club": "Book Club", "Book Club (3002)": "Book Club"}
+    assert names == {"-3001": "Book Club", "-1000000003002": "Book Club"}
     assert result.new_events == 5
+
+
+# -- group identity --------------------------------------------------------------------------
+def test_a_renamed_chat_stays_one_group_and_its_next_export_adds_nothing(
+    store: Store, tmp_path: Path
+) -> None:
+    run_import(store, FORUM, ImportSettings(timezone="UTC"))
+    later = tmp_path / "ChatExport_later"
+    later.mkdir()
+    text = (FORUM / "result.json").read_text(encoding="utf-8")
+    head, rest = text.split("\n", 2)[:2], text.split("\n", 2)[2]
+    assert rest.startswith(' "type": "private_supergroup"')
+    (later / "result.json").write_text(
+        head[0] + '\n "name": "Makers Forum 2024",\n' + rest, encoding="utf-8"
+    )
+    second = run_import(store, later, ImportSettings(timezone="UTC"))
+    # same chat id, new name: one group, named as the latest export says; nothing twice
+    assert [(g.group_id, g.name) for g in store.groups() if g.events] == [
+        ("-1001987654321", "Makers Forum 2024")
+    ]
+    assert second.new_events == 0 and second.record.duplicates > 0
+
+
+def test_an_html_export_joins_the_json_export_of_the_same_chat(
+    store: Store, tmp_path: Path
+) -> None:
+    options: dict[str, Any] = {"format": "telegram", "members": 30, "messages": 600,
+                               "days": 10, "seed": 5}  # fmt: skip
+    from_json = simulate_export(variant="json", out=tmp_path / "j", **options)
+    from_html = simulate_export(variant="html", out=tmp_path / "h", **options)
+    truth = json.loads(from_json.truth_path.read_text(encoding="utf-8"))
+    settings = ImportSettings(timezone=truth["timezone"])
+    run_import(store, from_json.export_path, settings)
+    second = run_import(store, from_html.export_path, settings)
+    group = truth["export"]["group_id"]
+    assert group.startswith("-100")
+    # the HTML export has no chat id: it goes to the one group of its title
+    assert second.group_id == group
+    assert [(g.group_id, g.name) for g in store.groups() if g.events] == [
+        (group, truth["group"]["name"])
+    ]
+    assert any("(no chat id) stored in group " + group in n for n in second.notes)
+    # every message once: JSON and HTML give a message the same key
+    assert store.stats()["messages"] == truth["counts"]["messages"]
+
+
+def test_an_html_export_keeps_its_title_when_its_group_is_not_clear(store: Store) -> None:
+    title = "Makers & Friends"
+    store.upsert_group("default", "telegram", "-1001", title, "UTC")
+    store.upsert_group("default", "telegram", "-1002", title, "UTC")
+    first = run_import(store, FIXTURES / "html_chat", ImportSettings(timezone="UTC"))
+    assert first.group_id == title  # two chats of that name: neither is chosen
+    store.upsert_group("default", "telegram", "-1002", "Another group", "UTC")
+    again = run_import(store, FIXTURES / "html_chat", ImportSettings(timezone="UTC"))
+    # a group keyed by the title holds earlier HTML imports: re-imports stay there
+    assert again.group_id == title and again.new_events == 0
+    chosen = run_import(
+        store, FIXTURES / "html_chat", ImportSettings(timezone="UTC", group="-1001")
+    )
+    assert chosen.group_id == "-1001" and chosen.new_events > 0
 
 
 # -- HTML ----------------------------------------------------------------------------------
@@ -293,9 +364,52 @@ def test_html_without_utc_offset_is_local_time() -> None:
     )
 
 
+def test_html_reactions_with_reactors_and_counts() -> None:
+    """``span.reactions`` as ``HtmlWriter::Wrap::pushMessage`` writes it (fixture README)."""
+    _, rows, rejects = parse(FIXTURES / "html_reactions")
+    got = [
+        (r["member_id"], r["member_name"], json.loads(r["extra"]), r["reply_to"])
+        for r in at(rows, "101", "reaction_added")
+    ]
+    assert got == [
+        ("Bob Jones", "Bob Jones", {"emoji": "👍"}, "101"),
+        ("Me Exporter", "Me Exporter", {"emoji": "👍"}, "101"),
+        # one listed reactor of three: the reactor is read, the count is not (as in JSON)
+        ("Carol White", "Carol White", {"emoji": "🔥"}, "101"),
+        (None, None, {"emoji": "❤", "count": 12}, "101"),
+        # a custom emoji is the file it links (JSON's document_id)
+        ("Dan Brown", "Dan Brown", {"emoji": "stickers/AnimatedSticker.tgs"}, "101"),
+        (None, None, {"emoji": "custom_emoji", "count": 2}, "101"),
+        # a paid reaction by a deleted account (no name in the userpic's title)
+        (None, None, {"emoji": "paid"}, "101"),
+    ]
+    post = at(rows, "101", "message_posted")[0]
+    reactions = at(rows, "101", "reaction_added")
+    # no reaction time in HTML: the message's; keys are those JSON gives the same reaction
+    assert {r["ts"] for r in reactions} == {post["ts"]}
+    assert reactions[0]["key"] == natural_key(
+        "telegram", "default", "Makers Lab", "reaction_added", "101", "Bob Jones", "👍"
+    )
+    assert len({r["key"] for r in reactions}) == len(reactions)
+    # a count that is not a number rejects the whole block, with its id
+    assert [r.reason for r in rejects] == ["message106: reaction count 'many' is not a number"]
+    assert not at(rows, "106")
+
+
+def test_html_bot_buttons_mark_a_bot_and_its_later_posts() -> None:
+    _, rows, _ = parse(FIXTURES / "html_reactions")
+    bot = {r["platform_id"]: r["is_bot"] for r in rows if r["kind"] == "message_posted"}
+    # 102 has a bot_buttons_table, 103 is the same sender's joined follow-up without one;
+    # 104 is a member's post made with an inline bot (buttons, but "via @pollbot")
+    assert bot == {"101": False, "102": True, "103": True, "104": False, "105": False}
+    assert json.loads(at(rows, "104")[0]["extra"]) == {"via_bot": "@pollbot"}
+    # HTML writes no edit time: an edited message is an ordinary post
+    assert at(rows, "105")[0]["extra"] is None
+
+
 def test_json_and_html_exports_of_one_chat_share_message_keys() -> None:
     _, from_json, _ = parse(FORUM)
-    _, from_html, _ = parse(FIXTURES / "html_chat", group="Makers Forum")
+    _, from_html, _ = parse(FIXTURES / "html_chat", group="-1001987654321")
     json_keys = {r["platform_id"]: r["key"] for r in from_json if r["kind"] == "message_posted"}
     html_keys = {r["platform_id"]: r["key"] for r in from_html if r["kind"] == "message_posted"}
     shared = set(json_keys) & set(html_keys)

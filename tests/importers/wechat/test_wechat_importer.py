@@ -15,7 +15,8 @@ from shequn.errors import ImportFormatError
 from shequn.events import natural_key
 from shequn.importers import open_export
 from shequn.importers.base import ImportSettings
-from shequn.importers.wechat import WeChatImporter
+from shequn.importers.wechat import WeChatImporter, chats
+from shequn.importers.wechat.source import ExportSource
 from shequn.ingest import run_import
 from shequn.store import Store
 
@@ -43,7 +44,9 @@ def at(rows: list[dict[str, Any]], line: int) -> list[dict[str, Any]]:
 
 def test_memotrace_messages_keep_ids_times_and_types() -> None:
     importer, rows, _ = parse(MAKERS)
-    assert importer.group_name == "Makers"
+    # TalkerId is numeric (217); the chatroom id is the one a recall's XML names
+    assert importer.group_name == "20001234567@chatroom"
+    assert importer.group_names == {"20001234567@chatroom": "Makers"}
     welcome = at(rows, 2)[0]
     assert (welcome["member_id"], welcome["member_name"], welcome["platform_id"]) == (
         "wxid_alice01",
@@ -53,7 +56,7 @@ def test_memotrace_messages_keep_ids_times_and_types() -> None:
     assert welcome["ts"] == datetime(2024, 3, 1, 12, 0, 14)  # CreateTime, UTC
     assert welcome["ts_raw"] == "2024-03-01 20:00:14"  # StrTime as written
     assert welcome["key"] == natural_key(
-        "wechat", "default", "Makers", "message_posted", "1001", 1709294414
+        "wechat", "default", "20001234567@chatroom", "message_posted", "1001", 1709294414
     )
     kinds = [at(rows, line)[0]["attachment_kind"] for line in range(5, 11)]
     assert kinds == ["image", "voice", "video", "sticker", "location", "document"]
@@ -211,6 +214,31 @@ def test_pywxdump_pages_users_quotes_and_roster() -> None:
     assert listed[0]["ts"] == datetime(2024, 3, 4, 12, 1, 30)  # the chat's last message
 
 
+def test_a_wechatmsg_csv_naming_no_chatroom_is_keyed_by_its_name(tmp_path: Path) -> None:
+    """No id in the folder / file name, TalkerId numeric, no recall or pat XML: the name."""
+    lines = MAKERS.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    kept = [line for line in lines if "<session>" not in line]
+    assert len(kept) == len(lines) - 1
+    copy = tmp_path / "Makers" / "Makers_utf8.csv"
+    copy.parent.mkdir()
+    copy.write_text("".join(kept), encoding="utf-8-sig")
+    importer, rows, _ = parse(copy)
+    assert importer.group_name == "Makers"
+    assert {r["group_id"] for r in rows} == {"Makers"}
+
+
+def test_the_chatroom_of_a_recall_is_found_across_read_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "Makers_utf8.csv"
+    shutil.copy(MAKERS, copy)
+    source = ExportSource(copy)
+    at_tag = copy.read_bytes().index(b"<session>")
+    for block in (at_tag + 3, at_tag + 20, 1 << 20):  # the tag cut by a block's end, or not
+        monkeypatch.setattr(chats, "_SCAN_BLOCK", block)
+        assert chats.room_in_system_xml(source, source.entries[0]) == "20001234567@chatroom"
+
+
 def test_folder_of_chats_imports_the_groups_and_skips_private_chats(tmp_path: Path) -> None:
     folder = tmp_path / "聊天记录"
     for source in (MAKERS.parent, GBK / "读书会(34567890@chatroom)", PRIVATE / "老王"):
@@ -219,7 +247,7 @@ def test_folder_of_chats_imports_the_groups_and_skips_private_chats(tmp_path: Pa
     (folder / "Makers" / "image" / "a.jpg").write_bytes(b"\xff\xd8")
     importer, rows, _ = parse(folder)
     assert importer.group_name == "聊天记录"
-    assert {r["group_id"] for r in rows} == {"Makers", "34567890@chatroom"}
+    assert {r["group_id"] for r in rows} == {"20001234567@chatroom", "34567890@chatroom"}
     assert any("老王_utf8.csv: a private chat, skipped" in note for note in importer.notes())
     assert importer.media_counts() == {"image": 1}
     lines = [r["source_line"] for r in rows]

@@ -49,6 +49,9 @@ class TelegramImporter:
         self._notes: list[str] = []
         self._json: JsonExport | None = None
         self._html: HtmlExport | None = None
+        #: True when the export names its group by title only (HTML: no chat id), so that
+        #: ``shequn.ingest`` may store it in the group a JSON export of the chat went to
+        self.group_by_title = False
         not_telegram = ImportFormatError(
             "is not a Telegram Desktop export: no result.json with a chat or account, "
             "and no messages.html written by Telegram Desktop",
@@ -60,9 +63,7 @@ class TelegramImporter:
             if head is None:
                 raise not_telegram
             self._json = JsonExport(self.source, head)
-            self.group_name = (
-                "Telegram account export" if head.account else (head.name or "Telegram chat")
-            )
+            self.group_name = "Telegram account export" if head.account else self._json.group_key
             self.account = head.account
         elif self.source.kind == "html":
             if not _looks_html(self.source.head(self.source.files[0], 16 << 10)):
@@ -70,6 +71,7 @@ class TelegramImporter:
             self._html = HtmlExport(self.source)
             self.group_name = self._html.group_name
             self.account = False
+            self.group_by_title = True
         else:
             raise not_telegram
         self.total_bytes = self.source.total_bytes
@@ -128,7 +130,7 @@ class TelegramImporter:
                     f"account export: {len(j.group_names)} group chats imported"
                     + (f"; skipped {', '.join(j.skipped)}" if j.skipped else "")
                 )
-                if settings.group:
+                if settings.group and settings.group != self.group_name:
                     self._notes.append("--group is ignored for account exports")
             if found.ambiguous:
                 self._notes.append(
@@ -137,8 +139,14 @@ class TelegramImporter:
                 )
             if j.unsupported:
                 self._notes.append(f"{j.unsupported} unsupported messages skipped")
+            if not j.head.account and group in j.group_names and group != j.group_names[group]:
+                self._notes.append(f"group {group} is the chat {j.group_names[group]!r}")
         elif self._html is not None:
             self._notes.append("HTML export: members are keyed by display name (no user ids)")
+            if group != self.group_name:
+                self._notes.append(
+                    f"HTML export of {self.group_name!r} (no chat id) stored in group {group}"
+                )
             if self._html.unknown_services:
                 self._notes.append(
                     f"{self._html.unknown_services} service messages not understood "

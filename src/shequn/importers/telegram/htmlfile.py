@@ -5,8 +5,12 @@ Layout (``export_output_html.cpp``): a ``div.history`` of ``div.message`` blocks
 ``dd.MM.yyyy hh:mm:ss UTC±hh:mm`` (older exports: no offset), a ``div.from_name``
 (absent on ``joined`` follow-ups by the same sender), optionally a
 ``div.reply_to`` linking ``GoToMessage(id)``, a ``div.forwarded.body`` with the original
-sender's ``from_name``, a ``div.media_wrap`` and a ``div.text`` (``<br>`` for line
-breaks). ``message service`` blocks carry one English sentence ("Alice invited Bob and
+sender's ``from_name``, a ``div.media_wrap``, a ``div.text`` (``<br>`` for line
+breaks), a bot's ``table.bot_buttons_table`` and a ``span.reactions`` (``HtmlWriter::Wrap::
+pushMessage``: per reaction a ``span.reaction`` with its ``span.emoji``, the recent
+reactors' userpics in ``span.userpics`` — each a ``div.initials`` whose ``title`` is the
+reactor's name — and a ``span.count`` when the reactors are not all listed). No edit time
+is written. ``message service`` blocks carry one English sentence ("Alice invited Bob and
 Carol") and no time; date separators are service blocks with negative ids.
 
 HTML has no user ids: every member is ``identity_of(display name)``. Each file holds at
@@ -41,6 +45,7 @@ from shequn.importers.telegram.records import (
     PINNED,
     PLATFORM,
     POSTED,
+    REACTION,
     REMOVED,
     RENAMED,
     TOPIC,
@@ -154,6 +159,8 @@ class HtmlState:
     topics: set[int] = field(default_factory=set)
     topic_of: dict[int, int] = field(default_factory=dict)
     services_unread: int = 0
+    #: senders seen posting with inline bot buttons (their later posts are a bot's too)
+    bots: set[str] = field(default_factory=set)
 
 
 class HtmlExport:
@@ -265,6 +272,7 @@ class HtmlExport:
     ) -> None:
         # one walk over the block's elements (find_class runs an XPath per call: too slow)
         date_el = own_name = fwd_body = fwd_name = reply_el = media_el = text_el = None
+        reactions_el = None
         bot = False
         for el in div.iter():
             cls = el.get("class")
@@ -289,6 +297,8 @@ class HtmlExport:
                     media_el = el
             elif "bot_button" in cls:
                 bot = True
+            elif cls == "reactions" and reactions_el is None:
+                reactions_el = el
         title = date_el.get("title") if date_el is not None else None
         if not title:
             raise ValueError("no date title")
@@ -338,6 +348,12 @@ class HtmlExport:
             text = poll_text
         if via:
             extra["via_bot"] = "@" + via
+            bot = False  # a member's post made with an inline bot, as in JSON
+        elif bot and author is not None:
+            state.bots.add(author)
+        if not bot and author in state.bots:
+            bot = True
+        reactions = _reactions(reactions_el) if reactions_el is not None else []
         if links:
             extra["links"] = links
         out.add(
@@ -359,6 +375,22 @@ class HtmlExport:
             topic_id=topic,
             ts_raw=ts_raw,
         )
+        pid = str(mid)
+        for k, (emoji, name, count) in enumerate(reactions):
+            if count is not None:
+                # listed without reactors: one row per emoji, as JSON's count-only reactions
+                key: tuple[object, ...] = (pid, "", emoji)
+                member = None
+                more = json.dumps({"emoji": emoji, "count": count}, ensure_ascii=False,
+                                  separators=(",", ":"))  # fmt: skip
+            else:
+                member = identity_of(name) if name else None
+                key = (pid, member if member is not None else f"#{k}", emoji)
+                more = json.dumps({"emoji": emoji}, ensure_ascii=False, separators=(",", ":"))
+            # HTML writes no reaction time: the message's is used
+            out.add(REACTION, state.group_id, ts, line, key_parts=key, platform_id=pid,
+                    member_id=member, member_name=name or None, reply_to=pid, extra=more,
+                    topic_id=topic, ts_raw=ts_raw)  # fmt: skip
         state.last_ts = ts
 
     # -- service blocks -----------------------------------------------------------------
@@ -422,6 +454,48 @@ class HtmlExport:
             if kind == "migrate_from":
                 extra = {"action": "migrate_from_group", "title": m.group("title")}
             add(NOTICE, extra=json.dumps(extra, ensure_ascii=False))
+
+
+def _reactions(span: etree._Element) -> list[tuple[str, str | None, int | None]]:
+    """(emoji, reactor name, None) per listed reactor, or (emoji, None, count) per reaction
+    listed without reactors; raises ValueError for a count that is not a number.
+
+    Emoji: the character; a custom emoji is the file its link points to (JSON's
+    ``document_id``; ``custom_emoji`` when it was not downloaded); a paid reaction is
+    ``paid`` (JSON's ``type``).
+    """
+    out: list[tuple[str, str | None, int | None]] = []
+    for reaction in span:
+        classes = _classes(reaction)
+        if "reaction" not in classes:
+            continue
+        emoji = "paid" if "paid" in classes else ""
+        names: list[str | None] = []
+        count: int | None = None
+        for part in reaction:
+            kind = _classes(part)
+            if "emoji" in kind and not emoji:
+                link = next(part.iter("a"), None)
+                if link is not None:
+                    emoji = re.sub(r"^(\.\./)+", "", (link.get("href") or "").strip())
+                    emoji = emoji or "custom_emoji"
+                else:
+                    emoji = "".join(part.itertext()).strip()
+            elif "userpics" in kind:
+                for el in part.iter("div"):
+                    if "initials" in _classes(el):
+                        title = el.get("title")
+                        names.append(" ".join(title.split()) if title else None)
+            elif "count" in kind:
+                raw = "".join(part.itertext()).strip()
+                if not raw.isdigit():
+                    raise ValueError(f"reaction count {raw!r} is not a number")
+                count = int(raw)
+        if names:
+            out.extend((emoji, name, None) for name in names)
+        else:
+            out.append((emoji, None, count))
+    return out
 
 
 def _media(wrap: etree._Element | None) -> tuple[str | None, dict[str, Any], str | None]:

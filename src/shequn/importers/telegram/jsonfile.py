@@ -34,6 +34,33 @@ from shequn.store.base import Reject
 
 #: chat types that are groups (imported); the rest (personal chats, bots, channels) are not
 GROUP_TYPES: Final = frozenset({"private_group", "private_supergroup", "public_supergroup"})
+#: chat types whose Bot API id is ``-100…`` (Telegram "channels": supergroups and channels)
+_CHANNEL_TYPES: Final = frozenset(
+    {"private_supergroup", "public_supergroup", "private_channel", "public_channel"}
+)
+#: the Bot API writes a channel's id as -(10^12 + id), a basic group's as -id
+_CHANNEL_SHIFT: Final = 1_000_000_000_000
+
+
+def chat_key(chat_type: str | None, chat_id: str | None) -> str | None:
+    """The group id of a chat: the id the Bot API gives it (``chat.id``), from the export's
+    bare ``id`` and ``type``.
+
+    A supergroup or channel ``1987654321`` is ``-1001987654321``, a basic group ``3001`` is
+    ``-3001``, a personal chat is the user's id. The id stays when the chat is renamed, and
+    a live connector (Bot API) will see the same id, so imported and live events of a group
+    share one ``group_id``. None when the export writes no id.
+    """
+    if chat_id is None or not chat_id.lstrip("-").isdigit():
+        return None
+    bare = abs(int(chat_id))
+    if chat_type in _CHANNEL_TYPES:
+        return str(-(_CHANNEL_SHIFT + bare))
+    if chat_type == "private_group":
+        return str(-bare)
+    return str(bare)
+
+
 _CHAT_HEAD: Final = re.compile(
     rb'^\s*\{\s*"name":\s*("(?:[^"\\]|\\.)*"|null),\s*"type":\s*"([a-z_]+)",\s*"id":\s*(-?\d+)'
 )
@@ -88,6 +115,8 @@ class JsonExport:
         self.skipped: list[str] = []
         self.unsupported = 0
         self.group_names: dict[str, str] = {}
+        #: a single chat's group: its Bot API id, else (no id written) its name
+        self.group_key = chat_key(head.type, head.id) or head.name or "Telegram chat"
 
     def run_survey(self, extra_names: dict[str, str]) -> Survey:
         with self.source.open(self.name) as fh:
@@ -100,15 +129,11 @@ class JsonExport:
     def _plan(self, found: Survey, settings: ImportSettings) -> list[tuple[ChatHeader, str | None]]:
         """Each chat of an account export with the group id it is stored under (None: skip)."""
         plan: list[tuple[ChatHeader, str | None]] = []
-        taken: dict[str, str] = {}
         for chat in (c for c in found.chats if not c.left):
             if chat.type not in GROUP_TYPES:
                 plan.append((chat, None))
                 continue
-            name = chat.name or f"chat {chat.id}"
-            unique = name if taken.get(name, chat.id) == chat.id else f"{name} ({chat.id})"
-            taken.setdefault(name, chat.id)
-            plan.append((chat, unique))
+            plan.append((chat, chat_key(chat.type, chat.id) or f"chat {chat.id}"))
         skipped: dict[str, int] = {}
         for chat, chosen in plan:
             if chosen is None:
@@ -133,7 +158,7 @@ class JsonExport:
                 items = ijson.items(fh, "chats.list.item.messages.item", use_float=True)
                 chats = self._account_chats(plan)
             else:
-                group = settings.group or self.head.name or "Telegram chat"
+                group = settings.group or self.group_key
                 self.group_names = {group: self.head.name or group}
                 items = ijson.items(fh, "messages.item", use_float=True)
                 state = ChatState(group)

@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -35,6 +36,12 @@ from shequn.importers.wechat.source import Entry, ExportSource
 from shequn.importers.wechat.types import PYWXDUMP_TYPES
 
 csv.field_size_limit(1 << 30)  # message XML can be long; the csv default is 128 KiB
+
+#: the chatroom a recall names: ``<sysmsg type="revokemsg"><revokemsg><session>…@chatroom
+#: </session>`` (Type 10002's ``StrContent``, as wechaty's puppet-padplus recall test shows
+#: it); the tags are ASCII, so the bytes match in UTF-8 and GBK alike
+_ROOM_IN_XML = re.compile(rb"<session>([\w.-]+@chatroom)</session>")
+_SCAN_BLOCK = 8 << 20
 
 
 @dataclass
@@ -73,6 +80,24 @@ def _header(source: ExportSource, entry: Entry) -> tuple[str | None, Encoding, l
     return layout_of(rows[0]), encoding, first
 
 
+def room_in_system_xml(source: ExportSource, entry: Entry) -> str | None:
+    """The chatroom id a WeChatMsg CSV names in its recall XML, if it names one.
+
+    WeChatMsg writes ``TalkerId`` as the ``MSG`` table's numeric talker (``msg.py``:
+    "和strtalker对应的"), and its folder / file names are the chat's remark, so this is the
+    one place such a file holds the chatroom id. One scan of the raw bytes (no CSV
+    parsing); several different ids (never seen) count as none.
+    """
+    found: set[bytes] = set()
+    tail = b""
+    with source.open_bytes(entry) as fh:
+        while block := fh.read(_SCAN_BLOCK):
+            data = tail + block
+            found.update(m.group(1) for m in _ROOM_IN_XML.finditer(data))
+            tail = data[-256:]
+    return found.pop().decode("ascii") if len(found) == 1 else None
+
+
 def _is_roster(source: ExportSource, entry: Entry) -> bool:
     head = source.head(entry, 64 << 10).decode("utf-8", "replace").lstrip("\ufeff")
     return head.lstrip().startswith("{") and "UserNameList" in head
@@ -102,6 +127,8 @@ def discover(source: ExportSource) -> Found:
                 name, chat_id = name_and_id(entry.stem)
             if chat_id is None and len(first) > 1 and first[1].strip().endswith("@chatroom"):
                 chat_id = first[1].strip()
+            if chat_id is None:
+                chat_id = room_in_system_xml(source, entry)
             chats.append(Chat(MEMOTRACE, [entry], name, chat_id, {entry.rel: encoding}))
         elif layout == PYWXDUMP:
             page = page_of(entry.stem)
