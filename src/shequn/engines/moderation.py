@@ -42,7 +42,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
 
-from shequn.engines.base import TICK, Action, EngineEvent
+from shequn.engines.base import TICK, Action, EngineEvent, taken_fields
 from shequn.engines.rules import (
     DAY,
     FloodMatcher,
@@ -78,6 +78,8 @@ _KEEP_TEXTS: Final = 64
 _PENALTIES: Final = frozenset({"warn", "notice", "mute", "remove"})
 #: engines whose actions are not penalties even when they remove someone
 _NOT_PENALTIES: Final = frozenset({ENGINE, "screening", "metabolism", "scoring", "checkins"})
+#: screening's actions that start or end a newcomer's restriction
+_SCREENING: Final = frozenset({"restrict", "unrestrict", "approve", "reject"})
 
 
 class MemberState:
@@ -179,6 +181,19 @@ class ModerationEngine:
     """Rules, penalty ladders and trust levels (see the module docstring)."""
 
     name: ClassVar[str] = ENGINE
+    #: the event kinds it takes (ticks and others only when a mute ends)
+    kinds: ClassVar[frozenset[str]] = frozenset(
+        {
+            "message_posted",
+            "message_edited",
+            "action_taken",
+            "member_joined",
+            "member_listed",
+            "member_renamed",
+            "member_left",
+            "member_removed",
+        }
+    )
 
     def __init__(self, playbook: Playbook) -> None:
         self.zones = group_zones(playbook)
@@ -230,6 +245,13 @@ class ModerationEngine:
 
     def next_deadline(self, state: ModerationState) -> int | None:
         return state.unmutes[0][0] if state.unmutes else None
+
+    @staticmethod
+    def reads_feedback(engine: str, kind: str) -> bool:
+        """Screening's restrictions and decisions; penalties decided elsewhere."""
+        if engine == "screening":
+            return kind in _SCREENING
+        return engine not in _NOT_PENALTIES and kind in _PENALTIES
 
     def step(
         self, state: ModerationState, event: EngineEvent
@@ -583,13 +605,12 @@ class ModerationEngine:
 
     def _action_taken(self, state: ModerationState, ev: EngineEvent, out: list[Action]) -> None:
         member = ev.member
-        if member is None or not ev.extra or _RELEVANT.search(ev.extra) is None:
-            return  # points, badges, notices of other engines: not moderation's business
-        try:
-            taken = json.loads(ev.extra)
-        except ValueError:
+        if member is None:
             return
-        if not isinstance(taken, dict):
+        if ev.action is None and (not ev.extra or _RELEVANT.search(ev.extra) is None):
+            return  # points, badges, notices of other engines: not moderation's business
+        taken = taken_fields(ev)
+        if taken is None:
             return
         action, engine = taken.get("action"), taken.get("engine")
         if engine == ENGINE:

@@ -67,13 +67,12 @@ group's weekly leaderboard (``post_message``) when its week ends, if anyone gain
 from __future__ import annotations
 
 import heapq
-import json
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar, Final, Literal, NamedTuple
 
-from shequn.engines.base import Action, EngineEvent
+from shequn.engines.base import Action, EngineEvent, taken_fields
 from shequn.engines.checkins import (
     DEDUP_HORIZON,
     CheckInMatcher,
@@ -93,6 +92,18 @@ NEVER: Final = 2**62
 REDEEM: Final = "/redeem"
 #: how the runner's JSON of our own fed-back actions starts (a cheap test before parsing)
 OWN: Final = '", "engine": "scoring", "rule": '
+#: other engines' actions read whatever the playbook says (penalties: ``deductions``)
+_READS: Final = frozenset(
+    {
+        "remove",
+        "reject",
+        "delete_message",
+        "hold_message",
+        "award_points",
+        "deduct_points",
+        "redeem",
+    }
+)
 
 
 def _duration(seconds: int) -> str:
@@ -304,6 +315,17 @@ class ScoringEngine:
     """Points, levels, badges, leaderboards and rewards (see module docstring)."""
 
     name: ClassVar[str] = "scoring"
+    #: the event kinds it takes (ticks and others only when a deadline is due)
+    kinds: ClassVar[frozenset[str]] = frozenset(
+        {
+            "message_posted",
+            "reaction_added",
+            "action_taken",
+            "member_joined",
+            "member_left",
+            "member_removed",
+        }
+    )
 
     def __init__(self, playbook: Playbook) -> None:
         actions = playbook.points.actions
@@ -370,6 +392,14 @@ class ScoringEngine:
     def next_deadline(self, state: ScoringState) -> int | None:
         return None if state.due == NEVER else state.due
 
+    def reads_feedback(self, engine: str, kind: str) -> bool:
+        """Other engines' deletions, removals, points and the penalties that cost points."""
+        if engine == self.name:
+            return False
+        if kind in _READS:
+            return True
+        return kind in self.deductions and engine not in NOT_PENALTIES
+
     def snapshot(self, state: ScoringState) -> dict[str, Any]:
         """Points, balances, levels and badges per group and member; stock per reward."""
         groups = sorted(state.groups.items())
@@ -391,7 +421,10 @@ class ScoringEngine:
 
     def step(self, state: ScoringState, event: EngineEvent) -> tuple[ScoringState, list[Action]]:
         kind = event.kind
-        if kind == "action_taken" and event.extra is not None and OWN in event.extra:
+        if kind == "action_taken" and (
+            (event.action is not None and event.action.engine == self.name)
+            or (event.extra is not None and OWN in event.extra)
+        ):
             return state, []  # our own actions, fed back (the runner's JSON; else parsed below)
         ts = event.ts
         recent = state.recent  # RecentKeys.seen, inlined: every event passes here
@@ -885,13 +918,10 @@ class ScoringEngine:
 
     def _action_taken(self, state: ScoringState, event: EngineEvent, out: list[Action]) -> None:
         member = event.member
-        if member is None or not event.extra:
+        if member is None:
             return
-        try:
-            extra = json.loads(event.extra)
-        except ValueError:
-            return
-        if not isinstance(extra, dict):
+        extra = taken_fields(event)
+        if extra is None:
             return
         engine = extra.get("engine")
         if engine == self.name:

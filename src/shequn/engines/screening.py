@@ -106,6 +106,17 @@ class ScreeningEngine:
     """Questions, captcha, task and welcome for newcomers (see the module docstring)."""
 
     name: ClassVar[str] = ENGINE
+    #: the event kinds it takes (ticks and others only when a time limit is due)
+    kinds: ClassVar[frozenset[str]] = frozenset(
+        {
+            "message_posted",
+            "member_joined",
+            "join_requested",
+            "join_decided",
+            "member_left",
+            "member_removed",
+        }
+    )
 
     def __init__(self, playbook: Playbook) -> None:
         s = playbook.screening
@@ -137,6 +148,11 @@ class ScreeningEngine:
 
     def next_deadline(self, state: ScreeningState) -> int | None:
         return state.deadlines[0][0] if state.deadlines else None
+
+    @staticmethod
+    def reads_feedback(engine: str, kind: str) -> bool:
+        """Screening acts on no other engine's action."""
+        return False
 
     def step(
         self, state: ScreeningState, event: EngineEvent
