@@ -63,17 +63,23 @@ class LocalDays:
     """Calendar days of one timezone, cached (events come in time order, so a day's
     bounds are computed about once)."""
 
-    __slots__ = ("_day", "zone", "zone_name")
+    __slots__ = ("_day", "_other", "zone", "zone_name")
 
     def __init__(self, zone_name: str) -> None:
         self.zone_name = zone_name
         self.zone = ZoneInfo(zone_name)
-        self._day = Day(0, 0, 0, 0, 0)
+        #: the last two days asked for (today's awards and a leaderboard's week between)
+        self._day = self._other = Day(0, 0, 0, 0, 0)
 
     def day(self, ts: int) -> Day:
         day = self._day
         if day.start <= ts < day.end:
             return day
+        other = self._other
+        if other.start <= ts < other.end:
+            self._day, self._other = other, day
+            return other
+        self._other = day
         local = datetime.fromtimestamp(ts, self.zone).date()
         start = self.start_of(local.toordinal())
         end = self.start_of(local.toordinal() + 1)

@@ -141,8 +141,14 @@ class MetabolismEngine:
         self, state: MetabolismState, event: EngineEvent
     ) -> tuple[MetabolismState, list[Action]]:
         group = event.group
-        if group not in self.caps or not state.seen.first_time(event.key, event.ts):
+        seen = state.seen  # SeenKeys.first_time, inlined: every event passes here
+        key = event.key
+        if key in seen.current or key in seen.previous or group not in self.caps:
             return state, []
+        if event.ts // seen.horizon != seen.generation:
+            seen.first_time(key, event.ts)
+        else:
+            seen.current.add(key)
         out: list[Action] = []
         if state.deadlines and state.deadlines[0][0] <= event.ts:
             self._deadlines(state, event, out)

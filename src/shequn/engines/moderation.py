@@ -256,8 +256,14 @@ class ModerationEngine:
     def step(
         self, state: ModerationState, event: EngineEvent
     ) -> tuple[ModerationState, list[Action]]:
-        if event.group not in self.zones or not state.seen.first_time(event.key, event.ts):
+        seen = state.seen  # SeenKeys.first_time, inlined: every event passes here
+        key = event.key
+        if key in seen.current or key in seen.previous or event.group not in self.zones:
             return state, []
+        if event.ts // seen.horizon != seen.generation:
+            seen.first_time(key, event.ts)
+        else:
+            seen.current.add(key)
         out: list[Action] = []
         if state.unmutes and state.unmutes[0][0] <= event.ts:
             self._lift_mutes(state, event, out)

@@ -141,7 +141,11 @@ class Runner:
         ts = event.ts
         clock = self.clock
         if clock is None or ts > clock:
-            if clock is not None and ts // TICK_SECONDS > clock // TICK_SECONDS:
+            if (
+                clock is not None
+                and self._min_due <= ts  # else no deadline is due yet: no tick
+                and ts // TICK_SECONDS > clock // TICK_SECONDS
+            ):
                 self._ticks(ts)
             self.clock = ts
         if event.group not in self._known:

@@ -204,9 +204,12 @@ class Invitation(NamedTuple):
 class ScoringState:
     groups: dict[str, GroupScore] = field(default_factory=dict)
     recent: RecentKeys = field(default_factory=RecentKeys)
-    #: group → message id (platform id, else event key) → message; two generations
-    messages: dict[str, dict[str, Message]] = field(default_factory=dict)
-    old_messages: dict[str, dict[str, Message]] = field(default_factory=dict)
+    #: group → message id (platform id, else event key) → message (or, until something
+    #: refers to it, just its ``(author, reply, question)``); two generations
+    messages: dict[str, dict[str, Message | tuple[str, bool, bool]]] = field(default_factory=dict)
+    old_messages: dict[str, dict[str, Message | tuple[str, bool, bool]]] = field(
+        default_factory=dict
+    )
     message_generation: int = 0
     bots: set[str] = field(default_factory=set)
     #: (group, invitee) → the pending invitation; the heap orders them by due time
@@ -231,6 +234,10 @@ class Standing(NamedTuple):
     points: int
 
 
+def _by_points(row: tuple[str, int]) -> tuple[int, str]:
+    return -row[1], row[0]
+
+
 def _period_points(
     weeks: dict[int, int],
     months: dict[int, int],
@@ -247,7 +254,8 @@ def _period_points(
 
 
 def _ranked(rows: list[tuple[str, int]], size: int | None) -> list[Standing]:
-    rows = sorted((r for r in rows if r[1] > 0), key=lambda r: (-r[1], r[0]))
+    rows = [r for r in rows if r[1] > 0]
+    rows.sort(key=_by_points)
     standings: list[Standing] = []
     for position, (name, points) in enumerate(rows, start=1):
         rank = standings[-1].rank if standings and standings[-1].points == points else position
@@ -274,10 +282,15 @@ def leaderboard(
         if scores is None:
             return []
         day = scores.calendar.day(at_ts)
-        rows = [
-            (member, _period_points(s.weeks, s.months, s.points, period, day.week, day.month))
-            for member, s in scores.members.items()
-        ]
+        members = scores.members.items()
+        if period == "week":  # _period_points, inlined: a weekly post reads every member
+            week = day.week
+            rows = [(member, s.weeks.get(week, 0)) for member, s in members]
+        elif period == "month":
+            month = day.month
+            rows = [(member, s.months.get(month, 0)) for member, s in members]
+        else:
+            rows = [(member, s.points) for member, s in members]
         return _ranked(rows, size)
     rows = []
     for name, scores in state.groups.items():
@@ -357,6 +370,8 @@ class ScoringEngine:
         self._max_at = {c: max(b.at for b in badges) for c, badges in self.badges.items()}
         points_badges = self.badges.get("points")
         self._points_badge_from = points_badges[0].at if points_badges else NEVER
+        self._first_message_badges = self._max_at.get("first_message", 0)
+        self._messages_badges = self._max_at.get("messages", 0)
 
     # -- the Engine protocol -------------------------------------------------------
 
@@ -476,10 +491,13 @@ class ScoringEngine:
         messages = state.messages.get(group)
         found = messages.get(msg_id) if messages is not None else None
         if found is None:
-            old = state.old_messages.get(group)
-            if old is not None:
-                found = old.get(msg_id)
-        return found
+            messages = state.old_messages.get(group)
+            if messages is not None:
+                found = messages.get(msg_id)
+        if type(found) is tuple:  # remembered cheaply; a reaction or reply needs the object
+            assert messages is not None
+            found = messages[msg_id] = Message(*found)
+        return found  # type: ignore[return-value]
 
     # -- earning -------------------------------------------------------------------
 
@@ -497,7 +515,8 @@ class ScoringEngine:
         out: list[Action],
     ) -> None:
         """Award ``rule.points`` for ``action`` within the daily cap (cooldown: caller)."""
-        day = scores.calendar.day(event.ts)
+        ts = event.ts
+        day = scores.calendar.day(ts)
         if record.day != day.ordinal:
             record.day = day.ordinal
             record.earned = {}
@@ -509,31 +528,38 @@ class ScoringEngine:
             if points <= 0:
                 return
         record.earned[action] = earned + points
-        record.last_award[action] = event.ts
+        record.last_award[action] = ts
         self._credit(state, scores, group, record, points, day.week, day.month)
+        total = record.points
         today = f"today {earned + points} of {cap}, " if cap is not None else ""
         out.append(
-            self._action(
-                event,
-                kind="award_points",
-                group=group,
-                member=member,
-                explanation=(
-                    f"{member} earned {_points(points)} in {scores.name} for {why} "
-                    f"{self._rule_text[action]}; {today}{record.points} in all."
-                ),
-                rule=action,
-                details={
+            Action(
+                "award_points",
+                group,
+                member,
+                ts,
+                "scoring",
+                f"{member} earned {'1 point' if points == 1 else f'{points} points'} in "
+                f"{scores.name} for {why} {self._rule_text[action]}; {today}{total} in all.",
+                action,
+                event.key,
+                {
                     "points": points,
                     "action": action,
-                    "total": record.points,
+                    "total": total,
                     "balance": record.balance,
                     "today": earned + points,
                     "daily_cap": cap,
                 },
             )
         )
-        self._after_change(group, member, record, event, out)
+        if self.thresholds:  # _after_change, inlined (every award passes here)
+            level = bisect_right(self.thresholds, total) - 1
+            if level != record.level:
+                out.append(self._level_action(group, member, record, level, event))
+                record.level = level
+        if total >= self._points_badge_from:
+            self._badges(group, member, record, "points", total, event, out)
 
     def _credit(
         self,
@@ -676,41 +702,48 @@ class ScoringEngine:
             if deleted:
                 return  # deleted or held by moderation or screening: it earns nothing
         group = event.group
-        text = event.text or ""
-        stripped = text.strip()
-        question = stripped.endswith(("?", "？"))
-        msg = Message(member, event.reply_to is not None, question)
+        text = event.text
+        stripped = text.strip() if text else ""
         ts = event.ts
         if ts // MESSAGE_MEMORY > state.message_generation:
             self._rotate(state, ts // MESSAGE_MEMORY)
         messages = state.messages.get(group)
         if messages is None:
             messages = state.messages[group] = {}
-        messages[event.platform_id or event.key] = msg
-        if stripped[:1] == "/":
+        reply_to = event.reply_to
+        # what a Message holds, as a tuple until a reaction or an answer refers to it
+        messages[event.platform_id or event.key] = (
+            member,
+            reply_to is not None,
+            stripped.endswith(("?", "？")),
+        )
+        first = stripped[:1]
+        if first == "/":
             if stripped.startswith(REDEEM) and (
                 len(stripped) == len(REDEEM) or not stripped[len(REDEEM)].isalnum()
             ):
                 self._redeem(state, event, member, stripped[len(REDEEM) :], out)
             return
         matcher = self.checkin_matcher
-        if matcher is not None and stripped[:1] in matcher.first and matcher.match(stripped):
+        if matcher is not None and first in matcher.first and matcher.match(stripped):
             return
         scores = state.groups.get(group) or self._group(state, group)
         record = scores.members.get(member) or self._member(scores, member)
-        record.posted += 1
-        self._count(group, member, record, "first_message", record.posted, event, out)
+        posted = record.posted = record.posted + 1
+        if posted <= self._first_message_badges:  # _count, inlined
+            self._badges(group, member, record, "first_message", posted, event, out)
         rule = self.message_rule
         if rule is not None and _long_enough(stripped, rule.min_length):
             last = record.last_award.get("message")
-            if last is None or event.ts - last >= rule.cooldown:
+            if last is None or ts - last >= rule.cooldown:
                 record.messages += 1
-                record.last_award["message"] = event.ts
+                record.last_award["message"] = ts
                 self._award(
                     state, scores, group, member, record, "message", rule, event, "a message", out
                 )
-                self._count(group, member, record, "messages", record.messages, event, out)
-        if event.reply_to is not None:
+                if record.messages <= self._messages_badges:
+                    self._badges(group, member, record, "messages", record.messages, event, out)
+        if reply_to is not None:
             self._answer(state, scores, event, member, record, stripped, out)
 
     def _answer(
