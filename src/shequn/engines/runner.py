@@ -126,6 +126,9 @@ class Runner:
         self._reads: list[Callable[[str, str], bool] | None] = [
             getattr(engine, "reads_feedback", None) for engine in self.engines
         ]
+        #: fed-back events carry their JSON ``extra`` only for engines that do not declare
+        #: ``reads_feedback`` (those that do read ``event.action``)
+        self._json_feedback = any(reads is None for reads in self._reads)
         #: each engine's next deadline (NEVER: none), as of its last step
         self._dues: list[int] = [self._due(i) for i in range(len(self.engines))]
         #: at most the earliest of ``_dues`` (exact after a pass that stepped the due)
@@ -329,16 +332,19 @@ class Runner:
             f"{action.engine}{_SEP}{action.cause}{_SEP}{kind}{_SEP}"
             f"{action.member or ''}{_SEP}{n}".encode()
         ).hexdigest()
-        extra = _encode(
-            {
-                "action": kind,
-                "engine": action.engine,
-                "rule": action.rule,
-                "details": action.details,
-                "cause": action.cause,
-            }
-        )
+        extra = None
+        if self._keep or self._json_feedback:
+            extra = _encode(
+                {
+                    "action": kind,
+                    "engine": action.engine,
+                    "rule": action.rule,
+                    "details": action.details,
+                    "cause": action.cause,
+                }
+            )
         if self._keep:
+            assert extra is not None
             self.taken.append(Taken(action, key, self._root_us, extra))
         if fed:
             self.counts.feedback += 1

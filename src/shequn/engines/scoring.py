@@ -257,10 +257,10 @@ def _ranked(rows: list[tuple[str, int]], size: int | None) -> list[Standing]:
     rows = [r for r in rows if r[1] > 0]
     rows.sort(key=_by_points)
     standings: list[Standing] = []
-    for position, (name, points) in enumerate(rows, start=1):
+    for position, (name, points) in enumerate(rows[:size] if size is not None else rows, 1):
         rank = standings[-1].rank if standings and standings[-1].points == points else position
         standings.append(Standing(rank, name, points))
-    return standings if size is None else standings[:size]
+    return standings
 
 
 def leaderboard(

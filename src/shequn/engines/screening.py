@@ -219,7 +219,11 @@ class ScreeningEngine:
     ) -> None:
         assert ev.member is not None
         s = self.settings
-        code = f"{int(hashlib.md5(ev.key.encode()).hexdigest()[:8], 16) % 9000 + 1000}"
+        code = (
+            f"{int(hashlib.md5(ev.key.encode()).hexdigest()[:8], 16) % 9000 + 1000}"
+            if s.captcha
+            else ""
+        )
         applicant = Applicant(ev, in_group, ev.ts + s.time_limit, code)
         state.pending[(ev.group, ev.member)] = applicant
         heapq.heappush(state.deadlines, (applicant.deadline, ev.group, ev.member, applicant.token))
