@@ -43,7 +43,8 @@ ACTION_KINDS: Final = (
     "warn_inactive",  # metabolism: told privately first, with the grace period
     "award_points",  # details: {"points": n, "action": "message", "total": n}
     "deduct_points",
-    "level_up",  # details: {"level": name, "points": n}
+    "level_up",  # details: {"level": name, "points": n, "previous": name}
+    "level_down",  # details: {"level": name, "points": n, "previous": name}
     "grant_badge",  # details: {"badge": id}
     "trust_changed",  # details: {"level": n}
     "post_message",  # details: {"text": …} (welcome, leaderboard)

@@ -602,7 +602,9 @@ class ModerationEngine:
                 return
         if not self.nickname_rules:
             return
-        name = ev.text if kind == "member_renamed" else _name_from_extra(ev.extra)
+        # a rename's text is the new name; else the event's own name (or one in extra)
+        renamed = kind == "member_renamed"
+        name = ev.text if renamed else ev.member_name or _name_from_extra(ev.extra)
         if not name:
             return
         for rule, nickname in self.nickname_rules:
@@ -662,7 +664,8 @@ class ModerationEngine:
 
 
 def _name_from_extra(extra: str | None) -> str | None:
-    """A display name an importer or connector put in ``extra`` (``member_name``/``name``)."""
+    """A display name a connector put in ``extra`` (``member_name``/``name``) of an event
+    whose ``member_name`` is empty."""
     if not extra or "name" not in extra:
         return None
     try:

@@ -43,9 +43,8 @@ leaderboards; **balance** (points minus what was spent on rewards, also lowered 
 deductions) pays for rewards, so redeeming a reward never costs a level.
 
 Levels follow points both ways: the level is always the highest whose threshold the
-points reach. Rising is a ``level_up`` action; falling after a deduction is a
-``notice`` to the member (details ``{"level", "previous", "points", "direction":
-"down"}``) — the contract has no ``level_down`` action.
+points reach. Rising is a ``level_up`` action, falling after a deduction a
+``level_down`` (details of both ``{"level", "points", "previous"}``).
 
 Badges (``grant_badge``, each once per member and group): ``first_message`` (messages of
 any length, ≥ ``at``), ``messages`` (messages that qualified for message points,
@@ -620,7 +619,7 @@ class ScoringEngine:
             )
         return self._action(
             event,
-            kind="notice",
+            kind="level_down",
             group=group,
             member=member,
             explanation=(
@@ -629,12 +628,7 @@ class ScoringEngine:
                 f"of {old.threshold}."
             ),
             rule=new.name,
-            details={
-                "level": new.name,
-                "previous": old.name,
-                "points": record.points,
-                "direction": "down",
-            },
+            details={"level": new.name, "points": record.points, "previous": old.name},
         )
 
     def _badges(
