@@ -125,6 +125,14 @@ class Engine(Protocol, Generic[S]):
         ...
 
 
+# Optional, read by the runner with getattr (docs/engines/runner.md, "Routing"):
+#   kinds: frozenset[str]   the event kinds the engine takes; it is stepped on others
+#                           only while its next_deadline is due
+#   reads_feedback(engine: str, kind: str) -> bool
+#                           whether it reads another engine's fed-back action of kind
+#   snapshot(state) -> dict what replay compares
+
+
 def taken_fields(event: EngineEvent) -> dict[str, Any] | None:
     """An ``action_taken`` event's action as the JSON object its ``extra`` holds
     (``action``, ``engine``, ``rule``, ``details``, ``cause`` …), or ``None`` if it has none.

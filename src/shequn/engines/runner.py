@@ -8,11 +8,16 @@ registry order) and stored events in log order; for each event it
    ``next_deadline`` is due at or before that tick — equivalent to a fixed-interval tick
    stream (engines do nothing on a tick before their deadline) and much cheaper;
    a tick at ``t`` comes before the events at ``t``;
-2. steps every engine on the event, in order;
-3. feeds every :class:`~shequn.engines.base.Action` back to all engines, at once
-   (depth first), as an ``action_taken`` event: ``member`` = the action's member,
-   ``text`` = its explanation, ``extra`` = JSON ``{"action", "engine", "rule",
-   "details", "cause"}``, ``key`` = the key the action is recorded under.
+2. steps the engines that take its kind (an engine's optional ``kinds``; all without
+   it), in order — and any other engine whose deadline is due by the event's time, so
+   deadlines fire on the same event as if every engine saw every event;
+3. feeds every :class:`~shequn.engines.base.Action` back, at once (depth first), as an
+   ``action_taken`` event — ``member`` = the action's member, ``text`` = its
+   explanation, ``action`` = the action, ``extra`` = JSON ``{"action", "engine",
+   "rule", "details", "cause"}`` (left out when every engine reads ``action``), ``key``
+   = the key the action is recorded under — to the engines that read it (an engine's
+   optional ``reads_feedback(engine, kind)``; all without it) and those with a deadline
+   due. An action nobody reads and the run does not keep costs no key and no JSON.
 
 Each action gets a natural key, ``natural_key("shequn", community, group, "action",
 engine, cause, kind, member, n)`` (``n`` counts equal actions made while processing one
