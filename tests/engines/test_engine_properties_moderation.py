@@ -209,7 +209,8 @@ def run(events: Sequence[EngineEvent], check: bool = False) -> list[Action]:
     ]
     states = [e.start() for e in engines]
     made: list[Action] = []
-    joined: dict[tuple[str, str], int] = {}
+    #: when each member's presence began as metabolism sees it (``None``: before the log)
+    joined: dict[tuple[str, str], int | None] = {}
 
     def feed(event: EngineEvent, depth: int) -> None:
         assert depth < 8
@@ -245,6 +246,10 @@ def run(events: Sequence[EngineEvent], check: bool = False) -> list[Action]:
             joined[(event.group, event.member)] = event.ts
         elif event.kind == "member_listed" and event.member is not None:
             joined.setdefault((event.group, event.member), event.ts)
+        elif event.kind == "message_posted" and event.member is not None:
+            # posting with no join on record: present since before the log (a roster
+            # line later does not make them new)
+            joined.setdefault((event.group, event.member), None)
         feed(event, 0)
     return made
 
@@ -257,7 +262,7 @@ EXEMPT = {
 PENALTIES = {"warn", "notice", "mute", "remove", "delete_message", "hold_message"}
 
 
-def check_action(action: Action, joined: dict[tuple[str, str], int]) -> None:
+def check_action(action: Action, joined: dict[tuple[str, str], int | None]) -> None:
     member = action.member
     assert action.explanation
     if action.engine == "moderation" and action.rule is not None and action.kind in PENALTIES:

@@ -293,3 +293,26 @@ def test_a_members_level_always_matches_their_points(events: list[EngineEvent]) 
         listed = {s.name: s.points for s in leaderboard(state, "all", events[-1].ts, group)}
         assert listed == {m: r.points for m, r in scores.members.items() if r.points > 0}
         assert scores.points == sum(r.points for r in scores.members.values())
+
+
+@FAST
+@given(streams())
+def test_level_actions_tell_each_member_their_level(events: list[EngineEvent]) -> None:
+    """Every level_up / level_down names the level its points reach, and a member's last
+    one names the level they end at."""
+    runner = run(events)
+    state: ScoringState = runner.states[0]
+    names = [level.name for level in BOOK.levels]
+    last: dict[tuple[str, str | None], str] = {}
+    for taken in runner.taken:
+        action = taken.action
+        if action.kind not in ("level_up", "level_down"):
+            continue
+        points, level, previous = (action.details[k] for k in ("points", "level", "previous"))
+        assert names[bisect_right(THRESHOLDS, points) - 1] == level
+        up = names.index(level) > names.index(previous)
+        assert up == (action.kind == "level_up")
+        last[(action.group, action.member)] = level
+    for group, scores in state.groups.items():
+        for member, record in scores.members.items():
+            assert last.get((group, member), names[0]) == names[record.level]

@@ -143,17 +143,14 @@ def test_a_jump_over_several_levels_is_one_action() -> None:
     assert "passing 2 more levels" in up.explanation
 
 
-def test_levels_go_down_after_deductions_with_a_notice() -> None:
+def test_levels_go_down_after_deductions_with_level_down() -> None:
     events = [msg(ALICE, T0 + i * 60) for i in range(3)]  # 30: Regular
     events += [warn(ALICE, T0 + 500), warn(ALICE, T0 + 600)]  # 15, then 0
     state, out = drive(events)
-    (down,) = [a for a in out if a.kind == "notice"]
-    assert down.details == {
-        "level": "Newcomer",
-        "previous": "Regular",
-        "points": 15,
-        "direction": "down",
-    }
+    (down,) = kinds(out, "level_down")
+    assert not kinds(out, "notice")
+    assert down.details == {"level": "Newcomer", "points": 15, "previous": "Regular"}
+    assert down.rule == "Newcomer" and down.member == ALICE
     assert "fell from level 'Regular' to 'Newcomer'" in down.explanation
     record = member_score(state, G, ALICE)
     assert record is not None and (record.points, record.level) == (0, 0)

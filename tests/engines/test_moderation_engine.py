@@ -388,6 +388,26 @@ penalty = [{ at = 1, action = "notice" }, { at = 2, action = "remove" }]
     assert kinds(joined) == ["remove"]
 
 
+def test_nickname_format_reads_the_events_member_name() -> None:
+    rules = """
+[[rules]]
+id = "nick"
+kind = "nickname"
+pattern = "^[^-]+-[^-]+$"
+penalty = [{ at = 1, action = "notice" }]
+"""
+    s = Stream(ModerationEngine(book(rules)))
+    assert s.feed(s.event("member_joined", member_name="北京-Ann")) == []
+    listed = s.feed(s.event("member_listed", "telegram:u2", ts=T0 + 1, member_name="Bob"))
+    assert kinds(listed) == ["notice"] and "the nickname “Bob”" in listed[0].explanation
+    # the event's own name wins over one in extra
+    extra = json.dumps({"member_name": "北京-Cy"})
+    joined = s.feed(
+        s.event("member_joined", "telegram:u3", ts=T0 + 2, member_name="Cy", extra=extra)
+    )
+    assert kinds(joined) == ["notice"] and "“Cy”" in joined[0].explanation
+
+
 def test_exempt_roles_and_tags() -> None:
     rules = (
         WORDS

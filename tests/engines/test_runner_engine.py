@@ -204,6 +204,7 @@ def test_stored_rows_become_engine_events_with_linked_members() -> None:
                 "mentions": ["b1", "c1"],
                 "extra": '{"x": 1}',
                 "platform_id": "77",
+                "member_name": "Alice A.",
             },
             {
                 "kind": "member_joined",
@@ -229,6 +230,8 @@ def test_stored_rows_become_engine_events_with_linked_members() -> None:
         "77",
     )
     assert first.mentions == ("telegram:b1", "telegram:c1") and first.extra == '{"x": 1}'
+    assert first.member_name == "Alice A." and second.member_name is None
+    assert first.action is None
     assert (second.group, second.member, second.actor, second.join_method) == (
         "telegram/g2",
         "telegram:b1",

@@ -20,6 +20,7 @@ The runner stores each action as an ``action_taken`` event (``text`` = explanati
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
 
@@ -42,16 +43,22 @@ ACTION_KINDS: Final = (
     "warn_inactive",  # metabolism: told privately first, with the grace period
     "award_points",  # details: {"points": n, "action": "message", "total": n}
     "deduct_points",
-    "level_up",  # details: {"level": name, "points": n}
+    "level_up",  # details: {"level": name, "points": n, "previous": name}
+    "level_down",  # details: {"level": name, "points": n, "previous": name}
     "grant_badge",  # details: {"badge": id}
     "trust_changed",  # details: {"level": n}
     "post_message",  # details: {"text": …} (welcome, leaderboard)
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class EngineEvent:
-    """One stored event as engines see it (cheap to build; no JSON parsed eagerly)."""
+    """One stored event as engines see it (cheap to build; no JSON parsed eagerly).
+
+    Read-only by contract: every engine is given the same object. It is not a frozen
+    dataclass only because a frozen one costs five times as much to build, once per
+    event, tick and fed-back action.
+    """
 
     key: str
     kind: str
@@ -72,11 +79,17 @@ class EngineEvent:
     join_method: str | None = None
     #: the event's ``extra`` JSON text, parsed only by the engines that need it
     extra: str | None = None
+    #: the member's display name, where the stored event has one
+    member_name: str | None = None
+    #: a fed-back ``action_taken``: the :class:`Action` itself (its ``extra`` is that
+    #: action as JSON), so engines need not parse it; ``None`` for stored events
+    action: Action | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Action:
-    """What an engine decided, and why."""
+    """What an engine decided, and why (read-only by contract once made; not frozen,
+    as a frozen dataclass costs four times as much to build)."""
 
     kind: str
     group: str
@@ -110,3 +123,36 @@ class Engine(Protocol, Generic[S]):
     def next_deadline(self, state: S) -> int | None:
         """The earliest time (epoch seconds) a tick would make this engine act, if any."""
         ...
+
+
+# Optional, read by the runner with getattr (docs/engines/runner.md, "Routing"):
+#   kinds: frozenset[str]   the event kinds the engine takes; it is stepped on others
+#                           only while its next_deadline is due
+#   reads_feedback(engine: str, kind: str) -> bool
+#                           whether it reads another engine's fed-back action of kind
+#   snapshot(state) -> dict what replay compares
+
+
+def taken_fields(event: EngineEvent) -> dict[str, Any] | None:
+    """An ``action_taken`` event's action as the JSON object its ``extra`` holds
+    (``action``, ``engine``, ``rule``, ``details``, ``cause`` …), or ``None`` if it has none.
+
+    A fed-back action is read from ``event.action`` (no JSON parsed); a stored one (a
+    human's, another tool's) from ``extra``.
+    """
+    action = event.action
+    if action is not None:
+        return {
+            "action": action.kind,
+            "engine": action.engine,
+            "rule": action.rule,
+            "details": action.details,
+            "cause": action.cause,
+        }
+    if not event.extra:
+        return None
+    try:
+        data = json.loads(event.extra)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None

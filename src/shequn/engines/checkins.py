@@ -30,13 +30,12 @@ days of one timezone), :class:`RecentKeys` (bounded duplicate detection) and
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, ClassVar, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
-from shequn.engines.base import Action, EngineEvent
+from shequn.engines.base import Action, EngineEvent, taken_fields
 from shequn.playbook.model import Playbook
 
 #: events are recognised as duplicates (same key) for at least this long of log time
@@ -64,17 +63,23 @@ class LocalDays:
     """Calendar days of one timezone, cached (events come in time order, so a day's
     bounds are computed about once)."""
 
-    __slots__ = ("_day", "zone", "zone_name")
+    __slots__ = ("_day", "_other", "zone", "zone_name")
 
     def __init__(self, zone_name: str) -> None:
         self.zone_name = zone_name
         self.zone = ZoneInfo(zone_name)
-        self._day = Day(0, 0, 0, 0, 0)
+        #: the last two days asked for (today's awards and a leaderboard's week between)
+        self._day = self._other = Day(0, 0, 0, 0, 0)
 
     def day(self, ts: int) -> Day:
         day = self._day
         if day.start <= ts < day.end:
             return day
+        other = self._other
+        if other.start <= ts < other.end:
+            self._day, self._other = other, day
+            return other
+        self._other = day
         local = datetime.fromtimestamp(ts, self.zone).date()
         start = self.start_of(local.toordinal())
         end = self.start_of(local.toordinal() + 1)
@@ -178,6 +183,8 @@ class CheckInEngine:
     when the member next checks in."""
 
     name: ClassVar[str] = "checkins"
+    #: the event kinds it takes (it has no deadlines)
+    kinds: ClassVar[frozenset[str]] = frozenset({"message_posted", "check_in", "action_taken"})
 
     def __init__(self, playbook: Playbook) -> None:
         config = playbook.checkins
@@ -205,6 +212,11 @@ class CheckInEngine:
 
     def next_deadline(self, state: CheckInState) -> int | None:
         return None
+
+    @staticmethod
+    def reads_feedback(engine: str, kind: str) -> bool:
+        """Deletions and holds: a deleted message checks nobody in."""
+        return kind in DELETED
 
     def snapshot(self, state: CheckInState) -> dict[str, Any]:
         """Every member's current and best streak and check-ins, per group."""
@@ -236,25 +248,23 @@ class CheckInEngine:
         elif kind == "check_in":
             how = "with the platform's check-in"
         else:
-            extra = event.extra
-            if (
-                kind == "action_taken"
-                and extra
-                and ('"delete_message"' in extra or '"hold_message"' in extra)
-            ):
-                self._suppress(state, extra)
+            if kind == "action_taken":
+                action = event.action
+                if action is not None:
+                    if action.kind in DELETED:
+                        self._suppress(state, taken_fields(event))
+                elif event.extra and (
+                    '"delete_message"' in event.extra or '"hold_message"' in event.extra
+                ):
+                    self._suppress(state, taken_fields(event))
             return state, []
         if state.recent.seen(event.key, event.ts):
             return state, []
         return state, self._check_in(state, event, how)
 
-    def _suppress(self, state: CheckInState, extra_text: str) -> None:
+    def _suppress(self, state: CheckInState, extra: dict[str, Any] | None) -> None:
         """A message deleted or held (by moderation or screening) does not check in."""
-        try:
-            extra = json.loads(extra_text)
-        except ValueError:
-            return
-        if not isinstance(extra, dict) or extra.get("action") not in DELETED:
+        if extra is None or extra.get("action") not in DELETED:
             return
         details = extra.get("details")
         target = details.get("event") if isinstance(details, dict) else None

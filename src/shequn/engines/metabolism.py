@@ -33,7 +33,6 @@ State
 from __future__ import annotations
 
 import heapq
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,7 +40,7 @@ from datetime import datetime
 from typing import ClassVar, Final
 from zoneinfo import ZoneInfo
 
-from shequn.engines.base import TICK, Action, EngineEvent
+from shequn.engines.base import TICK, Action, EngineEvent, taken_fields
 from shequn.engines.rules import (
     DAY,
     SeenKeys,
@@ -97,6 +96,17 @@ class MetabolismEngine:
     """
 
     name: ClassVar[str] = ENGINE
+    #: the event kinds it takes (ticks and others only when a grace period ends)
+    kinds: ClassVar[frozenset[str]] = frozenset(
+        {
+            "message_posted",
+            "member_joined",
+            "member_listed",
+            "member_left",
+            "member_removed",
+            "action_taken",
+        }
+    )
 
     def __init__(self, playbook: Playbook, kols: Sequence[str] = ()) -> None:
         m = playbook.metabolism
@@ -122,12 +132,23 @@ class MetabolismEngine:
     def next_deadline(self, state: MetabolismState) -> int | None:
         return state.deadlines[0][0] if state.deadlines else None
 
+    @staticmethod
+    def reads_feedback(engine: str, kind: str) -> bool:
+        """Removals by the other engines (a rejection may remove too)."""
+        return engine != ENGINE and kind in ("remove", "reject")
+
     def step(
         self, state: MetabolismState, event: EngineEvent
     ) -> tuple[MetabolismState, list[Action]]:
         group = event.group
-        if group not in self.caps or not state.seen.first_time(event.key, event.ts):
+        seen = state.seen  # SeenKeys.first_time, inlined: every event passes here
+        key = event.key
+        if key in seen.current or key in seen.previous or group not in self.caps:
             return state, []
+        if event.ts // seen.horizon != seen.generation:
+            seen.first_time(key, event.ts)
+        else:
+            seen.current.add(key)
         out: list[Action] = []
         if state.deadlines and state.deadlines[0][0] <= event.ts:
             self._deadlines(state, event, out)
@@ -180,13 +201,12 @@ class MetabolismEngine:
 
     def _action_taken(self, state: MetabolismState, ev: EngineEvent) -> None:
         extra = ev.extra
-        if not extra or ('"remove"' not in extra and '"reject"' not in extra):
+        if ev.action is None and (
+            not extra or ('"remove"' not in extra and '"reject"' not in extra)
+        ):
             return  # only removals change who is in the group
-        try:
-            taken = json.loads(extra)
-        except ValueError:
-            return
-        if not isinstance(taken, dict) or taken.get("engine") == ENGINE:
+        taken = taken_fields(ev)
+        if taken is None or taken.get("engine") == ENGINE:
             return
         action = taken.get("action")
         details = taken.get("details")

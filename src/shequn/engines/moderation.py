@@ -42,7 +42,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
 
-from shequn.engines.base import TICK, Action, EngineEvent
+from shequn.engines.base import TICK, Action, EngineEvent, taken_fields
 from shequn.engines.rules import (
     DAY,
     FloodMatcher,
@@ -78,6 +78,8 @@ _KEEP_TEXTS: Final = 64
 _PENALTIES: Final = frozenset({"warn", "notice", "mute", "remove"})
 #: engines whose actions are not penalties even when they remove someone
 _NOT_PENALTIES: Final = frozenset({ENGINE, "screening", "metabolism", "scoring", "checkins"})
+#: screening's actions that start or end a newcomer's restriction
+_SCREENING: Final = frozenset({"restrict", "unrestrict", "approve", "reject"})
 
 
 class MemberState:
@@ -179,6 +181,19 @@ class ModerationEngine:
     """Rules, penalty ladders and trust levels (see the module docstring)."""
 
     name: ClassVar[str] = ENGINE
+    #: the event kinds it takes (ticks and others only when a mute ends)
+    kinds: ClassVar[frozenset[str]] = frozenset(
+        {
+            "message_posted",
+            "message_edited",
+            "action_taken",
+            "member_joined",
+            "member_listed",
+            "member_renamed",
+            "member_left",
+            "member_removed",
+        }
+    )
 
     def __init__(self, playbook: Playbook) -> None:
         self.zones = group_zones(playbook)
@@ -231,11 +246,24 @@ class ModerationEngine:
     def next_deadline(self, state: ModerationState) -> int | None:
         return state.unmutes[0][0] if state.unmutes else None
 
+    @staticmethod
+    def reads_feedback(engine: str, kind: str) -> bool:
+        """Screening's restrictions and decisions; penalties decided elsewhere."""
+        if engine == "screening":
+            return kind in _SCREENING
+        return engine not in _NOT_PENALTIES and kind in _PENALTIES
+
     def step(
         self, state: ModerationState, event: EngineEvent
     ) -> tuple[ModerationState, list[Action]]:
-        if event.group not in self.zones or not state.seen.first_time(event.key, event.ts):
+        seen = state.seen  # SeenKeys.first_time, inlined: every event passes here
+        key = event.key
+        if key in seen.current or key in seen.previous or event.group not in self.zones:
             return state, []
+        if event.ts // seen.horizon != seen.generation:
+            seen.first_time(key, event.ts)
+        else:
+            seen.current.add(key)
         out: list[Action] = []
         if state.unmutes and state.unmutes[0][0] <= event.ts:
             self._lift_mutes(state, event, out)
@@ -574,7 +602,9 @@ class ModerationEngine:
                 return
         if not self.nickname_rules:
             return
-        name = ev.text if kind == "member_renamed" else _name_from_extra(ev.extra)
+        # a rename's text is the new name; else the event's own name (or one in extra)
+        renamed = kind == "member_renamed"
+        name = ev.text if renamed else ev.member_name or _name_from_extra(ev.extra)
         if not name:
             return
         for rule, nickname in self.nickname_rules:
@@ -583,13 +613,12 @@ class ModerationEngine:
 
     def _action_taken(self, state: ModerationState, ev: EngineEvent, out: list[Action]) -> None:
         member = ev.member
-        if member is None or not ev.extra or _RELEVANT.search(ev.extra) is None:
-            return  # points, badges, notices of other engines: not moderation's business
-        try:
-            taken = json.loads(ev.extra)
-        except ValueError:
+        if member is None:
             return
-        if not isinstance(taken, dict):
+        if ev.action is None and (not ev.extra or _RELEVANT.search(ev.extra) is None):
+            return  # points, badges, notices of other engines: not moderation's business
+        taken = taken_fields(ev)
+        if taken is None:
             return
         action, engine = taken.get("action"), taken.get("engine")
         if engine == ENGINE:
@@ -635,7 +664,8 @@ class ModerationEngine:
 
 
 def _name_from_extra(extra: str | None) -> str | None:
-    """A display name an importer or connector put in ``extra`` (``member_name``/``name``)."""
+    """A display name a connector put in ``extra`` (``member_name``/``name``) of an event
+    whose ``member_name`` is empty."""
     if not extra or "name" not in extra:
         return None
     try:

@@ -340,28 +340,30 @@ def matcher_for(rule: Rule) -> Matcher:
 class SeenKeys:
     """Event keys seen lately, so a duplicated event (same key twice) changes nothing.
 
-    Keys are remembered for ``horizon`` seconds of log time (a redelivered webhook or a
-    re-imported export repeats an event within that); older ones are forgotten in bulk.
+    Keys are remembered for ``horizon`` to twice ``horizon`` seconds of log time (a
+    redelivered webhook or a re-imported export repeats an event within that): two
+    generations of ``horizon`` each, the older dropped whole when a third begins. When a
+    key is forgotten depends only on its time and the current time, never on which other
+    events this engine happened to be given.
     """
 
-    __slots__ = ("horizon", "keys", "mark")
+    __slots__ = ("current", "generation", "horizon", "previous")
 
     def __init__(self, horizon: int = 2 * DAY) -> None:
-        self.keys: dict[str, int] = {}
         self.horizon = horizon
-        self.mark: int | None = None
+        self.generation = -1
+        self.current: set[str] = set()
+        self.previous: set[str] = set()
 
     def first_time(self, key: str, ts: int) -> bool:
-        keys = self.keys
-        if key in keys:
+        if key in self.current or key in self.previous:
             return False
-        keys[key] = ts
-        if self.mark is None:
-            self.mark = ts + self.horizon
-        elif ts >= self.mark:
-            floor = ts - self.horizon
-            self.keys = {k: t for k, t in keys.items() if t >= floor}
-            self.mark = ts + self.horizon
+        generation = ts // self.horizon
+        if generation > self.generation:
+            self.previous = self.current if generation == self.generation + 1 else set()
+            self.current = set()
+            self.generation = generation
+        self.current.add(key)
         return True
 
 

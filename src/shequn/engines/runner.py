@@ -8,11 +8,16 @@ registry order) and stored events in log order; for each event it
    ``next_deadline`` is due at or before that tick — equivalent to a fixed-interval tick
    stream (engines do nothing on a tick before their deadline) and much cheaper;
    a tick at ``t`` comes before the events at ``t``;
-2. steps every engine on the event, in order;
-3. feeds every :class:`~shequn.engines.base.Action` back to all engines, at once
-   (depth first), as an ``action_taken`` event: ``member`` = the action's member,
-   ``text`` = its explanation, ``extra`` = JSON ``{"action", "engine", "rule",
-   "details", "cause"}``, ``key`` = the key the action is recorded under.
+2. steps the engines that take its kind (an engine's optional ``kinds``; all without
+   it), in order — and any other engine whose deadline is due by the event's time, so
+   deadlines fire on the same event as if every engine saw every event;
+3. feeds every :class:`~shequn.engines.base.Action` back, at once (depth first), as an
+   ``action_taken`` event — ``member`` = the action's member, ``text`` = its
+   explanation, ``action`` = the action, ``extra`` = JSON ``{"action", "engine",
+   "rule", "details", "cause"}`` (left out when every engine reads ``action``), ``key``
+   = the key the action is recorded under — to the engines that read it (an engine's
+   optional ``reads_feedback(engine, kind)``; all without it) and those with a deadline
+   due. An action nobody reads and the run does not keep costs no key and no JSON.
 
 Each action gets a natural key, ``natural_key("shequn", community, group, "action",
 engine, cause, kind, member, n)`` (``n`` counts equal actions made while processing one
@@ -26,7 +31,6 @@ returns) the actions caused by events and ticks after the stored cursor.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import hashlib
 import json
 import time
@@ -53,6 +57,8 @@ LEDGER_PLATFORM: Final = "shequn"
 MAX_FEEDBACK_DEPTH: Final = 16
 #: rows converted to EngineEvents at a time
 CHUNK_ROWS: Final = 65_536
+#: "no deadline", as a number
+NEVER: Final = 2**63
 
 _KINDS: Final = frozenset(ACTION_KINDS)
 _SEP: Final = KEY_SEPARATOR
@@ -116,8 +122,26 @@ class Runner:
         self._numbers: dict[tuple[str, str, str, str, str | None], int] = {}
         self._root_us = 0
         self._keep = keep_from_us is None
-        #: event kind → the (index, step) of the engines that take it (optional ``kinds``)
-        self._routes: dict[str, list[tuple[int, _Step]]] = {}
+        self._steps: list[_Step] = [engine.step for engine in self.engines]
+        self._nexts = [engine.next_deadline for engine in self.engines]
+        #: each engine's optional ``kinds`` and ``reads_feedback`` (None: everything)
+        self._kinds: list[frozenset[str] | None] = [
+            _optional_set(engine, "kinds") for engine in self.engines
+        ]
+        self._reads: list[Callable[[str, str], bool] | None] = [
+            getattr(engine, "reads_feedback", None) for engine in self.engines
+        ]
+        #: fed-back events carry their JSON ``extra`` only for engines that do not declare
+        #: ``reads_feedback`` (those that do read ``event.action``)
+        self._json_feedback = any(reads is None for reads in self._reads)
+        #: each engine's next deadline (NEVER: none), as of its last step
+        self._dues: list[int] = [self._due(i) for i in range(len(self.engines))]
+        #: at most the earliest of ``_dues`` (exact after a pass that stepped the due)
+        self._min_due = min(self._dues, default=NEVER)
+        #: event kind → the indexes of the engines that take it
+        self._routes: dict[str, tuple[int, ...]] = {}
+        #: (engine, action kind) → the indexes of the engines that read such feedback
+        self._fb_routes: dict[tuple[str, str], tuple[int, ...]] = {}
 
     # -- driving -----------------------------------------------------------------
     def feed(self, event: EngineEvent, at_us: int | None = None) -> None:
@@ -125,7 +149,11 @@ class Runner:
         ts = event.ts
         clock = self.clock
         if clock is None or ts > clock:
-            if clock is not None and ts // TICK_SECONDS > clock // TICK_SECONDS:
+            if (
+                clock is not None
+                and self._min_due <= ts  # else no deadline is due yet: no tick
+                and ts // TICK_SECONDS > clock // TICK_SECONDS
+            ):
                 self._ticks(ts)
             self.clock = ts
         if event.group not in self._known:
@@ -137,16 +165,10 @@ class Runner:
         self._root_us = at_us = ts * _US if at_us is None else at_us
         self._keep = self.keep_from_us is None or at_us > self.keep_from_us
         self.counts.events += 1
-        states = self.states
         route = self._routes.get(event.kind)
         if route is None:
             route = self._route(event.kind)
-        for i, step in route:
-            state, actions = step(states[i], event)
-            states[i] = state
-            if actions:
-                for action in actions:
-                    self._feedback(self._take(action), 1)
+        self._dispatch(event, route, 0)
 
     def feed_all(self, events: Iterable[tuple[EngineEvent, int]]) -> None:
         """Process (event, log time in µs) pairs in log order."""
@@ -172,23 +194,27 @@ class Runner:
         return found
 
     # -- ticks ---------------------------------------------------------------------
+    def _due(self, i: int) -> int:
+        due = self._nexts[i](self.states[i])
+        return NEVER if due is None else due
+
     def _deadline(self) -> int | None:
         """The earliest deadline of any engine."""
-        best: int | None = None
-        for engine, state in zip(self.engines, self.states, strict=True):
-            due = engine.next_deadline(state)
-            if due is not None and (best is None or due < best):
-                best = due
-        return best
+        best = self._min_due = min(self._dues, default=NEVER)
+        return None if best == NEVER else best
 
     def _ticks(self, limit: int) -> None:
         """Ticks at the grid points in (clock, limit] where a deadline is due.
 
         A deadline a tick did not clear is ticked again at the next grid point, as a
         fixed stream would; one that stays due makes a tick a minute up to ``limit``.
+        A tick that no engine takes and none is due for is counted, not built.
         """
         assert self.clock is not None
         first = (self.clock // TICK_SECONDS + 1) * TICK_SECONDS
+        route = self._routes.get(TICK)
+        if route is None:
+            route = self._route(TICK)
         while True:
             due = self._deadline()
             if due is None or due > limit:
@@ -198,8 +224,9 @@ class Runner:
                 return
             for group in self.groups:
                 self.counts.ticks += 1
-                self._begin(at * _US)
-                self._step(EngineEvent(f"tick:{group}:{at}", TICK, group, at), 0)
+                if route or self._min_due <= at:
+                    self._begin(at * _US)
+                    self._dispatch(EngineEvent(f"tick:{group}:{at}", TICK, group, at), route, 0)
             self.clock = at
             first = at + TICK_SECONDS
 
@@ -209,75 +236,131 @@ class Runner:
         self._root_us = at_us
         self._keep = self.keep_from_us is None or at_us > self.keep_from_us
 
-    def _route(self, kind: str) -> list[tuple[int, _Step]]:
+    def _route(self, kind: str) -> tuple[int, ...]:
         """The engines that take ``kind``: all, but for those whose optional ``kinds``
         (a set of event kinds, ``tick`` and ``action_taken`` included) leaves it out."""
-        route: list[tuple[int, _Step]] = []
-        for i, engine in enumerate(self.engines):
-            kinds = getattr(engine, "kinds", None)
-            if kinds is None or kind in kinds:
-                route.append((i, engine.step))
+        route = tuple(i for i, kinds in enumerate(self._kinds) if kinds is None or kind in kinds)
         self._routes[kind] = route
         return route
 
+    def _feedback_route(self, engine: str, kind: str) -> tuple[int, ...]:
+        """The engines that read an ``engine``'s action of ``kind`` fed back: those that
+        take ``action_taken`` and whose optional ``reads_feedback(engine, kind)`` (asked
+        once per pair) says yes."""
+        take = set(self._route("action_taken"))
+        route = tuple(
+            i
+            for i, reads in enumerate(self._reads)
+            if i in take and (reads is None or reads(engine, kind))
+        )
+        self._fb_routes[(engine, kind)] = route
+        return route
+
     def _step(self, event: EngineEvent, depth: int) -> None:
-        states = self.states
+        """Step the engines that take ``event`` (and those with a deadline due)."""
         route = self._routes.get(event.kind)
         if route is None:
             route = self._route(event.kind)
-        for i, step in route:
-            state, actions = step(states[i], event)
+        self._dispatch(event, route, depth)
+
+    def _dispatch(self, event: EngineEvent, route: tuple[int, ...], depth: int) -> None:
+        """Step, in order, the engines of ``route`` and every engine with a deadline due
+        at ``event.ts`` (which would have acted on this event had it seen every event)."""
+        ts = event.ts
+        if self._min_due <= ts:
+            self._dispatch_due(event, route, depth, 0)
+            return
+        states, steps, nexts, dues = self.states, self._steps, self._nexts, self._dues
+        for i in route:
+            state, actions = steps[i](states[i], event)
             states[i] = state
+            due = nexts[i](state)
+            if due is None:
+                dues[i] = NEVER
+            else:
+                dues[i] = due
+                if due < self._min_due:
+                    self._min_due = due
             if actions:
                 for action in actions:
-                    self._feedback(self._take(action), depth + 1)
+                    self._act(action, depth + 1)
+            if self._min_due <= ts:  # a deadline came due meanwhile: the careful way
+                self._dispatch_due(event, route, depth, i + 1)
+                return
 
-    def _take(self, action: Action) -> Taken:
-        if action.kind not in _KINDS or not action.explanation:
-            what = "no explanation" if action.kind in _KINDS else f"unknown kind {action.kind!r}"
+    def _dispatch_due(
+        self, event: EngineEvent, route: tuple[int, ...], depth: int, first: int
+    ) -> None:
+        """:meth:`_dispatch` from engine ``first`` on, while some deadline is due."""
+        states, steps, nexts, dues = self.states, self._steps, self._nexts, self._dues
+        ts = event.ts
+        for i in range(first, len(steps)):
+            if i not in route and dues[i] > ts:
+                continue
+            state, actions = steps[i](states[i], event)
+            states[i] = state
+            due = nexts[i](state)
+            dues[i] = NEVER if due is None else due
+            if due is not None and due < self._min_due:
+                self._min_due = due
+            if actions:
+                for action in actions:
+                    self._act(action, depth + 1)
+        self._min_due = min(dues, default=NEVER)
+
+    def _act(self, action: Action, depth: int) -> None:
+        """Number, key and keep ``action``; feed it back to the engines that read it."""
+        kind = action.kind
+        if kind not in _KINDS or not action.explanation:
+            what = "no explanation" if kind in _KINDS else f"unknown kind {kind!r}"
             raise EngineContractError(f"engine {action.engine!r} made an action with {what}")
-        ident = (action.group, action.engine, action.cause, action.kind, action.member)
-        n = self._numbers.get(ident, 0)
-        self._numbers[ident] = n + 1
+        if depth > MAX_FEEDBACK_DEPTH:
+            raise EngineContractError(
+                f"actions keep causing actions ({depth} deep, last: {action.engine} "
+                f"{kind} for {action.member} in {action.group}); an engine reacts to its "
+                "own feedback"
+            )
+        ident = (action.group, action.engine, action.cause, kind, action.member)
+        numbers = self._numbers
+        n = numbers.get(ident, 0)
+        numbers[ident] = n + 1
+        self.counts.actions += 1
+        route = self._fb_routes.get((action.engine, kind))
+        if route is None:
+            route = self._feedback_route(action.engine, kind)
+        fed = bool(route) or self._min_due <= action.ts
+        if not (fed or self._keep):
+            return  # nobody reads it and nobody keeps it: its key and JSON are not needed
         # natural_key("shequn", community, group, "action", engine, cause, kind, member, n)
         key = _md5(
             f"shequn{_SEP}{self.community}{_SEP}{action.group}{_SEP}action{_SEP}"
-            f"{action.engine}{_SEP}{action.cause}{_SEP}{action.kind}{_SEP}"
+            f"{action.engine}{_SEP}{action.cause}{_SEP}{kind}{_SEP}"
             f"{action.member or ''}{_SEP}{n}".encode()
         ).hexdigest()
-        extra = _encode(
-            {
-                "action": action.kind,
-                "engine": action.engine,
-                "rule": action.rule,
-                "details": action.details,
-                "cause": action.cause,
-            }
-        )
-        taken = Taken(action, key, self._root_us, extra)
-        self.counts.actions += 1
-        if self._keep:
-            self.taken.append(taken)
-        return taken
-
-    def _feedback(self, taken: Taken, depth: int) -> None:
-        if depth > MAX_FEEDBACK_DEPTH:
-            a = taken.action
-            raise EngineContractError(
-                f"actions keep causing actions ({depth} deep, last: {a.engine} {a.kind} "
-                f"for {a.member} in {a.group}); an engine reacts to its own feedback"
+        extra = None
+        if self._keep or self._json_feedback:
+            extra = _encode(
+                {
+                    "action": kind,
+                    "engine": action.engine,
+                    "rule": action.rule,
+                    "details": action.details,
+                    "cause": action.cause,
+                }
             )
-        a = taken.action
-        self.counts.feedback += 1
-        self._step(
-            _make_event(
-                taken.key,
+        if self._keep:
+            assert extra is not None
+            self.taken.append(Taken(action, key, self._root_us, extra))
+        if fed:
+            self.counts.feedback += 1
+            event = _make_event(
+                key,
                 "action_taken",
-                a.group,
-                a.ts,
-                a.member,
+                action.group,
+                action.ts,
+                action.member,
                 None,
-                a.explanation,
+                action.explanation,
                 None,
                 None,
                 (),
@@ -285,10 +368,16 @@ class Runner:
                 None,
                 False,
                 None,
-                taken.extra,
-            ),
-            depth,
-        )
+                extra,
+                None,
+                action,
+            )
+            self._dispatch(event, route, depth)
+
+
+def _optional_set(engine: Engine[Any], name: str) -> frozenset[str] | None:
+    value = getattr(engine, name, None)
+    return None if value is None else frozenset(value)
 
 
 # -- reading the log --------------------------------------------------------------------
@@ -329,7 +418,29 @@ def _batch_events(
                 keys = (f"{plats[i]}:{m}" for m in found)
                 mentions[i] = tuple(links.get(k, k) for k in keys) if links else tuple(keys)
     make = _make_event
-    for key, kind, grp, ts, mem, act, text, pid, reply, ment, att, fwd, bot, join, extra, us in zip(
+    names = col("member_name")
+    member_names = (
+        [None] * batch.num_rows if names.null_count == batch.num_rows else names.to_pylist()
+    )
+    for (
+        key,
+        kind,
+        grp,
+        ts,
+        mem,
+        act,
+        text,
+        pid,
+        reply,
+        ment,
+        att,
+        fwd,
+        bot,
+        join,
+        extra,
+        name,
+        us,
+    ) in zip(
         col("key").to_pylist(),
         col("kind").to_pylist(),
         group.to_pylist(),
@@ -345,88 +456,37 @@ def _batch_events(
         col("is_bot").to_pylist(),
         col("join_method").to_pylist(),
         col("extra").to_pylist(),
+        member_names,
         ts_us.to_pylist(),
         strict=True,
     ):
         yield (
-            make(key, kind, grp, ts, mem, act, text, pid, reply, ment, att, fwd, bot, join, extra),
+            make(
+                key,
+                kind,
+                grp,
+                ts,
+                mem,
+                act,
+                text,
+                pid,
+                reply,
+                ment,
+                att,
+                fwd,
+                bot,
+                join,
+                extra,
+                name,
+                None,
+            ),
             us,
         )
 
 
-_FIELDS: Final = (
-    "key",
-    "kind",
-    "group",
-    "ts",
-    "member",
-    "actor",
-    "text",
-    "platform_id",
-    "reply_to",
-    "mentions",
-    "attachment_kind",
-    "forwarded_from",
-    "is_bot",
-    "join_method",
-    "extra",
-)
-
-
-def _event_factory() -> Callable[..., EngineEvent]:
-    """``EngineEvent(...)`` (all fields, positional) at about half the cost.
-
-    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``;
-    setting the slots through their descriptors builds the same (equal, hashable)
-    object. Falls back to the class itself if its fields ever change.
-    """
-    if tuple(f.name for f in dataclasses.fields(EngineEvent)) != _FIELDS:
-        return EngineEvent
-    (s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14) = (
-        EngineEvent.__dict__[name].__set__ for name in _FIELDS
-    )
-    new = object.__new__
-    cls = EngineEvent
-
-    def make(
-        key: str,
-        kind: str,
-        group: str,
-        ts: int,
-        member: str | None,
-        actor: str | None,
-        text: str | None,
-        platform_id: str | None,
-        reply_to: str | None,
-        mentions: tuple[str, ...],
-        attachment_kind: str | None,
-        forwarded_from: str | None,
-        is_bot: bool,
-        join_method: str | None,
-        extra: str | None,
-    ) -> EngineEvent:
-        event: EngineEvent = new(cls)
-        s0(event, key)
-        s1(event, kind)
-        s2(event, group)
-        s3(event, ts)
-        s4(event, member)
-        s5(event, actor)
-        s6(event, text)
-        s7(event, platform_id)
-        s8(event, reply_to)
-        s9(event, mentions)
-        s10(event, attachment_kind)
-        s11(event, forwarded_from)
-        s12(event, is_bot)
-        s13(event, join_method)
-        s14(event, extra)
-        return event
-
-    return make
-
-
-_make_event: Final = _event_factory()
+#: ``EngineEvent(...)`` with every field, positional (``extra`` then ``member_name``,
+#: ``action``)
+_make_event: Final = EngineEvent
 
 
 def member_links(store: Store) -> dict[str, str]:

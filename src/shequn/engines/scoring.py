@@ -43,9 +43,8 @@ leaderboards; **balance** (points minus what was spent on rewards, also lowered 
 deductions) pays for rewards, so redeeming a reward never costs a level.
 
 Levels follow points both ways: the level is always the highest whose threshold the
-points reach. Rising is a ``level_up`` action; falling after a deduction is a
-``notice`` to the member (details ``{"level", "previous", "points", "direction":
-"down"}``) — the contract has no ``level_down`` action.
+points reach. Rising is a ``level_up`` action, falling after a deduction a
+``level_down`` (details of both ``{"level", "points", "previous"}``).
 
 Badges (``grant_badge``, each once per member and group): ``first_message`` (messages of
 any length, ≥ ``at``), ``messages`` (messages that qualified for message points,
@@ -67,13 +66,12 @@ group's weekly leaderboard (``post_message``) when its week ends, if anyone gain
 from __future__ import annotations
 
 import heapq
-import json
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar, Final, Literal, NamedTuple
 
-from shequn.engines.base import Action, EngineEvent
+from shequn.engines.base import Action, EngineEvent, taken_fields
 from shequn.engines.checkins import (
     DEDUP_HORIZON,
     CheckInMatcher,
@@ -93,6 +91,18 @@ NEVER: Final = 2**62
 REDEEM: Final = "/redeem"
 #: how the runner's JSON of our own fed-back actions starts (a cheap test before parsing)
 OWN: Final = '", "engine": "scoring", "rule": '
+#: other engines' actions read whatever the playbook says (penalties: ``deductions``)
+_READS: Final = frozenset(
+    {
+        "remove",
+        "reject",
+        "delete_message",
+        "hold_message",
+        "award_points",
+        "deduct_points",
+        "redeem",
+    }
+)
 
 
 def _duration(seconds: int) -> str:
@@ -193,9 +203,12 @@ class Invitation(NamedTuple):
 class ScoringState:
     groups: dict[str, GroupScore] = field(default_factory=dict)
     recent: RecentKeys = field(default_factory=RecentKeys)
-    #: group → message id (platform id, else event key) → message; two generations
-    messages: dict[str, dict[str, Message]] = field(default_factory=dict)
-    old_messages: dict[str, dict[str, Message]] = field(default_factory=dict)
+    #: group → message id (platform id, else event key) → message (or, until something
+    #: refers to it, just its ``(author, reply, question)``); two generations
+    messages: dict[str, dict[str, Message | tuple[str, bool, bool]]] = field(default_factory=dict)
+    old_messages: dict[str, dict[str, Message | tuple[str, bool, bool]]] = field(
+        default_factory=dict
+    )
     message_generation: int = 0
     bots: set[str] = field(default_factory=set)
     #: (group, invitee) → the pending invitation; the heap orders them by due time
@@ -220,6 +233,10 @@ class Standing(NamedTuple):
     points: int
 
 
+def _by_points(row: tuple[str, int]) -> tuple[int, str]:
+    return -row[1], row[0]
+
+
 def _period_points(
     weeks: dict[int, int],
     months: dict[int, int],
@@ -236,12 +253,13 @@ def _period_points(
 
 
 def _ranked(rows: list[tuple[str, int]], size: int | None) -> list[Standing]:
-    rows = sorted((r for r in rows if r[1] > 0), key=lambda r: (-r[1], r[0]))
+    rows = [r for r in rows if r[1] > 0]
+    rows.sort(key=_by_points)
     standings: list[Standing] = []
-    for position, (name, points) in enumerate(rows, start=1):
+    for position, (name, points) in enumerate(rows[:size] if size is not None else rows, 1):
         rank = standings[-1].rank if standings and standings[-1].points == points else position
         standings.append(Standing(rank, name, points))
-    return standings if size is None else standings[:size]
+    return standings
 
 
 def leaderboard(
@@ -263,10 +281,15 @@ def leaderboard(
         if scores is None:
             return []
         day = scores.calendar.day(at_ts)
-        rows = [
-            (member, _period_points(s.weeks, s.months, s.points, period, day.week, day.month))
-            for member, s in scores.members.items()
-        ]
+        members = scores.members.items()
+        if period == "week":  # _period_points, inlined: a weekly post reads every member
+            week = day.week
+            rows = [(member, s.weeks.get(week, 0)) for member, s in members]
+        elif period == "month":
+            month = day.month
+            rows = [(member, s.months.get(month, 0)) for member, s in members]
+        else:
+            rows = [(member, s.points) for member, s in members]
         return _ranked(rows, size)
     rows = []
     for name, scores in state.groups.items():
@@ -304,6 +327,17 @@ class ScoringEngine:
     """Points, levels, badges, leaderboards and rewards (see module docstring)."""
 
     name: ClassVar[str] = "scoring"
+    #: the event kinds it takes (ticks and others only when a deadline is due)
+    kinds: ClassVar[frozenset[str]] = frozenset(
+        {
+            "message_posted",
+            "reaction_added",
+            "action_taken",
+            "member_joined",
+            "member_left",
+            "member_removed",
+        }
+    )
 
     def __init__(self, playbook: Playbook) -> None:
         actions = playbook.points.actions
@@ -335,6 +369,8 @@ class ScoringEngine:
         self._max_at = {c: max(b.at for b in badges) for c, badges in self.badges.items()}
         points_badges = self.badges.get("points")
         self._points_badge_from = points_badges[0].at if points_badges else NEVER
+        self._first_message_badges = self._max_at.get("first_message", 0)
+        self._messages_badges = self._max_at.get("messages", 0)
 
     # -- the Engine protocol -------------------------------------------------------
 
@@ -370,6 +406,14 @@ class ScoringEngine:
     def next_deadline(self, state: ScoringState) -> int | None:
         return None if state.due == NEVER else state.due
 
+    def reads_feedback(self, engine: str, kind: str) -> bool:
+        """Other engines' deletions, removals, points and the penalties that cost points."""
+        if engine == self.name:
+            return False
+        if kind in _READS:
+            return True
+        return kind in self.deductions and engine not in NOT_PENALTIES
+
     def snapshot(self, state: ScoringState) -> dict[str, Any]:
         """Points, balances, levels and badges per group and member; stock per reward."""
         groups = sorted(state.groups.items())
@@ -391,7 +435,10 @@ class ScoringEngine:
 
     def step(self, state: ScoringState, event: EngineEvent) -> tuple[ScoringState, list[Action]]:
         kind = event.kind
-        if kind == "action_taken" and event.extra is not None and OWN in event.extra:
+        if kind == "action_taken" and (
+            (event.action is not None and event.action.engine == self.name)
+            or (event.extra is not None and OWN in event.extra)
+        ):
             return state, []  # our own actions, fed back (the runner's JSON; else parsed below)
         ts = event.ts
         recent = state.recent  # RecentKeys.seen, inlined: every event passes here
@@ -443,10 +490,13 @@ class ScoringEngine:
         messages = state.messages.get(group)
         found = messages.get(msg_id) if messages is not None else None
         if found is None:
-            old = state.old_messages.get(group)
-            if old is not None:
-                found = old.get(msg_id)
-        return found
+            messages = state.old_messages.get(group)
+            if messages is not None:
+                found = messages.get(msg_id)
+        if type(found) is tuple:  # remembered cheaply; a reaction or reply needs the object
+            assert messages is not None
+            found = messages[msg_id] = Message(*found)
+        return found  # type: ignore[return-value]
 
     # -- earning -------------------------------------------------------------------
 
@@ -464,7 +514,8 @@ class ScoringEngine:
         out: list[Action],
     ) -> None:
         """Award ``rule.points`` for ``action`` within the daily cap (cooldown: caller)."""
-        day = scores.calendar.day(event.ts)
+        ts = event.ts
+        day = scores.calendar.day(ts)
         if record.day != day.ordinal:
             record.day = day.ordinal
             record.earned = {}
@@ -476,31 +527,38 @@ class ScoringEngine:
             if points <= 0:
                 return
         record.earned[action] = earned + points
-        record.last_award[action] = event.ts
+        record.last_award[action] = ts
         self._credit(state, scores, group, record, points, day.week, day.month)
+        total = record.points
         today = f"today {earned + points} of {cap}, " if cap is not None else ""
         out.append(
-            self._action(
-                event,
-                kind="award_points",
-                group=group,
-                member=member,
-                explanation=(
-                    f"{member} earned {_points(points)} in {scores.name} for {why} "
-                    f"{self._rule_text[action]}; {today}{record.points} in all."
-                ),
-                rule=action,
-                details={
+            Action(
+                "award_points",
+                group,
+                member,
+                ts,
+                "scoring",
+                f"{member} earned {'1 point' if points == 1 else f'{points} points'} in "
+                f"{scores.name} for {why} {self._rule_text[action]}; {today}{total} in all.",
+                action,
+                event.key,
+                {
                     "points": points,
                     "action": action,
-                    "total": record.points,
+                    "total": total,
                     "balance": record.balance,
                     "today": earned + points,
                     "daily_cap": cap,
                 },
             )
         )
-        self._after_change(group, member, record, event, out)
+        if self.thresholds:  # _after_change, inlined (every award passes here)
+            level = bisect_right(self.thresholds, total) - 1
+            if level != record.level:
+                out.append(self._level_action(group, member, record, level, event))
+                record.level = level
+        if total >= self._points_badge_from:
+            self._badges(group, member, record, "points", total, event, out)
 
     def _credit(
         self,
@@ -561,7 +619,7 @@ class ScoringEngine:
             )
         return self._action(
             event,
-            kind="notice",
+            kind="level_down",
             group=group,
             member=member,
             explanation=(
@@ -570,12 +628,7 @@ class ScoringEngine:
                 f"of {old.threshold}."
             ),
             rule=new.name,
-            details={
-                "level": new.name,
-                "previous": old.name,
-                "points": record.points,
-                "direction": "down",
-            },
+            details={"level": new.name, "points": record.points, "previous": old.name},
         )
 
     def _badges(
@@ -643,41 +696,48 @@ class ScoringEngine:
             if deleted:
                 return  # deleted or held by moderation or screening: it earns nothing
         group = event.group
-        text = event.text or ""
-        stripped = text.strip()
-        question = stripped.endswith(("?", "？"))
-        msg = Message(member, event.reply_to is not None, question)
+        text = event.text
+        stripped = text.strip() if text else ""
         ts = event.ts
         if ts // MESSAGE_MEMORY > state.message_generation:
             self._rotate(state, ts // MESSAGE_MEMORY)
         messages = state.messages.get(group)
         if messages is None:
             messages = state.messages[group] = {}
-        messages[event.platform_id or event.key] = msg
-        if stripped[:1] == "/":
+        reply_to = event.reply_to
+        # what a Message holds, as a tuple until a reaction or an answer refers to it
+        messages[event.platform_id or event.key] = (
+            member,
+            reply_to is not None,
+            stripped.endswith(("?", "？")),
+        )
+        first = stripped[:1]
+        if first == "/":
             if stripped.startswith(REDEEM) and (
                 len(stripped) == len(REDEEM) or not stripped[len(REDEEM)].isalnum()
             ):
                 self._redeem(state, event, member, stripped[len(REDEEM) :], out)
             return
         matcher = self.checkin_matcher
-        if matcher is not None and stripped[:1] in matcher.first and matcher.match(stripped):
+        if matcher is not None and first in matcher.first and matcher.match(stripped):
             return
         scores = state.groups.get(group) or self._group(state, group)
         record = scores.members.get(member) or self._member(scores, member)
-        record.posted += 1
-        self._count(group, member, record, "first_message", record.posted, event, out)
+        posted = record.posted = record.posted + 1
+        if posted <= self._first_message_badges:  # _count, inlined
+            self._badges(group, member, record, "first_message", posted, event, out)
         rule = self.message_rule
         if rule is not None and _long_enough(stripped, rule.min_length):
             last = record.last_award.get("message")
-            if last is None or event.ts - last >= rule.cooldown:
+            if last is None or ts - last >= rule.cooldown:
                 record.messages += 1
-                record.last_award["message"] = event.ts
+                record.last_award["message"] = ts
                 self._award(
                     state, scores, group, member, record, "message", rule, event, "a message", out
                 )
-                self._count(group, member, record, "messages", record.messages, event, out)
-        if event.reply_to is not None:
+                if record.messages <= self._messages_badges:
+                    self._badges(group, member, record, "messages", record.messages, event, out)
+        if reply_to is not None:
             self._answer(state, scores, event, member, record, stripped, out)
 
     def _answer(
@@ -885,13 +945,10 @@ class ScoringEngine:
 
     def _action_taken(self, state: ScoringState, event: EngineEvent, out: list[Action]) -> None:
         member = event.member
-        if member is None or not event.extra:
+        if member is None:
             return
-        try:
-            extra = json.loads(event.extra)
-        except ValueError:
-            return
-        if not isinstance(extra, dict):
+        extra = taken_fields(event)
+        if extra is None:
             return
         engine = extra.get("engine")
         if engine == self.name:

@@ -106,6 +106,17 @@ class ScreeningEngine:
     """Questions, captcha, task and welcome for newcomers (see the module docstring)."""
 
     name: ClassVar[str] = ENGINE
+    #: the event kinds it takes (ticks and others only when a time limit is due)
+    kinds: ClassVar[frozenset[str]] = frozenset(
+        {
+            "message_posted",
+            "member_joined",
+            "join_requested",
+            "join_decided",
+            "member_left",
+            "member_removed",
+        }
+    )
 
     def __init__(self, playbook: Playbook) -> None:
         s = playbook.screening
@@ -137,6 +148,11 @@ class ScreeningEngine:
 
     def next_deadline(self, state: ScreeningState) -> int | None:
         return state.deadlines[0][0] if state.deadlines else None
+
+    @staticmethod
+    def reads_feedback(engine: str, kind: str) -> bool:
+        """Screening acts on no other engine's action."""
+        return False
 
     def step(
         self, state: ScreeningState, event: EngineEvent
@@ -203,7 +219,11 @@ class ScreeningEngine:
     ) -> None:
         assert ev.member is not None
         s = self.settings
-        code = f"{int(hashlib.md5(ev.key.encode()).hexdigest()[:8], 16) % 9000 + 1000}"
+        code = (
+            f"{int(hashlib.md5(ev.key.encode()).hexdigest()[:8], 16) % 9000 + 1000}"
+            if s.captcha
+            else ""
+        )
         applicant = Applicant(ev, in_group, ev.ts + s.time_limit, code)
         state.pending[(ev.group, ev.member)] = applicant
         heapq.heappush(state.deadlines, (applicant.deadline, ev.group, ev.member, applicant.token))
