@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -29,6 +29,9 @@ from shequn.engines.adapters import ConsoleAdapter, describe
 from shequn.engines.base import Action
 from shequn.privacy.display import shown
 from shequn.store import open_store
+
+if TYPE_CHECKING:
+    from shequn.playbook.model import Playbook
 
 #: how many rows of a long replay table are shown (all of them are in --json)
 SHOWN_ROWS = 40
@@ -90,16 +93,24 @@ def run(
 
     Example: shequn run --community makers --dry-run
     """
-    from shequn.engines.runner import run_community
+    from shequn.engines.runner import current_playbook, run_community
 
-    with errors(), open_store(store_location(ctx, store)) as db:
-        report = run_community(
-            db,
-            community,
-            until=_moment(until, "--until", +1),
-            dry_run=dry_run,
-            adapter=None if dry_run else ConsoleAdapter(sys.stdout),
-        )
+    location = store_location(ctx, store)
+    with errors():
+        with open_store(location) as db:
+            _, book = current_playbook(db, community)
+        kols, kol_note = _kol_ranking(location, community, [book])
+        with open_store(location) as db:
+            report = run_community(
+                db,
+                community,
+                until=_moment(until, "--until", +1),
+                dry_run=dry_run,
+                adapter=None if dry_run else ConsoleAdapter(sys.stdout),
+                kols=kols,
+            )
+    if kol_note:
+        report.notes.append(kol_note)
     if dry_run and as_json:
         document = {
             "community": community,
@@ -202,11 +213,16 @@ def replay(
     Example: shequn replay --community makers --playbook new.toml --since 30d
     """
     from shequn.engines.replay import replay_community
+    from shequn.engines.runner import current_playbook
     from shequn.playbook import load_playbook
 
     with errors():
         book = load_playbook(playbook)
-        with open_store(store_location(ctx, store)) as db:
+        location = store_location(ctx, store)
+        with open_store(location) as db:
+            _, current = current_playbook(db, community)
+        kols, kol_note = _kol_ranking(location, community, [current, book])
+        with open_store(location) as db:
             diff = replay_community(
                 db,
                 community,
@@ -214,7 +230,10 @@ def replay(
                 label=str(playbook),
                 since=_moment(since, "--since", -1),
                 until=_moment(until, "--until", +1),
+                kols=kols,
             )
+    if kol_note:
+        diff.notes.append(kol_note)
     result = diff.to_json()
     if not show_phones:
         result = _masked(result)
@@ -222,6 +241,30 @@ def replay(
         out.print(json.dumps(result, ensure_ascii=False, sort_keys=True, default=str), markup=False)
         return
     _print_replay(result)
+
+
+def _kol_ranking(
+    location: str | None, community: str, books: list[Playbook]
+) -> tuple[list[str], str | None]:
+    """The community's KOL ranking (member keys, best first) when a playbook's metabolism
+    protects its top KOLs (``protect_top_kols``), and a note naming who is protected."""
+    wanted = max((b.metabolism.protect_top_kols for b in books if b.metabolism.enabled), default=0)
+    if wanted <= 0:
+        return [], None
+    from shequn.analytics.context import Scope, build_context
+    from shequn.analytics.metrics.common import ALL_GROUPS
+    from shequn.analytics.runner import run_metrics
+    from shequn.report.collect import report_log
+
+    with report_log(location) as log:
+        ctx = build_context(log, Scope(community=community))
+        ranking = run_metrics(ctx, ["kols.ranking"])["kols.ranking"].to_pylist()
+    rows = sorted(
+        (r for r in ranking if r["group"] == ALL_GROUPS), key=lambda r: r["influence_rank"]
+    )
+    kols = [str(r["member"]) for r in rows]
+    top = ", ".join(shown(k) for k in kols[:wanted]) or "none ranked"
+    return kols, f"metabolism protects the top {wanted} KOLs by influence (kols.ranking): {top}"
 
 
 def _masked(value: Any) -> Any:

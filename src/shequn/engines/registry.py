@@ -55,9 +55,16 @@ def _engine_class(name: str, target: str) -> type[Any] | None:
 
 
 def load_engines(
-    playbook: Playbook, registry: Sequence[tuple[str, str]] | None = None
+    playbook: Playbook,
+    registry: Sequence[tuple[str, str]] | None = None,
+    *,
+    kols: Sequence[str] = (),
 ) -> tuple[list[Engine[Any]], list[str]]:
-    """The engines built from ``playbook`` in registry order, and notes on skipped ones."""
+    """The engines built from ``playbook`` in registry order, and notes on skipped ones.
+
+    ``kols``: the analytics' KOL ranking (member keys, best first), given to each engine
+    whose constructor takes it (metabolism protects the top ones).
+    """
     engines: list[Engine[Any]] = []
     notes: list[str] = []
     for name, target in ENGINES if registry is None else registry:
@@ -65,5 +72,6 @@ def load_engines(
         if cls is None:
             notes.append(f"engine {name!r} is not installed ({target.partition(':')[0]}); skipped")
             continue
-        engines.append(cls(playbook))
+        takes_kols = "kols" in inspect.signature(cls).parameters
+        engines.append(cls(playbook, kols=kols) if takes_kols else cls(playbook))
     return engines, notes

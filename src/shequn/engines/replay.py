@@ -242,6 +242,7 @@ def replay_community(
     since: Callable[[int], int] | int | None = None,
     until: Callable[[int], int] | int | None = None,
     registry: Sequence[tuple[str, str]] | None = None,
+    kols: Sequence[str] = (),
 ) -> ReplayDiff:
     """Replay the log under the current playbook and under ``playbook``; diff the window.
 
@@ -254,8 +255,8 @@ def replay_community(
             "--playbook", f"it is the playbook of {playbook.community!r}, not {community!r}"
         )
     version, current = current_playbook(store, community)
-    cur_engines, notes = load_engines(current, registry)
-    new_engines, _ = load_engines(playbook, registry)
+    cur_engines, notes = load_engines(current, registry, kols=kols)
+    new_engines, _ = load_engines(playbook, registry, kols=kols)
     log = read_log(store, community)
     if log.last_us is None or log.first_us is None:
         raise ConfigError("--community", f"no events stored for {community!r}")

@@ -591,6 +591,7 @@ def run_community(
     engines: Sequence[Engine[Any]] | None = None,
     registry: Sequence[tuple[str, str]] | None = None,
     adapter: Adapter | None = None,
+    kols: Sequence[str] = (),
 ) -> RunReport:
     """``shequn run``: apply the current playbook to the events not processed yet.
 
@@ -599,7 +600,8 @@ def run_community(
     ``dry_run``, they are recorded as ``action_taken`` events (through the import
     ledger), the cursor moves to the analysed end and ``adapter`` carries them out.
     ``until`` is the analysed end in epoch seconds (or a function of the last event's
-    time); default the last event.
+    time); default the last event. ``kols``: the analytics' KOL ranking, best first
+    (see :func:`~shequn.engines.registry.load_engines`).
     """
     from shequn.engines.record import record_actions
     from shequn.engines.registry import load_engines
@@ -608,7 +610,7 @@ def run_community(
     version, playbook = current_playbook(store, community)
     notes: list[str] = []
     if engines is None:
-        engines, notes = load_engines(playbook, registry)
+        engines, notes = load_engines(playbook, registry, kols=kols)
     log = read_log(store, community)
     before = cursor(store, community)
     if log.last_us is None:
