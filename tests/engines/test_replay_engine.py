@@ -12,7 +12,9 @@ from typer.testing import CliRunner
 
 from shequn.cli import app
 from shequn.engines import registry
-from shequn.engines.replay import COMMUNITY_BOARD, boards, flatten
+from shequn.engines.base import Action
+from shequn.engines.replay import COMMUNITY_BOARD, ReplayDiff, Side, boards, flatten
+from shequn.engines.runner import Taken
 from shequn.store import open_store
 
 #: remove only at the 4th spam, and twice the points per message
@@ -142,3 +144,20 @@ def test_flatten_and_boards() -> None:
         COMMUNITY_BOARD: [("m1", 12)],
     }
     assert boards({"m1": 3, "m2": 3}, 5) == {COMMUNITY_BOARD: [("m1", 3), ("m2", 3)]}
+
+
+def test_a_member_removed_before_the_window_is_neither_removed_nor_spared() -> None:
+    """A smaller cap removes the same silent member earlier: inside the window the
+    current playbook removes them, but under the new one they were already gone."""
+    removal = Taken(
+        Action("remove", "telegram/g1", "telegram:m1", T0, "metabolism", "removed"), "k", 0, "{}"
+    )
+    current = Side("v1", [removal], {}, ["metabolism"])
+    gone_before = Side("new", [], {}, ["metabolism"], {("telegram/g1", "telegram:m1")})
+    still_there = Side("new", [], {}, ["metabolism"])
+    assert ReplayDiff("c", 0, 1, current, gone_before).to_json()["spared"] == []
+    spared = ReplayDiff("c", 0, 1, current, still_there).to_json()["spared"]
+    assert [a["member"] for a in spared] == ["telegram:m1"]
+    # and the other way round: removed under the new one only if not gone already
+    assert ReplayDiff("c", 0, 1, gone_before, current).to_json()["removed"] == []
+    assert len(ReplayDiff("c", 0, 1, still_there, current).to_json()["removed"]) == 1

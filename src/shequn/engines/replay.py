@@ -8,7 +8,8 @@ difference is then read over the window ``[since, until]``:
   the same engine, cause, kind and member — time, explanation and details, so an
   award of other points counts as different), with counts per kind;
 * **removed / spared**: members removed in the window under the new playbook but not
-  the current one, and the other way round, each with the explanation;
+  the current one, and the other way round, each with the explanation — leaving out
+  a member the other playbook had removed before the window (already gone there);
 * **state** at the end, from each engine's optional ``snapshot(state) -> dict``:
   every value that differs (points, levels, badges, …), flattened to a path;
 * **leaderboards**: from a snapshot's ``"points"`` — ``{group: {member: points}}`` or
@@ -47,6 +48,8 @@ class Side:
     actions: list[Taken]
     snapshots: dict[str, Any]
     engines: list[str]
+    #: (group, member) this playbook removed before the window
+    removed_before: set[tuple[str, str | None]] = field(default_factory=set)
 
 
 @dataclass
@@ -67,7 +70,7 @@ class ReplayDiff:
         only_current, only_new = _only(self.current.actions, self.new.actions)
         counts_cur = Counter(t.action.kind for t in self.current.actions)
         counts_new = Counter(t.action.kind for t in self.new.actions)
-        removed, spared = _removals(self.current.actions, self.new.actions)
+        removed, spared = _removals(self.current, self.new)
         return {
             "community": self.community,
             "since": self.since,
@@ -119,10 +122,10 @@ def _only(current: Sequence[Taken], new: Sequence[Taken]) -> tuple[list[Taken], 
     )
 
 
-def _removals(
-    current: Sequence[Taken], new: Sequence[Taken]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Members removed only under the new playbook, and only under the current one."""
+def _removals(current: Side, new: Side) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Members removed in the window only under the new playbook, and only under the
+    current one. A member one playbook removed *before* the window is neither: under it
+    they were already gone (a smaller cap removes earlier, not more)."""
 
     def first_removals(actions: Sequence[Taken]) -> dict[tuple[str, str], Taken]:
         found: dict[tuple[str, str], Taken] = {}
@@ -132,9 +135,13 @@ def _removals(
                 found.setdefault((a.group, a.member), t)
         return found
 
-    cur, nxt = first_removals(current), first_removals(new)
-    removed = [_action_json(nxt[k]) for k in sorted(set(nxt) - set(cur))]
-    spared = [_action_json(cur[k]) for k in sorted(set(cur) - set(nxt))]
+    cur, nxt = first_removals(current.actions), first_removals(new.actions)
+    removed = [
+        _action_json(nxt[k]) for k in sorted(set(nxt) - set(cur)) if k not in current.removed_before
+    ]
+    spared = [
+        _action_json(cur[k]) for k in sorted(set(cur) - set(nxt)) if k not in new.removed_before
+    ]
     return removed, spared
 
 
@@ -230,7 +237,9 @@ def _side(
     runner = Runner(community, engines, keep_from_us=keep_from_us)
     runner.feed_all(log_events())
     runner.finish(end_s)
-    return Side(label, runner.taken, runner.snapshots(), [e.name for e in engines])
+    return Side(
+        label, runner.taken, runner.snapshots(), [e.name for e in engines], runner.removed_before
+    )
 
 
 def replay_community(

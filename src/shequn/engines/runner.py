@@ -113,6 +113,8 @@ class Runner:
         #: only actions caused after this log time (µs) are kept in :attr:`taken`
         self.keep_from_us = keep_from_us
         self.taken: list[Taken] = []
+        #: (group, member) removed before ``keep_from_us`` (replay reads who was gone)
+        self.removed_before: set[tuple[str, str | None]] = set()
         self.counts = Counts()
         #: every group seen so far, sorted (ticks go to each)
         self.groups: list[str] = []
@@ -325,6 +327,8 @@ class Runner:
         n = numbers.get(ident, 0)
         numbers[ident] = n + 1
         self.counts.actions += 1
+        if kind == "remove" and not self._keep:
+            self.removed_before.add((action.group, action.member))
         route = self._fb_routes.get((action.engine, kind))
         if route is None:
             route = self._feedback_route(action.engine, kind)
