@@ -26,8 +26,10 @@ activity    heavy-tailed: each role has a base rate times a log-normal factor, c
 rhythm      per-minute intensity = hour-of-day weight (:data:`HOUR_WEIGHTS`, peaks 12–13 h and
             20–23 h, quiet 2–6 h) × weekday weight (weekends busier) × a per-day factor.
 messages    ``M`` messages (text, media, deleted), sorted by time. Each may reply to one of the
-            previous 64 messages, chosen with a pull that makes KOLs the most replied-to
-            per message; some replies @mention the replied-to member.
+            64 messages before it, chosen with a pull that makes KOLs the most replied-to
+            per message, and is then written a log-normal delay (median 75 s) after the
+            message it answers: replies come in bursts right after what draws them, as
+            in a live chat. Some replies @mention the replied-to member.
 
 Time
 ----
@@ -158,7 +160,7 @@ WEEKDAY_WEIGHTS: Final = np.asarray([1.0, 0.95, 1.0, 1.05, 1.1, 1.5, 1.4], dtype
 REPLY_SHARE: Final = 0.35
 MENTION_SHARE: Final = 0.35
 #: a reply is written this long after the message it answers: log-normal with this
-#: median (seconds) and σ — about 40 % within a minute, 88 % within five, 2 % after 30
+#: median (seconds) and σ — 43 % within a minute, 88 % within five, 0.4 % after 30
 REPLY_DELAY_MEDIAN: Final = 75.0
 REPLY_DELAY_SIGMA: Final = 1.2
 #: ... and never later than this (seconds)
