@@ -703,11 +703,11 @@ def _timed_replies(
     chat; chains (replies to replies) follow their parent's new time. A reply that would
     fall outside its author's membership or in an hour a DST change makes unusable keeps
     its first time and is no reply. Returns the messages sorted again by (time, author)
-    and ``reply_to`` (global index of the target, else -1) in that order.
+    and ``reply_to`` (global index of the target, else -1) in that order. ``msg_ts`` is
+    overwritten (ten million messages: no copies of whole columns that can be avoided).
     """
     m = len(msg_ts)
-    target = np.full(m, -1, dtype=np.int64)
-    delay = np.zeros(m, dtype=np.int64)
+    picked: list[tuple[I64, I64, I32]] = []
     for a in range(0, m, BLOCK_SIZE):
         e = min(m, a + BLOCK_SIZE)
         k = e - a
@@ -724,45 +724,56 @@ def _timed_replies(
         score[~valid] = -np.inf
         best = np.argmax(score, axis=1)
         rows = np.arange(k)
-        chosen = wants & valid[rows, best]
-        target[a:e] = np.where(chosen, cand[rows, best], -1)
-        wait = rng.lognormal(np.log(REPLY_DELAY_MEDIAN), REPLY_DELAY_SIGMA, k)
-        delay[a:e] = np.clip(np.rint(wait), 1, MAX_REPLY_DELAY).astype(np.int64)
+        chosen = np.flatnonzero(wants & valid[rows, best])
+        wait = rng.lognormal(np.log(REPLY_DELAY_MEDIAN), REPLY_DELAY_SIGMA, k)[chosen]
+        picked.append(
+            (
+                a + chosen.astype(np.int64),
+                cand[chosen, best[chosen]],
+                np.clip(np.rint(wait), 1, MAX_REPLY_DELAY).astype(np.int32),
+            )
+        )
+    replies = np.concatenate([p[0] for p in picked]) if picked else np.zeros(0, np.int64)
+    targets = np.concatenate([p[1] for p in picked]) if picked else np.zeros(0, np.int64)
+    delay = np.concatenate([p[2] for p in picked]) if picked else np.zeros(0, np.int32)
+    del picked
 
     hours = len(usable)
+    first = msg_ts[replies]
     while True:
-        replies = np.flatnonzero(target >= 0)
-        parents = target[replies]
-        timed = msg_ts.copy()
         while True:  # targets come before their replies: this ends after the longest chain
-            moved = timed[parents] + delay[replies]
-            if np.array_equal(moved, timed[replies]):
+            moved = msg_ts[targets] + delay
+            if np.array_equal(moved, msg_ts[replies]):
                 break
-            timed[replies] = moved
+            msg_ts[replies] = moved
         who = msg_author[replies]
-        t = timed[replies]
-        ok = (t >= active_from[who]) & (t < exit_s[who])
-        ok &= usable[np.minimum(t // 3600, hours - 1)]
+        ok = (moved >= active_from[who]) & (moved < exit_s[who])
+        ok &= usable[np.minimum(moved // 3600, hours - 1)]
         if ok.all():
             break
-        target[replies[~ok]] = -1
-    del delay
+        msg_ts[replies] = first  # start again without the replies that cannot be
+        replies, targets, delay, first = replies[ok], targets[ok], delay[ok], first[ok]
+    del moved, who, ok, first, delay
 
     # sort again by (time, author) and follow every target to its new position
-    n = max(1, int(msg_author.max()) + 1) if m else 1
-    order = np.argsort(timed * n + msg_author, kind="stable")
-    new_ts = timed[order]
-    del timed
-    new_author = msg_author[order]
+    n = int(msg_author.max()) + 1 if m else 1
+    msg_ts *= n
+    msg_ts += msg_author
+    order = np.argsort(msg_ts, kind="stable")
+    key = msg_ts[order]
+    new_author = (key % n).astype(np.int32)
+    key //= n
     position = np.empty(m, dtype=np.int64)
-    position[order] = np.arange(m, dtype=np.int64)
-    old_target = target[order]
-    del target, order
-    reply_to = np.where(old_target >= 0, position[np.maximum(old_target, 0)], -1)
-    del old_target, position
-    here = np.arange(m, dtype=np.int64)
-    reply_to[(reply_to >= 0) & (here - reply_to > MAX_REPLY_DISTANCE)] = -1
-    return new_ts, new_author, reply_to
+    for a in range(0, m, BLOCK_SIZE):
+        e = min(m, a + BLOCK_SIZE)
+        position[order[a:e]] = np.arange(a, e, dtype=np.int64)
+    del order
+    reply_to = np.full(m, -1, dtype=np.int64)
+    here, there = position[replies], position[targets]
+    del position
+    near = here - there <= MAX_REPLY_DISTANCE
+    reply_to[here[near]] = there[near]
+    return key, new_author, reply_to
 
 
 def _minute_weights(day_factor: F64, usable_hours: Bools) -> F64:
