@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
+from math import erf, log, sqrt
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -11,10 +12,15 @@ import pytest
 from simhelp import Sim
 
 from shequn.simulate.community import (
+    MAX_REPLY_DISTANCE,
     PEAK_HOURS,
+    REPLY_DELAY_MEDIAN,
+    REPLY_DELAY_SIGMA,
     ROLES,
+    Community,
     CommunityConfig,
     MessageKind,
+    Role,
     build_community,
 )
 
@@ -86,6 +92,59 @@ def test_replies_point_at_earlier_messages_of_others(android: Sim) -> None:
         target = by_line[r["reply_to_line"]]
         assert target["line"] < r["line"]
         assert target["member"] != r["member"]
+
+
+@pytest.fixture(scope="module")
+def model() -> Community:
+    """The realism group's community model itself: message times to the second."""
+    return build_community(CommunityConfig(300, 20_000, 120, 7, date(2024, 1, 1), "Asia/Shanghai"))
+
+
+def test_replies_follow_their_target_within_minutes(model: Community) -> None:
+    """A reply is timed from the message it answers: the delays follow the documented
+    log-normal (its CDF computed here with erf), replies to replies included."""
+    replies = np.flatnonzero(model.reply_to >= 0)
+    targets = model.reply_to[replies]
+    delay = model.msg_ts[replies] - model.msg_ts[targets]
+    assert 0.30 <= len(replies) / model.n_messages <= 0.36
+    assert (delay > 0).all() and (targets < replies).all()
+    assert (replies - targets <= MAX_REPLY_DISTANCE).all()
+    assert (model.msg_author[replies] != model.msg_author[targets]).all()
+    assert (model.msg_kind[targets] != MessageKind.DELETED).all()
+    chained = np.isin(targets, replies)
+    assert chained.sum() > 0.25 * len(replies)  # conversations: replies to replies
+    for limit in (30, 60, 300, 1800):
+        z = log(limit / REPLY_DELAY_MEDIAN) / (REPLY_DELAY_SIGMA * sqrt(2))
+        assert abs(np.mean(delay <= limit) - 0.5 * (1 + erf(z))) < 0.03
+        assert abs(np.mean(delay[chained] <= limit) - 0.5 * (1 + erf(z))) < 0.03
+
+
+def test_messages_that_draw_replies_are_answered_soon(model: Community) -> None:
+    """Timing carries the draw: a KOL's message is followed by another member's message
+    within two minutes more often than any other role's (no reply ids needed to see it)."""
+    ts, author = model.msg_ts, model.msg_author
+    end = np.searchsorted(ts, ts + 120, side="right")
+    answered = np.asarray(
+        [(author[i + 1 : end[i]] != author[i]).any() for i in range(len(ts))], dtype=np.bool_
+    )
+    by_role = {
+        role: answered[model.role[author] == r].mean()
+        for r, role in enumerate(ROLES)
+        if (model.role[author] == r).sum() >= 200
+    }
+    assert max(by_role, key=by_role.__getitem__) == Role.KOL
+    assert by_role[Role.KOL] > 1.2 * answered.mean()
+
+
+def test_written_replies_come_minutes_after_their_target(android: Sim) -> None:
+    by_line = {r["line"]: r for r in android.posted}
+    gaps = [
+        r["ts_utc"] - by_line[r["reply_to_line"]]["ts_utc"]
+        for r in android.posted
+        if r["reply_to_line"] is not None
+    ]
+    assert np.mean([g >= timedelta(0) for g in gaps]) > 0.999  # but clock-skewed lines
+    assert np.mean([g <= timedelta(minutes=5) for g in gaps]) > 0.8
 
 
 def test_mentions_name_another_member(android: Sim) -> None:

@@ -26,8 +26,10 @@ activity    heavy-tailed: each role has a base rate times a log-normal factor, c
 rhythm      per-minute intensity = hour-of-day weight (:data:`HOUR_WEIGHTS`, peaks 12–13 h and
             20–23 h, quiet 2–6 h) × weekday weight (weekends busier) × a per-day factor.
 messages    ``M`` messages (text, media, deleted), sorted by time. Each may reply to one of the
-            previous 64 messages, chosen with a pull that makes KOLs the most replied-to
-            per message; some replies @mention the replied-to member.
+            64 messages before it, chosen with a pull that makes KOLs the most replied-to
+            per message, and is then written a log-normal delay (median 75 s) after the
+            message it answers: replies come in bursts right after what draws them, as
+            in a live chat. Some replies @mention the replied-to member.
 
 Time
 ----
@@ -63,8 +65,13 @@ Bools = npt.NDArray[np.bool_]
 DAY: Final = 86_400
 #: messages per block; writers process one block at a time (bounded memory)
 BLOCK_SIZE: Final = 1 << 17
-#: a reply targets one of this many previous messages
+#: a reply is drawn to answer one of this many messages before it (in the stream of
+#: messages placed by the rhythm alone, before replies are timed after their targets)
 MAX_REPLY_LAG: Final = 64
+#: after replies are timed, a reply is at most this many messages after its target
+#: (farther ones are no longer replies), so a writer finds every target in the block
+#: before or its own
+MAX_REPLY_DISTANCE: Final = BLOCK_SIZE
 
 
 class Role(StrEnum):
@@ -152,6 +159,12 @@ WEEKDAY_WEIGHTS: Final = np.asarray([1.0, 0.95, 1.0, 1.05, 1.1, 1.5, 1.4], dtype
 
 REPLY_SHARE: Final = 0.35
 MENTION_SHARE: Final = 0.35
+#: a reply is written this long after the message it answers: log-normal with this
+#: median (seconds) and σ — 43 % within a minute, 88 % within five, 0.4 % after 30
+REPLY_DELAY_MEDIAN: Final = 75.0
+REPLY_DELAY_SIGMA: Final = 1.2
+#: ... and never later than this (seconds)
+MAX_REPLY_DELAY: Final = 6 * 3600
 
 
 class MessageKind(IntEnum):
@@ -412,6 +425,9 @@ class Community:
     msg_ts: I64
     msg_author: I32
     msg_kind: I8
+    #: global index of the message each message replies to, else -1 (always earlier in
+    #: time, by another member, never a deleted message)
+    reply_to: I64
     #: global positions whose text is fixed (sorted) and the text index there
     forced_pos: I64
     forced_body: I32
@@ -457,24 +473,8 @@ class Community:
         picks = np.searchsorted(cum, rng.random(int(is_media.sum())) * cum[-1], side="right")
         media[is_media] = np.minimum(picks, len(MEDIA_KINDS) - 1)
 
-        # Replies: of a few candidate earlier messages, take one with probability ∝ pull
-        # (Gumbel-max), never one's own and never a deleted one.
-        wants = rng.random(n) < REPLY_SHARE
-        lags = np.minimum(rng.geometric(0.25, size=(n, 4)), MAX_REPLY_LAG)
-        target = np.arange(a, e, dtype=np.int64)[:, None] - lags
-        valid = target >= 0
-        safe = np.where(valid, target, 0)
-        t_author = self.msg_author[safe]
-        valid &= t_author != author[:, None]
-        valid &= self.msg_kind[safe] != MessageKind.DELETED
-        score = np.log(REPLY_PULL[self.role[t_author]]) + rng.gumbel(size=(n, 4))
-        score[~valid] = -np.inf
-        best = np.argmax(score, axis=1)
-        rows = np.arange(n)
-        has_reply = wants & valid[rows, best]
-        reply_to = np.where(has_reply, target[rows, best], -1).astype(np.int64)
-
-        mentions = has_reply & is_text & (rng.random(n) < MENTION_SHARE)
+        reply_to = self.reply_to[a:e]
+        mentions = (reply_to >= 0) & is_text & (rng.random(n) < MENTION_SHARE)
         mentions[self.forced_pos[lo:hi] - a] = False
         mention = np.where(mentions, self.msg_author[np.maximum(reply_to, 0)], -1)
         return MessageBlock(
@@ -484,7 +484,7 @@ class Community:
             kind=kind,
             media=media,
             body=body,
-            reply_to=reply_to,
+            reply_to=reply_to.copy(),
             mention=mention.astype(np.int32),
         )
 
@@ -497,9 +497,12 @@ def build_community(config: CommunityConfig) -> Community:
         raise ValueError("messages must be ≥ 0")
     if config.days < 1:
         raise ValueError("days must be ≥ 1")
-    streams = np.random.SeedSequence(config.seed).spawn(9)
+    # spawned children do not depend on how many are spawned: streams added later
+    # leave the earlier ones (and what they draw) unchanged
+    streams = np.random.SeedSequence(config.seed).spawn(10)
     rngs = [np.random.default_rng(s) for s in streams]
-    r_roles, r_names, r_joins, r_tree, r_churn, r_counts, r_times, r_kinds, r_admin = rngs
+    r_roles, r_names, r_joins, r_tree, r_churn, r_counts, r_times, r_kinds, r_admin = rngs[:9]
+    r_replies = rngs[9]
 
     n = config.members
     end = config.days * DAY
@@ -631,12 +634,18 @@ def build_community(config: CommunityConfig) -> Community:
     key.sort()
     msg_author = (key % n).astype(np.int32)
     key //= n
-    msg_ts = key
+    msg_ts, msg_author, reply_to = _timed_replies(
+        r_replies, msg_ts=key, msg_author=msg_author, role=role, active_from=active_from,
+        exit_s=exit_s, usable=clock.usable,
+    )  # fmt: skip
+    del key
 
     pool = build_text_pool()
     msg_kind, forced_pos, forced_body, pairs = _kinds_and_quirks(
-        r_kinds, pool, msg_ts, msg_author, exporter, counts
+        r_kinds, pool, msg_ts, msg_author, exporter, counts, reply_to
     )
+    # nobody answers a message that is shown as deleted
+    reply_to[(reply_to >= 0) & (msg_kind[np.maximum(reply_to, 0)] == MessageKind.DELETED)] = -1
     return Community(
         config=config,
         clock=clock,
@@ -665,11 +674,106 @@ def build_community(config: CommunityConfig) -> Community:
         msg_ts=msg_ts,
         msg_author=msg_author,
         msg_kind=msg_kind,
+        reply_to=reply_to,
         forced_pos=forced_pos,
         forced_body=forced_body,
         duplicate_pairs=pairs,
         message_counts=np.bincount(msg_author, minlength=n).astype(np.int64),
     )
+
+
+def _timed_replies(
+    rng: np.random.Generator,
+    *,
+    msg_ts: I64,
+    msg_author: I32,
+    role: I8,
+    active_from: I64,
+    exit_s: I64,
+    usable: Bools,
+) -> tuple[I64, I32, I64]:
+    """Pick which messages answer which, then time every reply after its target.
+
+    Messages placed by the rhythm alone (sorted ``msg_ts``, ``msg_author``) are the
+    starting point. Each wants to reply with :data:`REPLY_SHARE`; it picks one of four
+    candidates among the :data:`MAX_REPLY_LAG` messages before it (nearer ones likelier)
+    with probability ∝ the candidate author's :data:`REPLY_PULL` — never its own. A reply
+    is then moved to its target's time plus a log-normal delay (:data:`REPLY_DELAY_MEDIAN`),
+    so a message that draws replies is followed by them within minutes, as in a live
+    chat; chains (replies to replies) follow their parent's new time. A reply that would
+    fall outside its author's membership or in an hour a DST change makes unusable keeps
+    its first time and is no reply. Returns the messages sorted again by (time, author)
+    and ``reply_to`` (global index of the target, else -1) in that order. ``msg_ts`` is
+    overwritten (ten million messages: no copies of whole columns that can be avoided).
+    """
+    m = len(msg_ts)
+    picked: list[tuple[I64, I64, I32]] = []
+    for a in range(0, m, BLOCK_SIZE):
+        e = min(m, a + BLOCK_SIZE)
+        k = e - a
+        author = msg_author[a:e]
+        wants = rng.random(k) < REPLY_SHARE
+        lags = np.minimum(rng.geometric(0.25, size=(k, 4)), MAX_REPLY_LAG)
+        cand = np.arange(a, e, dtype=np.int64)[:, None] - lags
+        valid = cand >= 0
+        safe = np.where(valid, cand, 0)
+        t_author = msg_author[safe]
+        valid &= t_author != author[:, None]
+        valid &= msg_ts[safe] >= active_from[author][:, None]
+        score = np.log(REPLY_PULL[role[t_author]]) + rng.gumbel(size=(k, 4))
+        score[~valid] = -np.inf
+        best = np.argmax(score, axis=1)
+        rows = np.arange(k)
+        chosen = np.flatnonzero(wants & valid[rows, best])
+        wait = rng.lognormal(np.log(REPLY_DELAY_MEDIAN), REPLY_DELAY_SIGMA, k)[chosen]
+        picked.append(
+            (
+                a + chosen.astype(np.int64),
+                cand[chosen, best[chosen]],
+                np.clip(np.rint(wait), 1, MAX_REPLY_DELAY).astype(np.int32),
+            )
+        )
+    replies = np.concatenate([p[0] for p in picked]) if picked else np.zeros(0, np.int64)
+    targets = np.concatenate([p[1] for p in picked]) if picked else np.zeros(0, np.int64)
+    delay = np.concatenate([p[2] for p in picked]) if picked else np.zeros(0, np.int32)
+    del picked
+
+    hours = len(usable)
+    first = msg_ts[replies]
+    while True:
+        while True:  # targets come before their replies: this ends after the longest chain
+            moved = msg_ts[targets] + delay
+            if np.array_equal(moved, msg_ts[replies]):
+                break
+            msg_ts[replies] = moved
+        who = msg_author[replies]
+        ok = (moved >= active_from[who]) & (moved < exit_s[who])
+        ok &= usable[np.minimum(moved // 3600, hours - 1)]
+        if ok.all():
+            break
+        msg_ts[replies] = first  # start again without the replies that cannot be
+        replies, targets, delay, first = replies[ok], targets[ok], delay[ok], first[ok]
+    del moved, who, ok, first, delay
+
+    # sort again by (time, author) and follow every target to its new position
+    n = int(msg_author.max()) + 1 if m else 1
+    msg_ts *= n
+    msg_ts += msg_author
+    order = np.argsort(msg_ts, kind="stable")
+    key = msg_ts[order]
+    new_author = (key % n).astype(np.int32)
+    key //= n
+    position = np.empty(m, dtype=np.int64)
+    for a in range(0, m, BLOCK_SIZE):
+        e = min(m, a + BLOCK_SIZE)
+        position[order[a:e]] = np.arange(a, e, dtype=np.int64)
+    del order
+    reply_to = np.full(m, -1, dtype=np.int64)
+    here, there = position[replies], position[targets]
+    del position
+    near = here - there <= MAX_REPLY_DISTANCE
+    reply_to[here[near]] = there[near]
+    return key, new_author, reply_to
 
 
 def _minute_weights(day_factor: F64, usable_hours: Bools) -> F64:
@@ -896,9 +1000,16 @@ def _kinds_and_quirks(
     msg_author: I32,
     exporter: int,
     counts: I64,
+    reply_to: I64,
 ) -> tuple[I8, I64, I32, I64]:
-    """Kinds per message, plus the forced texts and "ok"/"ok" pairs every export shows."""
+    """Kinds per message, plus the forced texts and "ok"/"ok" pairs every export shows.
+
+    The second message of a pair takes the first one's author and time, so it is never a
+    reply nor replied to (that could make a member answer themselves).
+    """
     m = len(msg_ts)
+    in_reply = reply_to >= 0
+    in_reply[reply_to[reply_to >= 0]] = True
     cum = np.cumsum(KIND_SHARES)
     kind = np.minimum(np.searchsorted(cum, rng.random(m) * cum[-1], side="right"), 2)
     kind = kind.astype(np.int8)
@@ -923,6 +1034,8 @@ def _kinds_and_quirks(
             k = int(rng.integers(m - 1))
             # the overwritten author must keep enough messages; pairs never touch
             if counts[msg_author[k + 1]] <= 5 or taken & {k - 1, k, k + 1, k + 2}:
+                continue
+            if in_reply[k + 1]:
                 continue
             pairs.append(k)
             taken.update((k, k + 1))
