@@ -258,23 +258,18 @@ def groups(
             markup=False,
         )
         return
+    # a group keyed by an id (Telegram's -100…, a WeChat chatroom) shows its name too
+    named = any(g.name and g.name != g.group_id for g in found)
     table = Table(show_header=True)
-    for column in (
-        "community",
-        "platform",
-        "group",
-        "timezone",
-        "messages",
-        "events",
-        "first",
-        "last",
-    ):
+    columns = ["community", "platform", "group", *(["name"] if named else [])]
+    for column in (*columns, "timezone", "messages", "events", "first", "last"):
         table.add_column(column, justify="right" if column in ("messages", "events") else "left")
     for g in found:
         table.add_row(
             escape(g.community),
             g.platform,
             escape(g.group_id),
+            *([escape(g.name or "")] if named else []),
             g.timezone,
             f"{g.messages:,}",
             f"{g.events:,}",

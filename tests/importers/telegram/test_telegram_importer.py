@@ -490,3 +490,20 @@ def test_run_import_on_both_stores_then_reimport_stores_nothing(store: Store) ->
     again = run_import(store, FORUM / "result.json", ImportSettings(timezone="Europe/Berlin"))
     assert again.new_events == 0
     assert first.new_events == 24  # every event of the fixture, counted by hand
+
+
+def test_shequn_groups_shows_the_name_of_a_group_keyed_by_its_id(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from shequn.cli import app
+
+    db = str(tmp_path / "s.duckdb")
+    runner = CliRunner()
+    imported = runner.invoke(app, ["--store", db, "import", str(FORUM), "--timezone", "UTC"])
+    assert imported.exit_code == 0, imported.output
+    shown = runner.invoke(app, ["--store", db, "groups"])
+    assert shown.exit_code == 0, shown.output
+    header = next(line for line in shown.stdout.splitlines() if "community" in line)
+    assert [c.strip() for c in header.split("┃")[1:5]] == ["community", "platform", "group", "name"]
+    row = next(line for line in shown.stdout.splitlines() if "-1001987654321" in line)
+    assert "Makers Forum" in row
