@@ -117,9 +117,10 @@ def materialize(log: Log, expr: ir.Table) -> ir.Table:
     """``expr`` computed now and kept for the life of the backend's connection: a
     temporary table on DuckDB (it lives in memory and spills to disk past the memory
     limit; the store itself stays read-only), a cached DataFrame on Spark."""
-    if log.engine == "spark":
-        return expr.cache()
     name = f"shequn_shared_{uuid.uuid4().hex}"
+    if log.engine == "spark":
+        # a view first: it registers the in-memory tables the expression reads
+        return log.backend.create_view(name, expr).cache()
     return log.backend.create_table(name, expr, temp=True)
 
 
