@@ -151,8 +151,11 @@ def message_links(ctx: Context) -> ir.Table:
     """Every person's message with its parent (the message it answers), where known.
 
     Columns: the columns of :func:`people_messages` but ``platform_id`` and
-    ``reply_to``, then ``explicit`` (the group has reply ids), ``turn`` (first message of
-    a member's turn), ``run`` (turn number in the group), ``parent_key``,
+    ``reply_to``, then ``explicit`` (the group has reply ids), ``seq`` (the message's
+    place in the group by time, then key), ``turn`` (first message of a member's turn),
+    ``run`` (turn number in the group), ``burst_start`` and ``burst`` (a new burst
+    starts more than the inferred window after the message before; burst number in the
+    group), ``parent_key``,
     ``parent_member``, ``parent_ts`` and ``inferred`` (the parent comes from turn taking,
     not from a reply id). Materialised per context.
     """
@@ -163,16 +166,25 @@ def _message_links(ctx: Context) -> ir.Table:
     msgs = people_messages(ctx)
     flagged = msgs.left_join(_explicit_groups(msgs), "group").drop("group_right")
     flagged = flagged.mutate(explicit=ibis.coalesce(flagged.explicit, False))
+    # one sort by (ts, key) numbers the messages; the running counts then order by that
+    # number instead of sorting the strings again
     order = ibis.window(group_by="group", order_by=["ts", "key"])
-    so_far = ibis.cumulative_window(group_by="group", order_by=["ts", "key"])
     lagged = flagged.mutate(
+        seq=ibis.row_number().over(order),
         prev_key=flagged.key.lag().over(order),
         prev_member=flagged.member.lag().over(order),
         prev_ts=flagged.ts.lag().over(order),
     )
-    turn = lagged.prev_member.isnull() | (lagged.prev_member != lagged.member)
-    lagged = lagged.mutate(turn=turn)
-    lagged = lagged.mutate(run=lagged.turn.cast("int64").sum().over(so_far))
+    window = ibis.interval(minutes=INFERRED_WINDOW_MINUTES)
+    lagged = lagged.mutate(
+        turn=lagged.prev_member.isnull() | (lagged.prev_member != lagged.member),
+        burst_start=lagged.prev_ts.isnull() | (lagged.ts > lagged.prev_ts + window),
+    )
+    so_far = ibis.cumulative_window(group_by="group", order_by="seq")
+    lagged = lagged.mutate(
+        run=lagged.turn.cast("int64").sum().over(so_far),
+        burst=lagged.burst_start.cast("int64").sum().over(so_far),
+    )
 
     pointing = msgs.filter(msgs.reply_to.notnull())
     wanted = pointing.select(ref_group=pointing.group, ref=pointing.reply_to).distinct()
@@ -442,20 +454,14 @@ def thread_positions(ctx: Context) -> ir.Table:
     tree = explicit.join(tree, [explicit.group == tree.t_group, explicit.key == tree.t_key])
     tree = tree.select("group", "key", "member", "ts", "local_ts", "root", "depth")
 
-    inferred = links.filter(~links.explicit)
-    order = ibis.window(group_by="group", order_by=["ts", "key"])
-    so_far = ibis.cumulative_window(group_by="group", order_by=["ts", "key"])
-    prev_ts = inferred.ts.lag().over(order)
-    breaks = prev_ts.isnull() | (
-        inferred.ts > prev_ts + ibis.interval(minutes=INFERRED_WINDOW_MINUTES)
-    )
-    bursts = inferred.mutate(new=breaks.cast("int64"))
-    bursts = bursts.mutate(burst=bursts.new.sum().over(so_far))
-    by_burst = ibis.cumulative_window(group_by=["group", "burst"], order_by=["ts", "key"])
-    first = ibis.window(group_by=["group", "burst"], order_by=["ts", "key"])
+    # bursts are numbered in message_links (explicit is per group, so the inferred rows
+    # are whole groups and their numbering is the same)
+    bursts = links.filter(~links.explicit)
+    by_burst = ibis.cumulative_window(group_by=["group", "burst"], order_by="seq")
+    first = ibis.window(group_by=["group", "burst"], order_by="seq")
     bursts = bursts.mutate(
         root=bursts.key.first().over(first),
-        depth=(bursts.turn & ~bursts.new.cast("boolean")).cast("int64").sum().over(by_burst),
+        depth=(bursts.turn & ~bursts.burst_start).cast("int64").sum().over(by_burst),
     )
     burst_tree = bursts.select("group", "key", "member", "ts", "local_ts", "root", "depth")
     return tree.union(burst_tree)
