@@ -119,8 +119,11 @@ def materialize(log: Log, expr: ir.Table) -> ir.Table:
     limit; the store itself stays read-only), a cached DataFrame on Spark."""
     name = f"shequn_shared_{uuid.uuid4().hex}"
     if log.engine == "spark":
-        # a view first: it registers the in-memory tables the expression reads
-        return log.backend.create_view(name, expr).cache()
+        # a view first: it registers the in-memory tables the expression reads; Spark
+        # types some literals its own way (0.5 as a decimal), so the view is cast back to
+        # the expression's schema
+        view = log.backend.create_view(name, expr)
+        return view.cast(expr.schema()).cache()
     return log.backend.create_table(name, expr, temp=True)
 
 
