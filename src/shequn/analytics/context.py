@@ -6,25 +6,35 @@ A metric never looks at raw identities: ``member`` is the linked member key
 time on its group's clock (the timezone set at import), computed by a range join
 on the group's UTC-offset periods — the same on every engine, DST included.
 Building a context runs two small queries (the groups, the time span); metrics
-built on it only compose expressions.
+built on it compose expressions. Intermediate tables several metrics share (the
+resolved events themselves, the messages with their parents, member facts …) are
+materialised once per context by :meth:`Context.shared` — a temporary table on DuckDB,
+a cached DataFrame on Spark — so a report run computes each of them once instead of
+once per metric that reads it.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Any, Final, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import ibis
 import pyarrow as pa
 from ibis.expr import types as ir
 
-from shequn.analytics.source import Log, arrow
+from shequn.analytics.source import Log, arrow, materialize
+
+T = TypeVar("T")
 
 #: event kinds that make someone a member of a group (besides posting)
 MEMBERSHIP_KINDS: Final = ("member_joined", "member_listed")
 EXIT_KINDS: Final = ("member_left", "member_removed")
+#: event columns no metric reads, left out of the materialised events
+UNUSED_COLUMNS: Final = ("schema_version", "ts_raw", "import_id", "source_line")
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,49 @@ class Context:
     end: datetime
     #: platform/group_id → timezone
     timezones: dict[str, str]
-    events: ir.Table = field(repr=False)
+    #: the scoped events with member, actor, group and local time (an expression)
+    resolved: ir.Table = field(repr=False)
+    #: materialise shared tables (False: every metric is one self-contained expression)
+    materialized: bool = True
+    #: shared tables by name, and the seconds each took to materialise
+    tables: dict[str, ir.Table] = field(default_factory=dict, repr=False, compare=False)
+    timings: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
+    #: Python values derived metrics share (see :meth:`computed`)
+    values: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: the clock of ``timings`` (bench/metric_times.py counts CPU seconds)
+    clock: Callable[[], float] = field(default=time.perf_counter, repr=False, compare=False)
+
+    def shared(self, name: str, build: Callable[[], ir.Table]) -> ir.Table:
+        """The table ``build()`` returns, computed once per context.
+
+        Several metrics read the same intermediate tables; as one expression each, the
+        engine would recompute them in every metric (and Ibis repeats a sub-plan at
+        every use inside one query). Materialised once, later metrics read the stored
+        rows. ``name`` identifies the table within the context.
+        """
+        table = self.tables.get(name)
+        if table is None:
+            began = self.clock()
+            table = build()
+            if self.materialized:
+                table = materialize(self.log, table)
+            self.timings[name] = self.clock() - began
+            self.tables[name] = table
+        return table
+
+    def computed(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()``, once per context: for Python-side work two derived metrics
+        share (the topic terms of the sample)."""
+        if name not in self.values:
+            began = self.clock()
+            self.values[name] = compute()
+            self.timings[name] = self.clock() - began
+        return cast(T, self.values[name])
+
+    @property
+    def events(self) -> ir.Table:
+        """The scoped events, each with ``member``, ``actor``, ``group`` and ``local_ts``."""
+        return self.shared("events", lambda: self.resolved.drop(*UNUSED_COLUMNS))
 
     @property
     def messages(self) -> ir.Table:
@@ -73,7 +125,10 @@ class Context:
 
 
 def build_context(
-    log: Log, scope: Scope | None = None, settings: Settings | None = None
+    log: Log,
+    scope: Scope | None = None,
+    settings: Settings | None = None,
+    materialized: bool = True,
 ) -> Context:
     """Resolve members, groups and local times for ``scope`` of ``log``."""
     scope = scope or Scope()
@@ -97,7 +152,7 @@ def build_context(
     start = scope.since or (min(firsts) if firsts else datetime(1970, 1, 1))
     end = scope.until or ((max(lasts) + timedelta(seconds=1)) if lasts else start)
     events = _resolved(log, raw, timezones, start, end)
-    return Context(log, scope, settings, start, end, timezones, events)
+    return Context(log, scope, settings, start, end, timezones, events, materialized)
 
 
 def _filtered(log: Log, scope: Scope) -> ir.Table:

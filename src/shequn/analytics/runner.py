@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
 import pyarrow as pa
 
@@ -18,15 +19,27 @@ def load_metrics() -> dict[str, Metric | Derived]:
     return METRICS
 
 
-def run_metrics(ctx: Context, names: Iterable[str] | None = None) -> dict[str, pa.Table]:
-    """Every metric (or the named ones and what they need), each sorted by its order."""
+def run_metrics(
+    ctx: Context,
+    names: Iterable[str] | None = None,
+    timings: dict[str, float] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[str, pa.Table]:
+    """Every metric (or the named ones and what they need), each sorted by its order.
+
+    ``timings``, when given, receives each metric's seconds on ``clock`` (a metric that
+    is first to need a shared table of the context pays for materialising it).
+    """
+    timings = {} if timings is None else timings
     known = load_metrics()
     wanted = list(known) if names is None else _with_inputs(known, list(names))
     results: dict[str, pa.Table] = {}
     for name in wanted:
         spec = known[name]
         if isinstance(spec, Metric):
+            began = clock()
             results[name] = _ordered(arrow(spec.build(ctx)), spec.order_by)
+            timings[name] = clock() - began
     pending = [spec for n in wanted if isinstance(spec := known[n], Derived)]
     while pending:
         ready = [d for d in pending if all(i in results for i in d.inputs)]
@@ -34,7 +47,9 @@ def run_metrics(ctx: Context, names: Iterable[str] | None = None) -> dict[str, p
             missing = {i for d in pending for i in d.inputs if i not in results}
             raise ValueError(f"derived metrics wait for unknown inputs: {sorted(missing)}")
         for spec in ready:
+            began = clock()
             results[spec.name] = _ordered(spec.compute(ctx, results), spec.order_by)
+            timings[spec.name] = clock() - began
             pending.remove(spec)
     return {name: results[name] for name in wanted}
 

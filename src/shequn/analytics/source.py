@@ -9,6 +9,7 @@ are read through that same Parquet export.
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -110,6 +111,20 @@ def export_parquet(store: Store, folder: str | Path) -> dict[str, int]:
 
 def _quote(path: Path) -> str:
     return str(path).replace("'", "''")
+
+
+def materialize(log: Log, expr: ir.Table) -> ir.Table:
+    """``expr`` computed now and kept for the life of the backend's connection: a
+    temporary table on DuckDB (it lives in memory and spills to disk past the memory
+    limit; the store itself stays read-only), a cached DataFrame on Spark."""
+    name = f"shequn_shared_{uuid.uuid4().hex}"
+    if log.engine == "spark":
+        # a view first: it registers the in-memory tables the expression reads; Spark
+        # types some literals its own way (0.5 as a decimal), so the view is cast back to
+        # the expression's schema
+        view = log.backend.create_view(name, expr)
+        return view.cast(expr.schema()).cache()
+    return log.backend.create_table(name, expr, temp=True)
 
 
 def arrow(expr: ir.Table) -> pa.Table:

@@ -90,19 +90,22 @@ def is_question(text: ir.StringValue) -> ir.BooleanValue:
     return text.notnull() & ibis.coalesce(found, False)
 
 
-def shared(table: ir.Table) -> ir.Table:
-    """``table`` as a set operation (a UNION ALL with none of its rows), which Ibis
-    compiles to one CTE where a query uses it several times, instead of repeating the
-    whole expression at each use (4× shorter SQL, much less planning on Spark)."""
-    return table.union(table.filter(ibis.literal(False)))
+#: a post is a resource when it carries media or a file, or its text holds a link
+URL: Final = r"https?://"
 
 
 def people_messages(ctx: Context) -> ir.Table:
-    """Messages written by people (not bots), with the columns conversations need."""
-    m = ctx.messages
-    m = m.filter(~m.is_bot)
-    return shared(
-        m.select(
+    """Messages written by people (not bots), with the columns conversations need.
+
+    The text is read once, here: ``question`` (:func:`is_question`) and ``resource``
+    (media, a file or a link) are kept instead of it. Materialised per context.
+    """
+
+    def build() -> ir.Table:
+        m = ctx.messages
+        m = m.filter(~m.is_bot)
+        resource = m.attachment_kind.notnull() | ibis.coalesce(m.text.re_search(URL), False)
+        return m.select(
             "group",
             "platform",
             "key",
@@ -110,12 +113,13 @@ def people_messages(ctx: Context) -> ir.Table:
             "member",
             "ts",
             "local_ts",
-            "text",
             "reply_to",
             "mentions",
-            "attachment_kind",
+            question=is_question(m.text),
+            resource=resource,
         )
-    )
+
+    return ctx.shared("conversation.messages", build)
 
 
 def _explicit_groups(msgs: ir.Table) -> ir.Table:
@@ -127,40 +131,66 @@ def _explicit_groups(msgs: ir.Table) -> ir.Table:
     )
 
 
-def message_refs(msgs: ir.Table) -> ir.Table:
-    """(group, ref) → the message's key, for ``reply_to`` values: platform ids and keys."""
+def message_refs(msgs: ir.Table, wanted: ir.Table | None = None) -> ir.Table:
+    """(group, ref) → the message's key, for ``reply_to`` values: platform ids and keys.
+
+    ``wanted`` (``ref_group``, ``ref``) limits the result to the refs something points at
+    (every message has a key, but few are replied to; without reply ids, none is).
+    """
     by_id = msgs.filter(msgs.platform_id.notnull()).select(
         ref_group=msgs.group, ref=msgs.platform_id, ref_key=msgs.key
     )
     by_key = msgs.select(ref_group=msgs.group, ref=msgs.key, ref_key=msgs.key)
     refs = by_id.union(by_key)
+    if wanted is not None:
+        refs = refs.semi_join(wanted, [refs.ref_group == wanted.ref_group, refs.ref == wanted.ref])
     return refs.group_by(["ref_group", "ref"]).aggregate(ref_key=refs.ref_key.min())
 
 
 def message_links(ctx: Context) -> ir.Table:
     """Every person's message with its parent (the message it answers), where known.
 
-    Columns: the message columns of :func:`people_messages`, ``explicit`` (the group has
-    reply ids), ``turn`` (first message of a member's turn), ``run`` (turn number in the
-    group), ``parent_key``, ``parent_member``, ``parent_ts`` and ``inferred`` (the parent
-    comes from turn taking, not from a reply id).
+    Columns: the columns of :func:`people_messages` but ``platform_id`` and
+    ``reply_to``, then ``explicit`` (the group has reply ids), ``seq`` (the message's
+    place in the group by time, then key), ``turn`` (first message of a member's turn),
+    ``run`` (turn number in the group), ``burst_start`` and ``burst`` (a new burst
+    starts more than the inferred window after the message before; burst number in the
+    group), ``parent_key``,
+    ``parent_member``, ``parent_ts`` and ``inferred`` (the parent comes from turn taking,
+    not from a reply id). Materialised per context.
     """
+    return ctx.shared("conversation.links", lambda: _message_links(ctx))
+
+
+def _message_links(ctx: Context) -> ir.Table:
     msgs = people_messages(ctx)
     flagged = msgs.left_join(_explicit_groups(msgs), "group").drop("group_right")
     flagged = flagged.mutate(explicit=ibis.coalesce(flagged.explicit, False))
+    # one sort by (ts, key) numbers the messages; the running counts then order by that
+    # number instead of sorting the strings again
     order = ibis.window(group_by="group", order_by=["ts", "key"])
-    so_far = ibis.cumulative_window(group_by="group", order_by=["ts", "key"])
     lagged = flagged.mutate(
+        seq=ibis.row_number().over(order),
         prev_key=flagged.key.lag().over(order),
         prev_member=flagged.member.lag().over(order),
         prev_ts=flagged.ts.lag().over(order),
     )
-    turn = lagged.prev_member.isnull() | (lagged.prev_member != lagged.member)
-    lagged = lagged.mutate(turn=turn)
-    lagged = lagged.mutate(run=lagged.turn.cast("int64").sum().over(so_far))
+    window = ibis.interval(minutes=INFERRED_WINDOW_MINUTES)
+    lagged = lagged.mutate(
+        turn=lagged.prev_member.isnull() | (lagged.prev_member != lagged.member),
+        burst_start=lagged.prev_ts.isnull() | (lagged.ts > lagged.prev_ts + window),
+    )
+    so_far = ibis.cumulative_window(group_by="group", order_by="seq")
+    lagged = lagged.mutate(
+        run=lagged.turn.cast("int64").sum().over(so_far),
+        burst=lagged.burst_start.cast("int64").sum().over(so_far),
+    )
 
-    refs = message_refs(msgs)
+    pointing = msgs.filter(msgs.reply_to.notnull())
+    wanted = pointing.select(ref_group=pointing.group, ref=pointing.reply_to).distinct()
+    refs = message_refs(msgs, wanted)
     parents = msgs.select(p_key=msgs.key, p_member=msgs.member, p_ts=msgs.ts)
+    parents = parents.semi_join(refs, parents.p_key == refs.ref_key)
     explicit = lagged.left_join(
         refs, [lagged.group == refs.ref_group, lagged.reply_to == refs.ref]
     ).drop("ref_group", "ref")
@@ -183,16 +213,23 @@ def message_links(ctx: Context) -> ir.Table:
         parent_member=ibis.ifelse(has_parent, out.parent_member, ibis.null("string")),
         parent_ts=ibis.ifelse(has_parent, out.parent_ts, ibis.null("timestamp")),
     )
-    return shared(out.drop("ref_key", "p_member", "p_ts", "prev_key", "prev_member", "prev_ts"))
+    return out.drop(
+        "ref_key", "p_member", "p_ts", "prev_key", "prev_member", "prev_ts",
+        "platform_id", "reply_to",
+    )  # fmt: skip
 
 
-def replies_to(links: ir.Table) -> ir.Table:
+def replies_to(ctx: Context) -> ir.Table:
     """(group, replied_key, reply_member, reply_ts): who answered which message, and when.
 
     Explicit groups: every message whose parent is the replied message. Inferred groups:
     the first message of the next turn answers every message of the turn before it, when
-    it came within the window of that turn's last message.
+    it came within the window of that turn's last message. Materialised per context.
     """
+    return ctx.shared("conversation.replies", lambda: _replies_to(message_links(ctx)))
+
+
+def _replies_to(links: ir.Table) -> ir.Table:
     explicit = links.filter(links.explicit & links.parent_key.notnull())
     direct = explicit.select(
         "group",
@@ -216,11 +253,16 @@ def replies_to(links: ir.Table) -> ir.Table:
     return direct.union(by_turn)
 
 
-def mention_rows(ctx: Context, links: ir.Table) -> ir.Table:
+def mention_rows(ctx: Context) -> ir.Table:
     """(group, key, member, target): each distinct member a message @mentions, resolved to
     member keys through the identity links like the context does; self-mentions and
     mentions of the member the message already answers are left out (that is the reply
-    edge)."""
+    edge). Materialised per context."""
+    return ctx.shared("conversation.mentions", lambda: _mention_rows(ctx))
+
+
+def _mention_rows(ctx: Context) -> ir.Table:
+    links = message_links(ctx)
     m = links.filter(links.mentions.notnull())
     rows = m.select(
         "group",
@@ -249,7 +291,12 @@ def mention_rows(ctx: Context, links: ir.Table) -> ir.Table:
 
 
 def interactions(ctx: Context) -> ir.Table:
-    """One row per interaction: (group, source, target, kind, weight)."""
+    """One row per interaction: (group, source, target, kind, weight). Materialised per
+    context."""
+    return ctx.shared("conversation.interactions", lambda: _interactions(ctx))
+
+
+def _interactions(ctx: Context) -> ir.Table:
     links = message_links(ctx)
     answering = links.filter(links.parent_member.notnull() & (links.parent_member != links.member))
     replies = answering.select(
@@ -263,7 +310,7 @@ def interactions(ctx: Context) -> ir.Table:
             ibis.literal(1, "float64"),
         ),
     )
-    mentions = mention_rows(ctx, links)
+    mentions = mention_rows(ctx)
     mentioned = mentions.select(
         "group",
         source=mentions.member,
@@ -297,8 +344,8 @@ def question_replies(ctx: Context) -> ir.Table:
     """Each question (group, key, member, ts, local_ts) with its first reply by someone
     else: ``first_reply_ts`` (null when nobody answered)."""
     links = message_links(ctx)
-    questions = links.filter(is_question(links.text))
-    replies = replies_to(links)
+    questions = links.filter(links.question)
+    replies = replies_to(ctx)
     joined = questions.left_join(
         replies,
         [
@@ -403,32 +450,30 @@ def thread_positions(ctx: Context) -> ir.Table:
         step = joined.group_by([joined.group, joined.key]).aggregate(
             up=joined.o_up.min(), dist=(joined.dist + joined.o_dist).min()
         )
-    tree = step.select("group", "key", root="up", depth="dist")
+    tree = step.select(t_group="group", t_key="key", root="up", depth="dist")
+    tree = explicit.join(tree, [explicit.group == tree.t_group, explicit.key == tree.t_key])
+    tree = tree.select("group", "key", "member", "ts", "local_ts", "root", "depth")
 
-    inferred = links.filter(~links.explicit)
-    order = ibis.window(group_by="group", order_by=["ts", "key"])
-    so_far = ibis.cumulative_window(group_by="group", order_by=["ts", "key"])
-    prev_ts = inferred.ts.lag().over(order)
-    breaks = prev_ts.isnull() | (
-        inferred.ts > prev_ts + ibis.interval(minutes=INFERRED_WINDOW_MINUTES)
-    )
-    bursts = inferred.mutate(new=breaks.cast("int64"))
-    bursts = bursts.mutate(burst=bursts.new.sum().over(so_far))
-    by_burst = ibis.cumulative_window(group_by=["group", "burst"], order_by=["ts", "key"])
-    first = ibis.window(group_by=["group", "burst"], order_by=["ts", "key"])
+    # bursts are numbered in message_links (explicit is per group, so the inferred rows
+    # are whole groups and their numbering is the same)
+    bursts = links.filter(~links.explicit)
+    by_burst = ibis.cumulative_window(group_by=["group", "burst"], order_by="seq")
+    first = ibis.window(group_by=["group", "burst"], order_by="seq")
     bursts = bursts.mutate(
         root=bursts.key.first().over(first),
-        depth=(bursts.turn & ~bursts.new.cast("boolean")).cast("int64").sum().over(by_burst),
+        depth=(bursts.turn & ~bursts.burst_start).cast("int64").sum().over(by_burst),
     )
-    burst_tree = bursts.select("group", "key", "root", "depth")
-    positions = tree.union(burst_tree)
-    return links.join(positions, ["group", "key"]).select(
-        "group", "key", "member", "ts", "local_ts", "root", "depth"
-    )
+    burst_tree = bursts.select("group", "key", "member", "ts", "local_ts", "root", "depth")
+    return tree.union(burst_tree)
 
 
 def thread_table(ctx: Context) -> ir.Table:
-    """Per thread (a root with at least one answer): starter, size, depth, participants."""
+    """Per thread (a root with at least one answer): starter, size, depth, participants.
+    Materialised per context."""
+    return ctx.shared("conversation.thread_table", lambda: _thread_table(ctx))
+
+
+def _thread_table(ctx: Context) -> ir.Table:
     pos = thread_positions(ctx)
     per = pos.group_by(["group", "root"]).aggregate(
         messages=pos.count(), depth=pos.depth.max(), participants=pos.member.nunique()

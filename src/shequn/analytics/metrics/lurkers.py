@@ -19,7 +19,7 @@ import ibis
 from ibis.expr import types as ir
 
 from shequn.analytics.context import MEMBERSHIP_KINDS, Context
-from shequn.analytics.metrics.common import ALL_GROUPS, with_all_groups
+from shequn.analytics.metrics.common import ALL_GROUPS
 from shequn.analytics.metrics.retention import SECONDS_PER_DAY, member_events, member_facts
 from shequn.analytics.registry import metric
 
@@ -91,13 +91,31 @@ def summary(ctx: Context) -> ir.Table:
 
 
 def _last_names(ctx: Context) -> ir.Table:
+    """Each member's name on their latest named event (latest time, then highest key),
+    per group and for ``*`` (the latest of the groups' latest)."""
     e = member_events(ctx)
     named = e.filter(e.member_name.notnull())
-    named = with_all_groups(named.select("group", "member", "member_name", "ts", "key"))
-    latest = ibis.window(group_by=["group", "member"], order_by=[ibis.desc("ts"), ibis.desc("key")])
-    ranked = named.mutate(r=ibis.row_number().over(latest))
-    first = ranked.filter(ranked.r == 0)
-    return first.select(name_group="group", name_member="member", name="member_name")
+    rows = named.select("group", "member", "member_name", "ts", "key")
+    per_group = _latest(rows)
+    everywhere = _latest(per_group.mutate(group=ibis.literal(ALL_GROUPS)))
+    out = per_group.union(everywhere)
+    return out.select(name_group="group", name_member="member", name="member_name")
+
+
+def _latest(rows: ir.Table) -> ir.Table:
+    """Per (group, member), the row with the latest ``ts`` and then the highest ``key``
+    (two aggregates instead of a window sorting every row)."""
+    last = rows.group_by(["group", "member"]).aggregate(last_ts=rows.ts.max())
+    last = last.rename(l_group="group", l_member="member")
+    at_last = rows.join(
+        last,
+        [rows.group == last.l_group, rows.member == last.l_member, rows.ts == last.last_ts],
+    )
+    return at_last.group_by(["group", "member"]).aggregate(
+        member_name=at_last.member_name.argmax(at_last.key),
+        ts=at_last.ts.max(),
+        key=at_last.key.max(),
+    )
 
 
 @metric(

@@ -50,8 +50,13 @@ def member_facts(ctx: Context) -> ir.Table:
 
     Columns: ``group``, ``member``, ``joined`` (UTC), ``join_week`` (local Monday),
     ``posts``, ``last_post`` (UTC, null if none), ``gone`` (at the end of the period),
-    ``exited`` (UTC time of the exit that made them gone, else null).
+    ``exited`` (UTC time of the exit that made them gone, else null). Materialised per
+    context.
     """
+    return ctx.shared("retention.member_facts", lambda: _member_facts(ctx))
+
+
+def _member_facts(ctx: Context) -> ir.Table:
     e = member_events(ctx)
     is_exit = e.kind.isin(list(EXIT_KINDS))
     joined_row = e.kind == "member_joined"
@@ -117,7 +122,12 @@ def member_weeks(ctx: Context) -> ir.Table:
     Columns: ``group``, ``member``, ``cohort`` (local Monday of the join), ``k``,
     ``week`` (cohort + k weeks), ``complete`` (the week ended inside the period),
     ``posted`` (a message in that week), ``is_member`` (not gone at the week's end).
+    Materialised per context.
     """
+    return ctx.shared("retention.member_weeks", lambda: _member_weeks(ctx))
+
+
+def _member_weeks(ctx: Context) -> ir.Table:
     facts = member_facts(ctx)
     e = member_events(ctx)
     is_exit = e.kind.isin(list(EXIT_KINDS))

@@ -35,7 +35,6 @@ from shequn.analytics.context import EXIT_KINDS, MEMBERSHIP_KINDS, Context
 from shequn.analytics.metrics.common import day_of, with_all_groups
 from shequn.analytics.metrics.conversation import (
     interactions,
-    is_question,
     mention_rows,
     message_links,
     message_refs,
@@ -75,7 +74,6 @@ SETTINGS_KINDS: Final = (
     "group_renamed", "group_description_changed", "group_icon_changed",
     "group_settings_changed",
 )  # fmt: skip
-URL: Final = r"https?://"
 
 
 def _members(ctx: Context) -> ir.Table:
@@ -109,16 +107,8 @@ def _members(ctx: Context) -> ir.Table:
 def signals(ctx: Context) -> ir.Table:
     msgs = people_messages(ctx)
     links = message_links(ctx)
-    resource = msgs.attachment_kind.notnull() | ibis.coalesce(msgs.text.re_search(URL), False)
     posts = with_all_groups(
-        msgs.select(
-            "group",
-            "member",
-            "ts",
-            day=day_of(msgs.local_ts),
-            question=is_question(msgs.text),
-            resource=resource,
-        )
+        msgs.select("group", "member", "ts", "question", "resource", day=day_of(msgs.local_ts))
     )
     post_stats = posts.group_by(["group", "member"]).aggregate(
         messages=posts.count(),
@@ -140,7 +130,7 @@ def signals(ctx: Context) -> ir.Table:
     replies_got = got.group_by(["group", "member"]).aggregate(
         replies_received=(~got.inferred).sum(), inferred_received=got.inferred.sum()
     )
-    mentioned = mention_rows(ctx, links)
+    mentioned = mention_rows(ctx)
     mentioned = with_all_groups(mentioned.select("group", member=mentioned.target))
     mentions_got = mentioned.group_by(["group", "member"]).aggregate(
         mentions_received=mentioned.count()
@@ -148,10 +138,8 @@ def signals(ctx: Context) -> ir.Table:
     inter = with_all_groups(interactions(ctx).select("group", "source", member="target"))
     responders = inter.group_by(["group", "member"]).aggregate(responders=inter.source.nunique())
 
-    questions = links.filter(is_question(links.text)).select(
-        q_group="group", q_key="key", asker="member"
-    )
-    replies = replies_to(links)
+    questions = links.filter(links.question).select(q_group="group", q_key="key", asker="member")
+    replies = replies_to(ctx)
     answers = replies.join(
         questions,
         [replies.group == questions.q_group, replies.replied_key == questions.q_key],
@@ -219,7 +207,8 @@ def _reactions_received(ctx: Context, msgs: ir.Table) -> ir.Table:
     e = ctx.events
     r = e.filter((e.kind == "reaction_added") & ~e.is_bot & e.member_id.notnull())
     r = r.select("group", reactor=r.member, reply_to=r.reply_to)
-    refs = message_refs(msgs)
+    wanted = r.filter(r.reply_to.notnull()).select(ref_group=r.group, ref=r.reply_to).distinct()
+    refs = message_refs(msgs, wanted)
     authors = msgs.select(a_key=msgs.key, author=msgs.member)
     hit = r.join(refs, [r.group == refs.ref_group, r.reply_to == refs.ref])
     hit = hit.join(authors, hit.ref_key == authors.a_key)

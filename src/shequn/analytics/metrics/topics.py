@@ -82,12 +82,41 @@ def _jieba() -> Any:
     return jieba
 
 
-def terms(text: str, names: Iterable[str] = ()) -> list[str]:
+class Names:
+    """Names to strip after ``@``, longest first, found by their first character.
+
+    Only ``@`` + name is removed, and a removal leaves a space, so after an ``@`` of the
+    text there only ever stands the character that stood there originally, or a space:
+    names starting with anything else cannot match and are never tried. The names
+    tried are tried in the same order as all of them would be.
+    """
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.ordered = sorted({n for n in names if n}, key=len, reverse=True)
+        self.by_first: dict[str, list[int]] = {}
+        for i, name in enumerate(self.ordered):
+            self.by_first.setdefault(name[0], []).append(i)
+
+    def strip(self, text: str) -> str:
+        """``text`` with every ``@`` + name replaced by a space, longest names first."""
+        if "@" not in text:
+            return text
+        firsts = {" "}
+        at = text.find("@")
+        while at != -1:
+            firsts.add(text[at + 1 : at + 2])
+            at = text.find("@", at + 1)
+        tried = sorted(i for c in firsts for i in self.by_first.get(c, ()))
+        for i in tried:
+            text = text.replace("@" + self.ordered[i], " ")
+        return text
+
+
+def terms(text: str, names: Iterable[str] | Names = ()) -> list[str]:
     """The distinct terms of one message, in order of first appearance."""
     text = _URL.sub(" ", text)
     text = _WECHAT_MENTION.sub(" ", text)
-    for name in sorted({n for n in names if n}, key=len, reverse=True):
-        text = text.replace("@" + name, " ")
+    text = (names if isinstance(names, Names) else Names(names)).strip(text)
     text = _ANY_MENTION.sub(" ", text)
     stop = stop_words()
     out: dict[str, None] = {}
@@ -128,7 +157,16 @@ def sample(ctx: Context) -> ir.Table:
     )
 
 
-def weekly_terms(table: pa.Table) -> tuple[dict[tuple[str, datetime], Counter[str]], Counter[Any]]:
+WeeklyTerms = tuple[dict[tuple[str, datetime], Counter[str]], Counter[Any]]
+
+
+def _weekly_terms(ctx: Context, results: Mapping[str, pa.Table]) -> WeeklyTerms:
+    """:func:`weekly_terms` of the sample, computed once per context (both topic
+    metrics read it)."""
+    return ctx.computed("topics.weekly_terms", lambda: weekly_terms(results["topics.sample"]))
+
+
+def weekly_terms(table: pa.Table) -> WeeklyTerms:
     """Per (group, week), ``*`` included: messages containing each term, and messages."""
     rows = table.to_pylist()
     names: dict[str, set[str]] = {}
@@ -137,10 +175,11 @@ def weekly_terms(table: pa.Table) -> tuple[dict[tuple[str, datetime], Counter[st
         if row["member_name"]:
             known.add(row["member_name"])
         known.update(row["mentions"] or ())
+    strippers = {group: Names(known) for group, known in names.items()}
     counts: dict[tuple[str, datetime], Counter[str]] = {}
     messages: Counter[Any] = Counter()
     for row in rows:
-        found = terms(row["text"], names[row["group"]])
+        found = terms(row["text"], strippers[row["group"]])
         for group in (row["group"], ALL_GROUPS):
             at = (group, row["week"])
             messages[at] += 1
@@ -163,7 +202,7 @@ def _ranked(counter: Counter[str]) -> list[tuple[str, int]]:
     ("group", "week", "rank"),
 )
 def top_terms(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
-    counts, messages = weekly_terms(results["topics.sample"])
+    counts, messages = _weekly_terms(ctx, results)
     out: dict[str, list[Any]] = {name: [] for name in _TERMS.names}
     for at in sorted(counts):
         for rank, (term, n) in enumerate(_ranked(counts[at])[:TOP_TERMS], start=1):
@@ -202,7 +241,7 @@ _TERMS: Final = pa.schema(
     ("group", "week", "rank"),
 )
 def emerging(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
-    counts, messages = weekly_terms(results["topics.sample"])
+    counts, messages = _weekly_terms(ctx, results)
     out: dict[str, list[Any]] = {name: [] for name in _EMERGING.names}
     for group, week in sorted(counts):
         before: Counter[str] = Counter()
