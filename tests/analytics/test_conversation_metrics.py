@@ -47,6 +47,7 @@ MESSAGES: list[tuple[str, str, str, str | None, str, float, str, str | None, lis
     ("whatsapp", "w1", "w4", None, "B", 4, "and there", None, []),
     ("whatsapp", "w1", "w5", None, "A", 20, "thx", None, ["B"]),
     ("whatsapp", "w1", "w6", None, "C", 22, "hi all", None, []),
+    ("whatsapp", "w1", "w8", None, "B", 23, "welcome @C", None, ["C"]),  # inferred + mention
     ("whatsapp", "w1", "w7", None, "C", 7 * 24 * 60 + 30, "is this the right group?", None, []),
 ]
 REACTIONS = [
@@ -165,7 +166,9 @@ def plain_edges() -> dict[tuple[str, str, str, str], tuple[float, int]]:
             )
         for identity in set(m["mentions"]):
             target = member_key(m["platform"], identity)
-            if target != m["member"] and not (parent and parent[1] == target):
+            # a mention of the member the message *explicitly* replies to is the reply
+            # edge; one of an inferred parent is the evidence and counts
+            if target != m["member"] and not (parent and not parent[2] and parent[1] == target):
                 found[(m["group"], m["member"], target, "mention")].append(1.0)
     for (_group, s, t, kind), weights in list(found.items()):
         found[("*", s, t, kind)] += weights
@@ -241,6 +244,9 @@ def test_edges_match_plain_python(tiny_results: dict[str, pa.Table]) -> None:
     assert ours[("whatsapp/w1", "whatsapp:B", "whatsapp:A", "inferred")] == (INFERRED_WEIGHT, 1)
     assert ours[("whatsapp/w1", "whatsapp:C", "whatsapp:A", "inferred")] == (INFERRED_WEIGHT, 1)
     assert ("whatsapp/w1", "whatsapp:A", "whatsapp:B", "inferred") not in ours  # 16 min later
+    # an inferred answer that also @mentions its inferred parent: both edges
+    assert ours[("whatsapp/w1", "whatsapp:B", "whatsapp:C", "inferred")] == (INFERRED_WEIGHT, 1)
+    assert ours[("whatsapp/w1", "whatsapp:B", "whatsapp:C", "mention")] == (1.0, 1)
 
 
 def test_response_matches_plain_python(tiny: Context, tiny_results: dict[str, pa.Table]) -> None:
@@ -274,9 +280,9 @@ def test_threads_follow_reply_chains(tiny_results: dict[str, pa.Table]) -> None:
     assert (g1["threads"], g1["thread_messages"], g1["max_depth"]) == (3, 10, 3)
     assert g1["deep_threads"] == 1
     assert g1["group_threads"] == 1
-    # w1: one burst w1..w4 (turns A, B: depth 1); w5, w6 (A, C: depth 1)
+    # w1: one burst w1..w4 (turns A, B: depth 1); w5, w6, w8 (A ← C ← B: depth 2)
     w1 = rows["whatsapp/w1"]
-    assert (w1["threads"], w1["max_depth"]) == (2, 1)
+    assert (w1["threads"], w1["max_depth"]) == (2, 2)
 
 
 def test_simulated_questions_and_replies(community: Any, duckdb_context: Context) -> None:

@@ -256,8 +256,10 @@ def _replies_to(links: ir.Table) -> ir.Table:
 def mention_rows(ctx: Context) -> ir.Table:
     """(group, key, member, target): each distinct member a message @mentions, resolved to
     member keys through the identity links like the context does; self-mentions and
-    mentions of the member the message already answers are left out (that is the reply
-    edge). Materialised per context."""
+    mentions of the member the message explicitly replies to (reply ids) are left out
+    (that is the reply edge). A mention of the member an *inferred* answer points at is
+    kept: the mention is the evidence, the inference only a guess. Materialised per
+    context."""
     return ctx.shared("conversation.mentions", lambda: _mention_rows(ctx))
 
 
@@ -269,7 +271,7 @@ def _mention_rows(ctx: Context) -> ir.Table:
         "platform",
         "key",
         "member",
-        "parent_member",
+        parent_member=ibis.ifelse(m.inferred, ibis.null("string"), m.parent_member),
         identity=m.mentions.unnest(),
     )
     log_links = ctx.log.links
