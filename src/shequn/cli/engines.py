@@ -147,7 +147,9 @@ def _print_dry_run(actions: list[Action], show_all: bool, show_phones: bool) -> 
     (every action with ``show_all``): thousands of point awards are read as a count."""
     if show_all:
         for action in actions:
-            out.print(_shown(describe(action, verb="would: "), show_phones), markup=False)
+            out.print(
+                shown(describe(action, verb="would: "), show_phones=show_phones), markup=False
+            )
         return
     per_source: dict[tuple[str, str], Counter[str]] = {}
     examples: dict[tuple[str, str, str], Action] = {}
@@ -169,7 +171,7 @@ def _print_dry_run(actions: list[Action], show_all: bool, show_phones: bool) -> 
     out.print(table)
     out.print("the first of each, with its reason (--all lists every action):", markup=False)
     for key in sorted(examples):
-        out.print(_shown(describe(examples[key], verb="  "), show_phones), markup=False)
+        out.print(shown(describe(examples[key], verb="  "), show_phones=show_phones), markup=False)
 
 
 def _action_json(action: Action, show_phones: bool) -> dict[str, Any]:
@@ -178,10 +180,6 @@ def _action_json(action: Action, show_phones: bool) -> dict[str, Any]:
         row["member"] = shown(row["member"]) if row["member"] else None
         row["explanation"] = shown(row["explanation"])
     return row
-
-
-def _shown(text: str, show_phones: bool) -> str:
-    return text if show_phones else shown(text)
 
 
 def replay(

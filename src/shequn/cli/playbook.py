@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +19,7 @@ from shequn.playbook import (
     schema_text,
     starting_playbook,
 )
-from shequn.store import Window, default_store_path, open_store
+from shequn.store import Window, is_server_url, open_store, store_target
 
 playbook_app = typer.Typer(add_completion=False, no_args_is_help=True)
 
@@ -96,8 +95,8 @@ def playbook_init(
 
 def _stored_groups(location: str | None, community: str) -> list[StartingGroup]:
     """The community's groups as the store holds them (none if there is no store yet)."""
-    target = location or os.environ.get("SHEQUN_STORE") or str(default_store_path())
-    if not target.startswith(("postgresql://", "postgres://")) and not Path(target).exists():
+    target = store_target(location)
+    if not is_server_url(target) and not Path(target).exists():
         return []
     with open_store(target) as db:
         return [

@@ -19,7 +19,6 @@ metrics compute them), NaN and infinities as ``null``.
 from __future__ import annotations
 
 import math
-import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -214,10 +213,10 @@ def report_log(
     if parquet is not None:
         yield parquet_log(parquet, engine)
         return
-    from shequn.store import default_store_path, open_store
+    from shequn.store import is_server_url, open_store, store_target
 
-    target = store or os.environ.get("SHEQUN_STORE") or str(default_store_path())
-    remote = target.startswith(("postgresql://", "postgres://"))
+    target = store_target(store)
+    remote = is_server_url(target)
     if engine == "duckdb" and not remote:
         if not Path(target).exists():
             raise ConfigError("--store", f"{target} does not exist (import a chat first)")

@@ -23,6 +23,7 @@ from rich.text import Text
 
 from shequn.analytics.metrics.common import ALL_GROUPS
 from shequn.report.collect import Report
+from shequn.report.recommend import partial_weeks
 
 #: rows shown per ranking
 ROWS: Final = 10
@@ -173,7 +174,7 @@ def print_report(report: Report, console: Console) -> None:
             console.print(line)
     names = member_names(report)
     metrics: dict[str, Any] = doc["metrics"]
-    partial = partial_weeks(metrics)
+    partial = partial_weeks(report.results.get("activity.weekly")) or set()
     shown: set[str] = set()
     for section in doc["sections"]:
         views = [v for v in VIEWS.get(section["id"], ()) if v.metric in metrics]
@@ -265,12 +266,6 @@ def select_rows(view: View, rows: Rows, partial: set[str]) -> tuple[Rows, list[s
     if view.select != "groups" or single:
         columns = [c for c in columns if c != "group"]
     return chosen, columns
-
-
-def partial_weeks(metrics: dict[str, Any]) -> set[str]:
-    """The weeks activity.weekly marks incomplete (the period ends inside them)."""
-    weekly = metrics.get("activity.weekly", {"rows": []})["rows"]
-    return {_day(r.get("week")) for r in weekly if r.get("complete") is False}
 
 
 def _day(value: Any) -> str:

@@ -18,7 +18,9 @@ __all__ = [
     "Store",
     "Window",
     "default_store_path",
+    "is_server_url",
     "open_store",
+    "store_target",
 ]
 
 
@@ -27,15 +29,24 @@ def default_store_path() -> Path:
     return Path(platformdirs.user_data_dir("shequn", appauthor=False)) / "shequn.duckdb"
 
 
+def store_target(location: str | os.PathLike[str] | None = None) -> str:
+    """Where a store is: ``location``, else ``SHEQUN_STORE``, else :func:`default_store_path`."""
+    target = str(location) if location is not None else os.environ.get("SHEQUN_STORE")
+    return target or str(default_store_path())
+
+
+def is_server_url(target: str) -> bool:
+    """True for a PostgreSQL URL (a server), false for an embedded file."""
+    return target.startswith(("postgresql://", "postgres://"))
+
+
 def open_store(location: str | os.PathLike[str] | None = None) -> Store:
     """Open the store at ``location``: a postgresql:// URL, a file path, or the default.
 
     Without a location, ``SHEQUN_STORE`` is used, then :func:`default_store_path`.
     """
-    target = str(location) if location is not None else os.environ.get("SHEQUN_STORE")
-    if not target:
-        target = str(default_store_path())
-    if target.startswith(("postgresql://", "postgres://")):
+    target = store_target(location)
+    if is_server_url(target):
         from shequn.store.postgres_store import PostgresStore
 
         return PostgresStore(target)
