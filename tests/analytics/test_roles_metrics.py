@@ -137,12 +137,13 @@ def discord_5000(tmp_path_factory: pytest.TempPathFactory) -> tuple[pa.Table, di
 
 
 def test_whatsapp_heuristic_path(tmp_path: Path) -> None:
-    """WhatsApp text exports have no reply ids: answers come from turn taking and
-    @mentions. Lurkers are as good; KOLs rest on mentions alone (figures printed)."""
+    """WhatsApp text exports have no reply ids: the answers a member draws are estimated
+    from the timing and @mentions (inferred_draw). Lurkers are as good; KOLs a little
+    below the 5,000-member Discord figures (printed; bench/RESULTS.md)."""
     table, truth = _simulated(tmp_path, "whatsapp", 1000, 60_000, 90)
     figures = {role: precision_recall(table, truth, role) for role in ("lurker", "kol")}
     for role, (p, r, n, t) in figures.items():
         print(f"\n[whatsapp 1,000 members / 60,000 messages] {role}: precision {p:.3f} "
               f"recall {r:.3f} ({n} found, {t} true)")  # fmt: skip
     assert min(figures["lurker"][:2]) >= 0.9
-    assert figures["kol"][0] >= 0.5 and figures["kol"][1] >= 0.6
+    assert figures["kol"][0] >= 0.9 and figures["kol"][1] >= 0.8

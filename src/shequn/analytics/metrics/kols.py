@@ -3,10 +3,11 @@ not by volume.
 
 A KOL is not whoever writes the most: the seeds (001 §8, 004) describe members who
 *draw* replies, open topics others join and whose word is picked up. So influence is
-read per message: answers drawn per message (replies and @mentions received, inferred
-answers at half weight), reactions per message, PageRank in the reply graph, and the
-people drawn into threads the member started. The list by messages is shown beside it,
-and how the two lists differ.
+read per message: answers drawn per message (replies and @mentions received; where the
+export has no reply ids, estimated from timing and @mentions by
+:mod:`~shequn.analytics.metrics.inferred_draw`), reactions per message, PageRank in the
+reply graph, and the people drawn into threads the member started. The list by messages
+is shown beside it, and how the two lists differ.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any, Final
 import pyarrow as pa
 
 from shequn.analytics.context import Context
+from shequn.analytics.metrics.common import ALL_GROUPS
 from shequn.analytics.metrics.conversation import INFERRED_WEIGHT
+from shequn.analytics.metrics.inferred_draw import drawn_by_group
 from shequn.analytics.registry import derived
 
 #: a member needs this many messages before their influence per message is judged
@@ -95,19 +98,36 @@ def _percentiles(values: list[float]) -> list[float]:
     return out
 
 
-def rank_group(rows: list[dict[str, Any]], pagerank: Mapping[str, float]) -> list[dict[str, Any]]:
-    """Rank one group's posting members (``roles.signals`` rows) by influence."""
+def is_explicit(rows: list[dict[str, Any]]) -> bool:
+    """The group's answers are read from replies and mentions (else from turn taking)."""
+    return any(r["replies_received"] + r["mentions_received"] > 0 for r in rows)
+
+
+def rank_group(
+    rows: list[dict[str, Any]],
+    pagerank: Mapping[str, float],
+    drawn: Mapping[str, float] | None = None,
+) -> list[dict[str, Any]]:
+    """Rank one group's posting members (``roles.signals`` rows) by influence.
+
+    ``drawn``: answers each member drew, where the export has no reply ids and they are
+    estimated (:mod:`inferred_draw`); else they are read from the rows (:func:`draw`).
+    """
     posters = [r for r in rows if r["messages"] > 0]
     if not posters:
         return []
     total_messages = sum(r["messages"] for r in posters)
-    explicit = any(r["replies_received"] + r["mentions_received"] > 0 for r in posters)
-    mean_draw = sum(draw(r, explicit) for r in posters) / total_messages
+    explicit = is_explicit(posters)
+
+    def drew(r: Mapping[str, Any]) -> float:
+        return drawn.get(r["member"], 0.0) if drawn is not None else draw(r, explicit)
+
+    mean_draw = sum(drew(r) for r in posters) / total_messages
     mean_reactions = sum(r["reactions_received"] for r in posters) / total_messages
     out: list[dict[str, Any]] = []
     for r in posters:
         n = r["messages"]
-        smoothed = (draw(r, explicit) + PRIOR_MESSAGES * mean_draw) / (n + PRIOR_MESSAGES)
+        smoothed = (drew(r) + PRIOR_MESSAGES * mean_draw) / (n + PRIOR_MESSAGES)
         reactions = (r["reactions_received"] + PRIOR_MESSAGES * mean_reactions) / (
             n + PRIOR_MESSAGES
         )
@@ -123,7 +143,7 @@ def rank_group(rows: list[dict[str, Any]], pagerank: Mapping[str, float]) -> lis
                 "member": r["member"],
                 "is_kol": is_kol,
                 "messages": n,
-                "draw_per_message": draw(r, explicit) / n,
+                "draw_per_message": drew(r) / n,
                 "draw_ratio": ratio,
                 "reactions_per_message": reactions,
                 "pagerank": float(pagerank.get(r["member"], 0.0)),
@@ -155,8 +175,9 @@ def rank_group(rows: list[dict[str, Any]], pagerank: Mapping[str, float]) -> lis
     "kols.ranking",
     "KOLs: influence, not volume",
     "Posting members ranked by influence: the mean of their percentiles in answers drawn "
-    "per message (replies and @mentions received, inferred answers at half weight; "
-    "counted twice), reactions received per message, PageRank, and members drawn into "
+    "per message (replies and @mentions received; in groups whose export has no reply ids, "
+    "estimated from the timing of the messages after theirs and @mentions; counted "
+    "twice), reactions received per message, PageRank, and members drawn into "
     f"threads they started. Per-message figures are shrunk toward the group's mean by "
     f"{PRIOR_MESSAGES} pseudo-messages, so a lucky few posts do not rank high. "
     f"is_kol: at least {KOL_MIN_MESSAGES} messages, answers from at least "
@@ -174,10 +195,32 @@ def ranking(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
     per_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in results["roles.signals"].to_pylist():
         per_group[row["group"]].append(row)
+    drawn = _drawn(per_group, drawn_by_group(ctx))
     out: list[dict[str, Any]] = []
     for group in sorted(per_group):
-        out.extend(rank_group(per_group[group], pagerank[group]))
+        out.extend(rank_group(per_group[group], pagerank[group], drawn.get(group)))
     return pa.Table.from_pylist(out, schema=RANKING_SCHEMA)
+
+
+def _drawn(
+    per_group: Mapping[str, list[dict[str, Any]]], estimated: dict[str, dict[str, float]]
+) -> dict[str, dict[str, float]]:
+    """Estimated answers per group without reply ids, and for the community (``*``) the
+    sum over its groups of what each group's own rule gives, when any group is estimated."""
+    if not estimated:
+        return {}
+    whole: dict[str, float] = defaultdict(float)
+    for group, rows in per_group.items():
+        if group == ALL_GROUPS:
+            continue
+        if group in estimated:
+            for member, value in estimated[group].items():
+                whole[member] += value
+        else:
+            explicit = is_explicit(rows)
+            for r in rows:
+                whole[r["member"]] += draw(r, explicit)
+    return {**estimated, ALL_GROUPS: dict(whole)}
 
 
 @derived(
