@@ -71,9 +71,13 @@ class ChatState:
     bots: set[str] = field(default_factory=set)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Record:
-    """One message object being read: what all of its events share."""
+    """One message object being read: what all of its events share.
+
+    Not frozen: one is made per message, and a frozen dataclass's ``__init__`` sets each
+    field through ``object.__setattr__`` (≈ 5× the cost, seconds per million messages).
+    """
 
     msg: dict[str, Any]
     mid: int
