@@ -180,13 +180,13 @@ def _canon(value: Any, seen: set[int]) -> Any:
 
 #: attributes that cache what can be recomputed (their content depends on the order
 #: of questions asked, not on the events): left out of the state comparison
-CACHES = ("_day", "_other")
+CACHES = ("_day", "today", "_other")
 
 
 def _drop_caches(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _drop_caches(v) for k, v in value.items() if k not in CACHES}
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return [_drop_caches(v) for v in value]
     return value
 
