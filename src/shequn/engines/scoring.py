@@ -742,7 +742,16 @@ class ScoringEngine:
         if posted <= self._first_message_badges:  # _count, inlined
             self._badges(group, member, record, "first_message", posted, event, out)
         rule = self.message_rule
-        if rule is not None and (rule.min_length <= 0 or _long_enough(stripped, rule.min_length)):
+        # _long_enough, inlined (every message passes here)
+        least = 0 if rule is None else rule.min_length
+        size = len(stripped)
+        if rule is not None and (
+            least <= 0
+            or (
+                size >= least
+                and (size >= 4 * least + 64 or len("".join(stripped.split())) >= least)
+            )
+        ):
             last = record.last_award.get("message")
             if last is None or ts - last >= rule.cooldown:
                 record.messages += 1
