@@ -242,7 +242,12 @@ class CheckInEngine:
                 if deleted:
                     state.recent.seen(event.key, event.ts)  # a redelivery stays deleted
                     return state, []
-            keyword = self.matcher.match(event.text)
+            text = event.text
+            # CheckInMatcher.match's cheap test (the first character) first: most
+            # messages are no check-in
+            if not text or text.lstrip()[:1].casefold() not in self.matcher.first:
+                return state, []
+            keyword = self.matcher.match(text)
             if keyword is None:
                 return state, []
             how = f'with the keyword "{keyword}"'

@@ -362,7 +362,8 @@ class ModerationEngine:
             if not fired and not edited:
                 ms.accepted += 1
             return
-        level = ms.level if ms.since is None else self._earned(ev, ms, out)
+        # _earned's own first test, inlined: most members have nothing left to earn
+        level = ms.level if ms.since is None or ms.level >= trust.top else self._earned(ev, ms, out)
         if not deleted and (
             domains or ev.attachment_kind or ev.mentions or ev.forwarded_from is not None
         ):
