@@ -63,21 +63,22 @@ class LocalDays:
     """Calendar days of one timezone, cached (events come in time order, so a day's
     bounds are computed about once)."""
 
-    __slots__ = ("_day", "_other", "zone", "zone_name")
+    __slots__ = ("_other", "today", "zone", "zone_name")
 
     def __init__(self, zone_name: str) -> None:
         self.zone_name = zone_name
         self.zone = ZoneInfo(zone_name)
         #: the last two days asked for (today's awards and a leaderboard's week between)
-        self._day = self._other = Day(0, 0, 0, 0, 0)
+        #: (``today``: the day asked for last, read directly by scoring's hot path)
+        self.today = self._other = Day(0, 0, 0, 0, 0)
 
     def day(self, ts: int) -> Day:
-        day = self._day
+        day = self.today
         if day.start <= ts < day.end:
             return day
         other = self._other
         if other.start <= ts < other.end:
-            self._day, self._other = other, day
+            self.today, self._other = other, day
             return other
         self._other = day
         local = datetime.fromtimestamp(ts, self.zone).date()
@@ -87,7 +88,7 @@ class LocalDays:
             start, end = ts, ts + 1
         ordinal = local.toordinal()
         day = Day(ordinal, ordinal - local.weekday(), month_id(local), start, end)
-        self._day = day
+        self.today = day
         return day
 
     def start_of(self, ordinal: int) -> int:
@@ -241,7 +242,12 @@ class CheckInEngine:
                 if deleted:
                     state.recent.seen(event.key, event.ts)  # a redelivery stays deleted
                     return state, []
-            keyword = self.matcher.match(event.text)
+            text = event.text
+            # CheckInMatcher.match's cheap test (the first character) first: most
+            # messages are no check-in
+            if not text or text.lstrip()[:1].casefold() not in self.matcher.first:
+                return state, []
+            keyword = self.matcher.match(text)
             if keyword is None:
                 return state, []
             how = f'with the keyword "{keyword}"'

@@ -309,8 +309,9 @@ class ModerationEngine:
             return
         text = ev.text
         if text and self.reads_text:
-            clean, low = normalize(text)
-            domains = link_domains(low) if self.need_domains else _NONE
+            # normalize(text), its ASCII case inlined; link_domains wants a dot
+            clean, low = (text, text.lower()) if text.isascii() else normalize(text)
+            domains = link_domains(low) if self.need_domains and "." in low else _NONE
         else:
             clean = low = ""
             domains = _NONE
@@ -335,8 +336,14 @@ class ModerationEngine:
                         continue
                     if (finding := forward.check(ev.forwarded_from, low)) is not None:
                         fired.append((rule, finding))
-            if self.flood_rules:
-                self._flood(ms, member, ts, fired)
+            if self.flood_rules:  # _flood's cheap part inlined: most messages end here
+                stamps = ms.stamps
+                if stamps is None:
+                    stamps = ms.stamps = deque(maxlen=self.flood_keep)
+                stamps.append(ts)
+                least = self.flood_least
+                if len(stamps) > least and ts - stamps[-least - 1] < self.flood_longest:
+                    self._flood(ms, member, ts, stamps, fired)
             if low and self.repeat_rules:
                 self._repeat(ms, member, low, ts, fired)
         deleted = False
@@ -355,7 +362,8 @@ class ModerationEngine:
             if not fired and not edited:
                 ms.accepted += 1
             return
-        level = ms.level if ms.since is None else self._earned(ev, ms, out)
+        # _earned's own first test, inlined: most members have nothing left to earn
+        level = ms.level if ms.since is None or ms.level >= trust.top else self._earned(ev, ms, out)
         if not deleted and (
             domains or ev.attachment_kind or ev.mentions or ev.forwarded_from is not None
         ):
@@ -385,15 +393,15 @@ class ModerationEngine:
                 self._earned(ev, ms, out)
 
     def _flood(
-        self, ms: MemberState, member: str, ts: int, fired: list[tuple[CompiledRule, str]]
+        self,
+        ms: MemberState,
+        member: str,
+        ts: int,
+        stamps: deque[int],
+        fired: list[tuple[CompiledRule, str]],
     ) -> None:
-        stamps = ms.stamps
-        if stamps is None:
-            stamps = ms.stamps = deque(maxlen=self.flood_keep)
-        stamps.append(ts)
-        least = self.flood_least
-        if len(stamps) <= least or ts - stamps[-least - 1] >= self.flood_longest:
-            return  # no rule can fire: too few messages in the longest window
+        """The flood rules, once ``ts`` is in ``stamps`` and enough messages fall within
+        the longest rule's window for one to fire (the caller checks)."""
         for rule, flood in self.flood_rules:
             if member in rule.exempt:
                 continue

@@ -167,7 +167,16 @@ class Lexicon:
     all the rules that list it.
     """
 
-    __slots__ = ("by_char", "by_token", "chars", "loose", "patterns", "tokens")
+    __slots__ = (
+        "any_pattern",
+        "any_word",
+        "by_char",
+        "by_token",
+        "chars",
+        "loose",
+        "patterns",
+        "tokens",
+    )
 
     def __init__(self, rules: list[tuple[int, WordsMatcher]]) -> None:
         """``rules``: (rule index, matcher) pairs."""
@@ -198,9 +207,24 @@ class Lexicon:
         self.chars = frozenset(by_char)
         self.loose = tuple(loose)
         self.patterns = tuple((re.compile(p), tuple(ix)) for p, ix in patterns.items())
+        # every word as a plain substring (no word boundaries: a superset, and cheap)
+        words = {word for entries in by_token.values() for word, _, _ in entries}
+        words |= {word for entries in by_char.values() for word, _ in entries}
+        words |= {word for word, _, _ in loose}
+        self.any_word = re.compile("|".join(re.escape(w) for w in sorted(words))) if words else None
+        self.any_pattern = _any_of(list(patterns))
 
     def find(self, clean: str, low: str) -> dict[int, str]:
         """Rule index → what it found: the first banned word, else a banned pattern's match."""
+        # one search each for "any word" and "any pattern" first: most messages hit none
+        words = self.any_word
+        if words is not None and words.search(low) is None:
+            if not self.patterns:
+                return _NOTHING
+            anyp = self.any_pattern
+            if anyp is not None and anyp.search(clean) is None:
+                return _NOTHING
+            return self._patterns(clean, {})
         found: dict[int, str] = {}
         if self.tokens:
             keys = self.tokens.intersection(_TOKEN.findall(low))
@@ -219,6 +243,10 @@ class Lexicon:
         for word, regex, index in self.loose:
             if index not in found and regex.search(low) is not None:
                 found[index] = f"the banned word “{word}”"
+        return self._patterns(clean, found)
+
+    def _patterns(self, clean: str, found: dict[int, str]) -> dict[int, str]:
+        """Add what the banned patterns find to ``found`` (rules with a word keep it)."""
         for pattern, indexes in self.patterns:
             if (m := pattern.search(clean)) is not None:
                 what = f"“{m.group(0)[:40]}”, which matches the banned pattern {pattern.pattern}"
@@ -226,6 +254,36 @@ class Lexicon:
                     if index not in found:
                         found[index] = what
         return found
+
+
+#: what Lexicon.find returns when nothing is found (callers only read it)
+_NOTHING: Final[dict[int, str]] = {}
+#: a pattern's leading global flags, which a combined pattern scopes to its branch
+_LEADING_FLAGS: Final = re.compile(r"\(\?([imsx]+)\)")
+#: what would change meaning inside a combined pattern: back-references, conditionals
+_GROUP_REFS: Final = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
+
+
+def _any_of(patterns: list[str]) -> re.Pattern[str] | None:
+    """One regex that matches where any of ``patterns`` would (a pre-filter: it finds
+    something exactly when one of them does), or ``None`` if they cannot be combined
+    safely; then each is searched on its own."""
+    if not patterns:
+        return None
+    branches = []
+    for pattern in patterns:
+        if _GROUP_REFS.search(pattern) is not None:
+            return None
+        flags = _LEADING_FLAGS.match(pattern)
+        if flags is not None:
+            pattern = f"(?{flags.group(1)}:{pattern[flags.end() :]})"
+        elif pattern.startswith("(?") and pattern[2:3].isalpha():
+            return None  # other global flags (a, L, u): not scoped to a branch
+        branches.append(f"(?:{pattern})")
+    try:
+        return re.compile("|".join(branches))
+    except re.error:
+        return None  # e.g. a group name used by two patterns
 
 
 class ForwardMatcher:

@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import repeat
 from typing import Any, Final, NamedTuple
 
 import pyarrow as pa
@@ -401,7 +402,7 @@ def engine_events(
 
 def _batch_events(
     batch: pa.RecordBatch, links: dict[str, str]
-) -> Iterator[tuple[EngineEvent, int]]:
+) -> Iterable[tuple[EngineEvent, int]]:
     col = batch.column
     platform = col("platform")
     ts_us = pc.cast(col("ts"), pa.int64())
@@ -421,30 +422,13 @@ def _batch_events(
             if found:
                 keys = (f"{plats[i]}:{m}" for m in found)
                 mentions[i] = tuple(links.get(k, k) for k in keys) if links else tuple(keys)
-    make = _make_event
     names = col("member_name")
-    member_names = (
-        [None] * batch.num_rows if names.null_count == batch.num_rows else names.to_pylist()
-    )
-    for (
-        key,
-        kind,
-        grp,
-        ts,
-        mem,
-        act,
-        text,
-        pid,
-        reply,
-        ment,
-        att,
-        fwd,
-        bot,
-        join,
-        extra,
-        name,
-        us,
-    ) in zip(
+    rows = batch.num_rows
+    member_names = [None] * rows if names.null_count == rows else names.to_pylist()
+    # EngineEvent(...) for every row, positional (``action`` last), built by map: no
+    # Python loop of our own per row
+    events = map(
+        _make_event,
         col("key").to_pylist(),
         col("kind").to_pylist(),
         group.to_pylist(),
@@ -461,31 +445,9 @@ def _batch_events(
         col("join_method").to_pylist(),
         col("extra").to_pylist(),
         member_names,
-        ts_us.to_pylist(),
-        strict=True,
-    ):
-        yield (
-            make(
-                key,
-                kind,
-                grp,
-                ts,
-                mem,
-                act,
-                text,
-                pid,
-                reply,
-                ment,
-                att,
-                fwd,
-                bot,
-                join,
-                extra,
-                name,
-                None,
-            ),
-            us,
-        )
+        repeat(None, rows),
+    )
+    return zip(events, ts_us.to_pylist(), strict=True)
 
 
 #: ``EngineEvent(...)`` with every field, positional (``extra`` then ``member_name``,

@@ -515,7 +515,9 @@ class ScoringEngine:
     ) -> None:
         """Award ``rule.points`` for ``action`` within the daily cap (cooldown: caller)."""
         ts = event.ts
-        day = scores.calendar.day(ts)
+        day = scores.calendar.today  # LocalDays.day(ts), its cached case inlined
+        if not day.start <= ts < day.end:
+            day = scores.calendar.day(ts)
         if record.day != day.ordinal:
             record.day = day.ordinal
             record.earned = {}
@@ -528,8 +530,21 @@ class ScoringEngine:
                 return
         record.earned[action] = earned + points
         record.last_award[action] = ts
-        self._credit(state, scores, group, record, points, day.week, day.month)
-        total = record.points
+        # _credit, inlined for the positive points of an award (every award passes here)
+        week, month = day.week, day.month
+        total = record.points = record.points + points
+        weeks, months = record.weeks, record.months
+        weeks[week] = weeks.get(week, 0) + points
+        months[month] = months.get(month, 0) + points
+        scores.points += points
+        weeks, months = scores.weeks, scores.months
+        weeks[week] = weeks.get(week, 0) + points
+        months[month] = months.get(month, 0) + points
+        record.balance += points
+        if self.post_weekly and group not in state.open_weeks:
+            end = scores.calendar.start_of(week + 7)
+            state.open_weeks[group] = (week, end)
+            state.due = min(state.due, end)
         today = f"today {earned + points} of {cap}, " if cap is not None else ""
         out.append(
             Action(
@@ -727,7 +742,16 @@ class ScoringEngine:
         if posted <= self._first_message_badges:  # _count, inlined
             self._badges(group, member, record, "first_message", posted, event, out)
         rule = self.message_rule
-        if rule is not None and _long_enough(stripped, rule.min_length):
+        # _long_enough, inlined (every message passes here)
+        least = 0 if rule is None else rule.min_length
+        size = len(stripped)
+        if rule is not None and (
+            least <= 0
+            or (
+                size >= least
+                and (size >= 4 * least + 64 or len("".join(stripped.split())) >= least)
+            )
+        ):
             last = record.last_award.get("message")
             if last is None or ts - last >= rule.cooldown:
                 record.messages += 1

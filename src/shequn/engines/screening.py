@@ -157,12 +157,16 @@ class ScreeningEngine:
     def step(
         self, state: ScreeningState, event: EngineEvent
     ) -> tuple[ScreeningState, list[Action]]:
-        if (
-            not self.enabled
-            or event.group not in self.zones
-            or not state.seen.first_time(event.key, event.ts)
-        ):
+        if not self.enabled or event.group not in self.zones:
             return state, []
+        seen = state.seen  # SeenKeys.first_time, inlined: every event passes here
+        event_key = event.key
+        if event_key in seen.current or event_key in seen.previous:
+            return state, []
+        if event.ts // seen.horizon != seen.generation:
+            seen.first_time(event_key, event.ts)
+        else:
+            seen.current.add(event_key)
         out: list[Action] = []
         if state.deadlines and state.deadlines[0][0] <= event.ts:
             self._timeouts(state, event, out)
