@@ -68,7 +68,7 @@ class DuckDBStore(SqlStore):
         An anti-join hashes every column of the batch to carry it through the join.
         Both run on one thread: the parser has the other core, and a second DuckDB
         thread adds overhead to one Arrow batch. Storing a 1M-message import's batches
-        took 2.7-2.8 s of CPU so, against 4.6 s with the anti-join on two threads.
+        took 3.0 s of CPU so, against 3.6-3.9 s with the anti-join on two threads.
         """
         self.con.execute("SET threads = 1")
         try:
