@@ -82,9 +82,6 @@ class ChunkParser:
         self.con.execute("SET allocator_bulk_deallocation_flush_threshold = '64MB'")
         self.con.execute("SET memory_limit = '64MB'")
         self.con.execute("SET preserve_insertion_order = true")
-        # a chunk is one Arrow batch: a second thread only adds overhead, and the store
-        # writes the previous chunk on the other core meanwhile
-        self.con.execute("SET threads = 1")
         self.con.register("colon_names", colon_names)
         # exact strings (as WhatsApp writes them) and their lower case (as some tools do)
         media_rows = sorted(
