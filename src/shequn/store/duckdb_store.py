@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from shequn.duckdb_config import connect
 from shequn.errors import StoreError
@@ -37,6 +38,7 @@ class DuckDBStore(SqlStore):
         self.con.execute("SET allocator_flush_threshold = '16MB'")
         self.con.execute("SET allocator_bulk_deallocation_flush_threshold = '64MB'")
         self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        self._threads = int(self.con.execute("SELECT current_setting('threads')").fetchall()[0][0])
         self._migrate(sql.ddl("VARCHAR[]"))
 
     def _execute(self, query: str, params: Sequence[Any] = ()) -> None:
@@ -59,15 +61,38 @@ class DuckDBStore(SqlStore):
         self.con.execute("COMMIT")
 
     def _insert_new_events(self, events: pa.Table) -> int:
+        """Append the rows whose key is not stored yet.
+
+        The stored keys among the batch's are found first (a semi-join that hashes only
+        the batch's keys and scans the stored ones, in parallel); usually there are none
+        and the batch is appended as it is. An anti-join hashes every column of the
+        batch to carry it through the join. The append runs on one thread: the parser
+        has the other core, and a second DuckDB thread adds overhead to one Arrow batch.
+        """
+        stored = self._query_batch(
+            events,
+            "SELECT DISTINCT b.key FROM shequn_batch b SEMI JOIN events e ON b.key = e.key",
+        )
+        if stored:
+            known = pa.array([row[0] for row in stored], pa.string())
+            events = events.filter(pc.invert(pc.is_in(events.column("key"), known)))
+        if events.num_rows:
+            self.con.execute("SET threads = 1")
+            try:
+                self._query_batch(
+                    events, f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS} FROM shequn_batch"
+                )
+            finally:
+                self.con.execute(f"SET threads = {self._threads}")
+        return int(events.num_rows)
+
+    def _query_batch(self, events: pa.Table, query: str) -> list[tuple[Any, ...]]:
+        """The rows of ``query``, run with ``events`` visible as ``shequn_batch``."""
         self.con.register("shequn_batch", events)
         try:
-            row = self.con.execute(
-                f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS} FROM shequn_batch b "
-                f"ANTI JOIN events e ON b.key = e.key"
-            ).fetchone()
+            return self.con.execute(query).fetchall()
         finally:
             self.con.unregister("shequn_batch")
-        return int(row[0]) if row else 0
 
     def _remove_from_mentions_sql(self) -> str:
         return "nullif(list_filter(mentions, lambda x: x <> ?), [])"

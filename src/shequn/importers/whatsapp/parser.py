@@ -115,6 +115,10 @@ class ChunkParser:
         self._mention_names: set[str] = set()
         #: those names by their first three characters, longest first in each list
         self._mention_index: dict[str, list[str]] = {}
+        #: author names as written, already cleaned into ``_mention_names``
+        self._authors_seen: set[str] = set()
+        #: identity of each mentioned name or number as written (they repeat a lot)
+        self._mention_identities: dict[str, str] = {}
 
     # -- the bulk query ---------------------------------------------------------------
     def _date_fields(self) -> tuple[str, str, str]:
@@ -266,8 +270,10 @@ class ChunkParser:
         (names hold spaces, colons and emoji, so no pattern can find where they end);
         ``@`` and digits is a phone number; anything else keeps the word after ``@``.
         """
-        authors = pc.unique(rec.column("member_name").drop_null()).to_pylist()
-        fresh = {clean_name(a) for a in authors} - self._mention_names - {""}
+        authors = set(pc.unique(rec.column("member_name").drop_null()).to_pylist())
+        new_authors = authors - self._authors_seen
+        self._authors_seen |= new_authors
+        fresh = {clean_name(a) for a in new_authors} - self._mention_names - {""}
         if fresh:
             self._mention_names |= fresh
             for name in fresh:
@@ -278,7 +284,8 @@ class ChunkParser:
         if len(where) == 0:
             return rec
         texts = rec.column("text").take(where).to_pylist()
-        resolved = [_mentioned(text or "", self._mention_index) or None for text in texts]
+        index, identities = self._mention_index, self._mention_identities
+        resolved = [_mentioned(text or "", index, identities) or None for text in texts]
         field = rec.schema.field(rec.schema.get_field_index("mentions"))
         # row i takes entry 0 (null) or its resolved list: one vectorised take
         pick = np.zeros(rec.num_rows, dtype=np.int64)
@@ -392,14 +399,15 @@ class ChunkParser:
 
 _MENTION_PHONE: Final = re.compile(r"\+?[0-9]{6,15}(?![0-9])")
 _MENTION_WORD: Final = re.compile(r"[\w+]+")
+_MENTION_CACHE: Final = 200_000
 
 
-def _mentioned(text: str, index: dict[str, list[str]]) -> list[str]:
+def _mentioned(text: str, index: dict[str, list[str]], identities: dict[str, str]) -> list[str]:
     """Identities @mentioned in one message text, in order, each once.
 
     The longest known name right after ``@`` wins ("Dr: Who" over "Dr"); names are
     looked up by their first characters, so a mention costs a few comparisons, not
-    one per member.
+    one per member. ``identities`` caches each written name's identity (bounded).
     """
     found: list[str] = []
     at = text.find("@")
@@ -410,8 +418,12 @@ def _mentioned(text: str, index: dict[str, list[str]]) -> list[str]:
             match = _MENTION_PHONE.match(text, start) or _MENTION_WORD.match(text, start)
             who = match.group(0) if match is not None else None
         if who is not None:
-            bare = who.lstrip("+")
-            identity = identity_of("+" + bare if bare.isdigit() else who)
+            identity = identities.get(who)
+            if identity is None:
+                bare = who.lstrip("+")
+                identity = identity_of("+" + bare if bare.isdigit() else who)
+                if len(identities) < _MENTION_CACHE:
+                    identities[who] = identity
             if identity and identity not in found:
                 found.append(identity)
         at = text.find("@", start)
