@@ -101,6 +101,15 @@ def test_write_batch_is_idempotent_and_counts(store: Store) -> None:
     assert alice["mentions"] == ["Bob", 'we"ird,{x}']
 
 
+def test_a_key_repeated_inside_one_batch_is_stored_once(store: Store) -> None:
+    record = store.begin_import(_spec())
+    events = _events(ROWS, record.import_id)
+    doubled = pa.concat_tables([events.slice(0, 3), events.slice(1, 1), events.slice(3)])
+    assert store.write_batch(record.import_id, doubled, [], position=11, records_read=11) == 10
+    assert store.get_import(record.import_id).duplicates == 1
+    assert sorted(store.events()["key"].to_pylist()) == sorted(events["key"].to_pylist())
+
+
 def test_stats_follow_the_definitions(store: Store) -> None:
     record = store.begin_import(_spec())
     store.write_batch(

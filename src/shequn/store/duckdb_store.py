@@ -76,6 +76,7 @@ class DuckDBStore(SqlStore):
         if stored:
             known = pa.array([row[0] for row in stored], pa.string())
             events = events.filter(pc.invert(pc.is_in(events.column("key"), known)))
+        events = _first_of_each_key(events)
         if events.num_rows:
             self.con.execute("SET threads = 1")
             try:
@@ -102,3 +103,15 @@ class DuckDBStore(SqlStore):
 
     def close(self) -> None:
         self.con.close()
+
+
+def _first_of_each_key(events: pa.Table) -> pa.Table:
+    """``events`` with a key repeated inside the batch kept once (its first row), as
+    PostgreSQL's ``ON CONFLICT DO NOTHING`` keeps it; the distinct count is the cheap
+    usual case."""
+    if pc.count_distinct(events.column("key")).as_py() == events.num_rows:
+        return events
+    rows = events.append_column("shequn_row", pa.array(range(events.num_rows), pa.int64()))
+    first = rows.group_by("key", use_threads=False).aggregate([("shequn_row", "min")])
+    firsts = first.column("shequn_row_min")
+    return events.take(pc.take(firsts, pc.sort_indices(firsts)))
