@@ -29,7 +29,9 @@ from pathlib import Path
 from typing import Any, Final
 
 import ibis
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from ibis.expr import types as ir
 
 from shequn.analytics.context import Context
@@ -335,8 +337,34 @@ def table_json(info: MetricInfo, table: pa.Table) -> dict[str, Any]:
         "title": info.title,
         "explain": info.explain,
         "columns": [{"name": f.name, "type": str(f.type)} for f in table.schema],
-        "rows": [{k: json_value(v) for k, v in row.items()} for row in table.to_pylist()],
+        "rows": table_rows(table),
     }
+
+
+def table_rows(table: pa.Table) -> list[dict[str, Any]]:
+    """The rows as JSON objects, converted a column at a time (a result can hold over a
+    million rows; only columns that need it go through :func:`json_value` per cell)."""
+    if not table.column_names:
+        return [{} for _ in range(table.num_rows)]
+    columns = [_column_json(column) for column in table.columns]
+    names = table.column_names
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _column_json(column: pa.ChunkedArray) -> list[Any]:
+    kind = column.type
+    plain = pa.types.is_integer(kind) or pa.types.is_boolean(kind) or _is_text(kind)
+    if not plain and pa.types.is_floating(kind):
+        # floats as they are unless a NaN or infinity needs to become null
+        plain = pc.all(pc.or_kleene(pc.is_finite(column), pc.is_null(column))).as_py() is not False
+    if plain:
+        values: list[Any] = column.to_pylist()
+        return values
+    return [json_value(v) for v in column.to_pylist()]
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 
 def json_value(value: Any) -> Any:
@@ -425,19 +453,28 @@ def explorer_data(ctx: Context, member_limit: int = MEMBER_LIMIT) -> dict[str, A
     kept = None
     if pooled:
         kept = ibis.memtable(pa.table({"kept_member": keep.column("member")}))
-    cube = arrow(explorer_query(ctx, kept)).sort_by(
-        [(c, "ascending") for c in ("group", "week", "member", "weekday", "hour")]
-    )
+    cube = arrow(explorer_query(ctx, kept))
     members = keep.column("member").to_pylist()
     names = [
         n if n is not None else k
         for k, n in zip(members, keep.column("name").to_pylist(), strict=True)
     ]
     member_index = {key: i for i, key in enumerate(members)}
-    groups = sorted(set(cube.column("group").to_pylist()) | {ALL_GROUPS}, key=_group_order)
+    group_keys, group_codes = _encoded(cube.column("group"))
+    groups = sorted(set(group_keys) | {ALL_GROUPS}, key=_group_order)
     group_index = {key: i for i, key in enumerate(groups)}
-    weeks = sorted({w for w in cube.column("week").to_pylist() if w is not None})
+    week_keys, week_codes = _encoded(cube.column("week"))
+    weeks = sorted(week_keys)
     week_index = {w: i for i, w in enumerate(weeks)}
+    member_keys, member_codes = _encoded(cube.column("member"))
+    g = np.array([group_index[k] for k in group_keys], dtype=np.int64)[group_codes]
+    w = np.array([week_index[k] for k in week_keys], dtype=np.int64)[week_codes]
+    m = np.array([member_index.get(k, POOLED) for k in member_keys], dtype=np.int64)[member_codes]
+    d = cube.column("weekday").to_numpy()
+    h = cube.column("hour").to_numpy()
+    # rows sorted by group key, week, member key, weekday, hour (keys as strings)
+    member_rank = _ranks(member_keys)[member_codes]
+    order = np.lexsort((h, d, member_rank, w, _ranks(group_keys)[group_codes]))
     return {
         "groups": groups,
         "members": members,
@@ -445,14 +482,28 @@ def explorer_data(ctx: Context, member_limit: int = MEMBER_LIMIT) -> dict[str, A
         "weeks": [w.date().isoformat() for w in weeks],
         "pooled_members": pooled,
         "cube": {
-            "g": [group_index[g] for g in cube.column("group").to_pylist()],
-            "w": [week_index[w] for w in cube.column("week").to_pylist()],
-            "m": [member_index.get(k, POOLED) for k in cube.column("member").to_pylist()],
-            "d": cube.column("weekday").to_pylist(),
-            "h": cube.column("hour").to_pylist(),
-            "n": cube.column("messages").to_pylist(),
+            "g": g[order].tolist(),
+            "w": w[order].tolist(),
+            "m": m[order].tolist(),
+            "d": d[order].tolist(),
+            "h": h[order].tolist(),
+            "n": cube.column("messages").to_numpy()[order].tolist(),
         },
     }
+
+
+def _encoded(column: pa.ChunkedArray) -> tuple[list[Any], np.ndarray]:
+    """The distinct values of a column (None for nulls), and each row's index into them."""
+    encoded = pc.dictionary_encode(column.combine_chunks(), null_encoding="encode")
+    return encoded.dictionary.to_pylist(), encoded.indices.to_numpy(zero_copy_only=False)
+
+
+def _ranks(values: list[Any]) -> np.ndarray:
+    """Each value's place among ``values`` in sorted order (None last)."""
+    ranks = np.empty(len(values), dtype=np.int64)
+    place = sorted(range(len(values)), key=lambda i: (values[i] is None, values[i] or ""))
+    ranks[place] = np.arange(len(values))
+    return ranks
 
 
 def _group_order(key: str) -> tuple[int, str]:
