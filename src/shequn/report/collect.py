@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 from ibis.expr import types as ir
 
 from shequn.analytics.context import Context
-from shequn.analytics.metrics.common import ALL_GROUPS, week_of, with_all_groups
+from shequn.analytics.metrics.common import ALL_GROUPS, week_of
 from shequn.analytics.registry import Derived, Metric
 from shequn.analytics.runner import load_metrics, run_metrics
 from shequn.analytics.source import Log, arrow, duckdb_log, export_parquet, parquet_log
@@ -407,7 +407,10 @@ def empty_explorer() -> dict[str, Any]:
 
 
 def explorer_query(ctx: Context, kept: ir.Table | None = None) -> ir.Table:
-    """Messages per (group incl. ``*``, local week, member, weekday 0=Mon, hour).
+    """Messages per (group, local week, member, weekday 0=Mon, hour).
+
+    No ``*`` rows: the page sums the groups' rows for the whole community (the counts
+    add up, and a member has one index in every group), which halves the page's data.
 
     With ``kept`` (one column ``kept_member``), other members' rows are pooled under an
     empty member key.
@@ -429,7 +432,7 @@ def explorer_query(ctx: Context, kept: ir.Table | None = None) -> ir.Table:
             "hour",
             member=ibis.coalesce(joined.kept_member, ibis.literal("")),
         )
-    rows = with_all_groups(rows.select("group", "member", "week", "weekday", "hour"))
+    rows = rows.select("group", "member", "week", "weekday", "hour")
     return rows.group_by(["group", "week", "member", "weekday", "hour"]).aggregate(
         messages=rows.count()
     )
