@@ -29,6 +29,7 @@ from shequn.report.collect import (
     metric_infos,
     runnable,
 )
+from shequn.report.html import page_document
 from shequn.report.masking import INPUT_ONLY
 from shequn.report.recommend import recommend
 from shequn.store import open_store
@@ -301,6 +302,20 @@ def test_build_report_uses_the_registry_words(hostile: Hostile) -> None:
     assert ctx_meta(ctx)["groups"][0]["timezone"] == "Asia/Shanghai"
     with pytest.raises(ValueError, match="no title/explain"):
         assemble(META, {"unknown.metric": pa.table({"x": [1]})}, {})
+
+
+def test_a_row_limit_keeps_the_first_rows_and_the_page_the_same(hostile: Hostile) -> None:
+    ctx = build_context(duckdb_log(hostile.store))
+    names = ["hours.heatmap", "activity.weekly"]
+    full = build_report(ctx, names)
+    cut = build_report(ctx, names, row_limit=3)
+    for name in names:
+        rows = full.document["metrics"][name]["rows"]
+        assert len(rows) > 3, name
+        assert cut.document["metrics"][name]["rows"] == rows[:3]
+        assert cut.document["metrics"][name]["total_rows"] == len(rows)
+    # the page of either document carries the same rows and totals
+    assert page_document(cut.document, 2)["metrics"] == page_document(full.document, 2)["metrics"]
 
 
 def test_role_gaps_the_roles_metric_finds_become_actions() -> None:

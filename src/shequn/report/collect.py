@@ -164,13 +164,19 @@ def _info(spec: Metric | Derived) -> MetricInfo:
 
 
 def build_report(
-    ctx: Context, names: Iterable[str] | None = None, *, show_phones: bool = False
+    ctx: Context,
+    names: Iterable[str] | None = None,
+    *,
+    show_phones: bool = False,
+    row_limit: int | None = None,
 ) -> Report:
     """Run the metrics (all, or ``names``) and the explorer query on ``ctx``'s engine.
 
     What the report shows has phone numbers masked unless ``show_phones``, and leaves
     out the tables that only feed other metrics with raw message text
-    (:mod:`shequn.report.masking`).
+    (:mod:`shequn.report.masking`). ``row_limit``: the document carries at most that
+    many rows of each metric (the page's :data:`~shequn.report.html.PAGE_ROWS`), so a
+    page is not built from a million JSON rows it would cut; ``results`` keep them all.
     """
     known = load_metrics()
     unknown = sorted(set(names or ()) - set(known))
@@ -181,7 +187,7 @@ def build_report(
     explorer = explorer_data(ctx)
     explorer["members"] = mask_values(explorer["members"], show_phones=show_phones)
     explorer["names"] = mask_values(explorer["names"], names=True, show_phones=show_phones)
-    return assemble(ctx_meta(ctx), results, metric_infos(), explorer)
+    return assemble(ctx_meta(ctx), results, metric_infos(), explorer, row_limit=row_limit)
 
 
 def runnable(known: Mapping[str, Metric | Derived], names: list[str]) -> list[str]:
@@ -259,15 +265,20 @@ def assemble(
     infos: Mapping[str, MetricInfo],
     explorer: Mapping[str, Any] | None = None,
     generated_at: datetime | None = None,
+    row_limit: int | None = None,
 ) -> Report:
-    """The report from computed results; ``infos`` gives every result's words."""
+    """The report from computed results; ``infos`` gives every result's words.
+
+    With ``row_limit``, each metric's ``rows`` are its first ``row_limit`` rows and
+    ``total_rows`` says how many it has.
+    """
     from shequn.report.recommend import recommend
 
     missing_words = sorted(set(results) - set(infos))
     if missing_words:
         raise ValueError(f"no title/explain for {missing_words}")
     explorer = dict(explorer or empty_explorer())
-    metrics = {name: table_json(infos[name], table) for name, table in results.items()}
+    metrics = {name: table_json(infos[name], table, row_limit) for name, table in results.items()}
     sections = []
     placed: set[str] = set()
     for section in SECTIONS:
@@ -331,14 +342,18 @@ def _section_json(section: Section, present: list[str], absent: list[str]) -> di
     }
 
 
-def table_json(info: MetricInfo, table: pa.Table) -> dict[str, Any]:
-    """A metric's result as JSON: its words, its columns (name, Arrow type), its rows."""
-    return {
+def table_json(info: MetricInfo, table: pa.Table, row_limit: int | None = None) -> dict[str, Any]:
+    """A metric's result as JSON: its words, its columns (name, Arrow type), its rows
+    (the first ``row_limit`` and ``total_rows``, when limited)."""
+    out = {
         "title": info.title,
         "explain": info.explain,
         "columns": [{"name": f.name, "type": str(f.type)} for f in table.schema],
-        "rows": table_rows(table),
+        "rows": table_rows(table if row_limit is None else table.slice(0, row_limit)),
     }
+    if row_limit is not None:
+        out["total_rows"] = table.num_rows
+    return out
 
 
 def table_rows(table: pa.Table) -> list[dict[str, Any]]:
