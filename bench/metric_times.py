@@ -2,9 +2,10 @@
 metric's CPU seconds (this process, DuckDB's threads included; in the order the runner
 runs them), the shared tables the context materialised on the way (their time is inside
 the first metric that needed them, and nested tables inside theirs), then the rest of
-``shequn report --out report.html``: the explorer data, the JSON document and the page,
-each with the process's peak memory after it. CPU seconds, because the machine is
-shared: wall time says more about the load than the code.
+``shequn report --out report.html``: the explorer data, the JSON document (cut to the
+page's rows, as the CLI builds it for a page) and the page, each with the process's
+peak memory after it. CPU seconds, because the machine is shared: wall time says more
+about the load than the code.
 
 python bench/metric_times.py STORE.duckdb [COMMUNITY]
 """
@@ -29,7 +30,7 @@ from shequn.report.collect import (
     metric_infos,
     runnable,
 )
-from shequn.report.html import render_html
+from shequn.report.html import PAGE_ROWS, render_html
 from shequn.report.masking import displayed
 
 T = TypeVar("T")
@@ -65,7 +66,10 @@ def main() -> None:
     print(f"{'metrics':36}{time.process_time() - cpu:8.2f} s CPU  peak {peak_mb():6,.0f} MB")
     shown = step("masking", lambda: displayed(results))
     explorer = step("explorer data", lambda: explorer_data(context))
-    report = step("document", lambda: assemble(ctx_meta(context), shown, metric_infos(), explorer))
+    meta = ctx_meta(context)
+    report = step(
+        "document", lambda: assemble(meta, shown, metric_infos(), explorer, row_limit=PAGE_ROWS)
+    )
     page = step("HTML page", lambda: render_html(report))
     print(f"{'page size':36}{len(page.encode()) / 1e6:8.1f} MB")
     print(f"{'total':36}{time.perf_counter() - start:8.2f} s wall, ", end="")
