@@ -92,7 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, {load()}")
     rows = []
     end_to_end: dict[int, float] = {}
     for size in args.sizes:
@@ -107,6 +107,7 @@ def main() -> None:
             reported, report_peak = measure([*SHEQUN, *common, "report", "--out", str(html)])
             size_mb = html.stat().st_size / 1e6
         rows.append((size, imported, import_peak, reported, report_peak, size_mb))
+        print(f"{size:,}: import {imported:.1f} s, report {reported:.1f} s, {load()}", flush=True)
         end_to_end[size] = imported + reported
     header = f"{'messages':>12}{'import s':>10}{'import MB':>11}{'report s':>10}{'report MB':>11}"
     print(f"\n{header}{'html MB':>9}")
@@ -138,6 +139,11 @@ def main() -> None:
             f"chat-analytics {CHAT_ANALYTICS} at 1M: {seconds:.1f} s, {peak:.0f} MB; "
             f"shequn import + report {end_to_end[1_000_000]:.1f} s → {ratio:.1f}× faster"
         )
+    print(load())
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

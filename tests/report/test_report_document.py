@@ -29,6 +29,7 @@ from shequn.report.collect import (
     metric_infos,
     runnable,
 )
+from shequn.report.html import page_document
 from shequn.report.masking import INPUT_ONLY
 from shequn.report.recommend import recommend
 from shequn.store import open_store
@@ -253,7 +254,7 @@ def test_posting_window_without_hours_metrics_comes_from_the_explorer(hostile: H
     assert recs[0].group == "*"
 
 
-def test_explorer_counts_every_message_once_per_group_and_once_in_all(hostile: Hostile) -> None:
+def test_explorer_counts_every_message_once_in_its_group(hostile: Hostile) -> None:
     ctx = build_context(duckdb_log(hostile.store))
     explorer = explorer_data(ctx)
     concentration = run_metrics(ctx, ["activity.concentration"])["activity.concentration"]
@@ -265,7 +266,9 @@ def test_explorer_counts_every_message_once_per_group_and_once_in_all(hostile: H
         )
     )
     cube = explorer["cube"]
-    for i, group in enumerate(explorer["groups"]):
+    assert explorer["groups"][0] == "*" and 0 not in cube["g"]  # "*" is the sum of the rows
+    assert sum(cube["n"]) == per_group["*"]
+    for i, group in enumerate(explorer["groups"][1:], start=1):
         total = sum(n for g, n in zip(cube["g"], cube["n"], strict=True) if g == i)
         assert total == per_group[group], group
     assert IMG_NAME in explorer["names"]
@@ -299,6 +302,20 @@ def test_build_report_uses_the_registry_words(hostile: Hostile) -> None:
     assert ctx_meta(ctx)["groups"][0]["timezone"] == "Asia/Shanghai"
     with pytest.raises(ValueError, match="no title/explain"):
         assemble(META, {"unknown.metric": pa.table({"x": [1]})}, {})
+
+
+def test_a_row_limit_keeps_the_first_rows_and_the_page_the_same(hostile: Hostile) -> None:
+    ctx = build_context(duckdb_log(hostile.store))
+    names = ["hours.heatmap", "activity.weekly"]
+    full = build_report(ctx, names)
+    cut = build_report(ctx, names, row_limit=3)
+    for name in names:
+        rows = full.document["metrics"][name]["rows"]
+        assert len(rows) > 3, name
+        assert cut.document["metrics"][name]["rows"] == rows[:3]
+        assert cut.document["metrics"][name]["total_rows"] == len(rows)
+    # the page of either document carries the same rows and totals
+    assert page_document(cut.document, 2)["metrics"] == page_document(full.document, 2)["metrics"]
 
 
 def test_role_gaps_the_roles_metric_finds_become_actions() -> None:

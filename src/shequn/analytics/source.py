@@ -8,7 +8,10 @@ are read through that same Parquet export.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +41,13 @@ class Log:
     engine: str
 
 
-def duckdb_log(path: str | Path, memory_limit: str = "4GB") -> Log:
+#: DuckDB's memory for a report; past it, the shared tables spill to a temporary folder.
+#: The report's Python side (result tables, the document, the page) needs the rest of a
+#: 4 GB budget; at 1M messages 1 GB is enough without spilling (bench/RESULTS.md)
+REPORT_MEMORY_LIMIT: Final = "1GB"
+
+
+def duckdb_log(path: str | Path, memory_limit: str = REPORT_MEMORY_LIMIT) -> Log:
     """The embedded store's file, opened read-only (an import may not run meanwhile)."""
     import duckdb
 
@@ -48,6 +57,11 @@ def duckdb_log(path: str | Path, memory_limit: str = "4GB") -> Log:
         raise ConfigError("--store", f"cannot open {path} for reading: {exc}") from exc
     con.execute("SET enable_progress_bar = false")
     con.execute(f"SET memory_limit = '{memory_limit}'")
+    # a folder of this process's own (the store's folder may not be writable, and
+    # DuckDB names its spill files the same in every process), removed at exit
+    spill = tempfile.mkdtemp(prefix="shequn-duckdb-")
+    atexit.register(shutil.rmtree, spill, True)
+    con.execute(f"SET temp_directory = '{_quote(Path(spill))}'")
     con.execute("SET TimeZone = 'UTC'")
     backend = ibis.duckdb.from_connection(con)
     return Log(

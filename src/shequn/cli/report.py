@@ -73,6 +73,9 @@ def report(
     from shequn.analytics.context import Scope, build_context
     from shequn.report import build_report, print_report, render_html
     from shequn.report.collect import report_log
+    from shequn.report.html import PAGE_ROWS
+
+    page = out_path is not None and not as_json and out_path.suffix.lower() != ".json"
 
     with errors():
         scope = Scope(
@@ -83,7 +86,10 @@ def report(
         )
         with report_log(store_location(ctx, store), engine, parquet) as log:
             result = build_report(
-                build_context(log, scope), metric or None, show_phones=show_phones
+                build_context(log, scope),
+                metric or None,
+                show_phones=show_phones,
+                row_limit=PAGE_ROWS if page else None,  # the page carries no more
             )
     document = result.document
     if out_path is None and as_json:

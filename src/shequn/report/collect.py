@@ -29,11 +29,13 @@ from pathlib import Path
 from typing import Any, Final
 
 import ibis
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from ibis.expr import types as ir
 
 from shequn.analytics.context import Context
-from shequn.analytics.metrics.common import ALL_GROUPS, week_of, with_all_groups
+from shequn.analytics.metrics.common import ALL_GROUPS, week_of
 from shequn.analytics.registry import Derived, Metric
 from shequn.analytics.runner import load_metrics, run_metrics
 from shequn.analytics.source import Log, arrow, duckdb_log, export_parquet, parquet_log
@@ -162,13 +164,19 @@ def _info(spec: Metric | Derived) -> MetricInfo:
 
 
 def build_report(
-    ctx: Context, names: Iterable[str] | None = None, *, show_phones: bool = False
+    ctx: Context,
+    names: Iterable[str] | None = None,
+    *,
+    show_phones: bool = False,
+    row_limit: int | None = None,
 ) -> Report:
     """Run the metrics (all, or ``names``) and the explorer query on ``ctx``'s engine.
 
     What the report shows has phone numbers masked unless ``show_phones``, and leaves
     out the tables that only feed other metrics with raw message text
-    (:mod:`shequn.report.masking`).
+    (:mod:`shequn.report.masking`). ``row_limit``: the document carries at most that
+    many rows of each metric (the page's :data:`~shequn.report.html.PAGE_ROWS`), so a
+    page is not built from a million JSON rows it would cut; ``results`` keep them all.
     """
     known = load_metrics()
     unknown = sorted(set(names or ()) - set(known))
@@ -179,7 +187,7 @@ def build_report(
     explorer = explorer_data(ctx)
     explorer["members"] = mask_values(explorer["members"], show_phones=show_phones)
     explorer["names"] = mask_values(explorer["names"], names=True, show_phones=show_phones)
-    return assemble(ctx_meta(ctx), results, metric_infos(), explorer)
+    return assemble(ctx_meta(ctx), results, metric_infos(), explorer, row_limit=row_limit)
 
 
 def runnable(known: Mapping[str, Metric | Derived], names: list[str]) -> list[str]:
@@ -257,15 +265,20 @@ def assemble(
     infos: Mapping[str, MetricInfo],
     explorer: Mapping[str, Any] | None = None,
     generated_at: datetime | None = None,
+    row_limit: int | None = None,
 ) -> Report:
-    """The report from computed results; ``infos`` gives every result's words."""
+    """The report from computed results; ``infos`` gives every result's words.
+
+    With ``row_limit``, each metric's ``rows`` are its first ``row_limit`` rows and
+    ``total_rows`` says how many it has.
+    """
     from shequn.report.recommend import recommend
 
     missing_words = sorted(set(results) - set(infos))
     if missing_words:
         raise ValueError(f"no title/explain for {missing_words}")
     explorer = dict(explorer or empty_explorer())
-    metrics = {name: table_json(infos[name], table) for name, table in results.items()}
+    metrics = {name: table_json(infos[name], table, row_limit) for name, table in results.items()}
     sections = []
     placed: set[str] = set()
     for section in SECTIONS:
@@ -329,14 +342,44 @@ def _section_json(section: Section, present: list[str], absent: list[str]) -> di
     }
 
 
-def table_json(info: MetricInfo, table: pa.Table) -> dict[str, Any]:
-    """A metric's result as JSON: its words, its columns (name, Arrow type), its rows."""
-    return {
+def table_json(info: MetricInfo, table: pa.Table, row_limit: int | None = None) -> dict[str, Any]:
+    """A metric's result as JSON: its words, its columns (name, Arrow type), its rows
+    (the first ``row_limit`` and ``total_rows``, when limited)."""
+    out = {
         "title": info.title,
         "explain": info.explain,
         "columns": [{"name": f.name, "type": str(f.type)} for f in table.schema],
-        "rows": [{k: json_value(v) for k, v in row.items()} for row in table.to_pylist()],
+        "rows": table_rows(table if row_limit is None else table.slice(0, row_limit)),
     }
+    if row_limit is not None:
+        out["total_rows"] = table.num_rows
+    return out
+
+
+def table_rows(table: pa.Table) -> list[dict[str, Any]]:
+    """The rows as JSON objects, converted a column at a time (a result can hold over a
+    million rows; only columns that need it go through :func:`json_value` per cell)."""
+    if not table.column_names:
+        return [{} for _ in range(table.num_rows)]
+    columns = [_column_json(column) for column in table.columns]
+    names = table.column_names
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _column_json(column: pa.ChunkedArray) -> list[Any]:
+    kind = column.type
+    plain = pa.types.is_integer(kind) or pa.types.is_boolean(kind) or _is_text(kind)
+    if not plain and pa.types.is_floating(kind):
+        # floats as they are unless a NaN or infinity needs to become null
+        plain = pc.all(pc.or_kleene(pc.is_finite(column), pc.is_null(column))).as_py() is not False
+    if plain:
+        values: list[Any] = column.to_pylist()
+        return values
+    return [json_value(v) for v in column.to_pylist()]
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 
 def json_value(value: Any) -> Any:
@@ -379,7 +422,10 @@ def empty_explorer() -> dict[str, Any]:
 
 
 def explorer_query(ctx: Context, kept: ir.Table | None = None) -> ir.Table:
-    """Messages per (group incl. ``*``, local week, member, weekday 0=Mon, hour).
+    """Messages per (group, local week, member, weekday 0=Mon, hour).
+
+    No ``*`` rows: the page sums the groups' rows for the whole community (the counts
+    add up, and a member has one index in every group), which halves the page's data.
 
     With ``kept`` (one column ``kept_member``), other members' rows are pooled under an
     empty member key.
@@ -401,7 +447,7 @@ def explorer_query(ctx: Context, kept: ir.Table | None = None) -> ir.Table:
             "hour",
             member=ibis.coalesce(joined.kept_member, ibis.literal("")),
         )
-    rows = with_all_groups(rows.select("group", "member", "week", "weekday", "hour"))
+    rows = rows.select("group", "member", "week", "weekday", "hour")
     return rows.group_by(["group", "week", "member", "weekday", "hour"]).aggregate(
         messages=rows.count()
     )
@@ -425,19 +471,28 @@ def explorer_data(ctx: Context, member_limit: int = MEMBER_LIMIT) -> dict[str, A
     kept = None
     if pooled:
         kept = ibis.memtable(pa.table({"kept_member": keep.column("member")}))
-    cube = arrow(explorer_query(ctx, kept)).sort_by(
-        [(c, "ascending") for c in ("group", "week", "member", "weekday", "hour")]
-    )
+    cube = arrow(explorer_query(ctx, kept))
     members = keep.column("member").to_pylist()
     names = [
         n if n is not None else k
         for k, n in zip(members, keep.column("name").to_pylist(), strict=True)
     ]
     member_index = {key: i for i, key in enumerate(members)}
-    groups = sorted(set(cube.column("group").to_pylist()) | {ALL_GROUPS}, key=_group_order)
+    group_keys, group_codes = _encoded(cube.column("group"))
+    groups = sorted(set(group_keys) | {ALL_GROUPS}, key=_group_order)
     group_index = {key: i for i, key in enumerate(groups)}
-    weeks = sorted({w for w in cube.column("week").to_pylist() if w is not None})
+    week_keys, week_codes = _encoded(cube.column("week"))
+    weeks = sorted(week_keys)
     week_index = {w: i for i, w in enumerate(weeks)}
+    member_keys, member_codes = _encoded(cube.column("member"))
+    g = np.array([group_index[k] for k in group_keys], dtype=np.int64)[group_codes]
+    w = np.array([week_index[k] for k in week_keys], dtype=np.int64)[week_codes]
+    m = np.array([member_index.get(k, POOLED) for k in member_keys], dtype=np.int64)[member_codes]
+    d = cube.column("weekday").to_numpy()
+    h = cube.column("hour").to_numpy()
+    # rows sorted by group key, week, member key, weekday, hour (keys as strings)
+    member_rank = _ranks(member_keys)[member_codes]
+    order = np.lexsort((h, d, member_rank, w, _ranks(group_keys)[group_codes]))
     return {
         "groups": groups,
         "members": members,
@@ -445,14 +500,28 @@ def explorer_data(ctx: Context, member_limit: int = MEMBER_LIMIT) -> dict[str, A
         "weeks": [w.date().isoformat() for w in weeks],
         "pooled_members": pooled,
         "cube": {
-            "g": [group_index[g] for g in cube.column("group").to_pylist()],
-            "w": [week_index[w] for w in cube.column("week").to_pylist()],
-            "m": [member_index.get(k, POOLED) for k in cube.column("member").to_pylist()],
-            "d": cube.column("weekday").to_pylist(),
-            "h": cube.column("hour").to_pylist(),
-            "n": cube.column("messages").to_pylist(),
+            "g": g[order].tolist(),
+            "w": w[order].tolist(),
+            "m": m[order].tolist(),
+            "d": d[order].tolist(),
+            "h": h[order].tolist(),
+            "n": cube.column("messages").to_numpy()[order].tolist(),
         },
     }
+
+
+def _encoded(column: pa.ChunkedArray) -> tuple[list[Any], np.ndarray]:
+    """The distinct values of a column (None for nulls), and each row's index into them."""
+    encoded = pc.dictionary_encode(column.combine_chunks(), null_encoding="encode")
+    return encoded.dictionary.to_pylist(), encoded.indices.to_numpy(zero_copy_only=False)
+
+
+def _ranks(values: list[Any]) -> np.ndarray:
+    """Each value's place among ``values`` in sorted order (None last)."""
+    ranks = np.empty(len(values), dtype=np.int64)
+    place = sorted(range(len(values)), key=lambda i: (values[i] is None, values[i] or ""))
+    ranks[place] = np.arange(len(values))
+    return ranks
 
 
 def _group_order(key: str) -> tuple[int, str]:

@@ -84,7 +84,8 @@ def page_document(document: dict[str, Any], limit: int = PAGE_ROWS) -> dict[str,
     metrics = {}
     for name, metric in document["metrics"].items():
         rows = metric["rows"]
-        metrics[name] = {**metric, "rows": rows[:limit], "total_rows": len(rows)}
+        total = metric.get("total_rows", len(rows))  # a document built with a row limit
+        metrics[name] = {**metric, "rows": rows[:limit], "total_rows": total}
     return {**document, "metrics": metrics}
 
 

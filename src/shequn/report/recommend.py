@@ -209,9 +209,12 @@ def _windows_from_explorer(explorer: Mapping[str, Any]) -> list[Recommendation]:
         return []
     recent = len(weeks) - RECENT_WEEKS
     by_hour: dict[int, list[int]] = {}
+    everyone = groups.index(ALL_GROUPS) if ALL_GROUPS in groups else -1
     for g, w, h, n in zip(cube["g"], cube["w"], cube["h"], cube["n"], strict=True):
         if w >= recent:
             by_hour.setdefault(g, [0] * 24)[h] += n
+            # the cube has no rows of its own for all groups: they are the sum
+            by_hour.setdefault(everyone, [0] * 24)[h] += n
     wanted = [i for i, key in enumerate(groups) if key != ALL_GROUPS]
     if len(wanted) < 2:
         wanted = [groups.index(ALL_GROUPS)] if ALL_GROUPS in groups else wanted

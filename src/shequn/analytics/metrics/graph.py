@@ -12,7 +12,7 @@ import hashlib
 import random
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import igraph
@@ -61,6 +61,8 @@ class GroupGraph:
     undirected: igraph.Graph
     #: digest of the vertices and weighted edges: equal digests, equal graphs
     digest: bytes = b""
+    #: the undirected edges as (lower, higher) vertex numbers, one row each
+    pairs: np.ndarray = field(default_factory=lambda: np.empty((0, 2), dtype=np.int64))
 
 
 def build_graphs(edges: pa.Table) -> dict[str, GroupGraph]:
@@ -74,19 +76,17 @@ def build_graphs(edges: pa.Table) -> dict[str, GroupGraph]:
     table = edges.select(["group", "source", "target", "weight"])
     table = table.filter(pc.not_equal(table["source"], table["target"]))
     groups = pc.dictionary_encode(table["group"].combine_chunks())
-    ends = pc.dictionary_encode(
-        pa.chunked_array([table["source"], table["target"]]).combine_chunks()
-    )
-    names = ends.dictionary.to_pylist()
-    # a member's place among every member key, in sorted order (each group's vertices
-    # keep that order)
-    place = np.empty(len(names), dtype=np.int64)
-    place[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
-    ends_place = place[ends.indices.to_numpy(zero_copy_only=False)]
-    all_sources, all_targets = ends_place[: len(table)], ends_place[len(table) :]
+    # sources and targets encoded apart (concatenating a million strings costs more
+    # than hashing them), then put on one list of member keys in sorted order: each
+    # group's vertices keep that order
+    source_keys, source_codes = _encoded(table["source"])
+    target_keys, target_codes = _encoded(table["target"])
+    by_place = sorted(set(source_keys) | set(target_keys))
+    place = {key: i for i, key in enumerate(by_place)}
+    all_sources = np.array([place[k] for k in source_keys], dtype=np.int64)[source_codes]
+    all_targets = np.array([place[k] for k in target_keys], dtype=np.int64)[target_codes]
     group_codes = groups.indices.to_numpy(zero_copy_only=False)
     all_weights = table["weight"].to_numpy()
-    by_place = sorted(names)
     graphs: dict[str, GroupGraph] = {}
     built: dict[bytes, GroupGraph] = {}
     for code, group in sorted(enumerate(groups.dictionary.to_pylist()), key=lambda c: c[1]):
@@ -109,19 +109,33 @@ def build_graphs(edges: pa.Table) -> dict[str, GroupGraph]:
             # the same vertices and edges (one group, and "*" for a one-group community)
             graphs[group] = same
             continue
-        directed = igraph.Graph(n=n, edges=np.column_stack((source, target)), directed=True)
+        directed = _graph(n, source, target, directed=True)
         directed.es["weight"] = weight
         low, high = np.minimum(source, target), np.maximum(source, target)
         pairs, which = np.unique(low * n + high, return_inverse=True)
         both = np.bincount(which.ravel(), weights=weight, minlength=len(pairs))
-        undirected = igraph.Graph(
-            n=n, edges=np.column_stack((pairs // n, pairs % n)), directed=False
-        )
+        ends = np.column_stack((pairs // n, pairs % n)).astype(np.int64)
+        undirected = igraph.Graph(n=n, directed=False)
+        undirected.add_edges(ends)
         undirected.es["weight"] = both
         graphs[group] = built[digest.digest()] = GroupGraph(
-            members, directed, undirected, digest.digest()
+            members, directed, undirected, digest.digest(), ends
         )
     return graphs
+
+
+def _encoded(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
+    """A string column's distinct values and each row's index into them."""
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    return encoded.dictionary.to_pylist(), encoded.indices.to_numpy(zero_copy_only=False)
+
+
+def _graph(n: int, source: np.ndarray, target: np.ndarray, *, directed: bool) -> igraph.Graph:
+    """A graph of ``n`` vertices with edges in the given order (``add_edges`` takes the
+    NumPy array as it is; the constructor converts it row by row)."""
+    graph = igraph.Graph(n=n, directed=directed)
+    graph.add_edges(np.column_stack((source, target)).astype(np.int64))
+    return graph
 
 
 def betweenness(graph: igraph.Graph, sample: int | None = None) -> tuple[list[float], bool]:
@@ -205,26 +219,28 @@ def _measure(g: GroupGraph) -> dict[str, list[object]]:
     """Every column of :func:`centrality` but the group, one value per vertex."""
     rank = g.directed.pagerank(directed=True, damping=DAMPING, weights="weight")
     between, exact = betweenness(g.undirected)
-    label = communities(g.undirected)
-    sizes: dict[int, int] = defaultdict(int)
-    for c in label:
-        sizes[c] += 1
+    label = np.array(communities(g.undirected), dtype=np.int64)
+    n = len(g.members)
+    sizes = np.bincount(label, minlength=1)
+    # other communities among each member's partners: distinct (member, partner's
+    # community) pairs over both ends of every undirected edge, own community left out
+    a, b = g.pairs[:, 0], g.pairs[:, 1]
+    member = np.concatenate((a, b))
+    their = label[np.concatenate((b, a))]
+    other = their != label[member]
+    distinct = np.unique(member[other] * max(n, 1) + their[other])
+    bridged = np.bincount(distinct // max(n, 1), minlength=n)
     in_w = g.directed.strength(mode="in", weights="weight")
     out_w = g.directed.strength(mode="out", weights="weight")
-    columns: dict[str, list[object]] = {
-        name: [] for name in CENTRALITY_SCHEMA.names if name != "group"
+    return {
+        "member": list(g.members),
+        "pagerank": [float(r) for r in rank],
+        "betweenness": list(between),
+        "betweenness_exact": [exact] * n,
+        "community": label.tolist(),
+        "community_size": sizes[label].tolist(),
+        "bridged_communities": bridged.tolist(),
+        "in_weight": [float(w) for w in in_w],
+        "out_weight": [float(w) for w in out_w],
+        "partners": np.bincount(member, minlength=n).tolist(),
     }
-    for v, member in enumerate(g.members):
-        neighbours = g.undirected.neighbors(v)
-        bridged = {label[u] for u in neighbours} - {label[v]}
-        columns["member"].append(member)
-        columns["pagerank"].append(float(rank[v]))
-        columns["betweenness"].append(between[v])
-        columns["betweenness_exact"].append(exact)
-        columns["community"].append(label[v])
-        columns["community_size"].append(sizes[label[v]])
-        columns["bridged_communities"].append(len(bridged))
-        columns["in_weight"].append(float(in_w[v]))
-        columns["out_weight"].append(float(out_w[v]))
-        columns["partners"].append(len(neighbours))
-    return columns

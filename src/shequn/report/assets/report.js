@@ -105,14 +105,15 @@
   }
 
   // ---------- the explorer cube under the filters ----------
+  // the cube holds each group's rows; "all groups" (-1) is all of them (a member is one
+  // index in every group, so counting distinct members still counts each once)
   function groupIndex() {
-    var i = X.groups.indexOf(state.group);
-    return i < 0 ? X.groups.indexOf(ALL) : i;
+    return state.group === ALL ? -1 : X.groups.indexOf(state.group);
   }
   function cubeEach(fn, ignoreMember) {
     var c = X.cube, g = groupIndex(), n = c.n.length;
     for (var i = 0; i < n; i++) {
-      if (c.g[i] !== g || c.w[i] < state.from || c.w[i] > state.to) continue;
+      if ((g >= 0 && c.g[i] !== g) || c.w[i] < state.from || c.w[i] > state.to) continue;
       if (!ignoreMember && state.member !== null && c.m[i] !== state.member) continue;
       fn(c.w[i], c.m[i], c.d[i], c.h[i], c.n[i]);
     }
