@@ -155,7 +155,9 @@ def rank_group(
     signals = [
         _percentiles([o["draw_ratio"] for o in out]),
         _percentiles([o["reactions_per_message"] for o in out]),
-        _percentiles([o["pagerank"] for o in out]),
+        # igraph's PageRank differs in the last bits between runs (≈ 1e-13 relative): to
+        # 9 significant digits, equal values tie the same way every run and engine
+        _percentiles([float(f"{o['pagerank']:.9g}") for o in out]),
         _percentiles([float(o["others_drawn"]) for o in out]),
     ]
     for i, o in enumerate(out):
