@@ -99,14 +99,16 @@ def report(
         print_report(result, out)
         return
     if as_json or out_path.suffix.lower() == ".json":
-        text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+        # compact, as on standard output: an indent makes json use its pure-Python
+        # encoder, minutes for the hundreds of MB a million-message community gives
+        data = (json.dumps(document, ensure_ascii=False) + "\n").encode("utf-8")
     else:
-        text = render_html(result)
+        data = render_html(result).encode("utf-8")
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(text, encoding="utf-8")
+    out_path.write_bytes(data)
     shown = sum(1 for s in document["sections"] if s["metrics"])
     out.print(
-        f"wrote {out_path} ({len(text.encode('utf-8')) / 1024:,.0f} KB): "
+        f"wrote {out_path} ({len(data) / 1024:,.0f} KB): "
         f"{len(document['metrics'])} metrics in {shown} sections, "
         f"{len(document['recommendations'])} recommendations",
         markup=False,
