@@ -101,6 +101,15 @@ def test_matches_a_plain_python_em(seed: int) -> None:
         assert got[a] == pytest.approx(expected[a], rel=1e-9, abs=1e-12)
 
 
+def test_blocks_of_pairs_give_the_same_estimate(monkeypatch: pytest.MonkeyPatch) -> None:
+    minutes, authors, mentions = random_log(4)
+    writers = [(i, a) for i, a in mentions if a < 12]
+    whole = em.estimate(np.asarray(minutes), np.asarray(authors), writers)
+    monkeypatch.setattr(em, "PAIRS_PER_STEP", 7)
+    in_blocks = em.estimate(np.asarray(minutes), np.asarray(authors), writers)
+    np.testing.assert_allclose(in_blocks, whole, rtol=1e-12)
+
+
 def test_the_member_others_answer_draws_most() -> None:
     # every 10 minutes, one of five members speaks; when it is member 0, two others
     # answer within two minutes; after anyone else, one other speaks five minutes later
