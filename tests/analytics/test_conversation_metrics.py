@@ -20,8 +20,11 @@ import pytest
 from shequn.analytics.context import Context, build_context
 from shequn.analytics.metrics.conversation import INFERRED_WEIGHT, INFERRED_WINDOW_MINUTES
 from shequn.analytics.runner import run_metrics
-from shequn.analytics.source import parquet_log
+from shequn.analytics.source import duckdb_log, parquet_log
 from shequn.events import EVENT_SCHEMA
+from shequn.importers.base import ImportSettings
+from shequn.ingest import run_import
+from shequn.store import open_store
 
 T0 = datetime(2024, 1, 1, 10, 0)  # a Monday
 LINKS = {("discord", "c"): "person:carol"}
@@ -306,3 +309,27 @@ def test_simulated_questions_and_replies(community: Any, duckdb_context: Context
     mentions = sum(e["interactions"] for e in edges if e["kind"] == "mention" and e["group"] != "*")
     true_mentions = sum(len(r["mentions"] or []) for r in truth if r["kind"] == "message_posted")
     assert 0 < mentions <= true_mentions
+
+
+def test_turns_within_a_minute_follow_the_export(tmp_path: Path) -> None:
+    """WhatsApp writes minutes only: within a minute, who spoke after whom is the order of
+    the export's lines (not of the event keys, which are hashes)."""
+    lines = ["12/01/2024, 10:00 - Ann: anyone here?"]
+    for n in range(12):  # pairs in one minute, in a known order
+        lines += [
+            f"12/01/2024, 10:{n + 1:02d} - Bob: b{n}",
+            f"12/01/2024, 10:{n + 1:02d} - Cy: c{n}",
+        ]
+    export = tmp_path / "WhatsApp Chat with Turns.txt"
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with open_store(tmp_path / "store.duckdb") as store:
+        run_import(store, export, ImportSettings(community="c", timezone="UTC"))
+    ctx = build_context(duckdb_log(tmp_path / "store.duckdb"))
+    edges = run_metrics(ctx, ["conversation.edges"])["conversation.edges"].to_pylist()
+    inferred = {
+        (r["source"].split(":", 1)[1], r["target"].split(":", 1)[1]): r["interactions"]
+        for r in edges
+        if r["group"] != "*" and r["kind"] == "inferred"
+    }
+    # Bob answers Ann, then each minute Cy answers Bob and Bob (next minute) answers Cy
+    assert inferred == {("Bob", "Ann"): 1, ("Cy", "Bob"): 12, ("Bob", "Cy"): 11}

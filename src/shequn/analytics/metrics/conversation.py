@@ -98,7 +98,8 @@ def people_messages(ctx: Context) -> ir.Table:
     """Messages written by people (not bots), with the columns conversations need.
 
     The text is read once, here: ``question`` (:func:`is_question`) and ``resource``
-    (media, a file or a link) are kept instead of it. Materialised per context.
+    (media, a file or a link) are kept instead of it; ``line`` is the event's line in
+    its export (0 where it has none). Materialised per context.
     """
 
     def build() -> ir.Table:
@@ -117,6 +118,7 @@ def people_messages(ctx: Context) -> ir.Table:
             "mentions",
             question=is_question(m.text),
             resource=resource,
+            line=ibis.coalesce(m.source_line, ibis.literal(0, "int64")),
         )
 
     return ctx.shared("conversation.messages", build)
@@ -166,9 +168,11 @@ def _message_links(ctx: Context) -> ir.Table:
     msgs = people_messages(ctx)
     flagged = msgs.left_join(_explicit_groups(msgs), "group").drop("group_right")
     flagged = flagged.mutate(explicit=ibis.coalesce(flagged.explicit, False))
-    # one sort by (ts, key) numbers the messages; the running counts then order by that
-    # number instead of sorting the strings again
-    order = ibis.window(group_by="group", order_by=["ts", "key"])
+    # one sort numbers the messages; the running counts then order by that number instead
+    # of sorting again. Messages of one timestamp keep the order the export wrote them in
+    # (its line): WhatsApp writes minutes only, and who spoke after whom within a minute
+    # is the turn taking read below
+    order = ibis.window(group_by="group", order_by=["ts", "line", "key"])
     lagged = flagged.mutate(
         seq=ibis.row_number().over(order),
         prev_key=flagged.key.lag().over(order),
