@@ -4,18 +4,18 @@ EM written from the model's description, and on logs whose answer is known."""
 from __future__ import annotations
 
 import random
-from collections import Counter, defaultdict
+from collections import defaultdict
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from shequn.analytics.context import Context
 from shequn.analytics.metrics import inferred_draw as em
 from shequn.analytics.metrics.conversation import message_links
 from shequn.analytics.runner import run_metrics
+from truth import true_replies
 
 
 def simple_em(
@@ -159,14 +159,7 @@ def test_estimate_follows_the_true_replies(duckdb_context: Context, community: A
     from timing alone, the estimated answers per message rank members far closer to the
     true replies per message than counting turn taking does; with @mentions, the estimate
     keeps what the mentions say (they are the strongest evidence there is)."""
-    truth = pq.read_table(community.events_path).to_pylist()
-    line_author = {r["line"]: r["member"] for r in truth if r["kind"] == "message_posted"}
-    posts = Counter(r["member"] for r in truth if r["kind"] == "message_posted")
-    replies = Counter(
-        line_author[r["reply_to_line"]]
-        for r in truth
-        if r["kind"] == "message_posted" and r["reply_to_line"] in line_author
-    )
+    posts, replies = true_replies(community.events_path)
     signals = run_metrics(duckdb_context, ["roles.signals"])["roles.signals"].to_pylist()
     signals = [r for r in signals if r["group"] != "*"]
     drawn = next(iter(em.drawn_by_group(duckdb_context).values()))

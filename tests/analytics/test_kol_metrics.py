@@ -3,15 +3,14 @@ and the simulated group's KOLs (whose messages draw the most replies in the trut
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from shequn.analytics.context import Context
 from shequn.analytics.metrics import kols
 from shequn.analytics.runner import run_metrics
+from truth import true_replies
 
 
 def signal(member: str, messages: int, replies: int, **values: Any) -> dict[str, Any]:
@@ -83,14 +82,7 @@ def test_simulated_kols_draw_more_than_the_loudest(duckdb_context: Context, comm
     messages — the two lists differ as they should."""
     results = run_metrics(duckdb_context, ["kols.ranking", "kols.compare"])
     rows = [r for r in results["kols.ranking"].to_pylist() if r["group"] != "*"]
-    truth = pq.read_table(community.events_path).to_pylist()
-    line_author = {r["line"]: r["member"] for r in truth if r["kind"] == "message_posted"}
-    posts = Counter(r["member"] for r in truth if r["kind"] == "message_posted")
-    replies = Counter(
-        line_author[r["reply_to_line"]]
-        for r in truth
-        if r["kind"] == "message_posted" and r["reply_to_line"] in line_author
-    )
+    posts, replies = true_replies(community.events_path)
 
     def per_message(members: list[str]) -> float:
         ids = [m.split(":", 1)[1] for m in members]
