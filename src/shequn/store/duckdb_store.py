@@ -114,4 +114,4 @@ def _first_of_each_key(events: pa.Table) -> pa.Table:
     rows = events.append_column("shequn_row", pa.array(range(events.num_rows), pa.int64()))
     first = rows.group_by("key", use_threads=False).aggregate([("shequn_row", "min")])
     firsts = first.column("shequn_row_min")
-    return events.take(pc.take(firsts, pc.sort_indices(firsts)))
+    return events.take(firsts.sort())
