@@ -207,6 +207,16 @@ class Store(ABC):
         """Separate one identity from its member; False if it was alone."""
 
     @abstractmethod
+    def member_names(self, community: str, platform: str) -> list[tuple[str, str, str]]:
+        """Each (group id, member id, member name) the platform's events carry."""
+
+    @abstractmethod
+    def link_import_identities(
+        self, import_id: int, platform: str, pairs: Sequence[tuple[str, str]]
+    ) -> int:
+        """Link identities an import found to be one person (undone with the import)."""
+
+    @abstractmethod
     def forgotten(self) -> dict[tuple[str, str], str]:
         """(platform, identity fingerprint) → token, for every forgotten identity."""
 

@@ -111,6 +111,48 @@ class MemberOperations(SqlHooks):
                 )
         return True
 
+    def member_names(self, community: str, platform: str) -> list[tuple[str, str, str]]:
+        """Each (group id, member id, member name) the platform's events in a community carry.
+
+        What an importer that names members without ids (Telegram HTML) needs to know
+        who a name is in a group the store already holds. An identity seen only as an
+        actor (``by_member_id``) comes with itself as its name.
+        """
+        rows = self._fetchall(
+            "SELECT group_id, member_id, member_name FROM events "
+            "WHERE community = ? AND platform = ? "
+            "AND member_id IS NOT NULL AND member_name IS NOT NULL "
+            "UNION "
+            "SELECT group_id, by_member_id, by_member_id FROM events "
+            "WHERE community = ? AND platform = ? AND by_member_id IS NOT NULL",
+            [community, platform, community, platform],
+        )
+        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    def link_import_identities(
+        self, import_id: int, platform: str, pairs: Sequence[tuple[str, str]]
+    ) -> int:
+        """Link each (identity, same person's identity) an import found; returns how many.
+
+        An identity that is linked already (by the operator or an earlier import) keeps
+        its link. The links belong to the import, so undoing it removes them.
+        """
+        added = 0
+        with self._transaction():
+            for identity, same in pairs:
+                if identity == same or self._fetchall(
+                    "SELECT 1 FROM identity_links WHERE platform = ? AND identity = ?",
+                    [platform, identity],
+                ):
+                    continue
+                self._execute(
+                    "INSERT INTO identity_links (platform, identity, member_key, import_id) "
+                    "VALUES (?, ?, ?, ?)",
+                    [platform, identity, self.member_key(platform, same), import_id],
+                )
+                added += 1
+        return added
+
     def _link_row(self, platform: str, identity: str, member_key: str) -> None:
         self._execute(
             "INSERT INTO identity_links (platform, identity, member_key, import_id) "
