@@ -135,23 +135,31 @@ class MemberOperations(SqlHooks):
         """Link each (identity, same person's identity) an import found; returns how many.
 
         An identity that is linked already (by the operator or an earlier import) keeps
-        its link. The links belong to the import, so undoing it removes them.
+        its link. The links belong to the import, so undoing it removes them. Read and
+        written in two statements (an import may find thousands).
         """
-        added = 0
         with self._transaction():
+            linked = dict(
+                self._fetchall(
+                    "SELECT identity, member_key FROM identity_links WHERE platform = ?",
+                    [platform],
+                )
+            )
+            rows: list[tuple[str, str, str, int]] = []
             for identity, same in pairs:
-                if identity == same or self._fetchall(
-                    "SELECT 1 FROM identity_links WHERE platform = ? AND identity = ?",
-                    [platform, identity],
-                ):
+                if identity == same or identity in linked:
                     continue
+                key = linked.get(same) or default_key(platform, same)
+                linked[identity] = key
+                rows.append((platform, identity, key, import_id))
+            for start in range(0, len(rows), 500):
+                chunk = rows[start : start + 500]
                 self._execute(
                     "INSERT INTO identity_links (platform, identity, member_key, import_id) "
-                    "VALUES (?, ?, ?, ?)",
-                    [platform, identity, self.member_key(platform, same), import_id],
+                    "VALUES " + ", ".join(["(?, ?, ?, ?)"] * len(chunk)),
+                    [value for row in chunk for value in row],
                 )
-                added += 1
-        return added
+        return len(rows)
 
     def _link_row(self, platform: str, identity: str, member_key: str) -> None:
         self._execute(

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from shequn.importers.base import ImportSettings
+from shequn.importers.telegram.people import People, known_groups
 from shequn.ingest import run_import
 from shequn.simulate import simulate_export
 from shequn.store import Store, open_store
@@ -124,3 +125,99 @@ def test_either_order_counts_each_person_and_event_once(
     # and a third import of either adds nothing
     again = run_import(store, parts[first], replace(settings, group=one.group_id))
     assert again.new_events == 0
+
+
+# -- small hand-written exports of one chat: forum_group (JSON) and html_chat (HTML) ----------
+def test_html_names_become_the_user_ids_of_an_earlier_json_import(store: Store) -> None:
+    settings = ImportSettings(timezone="Europe/Berlin")
+    run_import(store, FORUM, settings)
+    html = run_import(store, FIXTURES / "html_chat", replace(settings, group=FORUM_GROUP))
+    rows = store.events().to_pylist()
+    mine = [r for r in rows if r["import_id"] == html.record.import_id]
+    named = {r["member_name"]: r["member_id"] for r in mine if r["member_name"]}
+    assert {n: named[n] for n in ("Bob Jones", "Carol White", "Dan Brown")} == {
+        "Bob Jones": "user1002",
+        "Carol White": "user1003",
+        "Dan Brown": "user1004",
+    }
+    assert named["Frank Moss"] == "Frank Moss"  # in no JSON export: keyed by name
+    assert {r["by_member_id"] for r in mine if r["by_member_id"]} == {"user1001"}  # Alice
+    # the invitation both exports show is stored once per member
+    invited = [r["member_id"] for r in rows if r["platform_id"] == "-999999989"]
+    assert sorted(invited, key=str) == sorted(["user1003", "user1004", None, "user1005"], key=str)
+    assert (
+        "HTML export: 5 names resolved to user ids from earlier JSON imports, "
+        "0 ambiguous left as names (the rest are keyed by display name)"
+    ) in html.notes
+
+
+def test_a_name_two_user_ids_share_stays_a_name(store: Store, tmp_path: Path) -> None:
+    text = (FORUM / "result.json").read_text(encoding="utf-8").replace("Dan Brown", "Bob Jones")
+    (tmp_path / "two_bobs").mkdir()
+    (tmp_path / "two_bobs" / "result.json").write_text(text, encoding="utf-8")
+    settings = ImportSettings(timezone="Europe/Berlin")
+    run_import(store, tmp_path / "two_bobs", settings)
+    html = run_import(store, FIXTURES / "html_chat", replace(settings, group=FORUM_GROUP))
+    mine = [r for r in store.events().to_pylist() if r["import_id"] == html.record.import_id]
+    named = {r["member_name"]: r["member_id"] for r in mine if r["member_name"]}
+    # user1002 and user1004 are both "Bob Jones": the name is no evidence of either;
+    # Alice, Carol and Erin resolve, and Dan Brown is in no JSON export now
+    assert named["Bob Jones"] == "Bob Jones"
+    assert named["Carol White"] == "user1003"
+    assert any("3 names resolved to user ids" in n and "1 ambiguous" in n for n in html.notes)
+
+
+def test_names_an_html_import_made_first_are_linked_to_the_json_ids(store: Store) -> None:
+    settings = ImportSettings(timezone="Europe/Berlin", group=FORUM_GROUP)
+    run_import(store, FIXTURES / "html_chat", settings)
+    members_html = store.stats()["members"]
+    from_json = run_import(store, FORUM, settings)
+    # Alice, Bob, Carol, Dan and Erin are one member each; Frank Moss (HTML only) and
+    # the JSON's own identities (the channel, the bot, …) are added
+    keys = {n: store.member_key("telegram", n) for n in ("Alice Smith", "Bob Jones", "Erin Green")}
+    assert keys == {
+        "Alice Smith": "telegram:user1001",
+        "Bob Jones": "telegram:user1002",
+        "Erin Green": "telegram:user1005",
+    }
+    assert store.member_key("telegram", "Frank Moss") == "telegram:Frank Moss"
+    ids = {i.identity for i in store.identities()}
+    new_ids = {i for i in ids if i.startswith(("user", "channel"))} - {
+        "user1001", "user1002", "user1003", "user1004", "user1005"
+    }  # fmt: skip
+    assert store.stats()["members"] == members_html + len(new_ids)
+    assert any("5 display names of earlier HTML imports linked" in n for n in from_json.notes)
+    # each reaction, join and removal of the chat once: a third import adds nothing
+    assert run_import(store, FIXTURES / "html_chat", settings).new_events == 0
+    assert run_import(store, FORUM, settings).new_events == 0
+    # the links are the JSON import's: undoing it separates the names again
+    store.undo_import(from_json.record.import_id)
+    assert store.member_key("telegram", "Bob Jones") == "telegram:Bob Jones"
+
+
+def test_a_name_is_keyed_as_the_store_first_keyed_it_unless_someone_else_has_it() -> None:
+    known = known_groups(
+        [
+            ("g", "Bob Jones", "Bob Jones"),  # an HTML import of the group
+            ("g", "user2", "Bob Jones"),  # a JSON import of it
+            ("g", "Carol", "Carol"),
+            ("g", "user3", "Carol"),
+            ("g", "user4", "Carol"),  # two ids named Carol
+            ("g", "user5", "user5"),  # an actor's row (no name)
+        ]
+    )["g"]
+    assert known.named == {"Bob Jones", "Carol"} and "user5" not in known.ids
+    people = People(known)
+    assert people.member("Bob Jones") == "user2"
+    assert people.member("Carol") == "Carol"  # ambiguous: stays a name
+    assert people.member("Dora") == "Dora"
+    assert (people.resolved, people.unresolved) == ({"Bob Jones"}, {"Carol"})
+    assert people.key("user2", "Bob Jones") == "Bob Jones"  # as the HTML import keyed it
+    assert people.key("user9", "Bob Jones") == "user9"  # another Bob: not merged
+    assert people.key("user3", "Carol") == "user3"
+    assert people.links == {"Bob Jones": "user2"}
+    # a name the export itself writes with two ids is no evidence either
+    assert People(known, ambiguous={"Bob Jones"}).key("user2", "Bob Jones") == "user2"
+    # with nothing known the identities are the export's own
+    assert People().member("Bob Jones") == "Bob Jones"
+    assert People().key("user2", "Bob Jones") == "user2"
