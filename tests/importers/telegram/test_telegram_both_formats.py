@@ -221,3 +221,18 @@ def test_a_name_is_keyed_as_the_store_first_keyed_it_unless_someone_else_has_it(
     # with nothing known the identities are the export's own
     assert People().member("Bob Jones") == "Bob Jones"
     assert People().key("user2", "Bob Jones") == "user2"
+
+
+def test_json_after_html_of_its_title_says_how_to_make_them_one_group(
+    store: Store, tmp_path: Path
+) -> None:
+    text = (FORUM / "result.json").read_text(encoding="utf-8")
+    (tmp_path / "forum").mkdir()
+    text = text.replace('"name": "Makers Forum"', '"name": "Makers & Friends"', 1)
+    (tmp_path / "forum" / "result.json").write_text(text, encoding="utf-8")
+    settings = ImportSettings(timezone="Europe/Berlin")
+    html = run_import(store, FIXTURES / "html_chat", settings)
+    assert html.group_id == "Makers & Friends"  # no chat id: keyed by its title
+    from_json = run_import(store, tmp_path / "forum", settings)
+    assert from_json.group_id == FORUM_GROUP
+    assert any("--group 'Makers & Friends'" in n for n in from_json.notes), from_json.notes

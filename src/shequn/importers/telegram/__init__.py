@@ -170,6 +170,13 @@ class TelegramImporter:
                 self._notes.append(f"{j.unsupported} unsupported messages skipped")
             if not j.head.account and group in j.group_names and group != j.group_names[group]:
                 self._notes.append(f"group {group} is the chat {j.group_names[group]!r}")
+            title = j.head.name
+            if not j.head.account and title in self._known and group != title:
+                self._notes.append(
+                    f"the store holds HTML imports of {title!r} in group {title!r} (HTML has no "
+                    f"chat id), this export went to group {group}: import it with --group "
+                    f"{title!r} to add it to them, or undo them and import them again after it"
+                )
             linked = len(self.identity_links())
             if linked:
                 self._notes.append(
