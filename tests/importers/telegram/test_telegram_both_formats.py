@@ -147,7 +147,7 @@ def test_html_names_become_the_user_ids_of_an_earlier_json_import(store: Store) 
     assert sorted(invited, key=str) == sorted(["user1003", "user1004", None, "user1005"], key=str)
     assert (
         "HTML export: 5 names resolved to user ids from earlier JSON imports, "
-        "0 ambiguous left as names (the rest are keyed by display name)"
+        "0 ambiguous left as names, 2 not known by id kept as names"
     ) in html.notes
 
 
@@ -211,7 +211,11 @@ def test_a_name_is_keyed_as_the_store_first_keyed_it_unless_someone_else_has_it(
     assert people.member("Bob Jones") == "user2"
     assert people.member("Carol") == "Carol"  # ambiguous: stays a name
     assert people.member("Dora") == "Dora"
-    assert (people.resolved, people.unresolved) == ({"Bob Jones"}, {"Carol"})
+    assert (people.resolved, people.unresolved, people.unknown) == (
+        {"Bob Jones"},
+        {"Carol"},
+        {"Dora"},
+    )
     assert people.key("user2", "Bob Jones") == "Bob Jones"  # as the HTML import keyed it
     assert people.key("user9", "Bob Jones") == "user9"  # another Bob: not merged
     assert people.key("user3", "Carol") == "user3"

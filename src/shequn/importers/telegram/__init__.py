@@ -244,7 +244,7 @@ def _html_member_notes(people: People) -> list[str]:
         return ["HTML export: members are keyed by display name (no user ids)"]
     notes = [
         f"HTML export: {resolved} names resolved to user ids from earlier JSON imports, "
-        f"{unresolved} ambiguous left as names (the rest are keyed by display name)"
+        f"{unresolved} ambiguous left as names, {len(people.unknown)} not known by id kept as names"
     ]
     if people.links:
         linked = len(people.links)

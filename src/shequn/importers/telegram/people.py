@@ -88,9 +88,11 @@ class People:
         self.ambiguous = frozenset(ambiguous)
         #: name identity → the id it was found to be (identity links to record)
         self.links: dict[str, str] = {}
-        #: name identities resolved to an id by the store, or left as names (several ids)
+        #: name identities resolved to an id by the store, left as names (several ids),
+        #: or kept as names (the store has no id for them)
         self.resolved: set[str] = set()
         self.unresolved: set[str] = set()
+        self.unknown: set[str] = set()
         self._members: dict[str, str] = {}
         self._names: dict[str, str] = {}
 
@@ -116,6 +118,8 @@ class People:
                 found = next(iter(ids))
             elif ids is not None:
                 self.unresolved.add(found)
+            else:
+                self.unknown.add(found)
         self._members[name] = found
         return found
 
