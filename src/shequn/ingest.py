@@ -65,7 +65,7 @@ def run_import(
     known = stored.get((importer.platform, group_id))
     settings = _group_timezone(settings, known)
     _same_timezone(settings, known)
-    _known_members(store, importer, settings, stored)
+    _known_members(store, importer, settings, stored, group_id)
     spec = ImportSpec(
         community=settings.community,
         platform=importer.platform,
@@ -105,18 +105,21 @@ def _known_members(
     importer: Importer,
     settings: ImportSettings,
     stored: dict[tuple[str, str], GroupInfo],
+    group_id: str,
 ) -> None:
     """Tell an importer that can use it what the store holds of its platform's members.
 
     An importer with ``learn_members`` (Telegram: HTML exports write names, JSON ids)
-    resolves names to ids with it. Skipped when the platform has no group in the
-    community yet, and for pseudonymised imports (the store would hold pseudonyms).
+    resolves names to ids with it, for the groups its ``member_groups(group_id)`` names
+    (None: every group). Skipped when the platform has no group in the community yet,
+    and for pseudonymised imports (the store would hold pseudonyms).
     """
     learn = getattr(importer, "learn_members", None)
     if learn is None or settings.pseudonymize:
         return
     if any(platform == importer.platform for platform, _ in stored):
-        learn(store.member_names(settings.community, importer.platform))
+        groups = importer.member_groups(group_id)  # type: ignore[attr-defined]
+        learn(store.member_names(settings.community, importer.platform, groups))
 
 
 def _group_timezone(settings: ImportSettings, known: GroupInfo | None) -> ImportSettings:

@@ -207,8 +207,11 @@ class Store(ABC):
         """Separate one identity from its member; False if it was alone."""
 
     @abstractmethod
-    def member_names(self, community: str, platform: str) -> list[tuple[str, str, str]]:
-        """Each (group id, member id, member name) the platform's events carry."""
+    def member_names(
+        self, community: str, platform: str, groups: Sequence[str] | None = None
+    ) -> list[tuple[str, str, str]]:
+        """Each (group id, member id, member name) the platform's events carry (in
+        ``groups`` only, unless None)."""
 
     @abstractmethod
     def link_import_identities(

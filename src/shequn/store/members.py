@@ -111,21 +111,30 @@ class MemberOperations(SqlHooks):
                 )
         return True
 
-    def member_names(self, community: str, platform: str) -> list[tuple[str, str, str]]:
-        """Each (group id, member id, member name) the platform's events in a community carry.
+    def member_names(
+        self, community: str, platform: str, groups: Sequence[str] | None = None
+    ) -> list[tuple[str, str, str]]:
+        """Each (group id, member id, member name) the platform's events in a community
+        carry, in ``groups`` only unless None.
 
         What an importer that names members without ids (Telegram HTML) needs to know
         who a name is in a group the store already holds. An identity seen only as an
         actor (``by_member_id``) comes with itself as its name.
         """
+        scope = "community = ? AND platform = ?"
+        params: list[str] = [community, platform]
+        if groups is not None:
+            if not groups:
+                return []
+            scope += f" AND group_id IN ({', '.join(['?'] * len(groups))})"
+            params += list(groups)
         rows = self._fetchall(
-            "SELECT group_id, member_id, member_name FROM events "
-            "WHERE community = ? AND platform = ? "
+            f"SELECT group_id, member_id, member_name FROM events WHERE {scope} "
             "AND member_id IS NOT NULL AND member_name IS NOT NULL "
             "UNION "
-            "SELECT group_id, by_member_id, by_member_id FROM events "
-            "WHERE community = ? AND platform = ? AND by_member_id IS NOT NULL",
-            [community, platform, community, platform],
+            f"SELECT group_id, by_member_id, by_member_id FROM events WHERE {scope} "
+            "AND by_member_id IS NOT NULL",
+            params + params,
         )
         return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
 

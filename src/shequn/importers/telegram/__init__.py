@@ -107,6 +107,14 @@ class TelegramImporter:
         of its events. Read before :meth:`batches`; see :mod:`.people`."""
         self._known = known_groups(rows)
 
+    def member_groups(self, group: str) -> list[str] | None:
+        """The groups :meth:`learn_members` needs, for an import into ``group``: that
+        group and the chat's title (an HTML import's group); None for an account export."""
+        if self.account:
+            return None
+        title = self._json.head.name if self._json is not None else None
+        return [group] if title is None or title == group else [group, title]
+
     def identity_links(self) -> list[tuple[str, str]]:
         """(name identity, user id) pairs found to be one person, after :meth:`batches`.
 
