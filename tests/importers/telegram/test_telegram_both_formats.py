@@ -240,3 +240,9 @@ def test_json_after_html_of_its_title_says_how_to_make_them_one_group(
     from_json = run_import(store, tmp_path / "forum", settings)
     assert from_json.group_id == FORUM_GROUP
     assert any("--group 'Makers & Friends'" in n for n in from_json.notes), from_json.notes
+    # following it: the HTML import undone and imported again into the id group
+    store.undo_import(html.record.import_id)
+    again = run_import(store, FIXTURES / "html_chat", replace(settings, group=FORUM_GROUP))
+    mine = [r for r in store.events().to_pylist() if r["import_id"] == again.record.import_id]
+    assert {r["member_id"] for r in mine if r["member_name"] == "Bob Jones"} == {"user1002"}
+    assert {g.group_id for g in store.groups() if g.events} == {FORUM_GROUP}

@@ -183,7 +183,8 @@ class TelegramImporter:
                 self._notes.append(
                     f"the store holds HTML imports of {title!r} in group {title!r} (HTML has no "
                     f"chat id), this export went to group {group}: import it with --group "
-                    f"{title!r} to add it to them, or undo them and import them again after it"
+                    f"{title!r} to add it to them, or undo them and import them again with "
+                    f"--group {group}"
                 )
             linked = len(self.identity_links())
             if linked:
