@@ -112,6 +112,12 @@ class IdentityInfo:
     groups: tuple[str, ...] = field(default=())
 
 
+#: (group id, member id, member name, None) for each member an event names, and
+#: (group id, actor id, None, platform id) for each actor (``by_member_id``), whose name
+#: events do not keep
+MemberRow = tuple[str, str, str | None, str | None]
+
+
 @dataclass(frozen=True)
 class PlaybookVersion:
     """One applied version of a community's playbook."""
@@ -209,9 +215,9 @@ class Store(ABC):
     @abstractmethod
     def member_names(
         self, community: str, platform: str, groups: Sequence[str] | None = None
-    ) -> list[tuple[str, str, str]]:
-        """Each (group id, member id, member name) the platform's events carry (in
-        ``groups`` only, unless None)."""
+    ) -> list[MemberRow]:
+        """Who the platform's events name (in ``groups`` only, unless None): see
+        :data:`MemberRow`."""
 
     @abstractmethod
     def link_import_identities(

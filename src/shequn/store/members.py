@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from shequn.store import sql
-from shequn.store.base import IdentityInfo, default_key
+from shequn.store.base import IdentityInfo, MemberRow, default_key
 from shequn.store.hooks import SqlHooks
 
 
@@ -113,13 +113,12 @@ class MemberOperations(SqlHooks):
 
     def member_names(
         self, community: str, platform: str, groups: Sequence[str] | None = None
-    ) -> list[tuple[str, str, str]]:
-        """Each (group id, member id, member name) the platform's events in a community
-        carry, in ``groups`` only unless None.
+    ) -> list[MemberRow]:
+        """Each member (with its name) and each actor (with the message it acted in) the
+        platform's events in a community name, in ``groups`` only unless None.
 
         What an importer that names members without ids (Telegram HTML) needs to know
-        who a name is in a group the store already holds. An identity seen only as an
-        actor (``by_member_id``) comes with itself as its name.
+        who a name is in a group the store already holds.
         """
         scope = "community = ? AND platform = ?"
         params: list[str] = [community, platform]
@@ -129,14 +128,14 @@ class MemberOperations(SqlHooks):
             scope += f" AND group_id IN ({', '.join(['?'] * len(groups))})"
             params += list(groups)
         rows = self._fetchall(
-            f"SELECT group_id, member_id, member_name FROM events WHERE {scope} "
-            "AND member_id IS NOT NULL AND member_name IS NOT NULL "
+            "SELECT group_id, member_id, member_name, CAST(NULL AS TEXT) FROM events "
+            f"WHERE {scope} AND member_id IS NOT NULL AND member_name IS NOT NULL "
             "UNION "
-            f"SELECT group_id, by_member_id, by_member_id FROM events WHERE {scope} "
-            "AND by_member_id IS NOT NULL",
+            "SELECT group_id, by_member_id, CAST(NULL AS TEXT), platform_id FROM events "
+            f"WHERE {scope} AND by_member_id IS NOT NULL",
             params + params,
         )
-        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+        return [(str(r[0]), str(r[1]), r[2], r[3]) for r in rows]
 
     def link_import_identities(
         self, import_id: int, platform: str, pairs: Sequence[tuple[str, str]]

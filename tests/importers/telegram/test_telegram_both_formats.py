@@ -54,20 +54,20 @@ def counted(store: Store) -> dict[str, int]:
     return {k: stats[k] for k in COUNTED}
 
 
-def json_part(export: Path, target: Path, stop: int) -> Path:
-    """The JSON export cut to its first ``stop`` messages (an export of an earlier period)."""
+def json_part(export: Path, target: Path, part: slice) -> Path:
+    """The JSON export cut to a ``part`` of its messages (an export of another period)."""
     data = json.loads((export / "result.json").read_text(encoding="utf-8"))
-    data["messages"] = data["messages"][:stop]
+    data["messages"] = data["messages"][part]
     target.mkdir(parents=True)
     text = json.dumps(data, ensure_ascii=False, indent=1)
     (target / "result.json").write_text(text, encoding="utf-8")
     return target
 
 
-def html_part(export: Path, target: Path) -> Path:
-    """The HTML export without its first file (an export of a later period)."""
+def html_part(export: Path, target: Path, drop: str) -> Path:
+    """The HTML export without one of its files (an export of a shorter period)."""
     shutil.copytree(export, target)
-    (target / "messages.html").unlink()
+    (target / drop).unlink()
     return target
 
 
@@ -86,8 +86,11 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     exports = {
         ("json", "all"): from_json.export_path,
         ("html", "all"): from_html.export_path,
-        ("json", "early"): json_part(from_json.export_path, base / "json_early", 1500),
-        ("html", "late"): html_part(from_html.export_path, base / "html_late"),
+        # records 1-1,500 and 1,001-2,0xx; records 701-2,0xx and 1-2,000
+        ("json", "early"): json_part(from_json.export_path, base / "j1", slice(None, 1500)),
+        ("html", "late"): html_part(from_html.export_path, base / "h1", "messages.html"),
+        ("json", "late"): json_part(from_json.export_path, base / "j2", slice(700, None)),
+        ("html", "early"): html_part(from_html.export_path, base / "h2", "messages3.html"),
     }
     return {
         "truth": true_counts(base / "json"),
@@ -98,15 +101,17 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("first", ["json", "html"])
-@pytest.mark.parametrize("periods", ["same", "overlapping"])
+@pytest.mark.parametrize("periods", ["same", "json earlier", "html earlier"])
 def test_either_order_counts_each_person_and_event_once(
     store: Store, simulated: dict[str, Any], first: str, periods: str
 ) -> None:
     exports = simulated["exports"]
-    parts = {
-        "json": exports[("json", "all" if periods == "same" else "early")],
-        "html": exports[("html", "all" if periods == "same" else "late")],
-    }
+    json_period, html_period = {
+        "same": ("all", "all"),
+        "json earlier": ("early", "late"),
+        "html earlier": ("late", "early"),
+    }[periods]
+    parts = {"json": exports[("json", json_period)], "html": exports[("html", html_period)]}
     second = "html" if first == "json" else "json"
     settings = simulated["settings"]
     one = run_import(store, parts[first], settings)
@@ -198,15 +203,17 @@ def test_names_an_html_import_made_first_are_linked_to_the_json_ids(store: Store
 def test_a_name_is_keyed_as_the_store_first_keyed_it_unless_someone_else_has_it() -> None:
     known = known_groups(
         [
-            ("g", "Bob Jones", "Bob Jones"),  # an HTML import of the group
-            ("g", "user2", "Bob Jones"),  # a JSON import of it
-            ("g", "Carol", "Carol"),
-            ("g", "user3", "Carol"),
-            ("g", "user4", "Carol"),  # two ids named Carol
-            ("g", "user5", "user5"),  # an actor's row (no name)
+            ("g", "Bob Jones", "Bob Jones", None),  # an HTML import of the group
+            ("g", "user2", "Bob Jones", None),  # a JSON import of it
+            ("g", "Carol", "Carol", None),
+            ("g", "user3", "Carol", None),
+            ("g", "user4", "Carol", None),  # two ids named Carol
+            ("g", "user5", None, "-7"),  # the actor of service message -7 (no name kept)
+            ("g", "Erin", None, "-8"),  # an HTML import's actor
         ]
     )["g"]
-    assert known.named == {"Bob Jones", "Carol"} and "user5" not in known.ids
+    assert known.named == {"Bob Jones", "Carol", "Erin"}
+    assert known.actors == {"-7": "user5"} and "user5" not in str(known.ids)
     people = People(known)
     assert people.member("Bob Jones") == "user2"
     assert people.member("Carol") == "Carol"  # ambiguous: stays a name
@@ -222,6 +229,11 @@ def test_a_name_is_keyed_as_the_store_first_keyed_it_unless_someone_else_has_it(
     assert people.links == {"Bob Jones": "user2"}
     # a name the export itself writes with two ids is no evidence either
     assert People(known, ambiguous={"Bob Jones"}).key("user2", "Bob Jones") == "user2"
+    # the store's actor of a service message is the one this import names there
+    people.acted("-7", people.member("Frank"))
+    people.acted("-7", people.member("Carol"))  # ambiguous: no one in particular
+    people.acted("-8", "Erin")  # the store has no id for it
+    assert people.links == {"Bob Jones": "user2", "Frank": "user5"}
     # with nothing known the identities are the export's own
     assert People().member("Bob Jones") == "Bob Jones"
     assert People().key("user2", "Bob Jones") == "user2"

@@ -30,6 +30,7 @@ from shequn.importers.telegram.people import KnownGroup, People, known_groups
 from shequn.importers.telegram.records import PLATFORM
 from shequn.importers.telegram.roster import Participant, read_roster
 from shequn.importers.telegram.source import ExportSource
+from shequn.store.base import MemberRow
 
 __all__ = ["TelegramImporter"]
 
@@ -102,9 +103,9 @@ class TelegramImporter:
     def notes(self) -> list[str]:
         return list(self._notes)
 
-    def learn_members(self, rows: Iterable[tuple[str, str, str]]) -> None:
-        """What the store holds of this platform's members: (group id, member id, name)
-        of its events. Read before :meth:`batches`; see :mod:`.people`."""
+    def learn_members(self, rows: Iterable[MemberRow]) -> None:
+        """What the store holds of this platform's members (its events' members with their
+        names, actors with their messages). Read before :meth:`batches`; see :mod:`.people`."""
         self._known = known_groups(rows)
 
     def member_groups(self, group: str) -> list[str] | None:

@@ -414,6 +414,7 @@ class HtmlExport:
         actor_name = m.group("actor")
         actor = people.member(actor_name)
         actor_key = people.key(actor, actor_name) or ""
+        people.acted(p.pid, actor)
         add = ServiceEvents(out, group, ts, p.pid, p.line, actor, actor_name).add
         if kind == "create":
             add(CREATED, text=m.group("title"))

@@ -5,8 +5,8 @@ only display names. Without help a person imported from both is two identities
 (``user123`` and ``identity_of("Alice")``) and every member event keyed with the member
 (joins, leaves, removals, reactions) is stored twice. The importer has no store access,
 so ``shequn.ingest`` hands it what the store holds of the platform's groups — each
-(group, identity, display name) its events carry — and :class:`People` uses that, one
-group at a time:
+member with the display name its events carry, each actor with the service message it
+acted in — and :class:`People` uses that, one group at a time:
 
 * **Who a name is** (:meth:`People.member`): the id the export itself writes for the
   name (JSON), else the one id the store's events of this group carry with that name
@@ -19,7 +19,9 @@ group at a time:
   (kept by every later import), so re-imports key it the same way.
 * **Links** (:attr:`People.links`): every name identity keyed so, to the id it is;
   the import records them as identity links (``members link``), which member counts
-  and analytics already merge on.
+  and analytics already merge on. A name the store knows no id for is linked to the id
+  of the actor the store's events give the same service message (:meth:`People.acted`:
+  the message ids agree, and an actor's name is not kept in the event).
 
 What it cannot do: tell two people of one display name apart (one of them known by id
 and the other only by name in an HTML export is taken for the first), or match a person
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from shequn.identity import identity_of
+from shequn.store.base import MemberRow
 
 #: identities Telegram's JSON writes (``from_id`` / ``actor_id``); anything else is a name
 PEER_ID: Final = re.compile(r"(?:user|channel|chat)\d+")
@@ -53,22 +56,27 @@ class KnownGroup:
     #: identities that are display names (stored by HTML imports, or JSON invitees
     #: the export wrote no id for)
     named: set[str] = field(default_factory=set)
+    #: service message id → the Telegram id of its actor
+    actors: dict[str, str] = field(default_factory=dict)
 
 
-def known_groups(rows: Iterable[tuple[str, str, str]]) -> dict[str, KnownGroup]:
-    """(group id, member id, member name) rows of the store → what is known per group.
-
-    Rows of an actor seen without a name (``by_member_id``) carry the identity as its name.
-    """
+def known_groups(rows: Iterable[MemberRow]) -> dict[str, KnownGroup]:
+    """The store's member and actor rows (:data:`~shequn.store.base.MemberRow`) → what
+    is known per group."""
     groups: dict[str, KnownGroup] = {}
-    for group, identity, name in rows:
+    for group, identity, name, message in rows:
         known = groups.setdefault(group, KnownGroup())
-        written = identity_of(name)
-        if is_peer_id(identity):
-            if name != identity:  # an actor's row names no one
+        if name is not None:
+            written = identity_of(name)
+            if is_peer_id(identity):
                 known.ids.setdefault(written, set()).add(identity)
-        elif identity == written:
-            known.named.add(identity)
+            elif identity == written:
+                known.named.add(identity)
+        elif is_peer_id(identity):
+            if message is not None:
+                known.actors[message] = identity
+        elif identity == identity_of(identity):
+            known.named.add(identity)  # a name identity seen acting only
     return groups
 
 
@@ -122,6 +130,19 @@ class People:
                 self.unknown.add(found)
         self._members[name] = found
         return found
+
+    def acted(self, message: str, actor: str | None) -> None:
+        """The actor of service message ``message`` is ``actor`` here: when that is a name
+        identity and the store's events of the message give its actor's id, link them.
+
+        For actors whose name the store does not hold (events keep an actor's id, not its
+        name); a name the store gives several ids is no one in particular and stays.
+        """
+        known = self.known.actors.get(message)
+        if known is None or actor is None or actor == known or is_peer_id(actor):
+            return
+        if actor not in self.unresolved:
+            self.links.setdefault(actor, known)
 
     def key(self, member: str | None, name: str | None) -> str | None:
         """The identity that goes into the key of ``member``'s events in this group."""
