@@ -118,7 +118,8 @@ def _known_members(
     if learn is None or settings.pseudonymize:
         return
     if any(platform == importer.platform for platform, _ in stored):
-        groups = importer.member_groups(group_id)  # type: ignore[attr-defined]
+        member_groups = getattr(importer, "member_groups", None)
+        groups = member_groups(group_id) if member_groups is not None else None
         learn(store.member_names(settings.community, importer.platform, groups))
 
 

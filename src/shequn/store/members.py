@@ -142,9 +142,10 @@ class MemberOperations(SqlHooks):
     ) -> int:
         """Link each (identity, same person's identity) an import found; returns how many.
 
-        An identity that is linked already (by the operator or an earlier import) keeps
-        its link. The links belong to the import, so undoing it removes them. Read and
-        written in two statements (an import may find thousands).
+        An identity that is linked already (by the operator or an earlier import), or whose
+        own key other identities are linked to, keeps its member. The links belong to the
+        import, so undoing it removes them. Read and written in two statements (an import
+        may find thousands).
         """
         with self._transaction():
             linked = dict(
@@ -153,9 +154,12 @@ class MemberOperations(SqlHooks):
                     [platform],
                 )
             )
+            taken = set(linked.values())
             rows: list[tuple[str, str, str, int]] = []
             for identity, same in pairs:
                 if identity == same or identity in linked:
+                    continue
+                if default_key(platform, identity) in taken:
                     continue
                 key = linked.get(same) or default_key(platform, same)
                 linked[identity] = key

@@ -258,3 +258,16 @@ def test_json_after_html_of_its_title_says_how_to_make_them_one_group(
     mine = [r for r in store.events().to_pylist() if r["import_id"] == again.record.import_id]
     assert {r["member_id"] for r in mine if r["member_name"] == "Bob Jones"} == {"user1002"}
     assert {g.group_id for g in store.groups() if g.events} == {FORUM_GROUP}
+
+
+def test_an_import_never_moves_an_identity_the_operator_linked(store: Store) -> None:
+    settings = ImportSettings(timezone="Europe/Berlin", group=FORUM_GROUP)
+    run_import(store, FIXTURES / "html_chat", settings)
+    # the operator made "Bob Jones" the member of another identity, "Carol White" the key
+    store.link_members(("telegram", "Bob Jones"), ("telegram", "Frank Moss"))
+    store.link_members(("telegram", "Carol White"), ("telegram", "Dan Brown"))
+    run_import(store, FORUM, settings)
+    assert store.member_key("telegram", "Bob Jones") == "telegram:Bob Jones"
+    assert store.member_key("telegram", "Carol White") == "telegram:Carol White"
+    assert store.member_key("telegram", "Dan Brown") == "telegram:Carol White"
+    assert store.member_key("telegram", "Erin Green") == "telegram:user1005"
