@@ -65,6 +65,7 @@ def run_import(
     known = stored.get((importer.platform, group_id))
     settings = _group_timezone(settings, known)
     _same_timezone(settings, known)
+    _known_members(store, importer, settings, stored, group_id)
     spec = ImportSpec(
         community=settings.community,
         platform=importer.platform,
@@ -97,6 +98,29 @@ def _titled_group(importer: Importer, stored: dict[tuple[str, str], GroupInfo]) 
         return None
     named = [g.group_id for (p, _), g in stored.items() if p == platform and g.name == title]
     return named[0] if len(named) == 1 else None
+
+
+def _known_members(
+    store: Store,
+    importer: Importer,
+    settings: ImportSettings,
+    stored: dict[tuple[str, str], GroupInfo],
+    group_id: str,
+) -> None:
+    """Tell an importer that can use it what the store holds of its platform's members.
+
+    An importer with ``learn_members`` (Telegram: HTML exports write names, JSON ids)
+    resolves names to ids with it, for the groups its ``member_groups(group_id)`` names
+    (None: every group). Skipped when the platform has no group in the community yet,
+    and for pseudonymised imports (the store would hold pseudonyms).
+    """
+    learn = getattr(importer, "learn_members", None)
+    if learn is None or settings.pseudonymize:
+        return
+    if any(platform == importer.platform for platform, _ in stored):
+        member_groups = getattr(importer, "member_groups", None)
+        groups = member_groups(group_id) if member_groups is not None else None
+        learn(store.member_names(settings.community, importer.platform, groups))
 
 
 def _group_timezone(settings: ImportSettings, known: GroupInfo | None) -> ImportSettings:
@@ -181,6 +205,9 @@ def _run(
     except BaseException as exc:
         store.finish_import(record.import_id, "failed", message=f"{type(exc).__name__}: {exc}")
         raise
+    links = getattr(importer, "identity_links", None)
+    if links is not None:
+        store.link_import_identities(record.import_id, importer.platform, links())
     notes = tuple(importer.notes())
     final = store.finish_import(
         record.import_id,

@@ -25,6 +25,14 @@ An importer is a class with
     what is at or before the committed position. Batches must be the same for the
     same source and settings (deterministic), so that re-runs produce the same keys.
 
+Optional, for exports that name members without ids (Telegram HTML): ``member_groups(
+group_id)`` (the groups it wants to know about, None for all), ``learn_members(rows)``
+(who the store's events in those groups name, as
+:data:`~shequn.store.base.MemberRow` s, given before ``batches``) and
+``identity_links()`` (after ``batches``: (identity, same person's identity) pairs the
+import records as identity links). The importer still never touches the store;
+``shequn.ingest`` reads and writes for it.
+
 Third-party importers register in the ``shequn.importers`` entry-point group.
 """
 

@@ -112,6 +112,12 @@ class IdentityInfo:
     groups: tuple[str, ...] = field(default=())
 
 
+#: (group id, member id, member name, None) for each member an event names, and
+#: (group id, actor id, None, platform id) for each actor (``by_member_id``), whose name
+#: events do not keep
+MemberRow = tuple[str, str, str | None, str | None]
+
+
 @dataclass(frozen=True)
 class PlaybookVersion:
     """One applied version of a community's playbook."""
@@ -205,6 +211,19 @@ class Store(ABC):
     @abstractmethod
     def unlink_member(self, platform: str, identity: str) -> bool:
         """Separate one identity from its member; False if it was alone."""
+
+    @abstractmethod
+    def member_names(
+        self, community: str, platform: str, groups: Sequence[str] | None = None
+    ) -> list[MemberRow]:
+        """Who the platform's events name (in ``groups`` only, unless None): see
+        :data:`MemberRow`."""
+
+    @abstractmethod
+    def link_import_identities(
+        self, import_id: int, platform: str, pairs: Sequence[tuple[str, str]]
+    ) -> int:
+        """Link identities an import found to be one person (undone with the import)."""
 
     @abstractmethod
     def forgotten(self) -> dict[tuple[str, str], str]:

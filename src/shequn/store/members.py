@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from shequn.store import sql
-from shequn.store.base import IdentityInfo, default_key
+from shequn.store.base import IdentityInfo, MemberRow, default_key
 from shequn.store.hooks import SqlHooks
 
 
@@ -110,6 +110,68 @@ class MemberOperations(SqlHooks):
                     [successor, key],
                 )
         return True
+
+    def member_names(
+        self, community: str, platform: str, groups: Sequence[str] | None = None
+    ) -> list[MemberRow]:
+        """Each member (with its name) and each actor (with the message it acted in) the
+        platform's events in a community name, in ``groups`` only unless None.
+
+        What an importer that names members without ids (Telegram HTML) needs to know
+        who a name is in a group the store already holds.
+        """
+        scope = "community = ? AND platform = ?"
+        params: list[str] = [community, platform]
+        if groups is not None:
+            if not groups:
+                return []
+            scope += f" AND group_id IN ({', '.join(['?'] * len(groups))})"
+            params += list(groups)
+        rows = self._fetchall(
+            "SELECT group_id, member_id, member_name, CAST(NULL AS TEXT) FROM events "
+            f"WHERE {scope} AND member_id IS NOT NULL AND member_name IS NOT NULL "
+            "UNION "
+            "SELECT group_id, by_member_id, CAST(NULL AS TEXT), platform_id FROM events "
+            f"WHERE {scope} AND by_member_id IS NOT NULL",
+            params + params,
+        )
+        return [(str(r[0]), str(r[1]), r[2], r[3]) for r in rows]
+
+    def link_import_identities(
+        self, import_id: int, platform: str, pairs: Sequence[tuple[str, str]]
+    ) -> int:
+        """Link each (identity, same person's identity) an import found; returns how many.
+
+        An identity that is linked already (by the operator or an earlier import), or whose
+        own key other identities are linked to, keeps its member. The links belong to the
+        import, so undoing it removes them. Read and written in two statements (an import
+        may find thousands).
+        """
+        with self._transaction():
+            linked = dict(
+                self._fetchall(
+                    "SELECT identity, member_key FROM identity_links WHERE platform = ?",
+                    [platform],
+                )
+            )
+            taken = set(linked.values())
+            rows: list[tuple[str, str, str, int]] = []
+            for identity, same in pairs:
+                if identity == same or identity in linked:
+                    continue
+                if default_key(platform, identity) in taken:
+                    continue
+                key = linked.get(same) or default_key(platform, same)
+                linked[identity] = key
+                rows.append((platform, identity, key, import_id))
+            for start in range(0, len(rows), 500):
+                chunk = rows[start : start + 500]
+                self._execute(
+                    "INSERT INTO identity_links (platform, identity, member_key, import_id) "
+                    "VALUES " + ", ".join(["(?, ?, ?, ?)"] * len(chunk)),
+                    [value for row in chunk for value in row],
+                )
+        return len(rows)
 
     def _link_row(self, platform: str, identity: str, member_key: str) -> None:
         self._execute(

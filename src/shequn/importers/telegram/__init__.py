@@ -4,13 +4,15 @@
 (:mod:`.survey`: names ↔ ids, and the chats of an account export);
 ``messages*.html`` files are parsed one at a time with lxml (:mod:`.htmlfile`).
 A participants list beside the export (:mod:`.roster`) adds ``member_listed`` events.
+What the store already knows of a group's members (:meth:`TelegramImporter.learn_members`)
+makes a person one member across the group's JSON and HTML exports (:mod:`.people`).
 See ``docs/importers/telegram.md`` for every field's mapping.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -24,9 +26,11 @@ from shequn.importers.columns import EventColumns
 from shequn.importers.telegram.clock import Clock
 from shequn.importers.telegram.htmlfile import HtmlExport
 from shequn.importers.telegram.jsonfile import JsonExport, read_head
+from shequn.importers.telegram.people import KnownGroup, People, known_groups
 from shequn.importers.telegram.records import PLATFORM
 from shequn.importers.telegram.roster import Participant, read_roster
 from shequn.importers.telegram.source import ExportSource
+from shequn.store.base import MemberRow
 
 __all__ = ["TelegramImporter"]
 
@@ -49,6 +53,7 @@ class TelegramImporter:
         self._notes: list[str] = []
         self._json: JsonExport | None = None
         self._html: HtmlExport | None = None
+        self._known: dict[str, KnownGroup] = {}
         #: True when the export names its group by title only (HTML: no chat id), so that
         #: ``shequn.ingest`` may store it in the group a JSON export of the chat went to
         self.group_by_title = False
@@ -98,6 +103,37 @@ class TelegramImporter:
     def notes(self) -> list[str]:
         return list(self._notes)
 
+    def learn_members(self, rows: Iterable[MemberRow]) -> None:
+        """What the store holds of this platform's members (its events' members with their
+        names, actors with their messages). Read before :meth:`batches`; see :mod:`.people`."""
+        self._known = known_groups(rows)
+
+    def member_groups(self, group: str) -> list[str] | None:
+        """The groups :meth:`learn_members` needs, for an import into ``group``: that
+        group and the chat's title (an HTML import's group); None for an account export."""
+        if self.account:
+            return None
+        title = self._json.head.name if self._json is not None else None
+        return [group] if title is None or title == group else [group, title]
+
+    def identity_links(self) -> list[tuple[str, str]]:
+        """(name identity, user id) pairs found to be one person, after :meth:`batches`.
+
+        The name identities are those earlier imports keyed members by (HTML exports);
+        the import records each as an identity link so the two are one member.
+        """
+        links: dict[str, str] = {}
+        for people in self._people():
+            for named, member in people.links.items():
+                links.setdefault(named, member)
+        return sorted(links.items())
+
+    def _people(self) -> list[People]:
+        if self._json is not None:
+            return list(self._json.people.values())
+        assert self._html is not None
+        return [self._html.people]
+
     def batches(self, settings: ImportSettings) -> Iterator[Batch]:
         self._notes = []
         roster = self._roster(settings)
@@ -106,9 +142,11 @@ class TelegramImporter:
         group = settings.group or self.group_name
         if self._json is not None:
             found = self._json.run_survey({p.name: p.member_id for p in roster})
+            self._json.known = self._known
             inner = self._json.batches(settings)
         else:
             assert self._html is not None
+            self._html.known = self._known
             inner = self._html.batches(settings)
         for batch in inner:
             self.group_names = dict(
@@ -141,8 +179,21 @@ class TelegramImporter:
                 self._notes.append(f"{j.unsupported} unsupported messages skipped")
             if not j.head.account and group in j.group_names and group != j.group_names[group]:
                 self._notes.append(f"group {group} is the chat {j.group_names[group]!r}")
+            title = j.head.name
+            if not j.head.account and title in self._known and group != title:
+                self._notes.append(
+                    f"the store holds HTML imports of {title!r} in group {title!r} (HTML has no "
+                    f"chat id), this export went to group {group}: import it with --group "
+                    f"{title!r} to add it to them, or undo them and import them again with "
+                    f"--group {group}"
+                )
+            linked = len(self.identity_links())
+            if linked:
+                self._notes.append(
+                    f"{linked} display names of earlier HTML imports linked to their user ids"
+                )
         elif self._html is not None:
-            self._notes.append("HTML export: members are keyed by display name (no user ids)")
+            self._notes.extend(_html_member_notes(self._html.people))
             if group != self.group_name:
                 self._notes.append(
                     f"HTML export of {self.group_name!r} (no chat id) stored in group {group}"
@@ -194,3 +245,18 @@ class TelegramImporter:
             )
         self._notes.append(f"participants list: {len(roster)} members listed")
         return Batch(out.table(), [], line, len(roster), self.total_bytes)
+
+
+def _html_member_notes(people: People) -> list[str]:
+    """What the operator should know about the members of an HTML export."""
+    resolved, unresolved = len(people.resolved), len(people.unresolved)
+    if not resolved and not unresolved:
+        return ["HTML export: members are keyed by display name (no user ids)"]
+    notes = [
+        f"HTML export: {resolved} names resolved to user ids from earlier JSON imports, "
+        f"{unresolved} ambiguous left as names, {len(people.unknown)} not known by id kept as names"
+    ]
+    if people.links:
+        linked = len(people.links)
+        notes.append(f"{linked} display names of earlier HTML imports linked to their user ids")
+    return notes

@@ -13,8 +13,9 @@ reactor's name — and a ``span.count`` when the reactors are not all listed). N
 is written. ``message service`` blocks carry one English sentence ("Alice invited Bob and
 Carol") and no time; date separators are service blocks with negative ids.
 
-HTML has no user ids: every member is ``identity_of(display name)``. Each file holds at
-most 1,000 messages and is parsed whole with lxml, one file at a time.
+HTML has no user ids: a member is ``identity_of(display name)``, unless the store's
+earlier imports of the group tell which id the name is (:mod:`.people`). Each file
+holds at most 1,000 messages and is parsed whole with lxml, one file at a time.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Final
 
 import lxml.html  # type: ignore[import-untyped]
@@ -32,10 +32,10 @@ from lxml import etree
 
 from shequn.errors import ImportFormatError
 from shequn.events import AttachmentKind, JoinMethod
-from shequn.identity import identity_of as _identity_of
 from shequn.importers.base import Batch, ImportSettings
 from shequn.importers.columns import EventColumns
 from shequn.importers.telegram.clock import Clock
+from shequn.importers.telegram.people import KnownGroup, People
 from shequn.importers.telegram.records import (
     CREATED,
     ICON,
@@ -106,12 +106,6 @@ _TITLES: Final = {
 }
 
 
-@lru_cache(maxsize=65536)
-def identity_of(name: str) -> str:
-    """:func:`shequn.identity.identity_of`, cached (HTML names every sender on every post)."""
-    return _identity_of(name)
-
-
 def split_names(listed: str) -> list[str]:
     """``A, B and C`` → ``[A, B, C]`` (Telegram's SerializeList)."""
     head, sep, last = listed.rpartition(" and ")
@@ -154,6 +148,7 @@ class _Pending:
 @dataclass
 class HtmlState:
     group_id: str
+    people: People = field(default_factory=People)
     last_author: tuple[str | None, str | None] = (None, None)
     last_ts: int | None = None
     topics: set[int] = field(default_factory=set)
@@ -171,6 +166,10 @@ class HtmlExport:
         self.group_name = self._title()
         self.group_names: dict[str, str] = {}
         self.unknown_services = 0
+        #: what the store holds of each group's members (set by the importer before reading)
+        self.known: dict[str, KnownGroup] = {}
+        #: who the members read are (links and resolutions, for the notes)
+        self.people = People()
 
     def _title(self) -> str:
         head = self.source.head(self.source.files[0], 16 << 10).decode("utf-8", "replace")
@@ -185,7 +184,8 @@ class HtmlExport:
         rejects: list[Reject] = []
         group = settings.group or self.group_name
         self.group_names = {group: self.group_name}
-        state = HtmlState(group)
+        self.people = People(self.known.get(group))
+        state = HtmlState(group, self.people)
         line = 0
         done = 0
         every = max(1, settings.commit_every)
@@ -306,11 +306,13 @@ class HtmlExport:
         forwarded_from = None
         via = None
         author_name: str | None
+        people = state.people
         if own_name is not None:
             author_name = " ".join("".join(own_name.itertext()).split())
             if " via @" in author_name:
                 author_name, _, via = author_name.partition(" via @")
-            author = identity_of(author_name) if author_name else None
+            author = people.member(author_name)
+            people.key(author, author_name)  # a post is keyed by its id; this learns who it is
             state.last_author = (author, author_name)
         else:
             author, author_name = state.last_author
@@ -338,7 +340,7 @@ class HtmlExport:
                 label = "".join(a.itertext())
                 href = a.get("href") or ""
                 if (a.get("onclick") or "").startswith("return ShowMentionName"):
-                    mentions.append(identity_of(label))
+                    mentions.append(people.member(label) or label)
                 elif label.startswith("@") and href.endswith(label[1:]):
                     mentions.append(label)
                 elif href.startswith(("http://", "https://")):
@@ -384,8 +386,9 @@ class HtmlExport:
                 more = json.dumps({"emoji": emoji, "count": count}, ensure_ascii=False,
                                   separators=(",", ":"))  # fmt: skip
             else:
-                member = identity_of(name) if name else None
-                key = (pid, member if member is not None else f"#{k}", emoji)
+                member = people.member(name)
+                more_key = people.key(member, name)
+                key = (pid, more_key if more_key is not None else f"#{k}", emoji)
                 more = json.dumps({"emoji": emoji}, ensure_ascii=False, separators=(",", ":"))
             # HTML writes no reaction time: the message's is used
             out.add(REACTION, state.group_id, ts, line, key_parts=key, platform_id=pid,
@@ -407,38 +410,43 @@ class HtmlExport:
             unknown = ServiceEvents(out, group, ts, p.pid, p.line, None, None)
             unknown.add(NOTICE, extra=json.dumps({"text": p.text}, ensure_ascii=False))
             return
+        people = state.people
         actor_name = m.group("actor")
-        actor = identity_of(actor_name)
+        actor = people.member(actor_name)
+        actor_key = people.key(actor, actor_name) or ""
+        people.acted(p.pid, actor)
         add = ServiceEvents(out, group, ts, p.pid, p.line, actor, actor_name).add
         if kind == "create":
             add(CREATED, text=m.group("title"))
             listed = m.group("list")
             for name in split_names(listed) if listed else []:
-                member = identity_of(name)
+                member = people.member(name)
                 if member != actor:
-                    add(JOINED, member, member_id=member, member_name=name, by_member_id=actor,
+                    add(JOINED, people.key(member, name) or "", member_id=member,
+                        member_name=name, by_member_id=actor,
                         join_method=str(JoinMethod.ADDED))  # fmt: skip
         elif kind == "invite":
             for name in split_names(m.group("list")):
-                member = identity_of(name)
+                member = people.member(name)
                 own = member == actor
-                add(JOINED, member, member_id=member, member_name=name,
+                add(JOINED, people.key(member, name) or "", member_id=member, member_name=name,
                     by_member_id=None if own else actor,
                     join_method=str(JoinMethod.UNKNOWN if own else JoinMethod.ADDED))  # fmt: skip
         elif kind == "link":
             inviter = m.group("inviter")
-            add(JOINED, actor, join_method=str(JoinMethod.INVITE_LINK),
-                extra=json.dumps({"inviter": inviter, "inviter_id": identity_of(inviter)},
+            add(JOINED, actor_key, join_method=str(JoinMethod.INVITE_LINK),
+                extra=json.dumps({"inviter": inviter, "inviter_id": people.member(inviter)},
                                  ensure_ascii=False))  # fmt: skip
         elif kind == "request":
-            add(JOINED, actor, join_method=str(JoinMethod.REQUEST_APPROVED))
+            add(JOINED, actor_key, join_method=str(JoinMethod.REQUEST_APPROVED))
         elif kind in ("left", "remove"):
             name = actor_name if kind == "left" else m.group("member")
-            member = identity_of(name)
+            member = people.member(name)
             if member == actor:
-                add(LEFT, member)
+                add(LEFT, actor_key)
             else:
-                add(REMOVED, member, member_id=member, member_name=name, by_member_id=actor)
+                more = people.key(member, name) or ""
+                add(REMOVED, more, member_id=member, member_name=name, by_member_id=actor)
         elif kind == "pin":
             target = _message_id(p.el)
             add(PINNED, reply_to=None if target is None else str(target))

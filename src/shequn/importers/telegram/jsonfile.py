@@ -21,13 +21,8 @@ from shequn.errors import ImportFormatError
 from shequn.importers.base import Batch, ImportSettings
 from shequn.importers.columns import EventColumns
 from shequn.importers.telegram.clock import Clock
-from shequn.importers.telegram.records import (
-    PLATFORM,
-    BadRecord,
-    ChatState,
-    RecordReader,
-    resolver,
-)
+from shequn.importers.telegram.people import KnownGroup, People
+from shequn.importers.telegram.records import PLATFORM, BadRecord, ChatState, RecordReader
 from shequn.importers.telegram.source import ExportSource
 from shequn.importers.telegram.survey import ChatHeader, Survey, survey
 from shequn.store.base import Reject
@@ -115,6 +110,10 @@ class JsonExport:
         self.skipped: list[str] = []
         self.unsupported = 0
         self.group_names: dict[str, str] = {}
+        #: what the store holds of each group's members (set by the importer before reading)
+        self.known: dict[str, KnownGroup] = {}
+        #: who the members of each group read are (links and resolutions, for the notes)
+        self.people: dict[str, People] = {}
         #: a single chat's group: its Bot API id, else (no id written) its name
         self.group_key = chat_key(head.type, head.id) or head.name or "Telegram chat"
 
@@ -149,19 +148,20 @@ class JsonExport:
         clock = Clock(settings.timezone)
         out = EventColumns(PLATFORM, settings.community, settings.import_id)
         rejects: list[Reject] = []
-        reader = RecordReader(out, clock, resolver(found.names))
+        reader = RecordReader(out, clock)
+        self.people = {}
         every = max(1, settings.commit_every)
         with self.source.open(self.name) as raw:
             fh = _Counting(raw)
             if self.head.account:
                 plan = self._plan(found, settings)
                 items = ijson.items(fh, "chats.list.item.messages.item", use_float=True)
-                chats = self._account_chats(plan)
+                chats = self._account_chats(plan, found)
             else:
                 group = settings.group or self.group_key
                 self.group_names = {group: self.head.name or group}
                 items = ijson.items(fh, "messages.item", use_float=True)
-                state = ChatState(group)
+                state = ChatState(group, self._people(group, found))
                 chats = ((state, "messages", k) for k in itertools.count())
             line = 0
             read = 0
@@ -197,12 +197,20 @@ class JsonExport:
                 yield Batch(out.table(), rejects, max(line, 1), read, self.source.total_bytes)
         self.unsupported = reader.unsupported
 
+    def _people(self, group: str, found: Survey) -> People:
+        """Who the members of ``group`` are: the export's names and ids, then the store's."""
+        people = self.people.get(group)
+        if people is None:
+            people = People(self.known.get(group), found.names, found.ambiguous)
+            self.people[group] = people
+        return people
+
     def _account_chats(
-        self, plan: list[tuple[ChatHeader, str | None]]
+        self, plan: list[tuple[ChatHeader, str | None]], found: Survey
     ) -> Iterator[tuple[ChatState | None, str, int]]:
         """For each message of ``chats.list`` in order: its chat's state (None: skipped)."""
         for c, (chat, group) in enumerate(plan):
-            state = None if group is None else ChatState(group)
+            state = None if group is None else ChatState(group, self._people(group, found))
             if group is not None:
                 self.group_names[group] = chat.name or group
             prefix = f"chats.list[{c}].messages"

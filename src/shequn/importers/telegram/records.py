@@ -12,14 +12,13 @@ Field names follow Telegram Desktop's writer (``export_output_json.cpp``): ``id`
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Unpack
 
 from shequn.events import AttachmentKind, EventKind, JoinMethod
-from shequn.identity import identity_of
 from shequn.importers.columns import EventColumns, EventFields
 from shequn.importers.telegram.clock import Clock
+from shequn.importers.telegram.people import People
 
 PLATFORM: Final = "telegram"
 
@@ -62,9 +61,11 @@ class BadRecord(ValueError):
 
 @dataclass
 class ChatState:
-    """What one chat's messages need from earlier ones (forum topics, known bots)."""
+    """What one chat's messages need from earlier ones (forum topics, known bots) and who
+    its members are (:class:`~.people.People`)."""
 
     group_id: str
+    people: People = field(default_factory=People)
     topics: set[int] = field(default_factory=set)
     #: message id → forum topic id, only for messages inside a topic
     topic_of: dict[int, int] = field(default_factory=dict)
@@ -180,15 +181,9 @@ def attachment_of(msg: dict[str, Any]) -> str | None:
 class RecordReader:
     """Turns message objects into events appended to an :class:`EventColumns`."""
 
-    def __init__(
-        self,
-        out: EventColumns,
-        clock: Clock,
-        resolve: Callable[[str | None], str | None],
-    ) -> None:
+    def __init__(self, out: EventColumns, clock: Clock) -> None:
         self.out = out
         self.clock = clock
-        self.resolve = resolve
         self.unsupported = 0
 
     # -- time --------------------------------------------------------------------
@@ -256,7 +251,9 @@ class RecordReader:
         msg, where, chat = record.msg, record.where, record.chat
         sender = msg.get("from_id")
         name = msg.get("from")
-        member = peer_id(sender) if sender is not None else self.resolve(name)
+        people = chat.people
+        member = peer_id(sender) if sender is not None else people.member(name)
+        people.key(member, name)  # a post is keyed by its id; this only learns who they are
         try:
             text, mentions, links = flatten_text(msg.get("text", ""))
         except (TypeError, AttributeError) as exc:
@@ -311,6 +308,7 @@ class RecordReader:
 
     def _reactions(self, record: _Record, reactions: Any, pid: str) -> None:
         where, group, topic, line = record.where, record.chat.group_id, record.topic, record.line
+        people = record.chat.people
         if not isinstance(reactions, list):
             raise BadRecord(f"{where}.reactions", "not an array")
         for r, reaction in enumerate(reactions):
@@ -344,16 +342,17 @@ class RecordReader:
                     raise BadRecord(
                         f"{where}.reactions[{r}].recent[{k}].date", f"not a date: {date!r}"
                     ) from None
-                member = peer_id(who.get("from_id")) or self.resolve(who.get("from"))
+                name = who.get("from")
+                member = peer_id(who.get("from_id")) or people.member(name)
                 self.out.add(
                     REACTION,
                     group,
                     when,
                     line,
-                    key_parts=(pid, member, emoji),
+                    key_parts=(pid, people.key(member, name), emoji),
                     platform_id=pid,
                     member_id=member,
-                    member_name=who.get("from"),
+                    member_name=name,
                     reply_to=pid,
                     extra=_dumps({"emoji": emoji}),
                     topic_id=topic,
@@ -365,7 +364,9 @@ class RecordReader:
         action = msg.get("action")
         actor_name = msg.get("actor")
         actor_id = msg.get("actor_id")
-        actor = peer_id(actor_id) if actor_id is not None else self.resolve(actor_name)
+        people = chat.people
+        actor = peer_id(actor_id) if actor_id is not None else people.member(actor_name)
+        actor_key = people.key(actor, actor_name)
         events = ServiceEvents(
             self.out, chat.group_id, record.ts, str(record.mid), record.line, actor, actor_name,
             record.ts_raw, record.topic,
@@ -378,30 +379,32 @@ class RecordReader:
             if action == "create_group":
                 add(CREATED, text=msg.get("title"))
             for i, name in enumerate(members):
-                member = self.resolve(name)
+                member = people.member(name)
                 if action == "create_group" and member == actor:
                     continue
                 own = member is not None and member == actor
-                add(JOINED, member if member is not None else f"#{i}", member_id=member,
+                more = people.key(member, name)
+                add(JOINED, more if more is not None else f"#{i}", member_id=member,
                     member_name=name, by_member_id=None if own else actor,
                     join_method=str(JoinMethod.UNKNOWN if own else JoinMethod.ADDED))  # fmt: skip
         elif action == "join_group_by_link":
             inviter = msg.get("inviter")
-            extra = {"inviter": inviter, "inviter_id": self.resolve(inviter)} if inviter else None
-            add(JOINED, actor or "", join_method=str(JoinMethod.INVITE_LINK),
+            extra = {"inviter": inviter, "inviter_id": people.member(inviter)} if inviter else None
+            add(JOINED, actor_key or "", join_method=str(JoinMethod.INVITE_LINK),
                 extra=_dumps(extra) if extra else None)  # fmt: skip
         elif action == "join_group_by_request":
-            add(JOINED, actor or "", join_method=str(JoinMethod.REQUEST_APPROVED))
+            add(JOINED, actor_key or "", join_method=str(JoinMethod.REQUEST_APPROVED))
         elif action == "remove_members":
             members = msg.get("members") or []
             if not isinstance(members, list):
                 raise BadRecord(f"{where}.members", "not an array")
             for i, name in enumerate(members):
-                member = self.resolve(name)
+                member = people.member(name)
+                more = people.key(member, name)
                 if member is not None and (member == actor or name == actor_name):
-                    add(LEFT, member, member_id=member, member_name=name)
+                    add(LEFT, more or "", member_id=member, member_name=name)
                 else:
-                    add(REMOVED, member if member is not None else f"#{i}", member_id=member,
+                    add(REMOVED, more if more is not None else f"#{i}", member_id=member,
                         member_name=name, by_member_id=actor)  # fmt: skip
         elif action == "pin_message":
             target = msg.get("message_id")
@@ -419,21 +422,3 @@ class RecordReader:
                 if msg.get(key):
                     extra[key] = msg[key]
             add(NOTICE, extra=_dumps(extra))
-
-
-def resolver(names: dict[str, str]) -> Callable[[str | None], str | None]:
-    """Name → the id the export writes for it elsewhere, else ``identity_of(name)``."""
-    cache: dict[str, str] = {}
-
-    def resolve(name: str | None) -> str | None:
-        if not name:
-            return None
-        hit = names.get(name)
-        if hit is not None:
-            return hit
-        found = cache.get(name)
-        if found is None:
-            found = cache[name] = identity_of(name)
-        return found
-
-    return resolve
