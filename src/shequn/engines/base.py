@@ -7,6 +7,11 @@ the new state (it may be the same object, updated) and the :class:`Action` s to 
 It reads no clock — time is ``event.ts`` — and does no I/O, so the same code runs
 live and in replay, and replaying a log twice gives the same actions.
 
+Each event reaches an engine once: the runner drops a duplicate (a key it fed lately,
+:mod:`shequn.engines.dedup`) before any engine sees it, so engines keep no seen-key
+sets of their own. An engine stepped directly, without the runner, must be given each
+event once.
+
 Deadlines (screening time limits, grace periods, warning expiry, mute ends, daily
 resets) fire on ``tick`` events: the runner emits one every :data:`TICK_SECONDS` of
 the log's own time (of the wall clock when live), per group, whenever an engine has

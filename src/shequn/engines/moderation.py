@@ -51,7 +51,6 @@ from shequn.engines.rules import (
     LinksMatcher,
     NicknameMatcher,
     RepeatMatcher,
-    SeenKeys,
     WordsMatcher,
     clock,
     duration_words,
@@ -125,7 +124,6 @@ class MemberState:
 
 @dataclass
 class ModerationState:
-    seen: SeenKeys = field(default_factory=SeenKeys)
     members: dict[tuple[str, str], MemberState] = field(default_factory=dict)
     #: (group, member, rule) → [(ts, penalty action or None)], oldest first
     violations: dict[tuple[str, str, str], list[tuple[int, str | None]]] = field(
@@ -256,14 +254,8 @@ class ModerationEngine:
     def step(
         self, state: ModerationState, event: EngineEvent
     ) -> tuple[ModerationState, list[Action]]:
-        seen = state.seen  # SeenKeys.first_time, inlined: every event passes here
-        key = event.key
-        if key in seen.current or key in seen.previous or event.group not in self.zones:
+        if event.group not in self.zones:
             return state, []
-        if event.ts // seen.horizon != seen.generation:
-            seen.first_time(key, event.ts)
-        else:
-            seen.current.add(key)
         out: list[Action] = []
         if state.unmutes and state.unmutes[0][0] <= event.ts:
             self._lift_mutes(state, event, out)

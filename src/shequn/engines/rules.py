@@ -12,7 +12,7 @@ characters removed (``加\\u200b微信`` → ``加微信``), lower case. Banned 
 substrings; Latin words must stand alone (``ad`` does not match ``read``), words with
 Chinese (or any non-ASCII) characters match anywhere — Chinese has no word boundaries.
 
-The helpers at the end (seen keys, who is on the team, time in words) are shared by
+The helpers at the end (who is on the team, time in words) are shared by
 the screening, moderation and metabolism engines.
 """
 
@@ -393,36 +393,6 @@ def matcher_for(rule: Rule) -> Matcher:
 
 
 # --- shared helpers -------------------------------------------------------------------
-
-
-class SeenKeys:
-    """Event keys seen lately, so a duplicated event (same key twice) changes nothing.
-
-    Keys are remembered for ``horizon`` to twice ``horizon`` seconds of log time (a
-    redelivered webhook or a re-imported export repeats an event within that): two
-    generations of ``horizon`` each, the older dropped whole when a third begins. When a
-    key is forgotten depends only on its time and the current time, never on which other
-    events this engine happened to be given.
-    """
-
-    __slots__ = ("current", "generation", "horizon", "previous")
-
-    def __init__(self, horizon: int = 2 * DAY) -> None:
-        self.horizon = horizon
-        self.generation = -1
-        self.current: set[str] = set()
-        self.previous: set[str] = set()
-
-    def first_time(self, key: str, ts: int) -> bool:
-        if key in self.current or key in self.previous:
-            return False
-        generation = ts // self.horizon
-        if generation > self.generation:
-            self.previous = self.current if generation == self.generation + 1 else set()
-            self.current = set()
-            self.generation = generation
-        self.current.add(key)
-        return True
 
 
 def group_key(platform: str, group_id: str) -> str:

@@ -72,13 +72,7 @@ from datetime import date
 from typing import Any, ClassVar, Final, Literal, NamedTuple
 
 from shequn.engines.base import Action, EngineEvent, taken_fields
-from shequn.engines.checkins import (
-    DEDUP_HORIZON,
-    CheckInMatcher,
-    LocalDays,
-    RecentKeys,
-    group_zones,
-)
+from shequn.engines.checkins import CheckInMatcher, LocalDays, group_zones
 from shequn.playbook.model import Badge, Playbook, PointRule
 
 Period = Literal["week", "month", "all"]
@@ -202,7 +196,6 @@ class Invitation(NamedTuple):
 @dataclass(slots=True)
 class ScoringState:
     groups: dict[str, GroupScore] = field(default_factory=dict)
-    recent: RecentKeys = field(default_factory=RecentKeys)
     #: group → message id (platform id, else event key) → message (or, until something
     #: refers to it, just its ``(author, reply, question)``); two generations
     messages: dict[str, dict[str, Message | tuple[str, bool, bool]]] = field(default_factory=dict)
@@ -440,17 +433,8 @@ class ScoringEngine:
             or (event.extra is not None and OWN in event.extra)
         ):
             return state, []  # our own actions, fed back (the runner's JSON; else parsed below)
-        ts = event.ts
-        recent = state.recent  # RecentKeys.seen, inlined: every event passes here
-        key = event.key
-        if key in recent.current or key in recent.previous:
-            return state, []  # a duplicate changes nothing
-        if ts // DEDUP_HORIZON > recent.generation:
-            recent.seen(key, ts)
-        else:
-            recent.current.add(key)
         actions: list[Action] = []
-        if ts >= state.due:
+        if event.ts >= state.due:
             self._deadlines(state, event, actions)
         if kind == "message_posted":
             self._message(state, event, actions)
@@ -986,10 +970,7 @@ class ScoringEngine:
             state.invitations.pop((event.group, member), None)
         if action == "delete_message" or action == "hold_message":
             target = details.get("event", extra.get("cause"))
-            recent = state.recent
-            if isinstance(target, str) and not (
-                target in recent.current or target in recent.previous
-            ):
+            if isinstance(target, str):
                 state.suppressed.add(target)  # the message comes next (engines run in order)
         elif action == "award_points":
             if member not in state.bots:
