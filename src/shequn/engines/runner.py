@@ -330,7 +330,8 @@ class Runner:
     def _act(self, action: Action, depth: int) -> None:
         """Number, key and keep ``action``; feed it back to the engines that read it."""
         kind = action.kind
-        if kind not in _KINDS or not action.explanation:
+        # an Action subclass (scoring's PointsAward) writes its explanation only when read
+        if kind not in _KINDS or (type(action) is Action and not action.explanation):
             what = "no explanation" if kind in _KINDS else f"unknown kind {kind!r}"
             raise EngineContractError(f"engine {action.engine!r} made an action with {what}")
         if depth > MAX_FEEDBACK_DEPTH:

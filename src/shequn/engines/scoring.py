@@ -184,6 +184,75 @@ class Message:
         self.answerers: set[str] | None = None
 
 
+class PointsAward(Action):
+    """An ``award_points`` action whose explanation and details are written the first
+    time they are read (when the runner keeps or feeds it back, or someone prints it).
+
+    A replay makes an award for most messages, and a run whose cursor is at the end keeps
+    none of them: formatting each one's explanation and details was a fifth of scoring's
+    time per message. What the words need is kept as a tuple instead; the words and the
+    details are exactly those an eager :class:`Action` would carry.
+    """
+
+    __slots__ = ("_details", "_facts", "_why")
+
+    def __init__(
+        self,
+        group: str,
+        member: str,
+        ts: int,
+        action: str,
+        cause: str,
+        facts: tuple[int, int, int, int, int | None, str, str, str],
+    ) -> None:
+        self.kind = "award_points"
+        self.group = group
+        self.member = member
+        self.ts = ts
+        self.engine = "scoring"
+        self.rule = action
+        self.cause = cause
+        #: points, total, balance, today's total, daily cap, why, group name, rule text
+        self._facts = facts
+        self._why: str | None = None
+        self._details: dict[str, Any] | None = None
+
+    @property
+    def explanation(self) -> str:
+        why = self._why
+        if why is None:
+            points, total, _, today, cap, reason, where, rule_text = self._facts
+            so_far = f"today {today} of {cap}, " if cap is not None else ""
+            why = self._why = (
+                f"{self.member} earned {'1 point' if points == 1 else f'{points} points'} in "
+                f"{where} for {reason} {rule_text}; {so_far}{total} in all."
+            )
+        return why
+
+    @explanation.setter
+    def explanation(self, value: str) -> None:
+        self._why = value
+
+    @property
+    def details(self) -> dict[str, Any]:
+        details = self._details
+        if details is None:
+            points, total, balance, today, cap = self._facts[:5]
+            details = self._details = {
+                "points": points,
+                "action": self.rule,
+                "total": total,
+                "balance": balance,
+                "today": today,
+                "daily_cap": cap,
+            }
+        return details
+
+    @details.setter
+    def details(self, value: dict[str, Any]) -> None:
+        self._details = value
+
+
 class Invitation(NamedTuple):
     due: int
     group: str
@@ -529,26 +598,23 @@ class ScoringEngine:
             end = scores.calendar.start_of(week + 7)
             state.open_weeks[group] = (week, end)
             state.due = min(state.due, end)
-        today = f"today {earned + points} of {cap}, " if cap is not None else ""
         out.append(
-            Action(
-                "award_points",
+            PointsAward(
                 group,
                 member,
                 ts,
-                "scoring",
-                f"{member} earned {'1 point' if points == 1 else f'{points} points'} in "
-                f"{scores.name} for {why} {self._rule_text[action]}; {today}{total} in all.",
                 action,
                 event.key,
-                {
-                    "points": points,
-                    "action": action,
-                    "total": total,
-                    "balance": record.balance,
-                    "today": earned + points,
-                    "daily_cap": cap,
-                },
+                (
+                    points,
+                    total,
+                    record.balance,
+                    earned + points,
+                    cap,
+                    why,
+                    scores.name,
+                    self._rule_text[action],
+                ),
             )
         )
         if self.thresholds:  # _after_change, inlined (every award passes here)
