@@ -354,8 +354,13 @@ class ModerationEngine:
             if not fired and not edited:
                 ms.accepted += 1
             return
-        # _earned's own first test, inlined: most members have nothing left to earn
-        level = ms.level if ms.since is None or ms.level >= trust.top else self._earned(ev, ms, out)
+        # _earned's own first tests, inlined: most members have nothing left to earn now
+        level = ms.level
+        since = ms.since
+        if since is not None and level < trust.top:
+            gate = trust.gate.get(level)
+            if gate is not None and ts - since >= gate[0] and ms.accepted >= gate[1]:
+                level = self._earned(ev, ms, out)
         if not deleted and (
             domains or ev.attachment_kind or ev.mentions or ev.forwarded_from is not None
         ):
@@ -381,8 +386,10 @@ class ModerationEngine:
                 deleted = True
         if not fired and not deleted and not edited:
             ms.accepted += 1
-            if ms.since is not None and ms.level < trust.top:
-                self._earned(ev, ms, out)
+            if since is not None and ms.level < trust.top:
+                gate = trust.gate.get(ms.level)
+                if gate is not None and ts - since >= gate[0] and ms.accepted >= gate[1]:
+                    self._earned(ev, ms, out)
 
     def _flood(
         self,

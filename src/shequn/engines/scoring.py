@@ -431,6 +431,8 @@ class ScoringEngine:
         self._max_at = {c: max(b.at for b in badges) for c, badges in self.badges.items()}
         points_badges = self.badges.get("points")
         self._points_badge_from = points_badges[0].at if points_badges else NEVER
+        #: granted in order of ``at``: a member with the last points badge has them all
+        self._last_points_badge = points_badges[-1].id if points_badges else ""
         self._first_message_badges = self._max_at.get("first_message", 0)
         self._messages_badges = self._max_at.get("messages", 0)
 
@@ -622,7 +624,7 @@ class ScoringEngine:
             if level != record.level:
                 out.append(self._level_action(group, member, record, level, event))
                 record.level = level
-        if total >= self._points_badge_from:
+        if total >= self._points_badge_from and self._last_points_badge not in record.badges:
             self._badges(group, member, record, "points", total, event, out)
 
     def _credit(
@@ -792,14 +794,23 @@ class ScoringEngine:
         if posted <= self._first_message_badges:  # _count, inlined
             self._badges(group, member, record, "first_message", posted, event, out)
         rule = self.message_rule
-        # _long_enough, inlined (every message passes here)
+        # _long_enough, inlined (every message passes here); in a printable text the
+        # only whitespace is " " (checked over all of Unicode), so it is counted, not split
         least = 0 if rule is None else rule.min_length
         size = len(stripped)
         if rule is not None and (
             least <= 0
             or (
                 size >= least
-                and (size >= 4 * least + 64 or len("".join(stripped.split())) >= least)
+                and (
+                    size >= 4 * least + 64
+                    or (
+                        size - stripped.count(" ")
+                        if stripped.isprintable()
+                        else len("".join(stripped.split()))
+                    )
+                    >= least
+                )
             )
         ):
             last = record.last_award.get("message")

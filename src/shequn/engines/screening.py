@@ -164,12 +164,13 @@ class ScreeningEngine:
         member = event.member
         if kind == TICK or member is None:
             return state, out
-        key = (event.group, member)
-        if kind == "message_posted":
-            applicant = state.pending.get(key)
+        if kind == "message_posted":  # most messages: nobody is pending
+            applicant = state.pending.get((event.group, member)) if state.pending else None
             if applicant is not None:
                 self._message(state, event, applicant, out)
-        elif kind == "member_joined":
+            return state, out
+        key = (event.group, member)
+        if kind == "member_joined":
             self._joined(state, event, out)
         elif kind == "join_requested":
             if key not in state.pending and self._screened(event):
