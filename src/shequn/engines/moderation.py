@@ -434,7 +434,10 @@ class ModerationEngine:
             texts[text] = [ts]
             return  # a first copy repeats nothing
         if ts - stamps[0] >= self.repeat_keep:
-            stamps[:] = [t for t in stamps if ts - t < self.repeat_keep]
+            if len(stamps) == 1:  # the common case: one earlier copy, too old to count
+                stamps.clear()
+            else:
+                stamps[:] = [t for t in stamps if ts - t < self.repeat_keep]
         stamps.append(ts)
         if len(stamps) < self.repeat_least:
             return
