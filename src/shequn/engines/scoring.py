@@ -195,6 +195,12 @@ class PointsAward(Action):
     """
 
     __slots__ = ("_details", "_facts", "_why")
+    # the same for every award: class attributes, not set per award (they hide the
+    # base class's slots of the same names, which stay empty)
+    kind = "award_points"
+    engine = "scoring"
+    _why: str
+    _details: dict[str, Any]
 
     def __init__(
         self,
@@ -205,29 +211,28 @@ class PointsAward(Action):
         cause: str,
         facts: tuple[int, int, int, int, int | None, str, str, str],
     ) -> None:
-        self.kind = "award_points"
         self.group = group
         self.member = member
         self.ts = ts
-        self.engine = "scoring"
         self.rule = action
         self.cause = cause
         #: points, total, balance, today's total, daily cap, why, group name, rule text
         self._facts = facts
-        self._why: str | None = None
-        self._details: dict[str, Any] | None = None
+        # _why and _details stay unset until first read
 
     @property
     def explanation(self) -> str:
-        why = self._why
-        if why is None:
+        try:
+            return self._why
+        except AttributeError:
             points, total, _, today, cap, reason, where, rule_text = self._facts
             so_far = f"today {today} of {cap}, " if cap is not None else ""
-            why = self._why = (
+            why: str = (
                 f"{self.member} earned {'1 point' if points == 1 else f'{points} points'} in "
                 f"{where} for {reason} {rule_text}; {so_far}{total} in all."
             )
-        return why
+            self._why = why
+            return why
 
     @explanation.setter
     def explanation(self, value: str) -> None:
@@ -235,10 +240,11 @@ class PointsAward(Action):
 
     @property
     def details(self) -> dict[str, Any]:
-        details = self._details
-        if details is None:
+        try:
+            return self._details
+        except AttributeError:
             points, total, balance, today, cap = self._facts[:5]
-            details = self._details = {
+            details: dict[str, Any] = {
                 "points": points,
                 "action": self.rule,
                 "total": total,
@@ -246,7 +252,8 @@ class PointsAward(Action):
                 "today": today,
                 "daily_cap": cap,
             }
-        return details
+            self._details = details
+            return details
 
     @details.setter
     def details(self, value: dict[str, Any]) -> None:
@@ -433,8 +440,11 @@ class ScoringEngine:
         self._points_badge_from = points_badges[0].at if points_badges else NEVER
         #: granted in order of ``at``: a member with the last points badge has them all
         self._last_points_badge = points_badges[-1].id if points_badges else ""
+        #: a count below a condition's lowest ``at`` reaches no badge: not looked at
+        self._min_at = {c: min(b.at for b in badges) for c, badges in self.badges.items()}
         self._first_message_badges = self._max_at.get("first_message", 0)
         self._messages_badges = self._max_at.get("messages", 0)
+        self._messages_badges_from = self._min_at.get("messages", 0)
 
     # -- the Engine protocol -------------------------------------------------------
 
@@ -820,7 +830,7 @@ class ScoringEngine:
                 self._award(
                     state, scores, group, member, record, "message", rule, event, "a message", out
                 )
-                if record.messages <= self._messages_badges:
+                if self._messages_badges_from <= record.messages <= self._messages_badges:
                     self._badges(group, member, record, "messages", record.messages, event, out)
         if reply_to is not None:
             self._answer(state, scores, event, member, record, stripped, out)
