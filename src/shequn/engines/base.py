@@ -20,7 +20,11 @@ a deadline due (``next_deadline``), so a deadline fires even when the group is s
 Every action carries its explanation, in words an operator reads: "removed: third
 link-spam within 24 h, rule `no-links`, after warn at 10:02 and mute at 10:40".
 The runner stores each action as an ``action_taken`` event (``text`` = explanation,
-``extra`` = the action) and hands it to an adapter (for now: the console).
+``extra`` = the action) and hands it to an adapter (for now: the console). An engine
+may return a subclass of :class:`Action` whose ``explanation`` and ``details`` are
+written the first time they are read (scoring's ``PointsAward``: a replay makes an
+award for most messages and, its cursor at the end, keeps none); the runner does not
+read them unless it keeps or feeds the action back.
 """
 
 from __future__ import annotations
