@@ -7,7 +7,8 @@ own process, ``PYTHONPATH`` pointing at it) keeping every action, and compares
   engine, rule, cause, explanation and ``extra`` (the details as recorded);
 - the runner's counts (events, ticks, actions, fed-back actions);
 - each engine's ``snapshot`` and a dump of its whole end state (every attribute of
-  every object reachable from it, sets sorted).
+  every object reachable from it, sets sorted; the calendars' caches and the seen-key
+  sets the engines kept before the runner took duplicates over are left out).
 
 Cases: ``bench`` (the benchmark's playbook and log), ``cap150`` (the same with caps of
 150, so metabolism removes members) and ``variant`` (captcha, held messages, queued

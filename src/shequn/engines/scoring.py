@@ -259,6 +259,26 @@ class PointsAward(Action):
     def details(self, value: dict[str, Any]) -> None:
         self._details = value
 
+    def __eq__(self, other: object) -> bool:
+        """Equal to any :class:`Action` with the same fields (an eager twin included)."""
+        if not isinstance(other, Action):
+            return NotImplemented
+        return _fields(self) == _fields(other)
+
+
+def _fields(action: Action) -> tuple[Any, ...]:
+    return (
+        action.kind,
+        action.group,
+        action.member,
+        action.ts,
+        action.engine,
+        action.explanation,
+        action.rule,
+        action.cause,
+        action.details,
+    )
+
 
 class Invitation(NamedTuple):
     due: int
