@@ -17,6 +17,15 @@ fed-back actions it is given).
     python bench/engines.py                       # 1M events
     python bench/engines.py --events 200000 --no-per-engine --no-keep-all
 
+Old code against new, side by side (the only comparison that means something on a
+shared machine): ``--base SRC`` stores the log once, then replays it (as ``shequn run``,
+conversion + runner) with the code under ``SRC`` and with this tree in turn, each in a
+fresh process, ``--rounds`` times, and prints every round's CPU and wall seconds, the
+load, and the ratio of the best CPU times:
+
+    git archive main src | tar -x -C /tmp/base-engines
+    python bench/engines.py --base /tmp/base-engines/src --rounds 3
+
 The log's texts come from a pool of 25 (plain messages, rule hits, check-in keywords):
 the engines cache nothing per text, so this makes no part cheaper than real chat text.
 One core only: see docs/engines/runner.md on why the runner does not shard by group.
@@ -25,6 +34,10 @@ One core only: see docs/engines/runner.md on why the runner does not shard by gr
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -40,6 +53,8 @@ from shequn.engines.runner import Runner, engine_events, read_log
 from shequn.events import EVENT_SCHEMA, SCHEMA_VERSION
 from shequn.playbook import parse_playbook, starting_playbook
 from shequn.store import ImportSpec, open_store
+
+HERE = Path(__file__).resolve().parent
 
 T0 = 1_700_000_000
 COMMUNITY = "bench"
@@ -227,6 +242,50 @@ def replay(
     return runner, time.perf_counter() - begin, time.process_time() - cpu
 
 
+def _replay_file(path: Path, playbook: str) -> None:
+    """One side of ``--base``: replay the stored log in ``path`` with the code on
+    ``sys.path``; print the CPU and wall seconds and the counts as JSON."""
+    import shequn
+
+    with pa.memory_map(str(path)) as source:
+        table = pa.ipc.open_file(source).read_all()
+    book = parse_playbook(playbook, "bench playbook")
+    runner, wall_s, cpu_s = replay(table, {}, load_engines(book)[0])
+    c = runner.counts
+    counts = {"events": c.events, "ticks": c.ticks, "actions": c.actions, "fed": c.feedback}
+    print(json.dumps({"cpu": cpu_s, "wall": wall_s, "counts": counts, "src": shequn.__file__}))
+
+
+def side_by_side(log: pa.Table, playbook: str, base: str, rounds: int) -> None:
+    """Replay ``log`` with the old tree and this one alternately, each in its own process."""
+    new = str(HERE.parent / "src")
+    best: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "log.arrow"
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, log.schema) as writer:
+            writer.write_table(log)
+        (Path(tmp) / "playbook.toml").write_text(playbook, encoding="utf-8")
+        for r in range(1, rounds + 1):
+            for label, src in (("old", base), ("new", new)):
+                load = os.getloadavg()[0]
+                cmd = [sys.executable, __file__, "--replay-file", str(path)]
+                cmd += ["--playbook-file", str(Path(tmp) / "playbook.toml")]
+                env = dict(os.environ, PYTHONPATH=src)
+                done = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+                out = json.loads(done.stdout.strip().splitlines()[-1])
+                best[label] = min(best.get(label, out["cpu"]), out["cpu"])
+                n = log.num_rows
+                print(
+                    f"round {r} {label}: {out['cpu']:.2f} s CPU ({out['wall']:.2f} s wall, load "
+                    f"{load:.1f}) — {n / out['cpu']:,.0f} events/s on one core; {out['counts']}"
+                )
+    n = log.num_rows
+    print(
+        f"best of {rounds}: old {n / best['old']:,.0f} events/s, new {n / best['new']:,.0f} "
+        f"events/s — new/old {best['old'] / best['new']:.2f}x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -238,7 +297,14 @@ def main() -> None:
     parser.add_argument(
         "--no-keep-all", action="store_true", help="Skip the replay that keeps every action."
     )
+    parser.add_argument("--base", help="the old code's src: replay old and new side by side")
+    parser.add_argument("--rounds", type=int, default=3, help="with --base: old/new pairs")
+    parser.add_argument("--replay-file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--playbook-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.replay_file is not None:
+        _replay_file(args.replay_file, args.playbook_file.read_text(encoding="utf-8"))
+        return
 
     book = parse_playbook(playbook_text(args.groups), "bench playbook")
     print(
@@ -261,6 +327,10 @@ def main() -> None:
         log = read_log(store, COMMUNITY)
         read_s = time.perf_counter() - begin
     n = log.table.num_rows
+    if args.base:
+        assert not log.links  # the side-by-side replay passes no member links
+        side_by_side(log.table, playbook_text(args.groups), args.base, args.rounds)
+        return
     begin = time.process_time()
     for _ in engine_events(log.table, log.links):
         pass

@@ -26,7 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shequn.engines.base import EngineEvent
-from shequn.engines.checkins import DEDUP_HORIZON, CheckInEngine
+from shequn.engines.checkins import CheckInEngine
+from shequn.engines.dedup import DEDUP_HORIZON
 from shequn.engines.runner import Runner
 from shequn.engines.scoring import ScoringEngine, ScoringState, leaderboard
 from shequn.playbook import parse_playbook

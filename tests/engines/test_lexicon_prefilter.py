@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import copy
 import re
+import sys
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shequn.engines.rules import Lexicon, WordsMatcher, _any_of, normalize
+from shequn.engines.rules import (
+    _FOLD_SAFE,
+    Lexicon,
+    WordsMatcher,
+    _any_of,
+    normalize,
+    required_text,
+)
 from shequn.playbook.model import WordsRule
 
 PENALTY = [{"at": 1, "action": "warn"}]
@@ -101,3 +109,51 @@ def test_patterns_that_cannot_share_one_regex_are_searched_one_by_one() -> None:
     assert combined is not None
     assert combined.search("BUY now") and combined.search("xabcx")
     assert combined.search("ABC") is None  # the (?i) stays with its own pattern
+
+
+# -- the patterns' required text (Lexicon.pattern_hints) ---------------------------------
+
+#: rules whose every pattern has a required text, so the hints are used
+HINTED = [
+    RULES[0],
+    WordsRule(
+        id="d",
+        kind="banned_words",
+        words=["scam"],
+        patterns=[r"(?i)whats?app\s*\+?\d{6,}", r"(?i)buy\s+now", r"Free(?i:\s+CRYPTO)"],
+        penalty=PENALTY,
+    ),
+]
+HINT_FRAGMENTS = [*FRAGMENTS, "WHATSAPP 123456789", "Free crypto", "free CRYPTO", "ｂｕｙ now"]
+
+
+def test_required_text_is_what_every_match_contains() -> None:
+    assert required_text(r"(?i)buy\s+now\s+0") == "buy"
+    assert required_text(r"(?i)whats?app\s*\+?\d{6,}") == "what"
+    assert required_text(r"(?:foo(bar))baz") == "foobarbaz"
+    assert required_text("Sk") is None  # s and k also match ſ and K (Kelvin)
+    assert required_text("a|b") is None and required_text(r"(\w)\1{4}") is None
+    lexicon = Lexicon([(i, WordsMatcher(rule)) for i, rule in enumerate(HINTED)])
+    assert lexicon.pattern_hints == ("what", "buy", "crypto")
+    assert _lexicon().pattern_hints is None  # (\w)\1{4} has none: no hints at all
+
+
+def test_fold_safe_characters_match_no_other_character_case_insensitively() -> None:
+    safe = re.compile("(?i)[" + re.escape("".join(sorted(_FOLD_SAFE))) + "]")
+    others = [chr(c) for c in range(0x80, sys.maxunicode + 1) if safe.fullmatch(chr(c))]
+    assert others == []
+    assert {c for c in "iksIKS" if c not in _FOLD_SAFE} == set("iksIKS")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(HINT_FRAGMENTS), max_size=8))
+def test_pattern_hints_find_what_the_exact_lookup_finds(parts: list[str]) -> None:
+    lexicon = Lexicon([(i, WordsMatcher(rule)) for i, rule in enumerate(HINTED)])
+    clean, low = normalize(" ".join(parts))
+    found = lexicon.find(clean, low)
+    assert found == _exact(lexicon).find(clean, low)
+    # independently: rule d finds something wherever one of its patterns matches, and
+    # a pattern finding only there
+    hit = any(re.search(p, clean) for p in HINTED[1].patterns)
+    assert not hit or 1 in found
+    assert hit or "banned pattern" not in found.get(1, "")

@@ -14,6 +14,7 @@ import pytest
 from shequn.engines.base import TICK, Action, EngineEvent
 from shequn.engines.moderation import ModerationEngine
 from shequn.engines.rules import duration_words, link_domains, normalize
+from shequn.engines.runner import Runner
 from shequn.playbook import parse_playbook, starting_playbook
 from shequn.playbook.model import Playbook
 
@@ -472,11 +473,17 @@ def test_bots_and_unknown_groups_are_not_judged() -> None:
 
 
 def test_a_duplicated_event_changes_nothing() -> None:
-    s = Stream(ModerationEngine(book(WORDS)))
+    """The runner drops the redelivery before the engine sees it (no seen-key set here)."""
+    runner = Runner("c", [ModerationEngine(book(WORDS))])
+    s = Stream(ModerationEngine(book(WORDS)))  # only makes the events
     event = s.event("message_posted", text="加微信")
-    assert kinds(s.feed(event)) == ["delete_message", "warn"]
-    assert s.feed(event) == []
-    assert penalties(s.post("加微信", ts=T0 + 1)) == ["mute"]
+    runner.feed(event)
+    runner.feed(event)
+    runner.feed(s.event("message_posted", ts=T0 + 1, text="加微信"))
+    made = [(t.action.cause, t.action.kind) for t in runner.taken]
+    first, second = [("e1", "delete_message"), ("e1", "warn")], [("e2", "delete_message")]
+    assert made == [*first, *second, ("e2", "mute")]
+    assert runner.counts.events == 3 and runner.counts.duplicates == 1
 
 
 def test_screening_restriction_is_respected() -> None:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from shequn.engines.base import Action, EngineEvent
 from shequn.engines.checkins import CheckInEngine
 from shequn.engines.runner import Runner
-from shequn.engines.scoring import ScoringEngine, member_score
+from shequn.engines.scoring import PointsAward, ScoringEngine, member_score
 from shequn.playbook import parse_playbook
 from shequn.playbook.model import Playbook
 
@@ -511,3 +511,31 @@ def test_redeem_without_a_reward_lists_the_catalogue() -> None:
         "reward; write /redeem followed by one of: mug (1000 points), "
         "sticker-pack (15 points)."
     )
+
+
+def test_a_deferred_award_reads_as_its_eager_action() -> None:
+    """A PointsAward writes its explanation and details when read: the same words and
+    details as an Action built at once, and equal to it."""
+    runner = run([msg(ALICE, T0, "hello everyone")])
+    (award,) = actions(runner, "award_points")
+    assert isinstance(award, PointsAward)
+    eager = Action(
+        "award_points",
+        award.group,
+        ALICE,
+        T0,
+        "scoring",
+        f"{ALICE} earned 1 point in Shanghai makers for a message (points.message: 1 "
+        "point, up to 20 a day, at most once per 1 min, at least 5 characters); today 1 of "
+        "20, 1 in all.",
+        "message",
+        award.cause,
+        {"points": 1, "action": "message", "total": 1, "balance": 1, "today": 1, "daily_cap": 20},
+    )
+    assert award == eager and eager == award
+    assert award.explanation == eager.explanation and award.details == eager.details
+    assert award != Action(**{**vars_of(eager), "ts": T0 + 1})
+
+
+def vars_of(action: Action) -> dict[str, Any]:
+    return {name: getattr(action, name) for name in Action.__dataclass_fields__}

@@ -7,6 +7,11 @@ the new state (it may be the same object, updated) and the :class:`Action` s to 
 It reads no clock — time is ``event.ts`` — and does no I/O, so the same code runs
 live and in replay, and replaying a log twice gives the same actions.
 
+Each event reaches an engine once: the runner drops a duplicate (a key it fed lately,
+:mod:`shequn.engines.dedup`) before any engine sees it, so engines keep no seen-key
+sets of their own. An engine stepped directly, without the runner, must be given each
+event once.
+
 Deadlines (screening time limits, grace periods, warning expiry, mute ends, daily
 resets) fire on ``tick`` events: the runner emits one every :data:`TICK_SECONDS` of
 the log's own time (of the wall clock when live), per group, whenever an engine has
@@ -15,7 +20,11 @@ a deadline due (``next_deadline``), so a deadline fires even when the group is s
 Every action carries its explanation, in words an operator reads: "removed: third
 link-spam within 24 h, rule `no-links`, after warn at 10:02 and mute at 10:40".
 The runner stores each action as an ``action_taken`` event (``text`` = explanation,
-``extra`` = the action) and hands it to an adapter (for now: the console).
+``extra`` = the action) and hands it to an adapter (for now: the console). An engine
+may return a subclass of :class:`Action` whose ``explanation`` and ``details`` are
+written the first time they are read (scoring's ``PointsAward``: a replay makes an
+award for most messages and, its cursor at the end, keeps none); the runner does not
+read them unless it keeps or feeds the action back.
 """
 
 from __future__ import annotations

@@ -24,8 +24,7 @@ credits it when the runner feeds the action back. ``base`` is
 ``checkins.streak_bonus[n]`` when the streak reaches exactly ``n`` days.
 
 Also here, shared with the scoring engine: :class:`LocalDays` (cached local calendar
-days of one timezone), :class:`RecentKeys` (bounded duplicate detection) and
-:class:`CheckInMatcher`.
+days of one timezone) and :class:`CheckInMatcher`.
 """
 
 from __future__ import annotations
@@ -38,8 +37,6 @@ from zoneinfo import ZoneInfo
 from shequn.engines.base import Action, EngineEvent, taken_fields
 from shequn.playbook.model import Playbook
 
-#: events are recognised as duplicates (same key) for at least this long of log time
-DEDUP_HORIZON: Final = 3 * 86_400
 #: actions after which a message earns nothing and checks nobody in
 DELETED: Final = frozenset({"delete_message", "hold_message"})
 
@@ -102,30 +99,6 @@ def group_zones(playbook: Playbook) -> dict[str, str]:
     return {f"{g.platform}/{g.id}": g.timezone for g in playbook.groups}
 
 
-class RecentKeys:
-    """Event keys seen lately: two generations of :data:`DEDUP_HORIZON` log time each,
-    so memory stays bounded while a redelivered event (same key) is still recognised."""
-
-    __slots__ = ("current", "generation", "previous")
-
-    def __init__(self) -> None:
-        self.generation = 0
-        self.current: set[str] = set()
-        self.previous: set[str] = set()
-
-    def seen(self, key: str, ts: int) -> bool:
-        """Whether ``key`` was seen before; remembers it."""
-        if key in self.current or key in self.previous:
-            return True
-        generation = ts // DEDUP_HORIZON
-        if generation > self.generation:
-            self.previous = self.current if generation == self.generation + 1 else set()
-            self.current = set()
-            self.generation = generation
-        self.current.add(key)
-        return False
-
-
 class CheckInMatcher:
     """Recognises check-in keywords and commands in message texts."""
 
@@ -174,7 +147,6 @@ class Streak:
 class CheckInState:
     #: group → member → streak
     groups: dict[str, dict[str, Streak]] = field(default_factory=dict)
-    recent: RecentKeys = field(default_factory=RecentKeys)
     #: keys of messages an engine deleted or held before we saw them (no check-in)
     suppressed: set[str] = field(default_factory=set)
 
@@ -240,7 +212,6 @@ class CheckInEngine:
                 deleted = event.key in state.suppressed
                 state.suppressed.clear()
                 if deleted:
-                    state.recent.seen(event.key, event.ts)  # a redelivery stays deleted
                     return state, []
             text = event.text
             # CheckInMatcher.match's cheap test (the first character) first: most
@@ -263,8 +234,6 @@ class CheckInEngine:
                     '"delete_message"' in event.extra or '"hold_message"' in event.extra
                 ):
                     self._suppress(state, taken_fields(event))
-            return state, []
-        if state.recent.seen(event.key, event.ts):
             return state, []
         return state, self._check_in(state, event, how)
 
@@ -369,13 +338,11 @@ class CheckInEngine:
 
 
 __all__ = [
-    "DEDUP_HORIZON",
     "CheckInEngine",
     "CheckInMatcher",
     "CheckInState",
     "Day",
     "LocalDays",
-    "RecentKeys",
     "Streak",
     "group_zones",
 ]

@@ -43,7 +43,6 @@ from zoneinfo import ZoneInfo
 from shequn.engines.base import TICK, Action, EngineEvent, taken_fields
 from shequn.engines.rules import (
     DAY,
-    SeenKeys,
     clock,
     duration_words,
     group_key,
@@ -71,7 +70,6 @@ class Presence:
 
 @dataclass
 class MetabolismState:
-    seen: SeenKeys = field(default_factory=SeenKeys)
     #: group → member → presence
     members: dict[str, dict[str, Presence]] = field(default_factory=dict)
     #: members known to have left (a later message does not bring them back)
@@ -141,14 +139,8 @@ class MetabolismEngine:
         self, state: MetabolismState, event: EngineEvent
     ) -> tuple[MetabolismState, list[Action]]:
         group = event.group
-        seen = state.seen  # SeenKeys.first_time, inlined: every event passes here
-        key = event.key
-        if key in seen.current or key in seen.previous or group not in self.caps:
+        if group not in self.caps:
             return state, []
-        if event.ts // seen.horizon != seen.generation:
-            seen.first_time(key, event.ts)
-        else:
-            seen.current.add(key)
         out: list[Action] = []
         if state.deadlines and state.deadlines[0][0] <= event.ts:
             self._deadlines(state, event, out)

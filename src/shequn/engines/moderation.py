@@ -51,7 +51,6 @@ from shequn.engines.rules import (
     LinksMatcher,
     NicknameMatcher,
     RepeatMatcher,
-    SeenKeys,
     WordsMatcher,
     clock,
     duration_words,
@@ -125,7 +124,6 @@ class MemberState:
 
 @dataclass
 class ModerationState:
-    seen: SeenKeys = field(default_factory=SeenKeys)
     members: dict[tuple[str, str], MemberState] = field(default_factory=dict)
     #: (group, member, rule) → [(ts, penalty action or None)], oldest first
     violations: dict[tuple[str, str, str], list[tuple[int, str | None]]] = field(
@@ -256,14 +254,8 @@ class ModerationEngine:
     def step(
         self, state: ModerationState, event: EngineEvent
     ) -> tuple[ModerationState, list[Action]]:
-        seen = state.seen  # SeenKeys.first_time, inlined: every event passes here
-        key = event.key
-        if key in seen.current or key in seen.previous or event.group not in self.zones:
+        if event.group not in self.zones:
             return state, []
-        if event.ts // seen.horizon != seen.generation:
-            seen.first_time(key, event.ts)
-        else:
-            seen.current.add(key)
         out: list[Action] = []
         if state.unmutes and state.unmutes[0][0] <= event.ts:
             self._lift_mutes(state, event, out)
@@ -362,8 +354,13 @@ class ModerationEngine:
             if not fired and not edited:
                 ms.accepted += 1
             return
-        # _earned's own first test, inlined: most members have nothing left to earn
-        level = ms.level if ms.since is None or ms.level >= trust.top else self._earned(ev, ms, out)
+        # _earned's own first tests, inlined: most members have nothing left to earn now
+        level = ms.level
+        since = ms.since
+        if since is not None and level < trust.top:
+            gate = trust.gate.get(level)
+            if gate is not None and ts - since >= gate[0] and ms.accepted >= gate[1]:
+                level = self._earned(ev, ms, out)
         if not deleted and (
             domains or ev.attachment_kind or ev.mentions or ev.forwarded_from is not None
         ):
@@ -389,8 +386,10 @@ class ModerationEngine:
                 deleted = True
         if not fired and not deleted and not edited:
             ms.accepted += 1
-            if ms.since is not None and ms.level < trust.top:
-                self._earned(ev, ms, out)
+            if since is not None and ms.level < trust.top:
+                gate = trust.gate.get(ms.level)
+                if gate is not None and ts - since >= gate[0] and ms.accepted >= gate[1]:
+                    self._earned(ev, ms, out)
 
     def _flood(
         self,
@@ -435,7 +434,10 @@ class ModerationEngine:
             texts[text] = [ts]
             return  # a first copy repeats nothing
         if ts - stamps[0] >= self.repeat_keep:
-            stamps[:] = [t for t in stamps if ts - t < self.repeat_keep]
+            if len(stamps) == 1:  # the common case: one earlier copy, too old to count
+                stamps.clear()
+            else:
+                stamps[:] = [t for t in stamps if ts - t < self.repeat_keep]
         stamps.append(ts)
         if len(stamps) < self.repeat_least:
             return

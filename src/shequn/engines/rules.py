@@ -12,18 +12,20 @@ characters removed (``加\\u200b微信`` → ``加微信``), lower case. Banned 
 substrings; Latin words must stand alone (``ad`` does not match ``read``), words with
 Chinese (or any non-ASCII) characters match anywhere — Chinese has no word boundaries.
 
-The helpers at the end (seen keys, who is on the team, time in words) are shared by
+The helpers at the end (who is on the team, time in words) are shared by
 the screening, moderation and metabolism engines.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
+import string
 import unicodedata
 from collections import deque
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from shequn.playbook.model import (
@@ -174,6 +176,7 @@ class Lexicon:
         "by_token",
         "chars",
         "loose",
+        "pattern_hints",
         "patterns",
         "tokens",
     )
@@ -213,14 +216,29 @@ class Lexicon:
         words |= {word for word, _, _ in loose}
         self.any_word = re.compile("|".join(re.escape(w) for w in sorted(words))) if words else None
         self.any_pattern = _any_of(list(patterns))
+        # what each pattern's every match contains: a text holding none of them skips
+        # the patterns' search (a case-insensitive alternation is slow in ``re``)
+        hints = [required_text(p) for p in patterns]
+        self.pattern_hints: tuple[str, ...] | None = (
+            tuple(h for h in hints if h is not None) if hints and None not in hints else None
+        )
 
     def find(self, clean: str, low: str) -> dict[int, str]:
-        """Rule index → what it found: the first banned word, else a banned pattern's match."""
+        """Rule index → what it found: the first banned word, else a banned pattern's match.
+
+        ``clean, low = normalize(text)`` (``low`` must be ``clean.lower()``)."""
         # one search each for "any word" and "any pattern" first: most messages hit none
         words = self.any_word
         if words is not None and words.search(low) is None:
             if not self.patterns:
                 return _NOTHING
+            hints = self.pattern_hints
+            if hints is not None:
+                for hint in hints:
+                    if hint in low:
+                        break
+                else:
+                    return _NOTHING  # no pattern's required text: none can match
             anyp = self.any_pattern
             if anyp is not None and anyp.search(clean) is None:
                 return _NOTHING
@@ -254,6 +272,50 @@ class Lexicon:
                     if index not in found:
                         found[index] = what
         return found
+
+
+#: ASCII characters that a case-insensitive pattern matches in their own two cases only
+#: (``i``, ``k`` and ``s`` also match ``ı``/``İ``, ``K`` and ``ſ``; tested over all of
+#: Unicode): a run of them in a pattern is found, lower-cased, in the lower-cased text
+_FOLD_SAFE: Final = frozenset(
+    string.ascii_letters + string.digits + string.punctuation + " "
+) - frozenset("iksIKS")
+
+
+def required_text(pattern: str) -> str | None:
+    """The longest run of characters that every match of ``pattern`` contains, lower
+    case (so ``text.lower()`` holds it wherever the pattern matches ``text``, with or
+    without ``(?i)``), or ``None`` if no such run is found.
+
+    Read from the pattern's parse tree (``re._parser``, the standard library's own
+    parser): literal characters in sequence at the top level, or in a group there;
+    anything else (a class, a repeat, an alternation, an anchor) ends a run.
+    """
+    try:
+        parser: Any = importlib.import_module("re._parser")  # not in typeshed
+        constants: Any = importlib.import_module("re._constants")
+        items = list(parser.parse(pattern))
+        literal, group = constants.LITERAL, constants.SUBPATTERN
+    except (ImportError, AttributeError, re.error, TypeError, ValueError):
+        return None
+    best = run = ""
+    stack = [iter(items)]
+    while stack:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+            continue
+        op, av = item
+        if op is group and av[3] is not None:  # (group, add flags, del flags, items)
+            stack.append(iter(list(av[3])))
+            continue
+        if op is literal and chr(av) in _FOLD_SAFE:
+            run += chr(av).lower()
+            continue
+        best = max(best, run, key=len)
+        run = ""
+    best = max(best, run, key=len)
+    return best or None
 
 
 #: what Lexicon.find returns when nothing is found (callers only read it)
@@ -393,36 +455,6 @@ def matcher_for(rule: Rule) -> Matcher:
 
 
 # --- shared helpers -------------------------------------------------------------------
-
-
-class SeenKeys:
-    """Event keys seen lately, so a duplicated event (same key twice) changes nothing.
-
-    Keys are remembered for ``horizon`` to twice ``horizon`` seconds of log time (a
-    redelivered webhook or a re-imported export repeats an event within that): two
-    generations of ``horizon`` each, the older dropped whole when a third begins. When a
-    key is forgotten depends only on its time and the current time, never on which other
-    events this engine happened to be given.
-    """
-
-    __slots__ = ("current", "generation", "horizon", "previous")
-
-    def __init__(self, horizon: int = 2 * DAY) -> None:
-        self.horizon = horizon
-        self.generation = -1
-        self.current: set[str] = set()
-        self.previous: set[str] = set()
-
-    def first_time(self, key: str, ts: int) -> bool:
-        if key in self.current or key in self.previous:
-            return False
-        generation = ts // self.horizon
-        if generation > self.generation:
-            self.previous = self.current if generation == self.generation + 1 else set()
-            self.current = set()
-            self.generation = generation
-        self.current.add(key)
-        return True
 
 
 def group_key(platform: str, group_id: str) -> str:

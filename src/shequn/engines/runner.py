@@ -8,10 +8,12 @@ registry order) and stored events in log order; for each event it
    ``next_deadline`` is due at or before that tick — equivalent to a fixed-interval tick
    stream (engines do nothing on a tick before their deadline) and much cheaper;
    a tick at ``t`` comes before the events at ``t``;
-2. steps the engines that take its kind (an engine's optional ``kinds``; all without
+2. drops it if its key was fed lately (a duplicate, :class:`~shequn.engines.dedup.SeenKeys`:
+   3 to 6 days of log time), once for every engine;
+3. steps the engines that take its kind (an engine's optional ``kinds``; all without
    it), in order — and any other engine whose deadline is due by the event's time, so
    deadlines fire on the same event as if every engine saw every event;
-3. feeds every :class:`~shequn.engines.base.Action` back, at once (depth first), as an
+4. feeds every :class:`~shequn.engines.base.Action` back, at once (depth first), as an
    ``action_taken`` event — ``member`` = the action's member, ``text`` = its
    explanation, ``action`` = the action, ``extra`` = JSON ``{"action", "engine",
    "rule", "details", "cause"}`` (left out when every engine reads ``action``), ``key``
@@ -45,6 +47,7 @@ import pyarrow.compute as pc
 
 from shequn.engines.adapters import Adapter
 from shequn.engines.base import ACTION_KINDS, TICK, TICK_SECONDS, Action, Engine, EngineEvent
+from shequn.engines.dedup import SeenKeys
 from shequn.events import KEY_SEPARATOR
 from shequn.playbook import parse_playbook
 from shequn.playbook.model import Playbook
@@ -93,6 +96,8 @@ class Counts:
     """What a run went through."""
 
     events: int = 0
+    #: stored events dropped as duplicates (a key seen lately), counted in ``events``
+    duplicates: int = 0
     ticks: int = 0
     actions: int = 0
     feedback: int = 0
@@ -120,6 +125,8 @@ class Runner:
         #: every group seen so far, sorted (ticks go to each)
         self.groups: list[str] = []
         self._known: set[str] = set()
+        #: the keys of the stored events fed lately: a duplicate reaches no engine
+        self.seen = SeenKeys()
         #: log time (s) up to which ticks and events are done
         self.clock: int | None = None
         self._numbers: dict[tuple[str, str, str, str, str | None], int] = {}
@@ -162,12 +169,21 @@ class Runner:
         if event.group not in self._known:
             self._known.add(event.group)
             bisect.insort(self.groups, event.group)
+        self.counts.events += 1
+        seen = self.seen  # SeenKeys.first_time, inlined: every stored event passes here
+        key = event.key
+        if key in seen.current or key in seen.previous:
+            self.counts.duplicates += 1
+            return
+        if ts // seen.horizon > seen.generation:
+            seen.first_time(key, ts)
+        else:
+            seen.current.add(key)
         # a new root: _begin, inlined (this runs once per stored event)
         if self._numbers:
             self._numbers.clear()
         self._root_us = at_us = ts * _US if at_us is None else at_us
         self._keep = self.keep_from_us is None or at_us > self.keep_from_us
-        self.counts.events += 1
         route = self._routes.get(event.kind)
         if route is None:
             route = self._route(event.kind)
@@ -314,7 +330,8 @@ class Runner:
     def _act(self, action: Action, depth: int) -> None:
         """Number, key and keep ``action``; feed it back to the engines that read it."""
         kind = action.kind
-        if kind not in _KINDS or not action.explanation:
+        # an Action subclass (scoring's PointsAward) writes its explanation only when read
+        if kind not in _KINDS or (type(action) is Action and not action.explanation):
             what = "no explanation" if kind in _KINDS else f"unknown kind {kind!r}"
             raise EngineContractError(f"engine {action.engine!r} made an action with {what}")
         if depth > MAX_FEEDBACK_DEPTH:

@@ -72,13 +72,7 @@ from datetime import date
 from typing import Any, ClassVar, Final, Literal, NamedTuple
 
 from shequn.engines.base import Action, EngineEvent, taken_fields
-from shequn.engines.checkins import (
-    DEDUP_HORIZON,
-    CheckInMatcher,
-    LocalDays,
-    RecentKeys,
-    group_zones,
-)
+from shequn.engines.checkins import CheckInMatcher, LocalDays, group_zones
 from shequn.playbook.model import Badge, Playbook, PointRule
 
 Period = Literal["week", "month", "all"]
@@ -190,6 +184,102 @@ class Message:
         self.answerers: set[str] | None = None
 
 
+class PointsAward(Action):
+    """An ``award_points`` action whose explanation and details are written the first
+    time they are read (when the runner keeps or feeds it back, or someone prints it).
+
+    A replay makes an award for most messages, and a run whose cursor is at the end keeps
+    none of them: formatting each one's explanation and details was a fifth of scoring's
+    time per message. What the words need is kept as a tuple instead; the words and the
+    details are exactly those an eager :class:`Action` would carry.
+    """
+
+    __slots__ = ("_details", "_facts", "_why")
+    # the same for every award: class attributes, not set per award (they hide the
+    # base class's slots of the same names, which stay empty)
+    kind = "award_points"
+    engine = "scoring"
+    _why: str
+    _details: dict[str, Any]
+
+    def __init__(
+        self,
+        group: str,
+        member: str,
+        ts: int,
+        action: str,
+        cause: str,
+        facts: tuple[int, int, int, int, int | None, str, str, str],
+    ) -> None:
+        self.group = group
+        self.member = member
+        self.ts = ts
+        self.rule = action
+        self.cause = cause
+        #: points, total, balance, today's total, daily cap, why, group name, rule text
+        self._facts = facts
+        # _why and _details stay unset until first read
+
+    @property
+    def explanation(self) -> str:
+        try:
+            return self._why
+        except AttributeError:
+            points, total, _, today, cap, reason, where, rule_text = self._facts
+            so_far = f"today {today} of {cap}, " if cap is not None else ""
+            why: str = (
+                f"{self.member} earned {'1 point' if points == 1 else f'{points} points'} in "
+                f"{where} for {reason} {rule_text}; {so_far}{total} in all."
+            )
+            self._why = why
+            return why
+
+    @explanation.setter
+    def explanation(self, value: str) -> None:
+        self._why = value
+
+    @property
+    def details(self) -> dict[str, Any]:
+        try:
+            return self._details
+        except AttributeError:
+            points, total, balance, today, cap = self._facts[:5]
+            details: dict[str, Any] = {
+                "points": points,
+                "action": self.rule,
+                "total": total,
+                "balance": balance,
+                "today": today,
+                "daily_cap": cap,
+            }
+            self._details = details
+            return details
+
+    @details.setter
+    def details(self, value: dict[str, Any]) -> None:
+        self._details = value
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to any :class:`Action` with the same fields (an eager twin included)."""
+        if not isinstance(other, Action):
+            return NotImplemented
+        return _fields(self) == _fields(other)
+
+
+def _fields(action: Action) -> tuple[Any, ...]:
+    return (
+        action.kind,
+        action.group,
+        action.member,
+        action.ts,
+        action.engine,
+        action.explanation,
+        action.rule,
+        action.cause,
+        action.details,
+    )
+
+
 class Invitation(NamedTuple):
     due: int
     group: str
@@ -202,7 +292,6 @@ class Invitation(NamedTuple):
 @dataclass(slots=True)
 class ScoringState:
     groups: dict[str, GroupScore] = field(default_factory=dict)
-    recent: RecentKeys = field(default_factory=RecentKeys)
     #: group → message id (platform id, else event key) → message (or, until something
     #: refers to it, just its ``(author, reply, question)``); two generations
     messages: dict[str, dict[str, Message | tuple[str, bool, bool]]] = field(default_factory=dict)
@@ -369,8 +458,13 @@ class ScoringEngine:
         self._max_at = {c: max(b.at for b in badges) for c, badges in self.badges.items()}
         points_badges = self.badges.get("points")
         self._points_badge_from = points_badges[0].at if points_badges else NEVER
+        #: granted in order of ``at``: a member with the last points badge has them all
+        self._last_points_badge = points_badges[-1].id if points_badges else ""
+        #: a count below a condition's lowest ``at`` reaches no badge: not looked at
+        self._min_at = {c: min(b.at for b in badges) for c, badges in self.badges.items()}
         self._first_message_badges = self._max_at.get("first_message", 0)
         self._messages_badges = self._max_at.get("messages", 0)
+        self._messages_badges_from = self._min_at.get("messages", 0)
 
     # -- the Engine protocol -------------------------------------------------------
 
@@ -440,17 +534,8 @@ class ScoringEngine:
             or (event.extra is not None and OWN in event.extra)
         ):
             return state, []  # our own actions, fed back (the runner's JSON; else parsed below)
-        ts = event.ts
-        recent = state.recent  # RecentKeys.seen, inlined: every event passes here
-        key = event.key
-        if key in recent.current or key in recent.previous:
-            return state, []  # a duplicate changes nothing
-        if ts // DEDUP_HORIZON > recent.generation:
-            recent.seen(key, ts)
-        else:
-            recent.current.add(key)
         actions: list[Action] = []
-        if ts >= state.due:
+        if event.ts >= state.due:
             self._deadlines(state, event, actions)
         if kind == "message_posted":
             self._message(state, event, actions)
@@ -545,26 +630,23 @@ class ScoringEngine:
             end = scores.calendar.start_of(week + 7)
             state.open_weeks[group] = (week, end)
             state.due = min(state.due, end)
-        today = f"today {earned + points} of {cap}, " if cap is not None else ""
         out.append(
-            Action(
-                "award_points",
+            PointsAward(
                 group,
                 member,
                 ts,
-                "scoring",
-                f"{member} earned {'1 point' if points == 1 else f'{points} points'} in "
-                f"{scores.name} for {why} {self._rule_text[action]}; {today}{total} in all.",
                 action,
                 event.key,
-                {
-                    "points": points,
-                    "action": action,
-                    "total": total,
-                    "balance": record.balance,
-                    "today": earned + points,
-                    "daily_cap": cap,
-                },
+                (
+                    points,
+                    total,
+                    record.balance,
+                    earned + points,
+                    cap,
+                    why,
+                    scores.name,
+                    self._rule_text[action],
+                ),
             )
         )
         if self.thresholds:  # _after_change, inlined (every award passes here)
@@ -572,7 +654,7 @@ class ScoringEngine:
             if level != record.level:
                 out.append(self._level_action(group, member, record, level, event))
                 record.level = level
-        if total >= self._points_badge_from:
+        if total >= self._points_badge_from and self._last_points_badge not in record.badges:
             self._badges(group, member, record, "points", total, event, out)
 
     def _credit(
@@ -742,14 +824,23 @@ class ScoringEngine:
         if posted <= self._first_message_badges:  # _count, inlined
             self._badges(group, member, record, "first_message", posted, event, out)
         rule = self.message_rule
-        # _long_enough, inlined (every message passes here)
+        # _long_enough, inlined (every message passes here); in a printable text the
+        # only whitespace is " " (checked over all of Unicode), so it is counted, not split
         least = 0 if rule is None else rule.min_length
         size = len(stripped)
         if rule is not None and (
             least <= 0
             or (
                 size >= least
-                and (size >= 4 * least + 64 or len("".join(stripped.split())) >= least)
+                and (
+                    size >= 4 * least + 64
+                    or (
+                        size - stripped.count(" ")
+                        if stripped.isprintable()
+                        else len("".join(stripped.split()))
+                    )
+                    >= least
+                )
             )
         ):
             last = record.last_award.get("message")
@@ -759,7 +850,7 @@ class ScoringEngine:
                 self._award(
                     state, scores, group, member, record, "message", rule, event, "a message", out
                 )
-                if record.messages <= self._messages_badges:
+                if self._messages_badges_from <= record.messages <= self._messages_badges:
                     self._badges(group, member, record, "messages", record.messages, event, out)
         if reply_to is not None:
             self._answer(state, scores, event, member, record, stripped, out)
@@ -986,10 +1077,7 @@ class ScoringEngine:
             state.invitations.pop((event.group, member), None)
         if action == "delete_message" or action == "hold_message":
             target = details.get("event", extra.get("cause"))
-            recent = state.recent
-            if isinstance(target, str) and not (
-                target in recent.current or target in recent.previous
-            ):
+            if isinstance(target, str):
                 state.suppressed.add(target)  # the message comes next (engines run in order)
         elif action == "award_points":
             if member not in state.bots:

@@ -42,7 +42,6 @@ from typing import Any, ClassVar, Final
 
 from shequn.engines.base import TICK, Action, EngineEvent
 from shequn.engines.rules import (
-    SeenKeys,
     clock,
     duration_words,
     group_zones,
@@ -94,7 +93,6 @@ class Applicant:
 
 @dataclass
 class ScreeningState:
-    seen: SeenKeys = field(default_factory=SeenKeys)
     pending: dict[tuple[str, str], Applicant] = field(default_factory=dict)
     #: (deadline, group, member, token): time limits (stale entries are skipped)
     deadlines: list[tuple[int, str, str, str]] = field(default_factory=list)
@@ -159,14 +157,6 @@ class ScreeningEngine:
     ) -> tuple[ScreeningState, list[Action]]:
         if not self.enabled or event.group not in self.zones:
             return state, []
-        seen = state.seen  # SeenKeys.first_time, inlined: every event passes here
-        event_key = event.key
-        if event_key in seen.current or event_key in seen.previous:
-            return state, []
-        if event.ts // seen.horizon != seen.generation:
-            seen.first_time(event_key, event.ts)
-        else:
-            seen.current.add(event_key)
         out: list[Action] = []
         if state.deadlines and state.deadlines[0][0] <= event.ts:
             self._timeouts(state, event, out)
@@ -174,12 +164,13 @@ class ScreeningEngine:
         member = event.member
         if kind == TICK or member is None:
             return state, out
-        key = (event.group, member)
-        if kind == "message_posted":
-            applicant = state.pending.get(key)
+        if kind == "message_posted":  # most messages: nobody is pending
+            applicant = state.pending.get((event.group, member)) if state.pending else None
             if applicant is not None:
                 self._message(state, event, applicant, out)
-        elif kind == "member_joined":
+            return state, out
+        key = (event.group, member)
+        if kind == "member_joined":
             self._joined(state, event, out)
         elif kind == "join_requested":
             if key not in state.pending and self._screened(event):

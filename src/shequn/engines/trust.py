@@ -34,7 +34,7 @@ _WORDS: Final = {
 class TrustPolicy:
     """The playbook's trust levels, precomputed for the hot path."""
 
-    __slots__ = ("enabled", "levels", "lose_on_penalty", "lowest", "needed", "top")
+    __slots__ = ("enabled", "gate", "levels", "lose_on_penalty", "lowest", "needed", "top")
 
     def __init__(self, trust: Trust) -> None:
         self.levels: tuple[TrustLevel, ...] = tuple(trust.levels)
@@ -47,6 +47,15 @@ class TrustPolicy:
         for level in self.levels:
             for cap in level.may:
                 self.needed.setdefault(cap, level)
+        #: level → (seconds present, accepted messages) below which no higher level can
+        #: be earned (the least any higher level asks): the hot path's test before
+        #: :meth:`level_for`
+        self.gate: dict[int, tuple[int, int]] = {}
+        for level in self.levels:
+            above = [up for up in self.levels if up.level > level.level]
+            if above:
+                days = min(up.min_days for up in above) * DAY
+                self.gate[level.level] = (days, min(up.min_messages for up in above))
 
     def level_for(self, present: int, accepted: int) -> int:
         """The level earned after ``present`` seconds and ``accepted`` messages."""
