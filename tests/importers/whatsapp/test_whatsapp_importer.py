@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -316,6 +317,23 @@ def test_files_with_control_bytes_take_the_arrow_path() -> None:
     assert WhatsAppImporter(REVIEW / "WhatsApp Chat with Nul.txt").chat.plain_file() is None
     assert WhatsAppImporter(REVIEW / "WhatsApp Chat with OldMac.txt").chat.plain_file() is None
     assert WhatsAppImporter(QUIRKS / "WhatsApp Chat - Makers.zip").chat.plain_file() is None
+
+
+def test_colon_names_do_not_depend_on_how_a_zip_is_cut(tmp_path: Path) -> None:
+    """A zip is surveyed chunk by chunk (``--commit-every`` lines): "Dr: Who" posting one
+    message per chunk is still one member saying different things, as in one piece."""
+    lines = []
+    for day in range(1, 7):
+        lines.append(f"0{day}/02/24, 10:00 - Ana: morning {day}\n")
+        lines.append(f"0{day}/02/24, 10:01 - Dr: Who: visit number {day}\n")
+    chat = tmp_path / "WhatsApp Chat - Clinic.zip"
+    with zipfile.ZipFile(chat, "w") as archive:
+        archive.writestr("WhatsApp Chat with Clinic.txt", "".join(lines))
+    whole = [(r["member_id"], r["text"]) for r in parse(chat, commit_every=100)[1]]
+    for size in (2, 3, 5):
+        cut = [(r["member_id"], r["text"]) for r in parse(chat, commit_every=size)[1]]
+        assert cut == whole, size
+    assert ("Dr: Who", "visit number 4") in whole
 
 
 def test_a_text_with_a_colon_is_not_taken_for_a_colon_name(tmp_path: Path) -> None:

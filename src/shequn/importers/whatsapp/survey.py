@@ -31,17 +31,24 @@ class ColonNames:
 
     stats: dict[str, list[Any]] = field(default_factory=dict)
 
-    def add(self, rows: Sequence[tuple[str, int, int, str | None, str | None, bool]]) -> None:
-        for prefix, total, with_second, lo, hi, varied in rows:
+    def add(
+        self, rows: Sequence[tuple[str, int, int, str | None, str | None, str | None, str | None]]
+    ) -> None:
+        """Merge one chunk's rows: (prefix, lines, lines with a second segment, least and
+        greatest second segment, least and greatest text after it). Extremes, not a
+        per-chunk "varied" flag, so what a prefix says is judged across the whole file
+        however it is cut into chunks (a zip is surveyed chunk by chunk)."""
+        for prefix, total, with_second, lo, hi, third_lo, third_hi in rows:
             seen = self.stats.get(prefix)
             if seen is None:
-                self.stats[prefix] = [total, with_second, lo, hi, varied]
+                self.stats[prefix] = [total, with_second, lo, hi, third_lo, third_hi]
                 continue
             seen[0] += total
             seen[1] += with_second
-            seen[2] = lo if seen[2] is None or (lo is not None and lo < seen[2]) else seen[2]
-            seen[3] = hi if seen[3] is None or (hi is not None and hi > seen[3]) else seen[3]
-            seen[4] = seen[4] or varied
+            seen[2] = _least(seen[2], lo)
+            seen[3] = _greatest(seen[3], hi)
+            seen[4] = _least(seen[4], third_lo)
+            seen[5] = _greatest(seen[5], third_hi)
 
     def names(self) -> dict[str, str]:
         """prefix -> full name.
@@ -52,7 +59,8 @@ class ColonNames:
         is a sentence, not a name).
         """
         out = {}
-        for prefix, (total, with_second, lo, hi, varied) in self.stats.items():
+        for prefix, (total, with_second, lo, hi, third_lo, third_hi) in self.stats.items():
+            varied = third_lo is not None and third_lo != third_hi
             if (
                 with_second >= 2
                 and lo == hi
@@ -77,6 +85,15 @@ class ColonNames:
                 "rare": pa.array([r[2] for r in rows], pa.bool_()),
             }
         )
+
+
+def _least(a: str | None, b: str | None) -> str | None:
+    """The smaller of two optional strings (None: not seen), as SQL's min compares."""
+    return b if a is None or (b is not None and b < a) else a
+
+
+def _greatest(a: str | None, b: str | None) -> str | None:
+    return b if a is None or (b is not None and b > a) else a
 
 
 def _stamp_and_head(layout: str, head_chars: int = 120) -> str:
@@ -171,7 +188,7 @@ def survey_sql(layout: str) -> str:
         ), g AS (
             SELECT GROUPING(prefix) AS by_date, prefix, date_head, count(*) AS n,
                    count(second) AS seconds, min(second) AS lo, max(second) AS hi,
-                   min(third) <> max(third) AS varied
+                   min(third) AS third_lo, max(third) AS third_hi
             FROM e GROUP BY GROUPING SETS ((prefix), (date_head))
         ), dates AS (
             SELECT n, regexp_extract(date_head, '^([0-9]{{1,4}})[./-]([0-9]{{1,2}})[./-]',
@@ -182,7 +199,7 @@ def survey_sql(layout: str) -> str:
                    TRY_CAST(dp.a AS BIGINT) AS a, TRY_CAST(dp.b AS BIGINT) AS b
             FROM dates
         )
-        SELECT false AS total, prefix, n, seconds, lo, hi, 0, 0, 0, 0, varied
+        SELECT false AS total, prefix, n, seconds, lo, hi, 0, 0, 0, 0, third_lo, third_hi
         FROM g WHERE by_date = 0
         UNION ALL
         SELECT true, NULL, NULL, NULL, NULL, NULL,
@@ -190,7 +207,7 @@ def survey_sql(layout: str) -> str:
                coalesce(sum(n) FILTER (dated AND year_first), 0),
                coalesce(sum(n) FILTER (dated AND NOT year_first AND a > 12), 0),
                coalesce(sum(n) FILTER (dated AND NOT year_first AND b > 12), 0),
-               NULL
+               NULL, NULL
         FROM f
     """
 
@@ -208,5 +225,5 @@ def read_survey(rows: list[tuple[Any, ...]]) -> tuple[DateEvidence, list[tuple[A
                 second_over_12=int(row[9] or 0),
             )
         elif row[1] is not None:
-            colon_rows.append((*row[1:6], bool(row[10])))
+            colon_rows.append((*row[1:6], row[10], row[11]))
     return evidence, colon_rows
