@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -63,8 +64,10 @@ def drawn_by_group(ctx: Context) -> dict[str, dict[str, float]]:
     """{group: {member: expected answers drawn}} for every group without reply ids."""
     links = message_links(ctx)
     inferred = links.filter(~links.explicit)
-    msgs = inferred.select("group", "seq", "member", "ts").order_by(["group", "seq"]).to_pyarrow()
-    if msgs.num_rows == 0:
+    msgs = _arrays(
+        inferred.select("group", "seq", "member", "ts").order_by(["group", "seq"]).to_pyarrow()
+    )
+    if len(msgs.codes) == 0:
         return {}
     mentions = mention_rows(ctx)
     keys = inferred.select(m_group="group", m_key="key", m_seq="seq")
@@ -77,15 +80,38 @@ def drawn_by_group(ctx: Context) -> dict[str, dict[str, float]]:
     return _per_group(msgs, anchored)
 
 
-def _per_group(msgs: pa.Table, anchored: pa.Table) -> dict[str, dict[str, float]]:
+@dataclass(frozen=True)
+class _Messages:
+    """The messages of the groups without reply ids, as arrays: the Arrow table they are
+    read from (ten million rows of group and member keys: most of a gigabyte) is freed
+    before the estimate runs."""
+
+    group_names: list[str]
+    #: each message's group (index into group_names), its author (index into names),
+    #: its place in the group and its minute
+    in_group: npt.NDArray[np.int32]
+    codes: I64
+    names: list[str]
+    seqs: I64
+    minutes: I64
+
+
+def _arrays(msgs: pa.Table) -> _Messages:
     group_codes = msgs["group"].combine_chunks().dictionary_encode()
-    group_names = group_codes.dictionary.to_pylist()
-    in_group = group_codes.indices.to_numpy()
     members = msgs["member"].combine_chunks().dictionary_encode()
-    codes = members.indices.to_numpy().astype(np.int64)
-    names = members.dictionary.to_pylist()
-    seqs = msgs["seq"].to_numpy()
-    minutes = msgs["ts"].cast(pa.int64()).to_numpy() // 60_000_000
+    return _Messages(
+        group_names=group_codes.dictionary.to_pylist(),
+        in_group=group_codes.indices.to_numpy(),
+        codes=members.indices.to_numpy().astype(np.int64),
+        names=members.dictionary.to_pylist(),
+        seqs=msgs["seq"].to_numpy(),
+        minutes=msgs["ts"].cast(pa.int64()).to_numpy() // 60_000_000,
+    )
+
+
+def _per_group(msgs: _Messages, anchored: pa.Table) -> dict[str, dict[str, float]]:
+    group_names, in_group, codes = msgs.group_names, msgs.in_group, msgs.codes
+    names, seqs, minutes = msgs.names, msgs.seqs, msgs.minutes
     bounds = [0, *(np.flatnonzero(np.diff(in_group)) + 1).tolist(), len(in_group)]
     mention_of: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for group, seq, target in zip(
