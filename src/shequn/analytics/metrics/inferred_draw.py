@@ -149,7 +149,7 @@ def candidate_pairs(minute: I64, author: I64) -> tuple[I32, I32, I8]:
     """(answer, parent, lag in minutes) for every message and each message it may answer:
     the last :data:`CANDIDATES` before it within :data:`WINDOW_MINUTES` minutes and any
     later one in the same minute, written by someone else. Narrow integers: a busy group
-    has about ten candidates per message (16 at ten million messages: 160 million pairs).
+    has about ten candidates per message.
 
     The pairs come lag by lag (earlier parent, then later), each lag's in message order.
     Each lag's pairs are written straight into arrays sized beforehand, so the pairs are
