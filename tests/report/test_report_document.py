@@ -93,6 +93,35 @@ def test_out_json_writes_the_same_document(hostile: Hostile, tmp_path: Path) -> 
     assert written == printed
 
 
+def test_streamed_json_is_the_document_json_dumps_writes(
+    hostile: Hostile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """write_json, rows taken from the results in chunks (of 2 rows here, so every
+    metric with rows is cut), gives the text json.dumps gives for the whole document."""
+    import io
+
+    from shequn.report import collect
+
+    ctx = build_context(duckdb_log(hostile.store), Scope(community="makers"))
+    every = runnable(load_metrics(), list(load_metrics()))
+    results = run_metrics(ctx, every)
+    meta, infos, explorer = ctx_meta(ctx), metric_infos(), explorer_data(ctx)
+    when = datetime(2024, 5, 1, 12, 0)
+    whole = assemble(meta, results, infos, explorer, generated_at=when)
+    deferred = assemble(meta, results, infos, explorer, generated_at=when, defer_rows=True)
+    assert all(m["rows"] == collect.DEFERRED for m in deferred.document["metrics"].values())
+    monkeypatch.setattr(collect, "JSON_CHUNK_ROWS", 2)
+    out = io.StringIO()
+    collect.write_json(deferred, out)
+    expected = json.dumps(whole.document, ensure_ascii=False)
+    assert max(len(m["rows"]) for m in whole.document["metrics"].values()) > 4
+    assert out.getvalue() == expected
+    # a document built with its rows is written as it is
+    again = io.StringIO()
+    collect.write_json(whole, again)
+    assert again.getvalue() == expected
+
+
 def test_metric_option_limits_the_report(hostile: Hostile) -> None:
     document = _report_json("--store", str(hostile.store), *FEW)
     assert set(document["metrics"]) == {"activity.weekly", "activity.concentration"}

@@ -39,7 +39,13 @@ class Log:
     links: ir.Table
     groups: ir.Table
     engine: str
+    #: DuckDB: the attached database file shared tables are written to (None: temporary
+    #: tables in memory)
+    scratch: str | None = None
 
+
+#: the name the embedded store's report attaches its scratch database under
+SCRATCH: Final = "shequn_shared"
 
 #: DuckDB's memory for a report; past it, the shared tables spill to a temporary folder.
 #: The report's Python side (result tables, the document, the page) needs the rest of a
@@ -62,6 +68,12 @@ def duckdb_log(path: str | Path, memory_limit: str = REPORT_MEMORY_LIMIT) -> Log
     spill = tempfile.mkdtemp(prefix="shequn-duckdb-")
     atexit.register(shutil.rmtree, spill, True)
     con.execute(f"SET temp_directory = '{_quote(Path(spill))}'")
+    # the shared tables go to a database file of their own in that folder: its tables
+    # are stored compressed and read back through DuckDB's buffer pool, where temporary
+    # tables past the memory limit spill uncompressed (at 10M messages ≈ 10 GB written
+    # to the spill folder, a third of that as a file; bench/RESULTS.md)
+    scratch_file = Path(spill) / "shared.duckdb"
+    con.execute(f"ATTACH '{_quote(scratch_file)}' AS {SCRATCH} (READ_WRITE)")
     con.execute("SET TimeZone = 'UTC'")
     backend = ibis.duckdb.from_connection(con)
     return Log(
@@ -70,6 +82,7 @@ def duckdb_log(path: str | Path, memory_limit: str = REPORT_MEMORY_LIMIT) -> Log
         backend.table("identity_links"),
         backend.table("groups"),
         "duckdb",
+        SCRATCH,
     )
 
 
@@ -128,9 +141,10 @@ def _quote(path: Path) -> str:
 
 
 def materialize(log: Log, expr: ir.Table) -> ir.Table:
-    """``expr`` computed now and kept for the life of the backend's connection: a
-    temporary table on DuckDB (it lives in memory and spills to disk past the memory
-    limit; the store itself stays read-only), a cached DataFrame on Spark."""
+    """``expr`` computed now and kept for the life of the backend's connection: on
+    DuckDB a table in the log's scratch database file (compressed, read back through
+    the buffer pool) or else a temporary table (in memory, spilling to disk past the
+    memory limit) — the store itself stays read-only; a cached DataFrame on Spark."""
     name = f"shequn_shared_{uuid.uuid4().hex}"
     if log.engine == "spark":
         # a view first: it registers the in-memory tables the expression reads; Spark
@@ -138,6 +152,8 @@ def materialize(log: Log, expr: ir.Table) -> ir.Table:
         # the expression's schema
         view = log.backend.create_view(name, expr)
         return view.cast(expr.schema()).cache()
+    if log.scratch is not None:
+        return log.backend.create_table(name, expr, database=f"{log.scratch}.main")
     return log.backend.create_table(name, expr, temp=True)
 
 

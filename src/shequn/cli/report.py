@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -72,10 +71,12 @@ def report(
     """
     from shequn.analytics.context import Scope, build_context
     from shequn.report import build_report, print_report, render_html
-    from shequn.report.collect import report_log
+    from shequn.report.collect import report_log, write_json
     from shequn.report.html import PAGE_ROWS
 
     page = out_path is not None and not as_json and out_path.suffix.lower() != ".json"
+    # JSON is written row chunk by row chunk from the results, never whole in memory
+    to_json = as_json or (out_path is not None and out_path.suffix.lower() == ".json")
 
     with errors():
         scope = Scope(
@@ -90,25 +91,28 @@ def report(
                 metric or None,
                 show_phones=show_phones,
                 row_limit=PAGE_ROWS if page else None,  # the page carries no more
+                defer_rows=to_json,
             )
     document = result.document
     if out_path is None and as_json:
-        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+        write_json(result, sys.stdout)
+        sys.stdout.write("\n")
         return
     if out_path is None:
         print_report(result, out)
         return
-    if as_json or out_path.suffix.lower() == ".json":
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    if to_json:
         # compact, as on standard output: an indent makes json use its pure-Python
         # encoder, minutes for the hundreds of MB a million-message community gives
-        data = (json.dumps(document, ensure_ascii=False) + "\n").encode("utf-8")
+        with out_path.open("w", encoding="utf-8") as stream:
+            write_json(result, stream)
+            stream.write("\n")
     else:
-        data = render_html(result).encode("utf-8")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_bytes(data)
+        out_path.write_bytes(render_html(result).encode("utf-8"))
     shown = sum(1 for s in document["sections"] if s["metrics"])
     out.print(
-        f"wrote {out_path} ({len(data) / 1024:,.0f} KB): "
+        f"wrote {out_path} ({out_path.stat().st_size / 1024:,.0f} KB): "
         f"{len(document['metrics'])} metrics in {shown} sections, "
         f"{len(document['recommendations'])} recommendations",
         markup=False,

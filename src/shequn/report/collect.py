@@ -18,6 +18,7 @@ metrics compute them), NaN and infinities as ``null``.
 
 from __future__ import annotations
 
+import json
 import math
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -26,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TextIO
 
 import ibis
 import numpy as np
@@ -50,6 +51,8 @@ MEMBER_LIMIT: Final = 2000
 POOLED: Final = -1
 #: the engines a report runs on
 ENGINES: Final = ("duckdb", "spark")
+#: rows of a metric turned into JSON at a time by :func:`write_json`
+JSON_CHUNK_ROWS: Final = 50_000
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,7 @@ def build_report(
     *,
     show_phones: bool = False,
     row_limit: int | None = None,
+    defer_rows: bool = False,
 ) -> Report:
     """Run the metrics (all, or ``names``) and the explorer query on ``ctx``'s engine.
 
@@ -177,6 +181,9 @@ def build_report(
     (:mod:`shequn.report.masking`). ``row_limit``: the document carries at most that
     many rows of each metric (the page's :data:`~shequn.report.html.PAGE_ROWS`), so a
     page is not built from a million JSON rows it would cut; ``results`` keep them all.
+    ``defer_rows``: the document's rows are left to :func:`write_json`, which writes
+    them from ``results`` a chunk at a time (the whole document as Python objects is
+    gigabytes at a million messages).
     """
     known = load_metrics()
     unknown = sorted(set(names or ()) - set(known))
@@ -187,7 +194,14 @@ def build_report(
     explorer = explorer_data(ctx)
     explorer["members"] = mask_values(explorer["members"], show_phones=show_phones)
     explorer["names"] = mask_values(explorer["names"], names=True, show_phones=show_phones)
-    return assemble(ctx_meta(ctx), results, metric_infos(), explorer, row_limit=row_limit)
+    return assemble(
+        ctx_meta(ctx),
+        results,
+        metric_infos(),
+        explorer,
+        row_limit=row_limit,
+        defer_rows=defer_rows,
+    )
 
 
 def runnable(known: Mapping[str, Metric | Derived], names: list[str]) -> list[str]:
@@ -266,11 +280,13 @@ def assemble(
     explorer: Mapping[str, Any] | None = None,
     generated_at: datetime | None = None,
     row_limit: int | None = None,
+    defer_rows: bool = False,
 ) -> Report:
     """The report from computed results; ``infos`` gives every result's words.
 
     With ``row_limit``, each metric's ``rows`` are its first ``row_limit`` rows and
-    ``total_rows`` says how many it has.
+    ``total_rows`` says how many it has. With ``defer_rows``, each metric's ``rows``
+    is :data:`DEFERRED` and :func:`write_json` writes them from the results.
     """
     from shequn.report.recommend import recommend
 
@@ -278,7 +294,10 @@ def assemble(
     if missing_words:
         raise ValueError(f"no title/explain for {missing_words}")
     explorer = dict(explorer or empty_explorer())
-    metrics = {name: table_json(infos[name], table, row_limit) for name, table in results.items()}
+    metrics = {
+        name: table_json(infos[name], table, row_limit, defer_rows)
+        for name, table in results.items()
+    }
     sections = []
     placed: set[str] = set()
     for section in SECTIONS:
@@ -342,18 +361,57 @@ def _section_json(section: Section, present: list[str], absent: list[str]) -> di
     }
 
 
-def table_json(info: MetricInfo, table: pa.Table, row_limit: int | None = None) -> dict[str, Any]:
+#: the rows of a document built with ``defer_rows`` (:func:`write_json` writes them)
+DEFERRED: Final = "\0shequn: rows written by write_json\0"
+
+
+def table_json(
+    info: MetricInfo, table: pa.Table, row_limit: int | None = None, defer_rows: bool = False
+) -> dict[str, Any]:
     """A metric's result as JSON: its words, its columns (name, Arrow type), its rows
-    (the first ``row_limit`` and ``total_rows``, when limited)."""
+    (the first ``row_limit`` and ``total_rows``, when limited; :data:`DEFERRED` with
+    ``defer_rows``)."""
+    rows: Any = DEFERRED
+    if not defer_rows:
+        rows = table_rows(table if row_limit is None else table.slice(0, row_limit))
     out = {
         "title": info.title,
         "explain": info.explain,
         "columns": [{"name": f.name, "type": str(f.type)} for f in table.schema],
-        "rows": table_rows(table if row_limit is None else table.slice(0, row_limit)),
+        "rows": rows,
     }
     if row_limit is not None:
         out["total_rows"] = table.num_rows
     return out
+
+
+def write_json(report: Report, out: TextIO) -> None:
+    """The document as ``json.dumps(document, ensure_ascii=False)`` writes it, character
+    for character, with the rows of a ``defer_rows`` document taken from the results
+    :data:`JSON_CHUNK_ROWS` at a time: only one chunk of rows is ever Python objects."""
+    tokens: dict[str, str] = {}
+    metrics = dict(report.document.get("metrics", {}))
+    for name, metric in metrics.items():
+        if isinstance(metric.get("rows"), str) and metric["rows"] == DEFERRED:
+            tokens[name] = f"{DEFERRED}{name}"
+            metrics[name] = {**metric, "rows": tokens[name]}
+    text = json.dumps({**report.document, "metrics": metrics}, ensure_ascii=False)
+    at = 0
+    for name, token in tokens.items():
+        # the token is a JSON string of its own: it cannot occur inside another string
+        place = text.index(json.dumps(token, ensure_ascii=False), at)
+        out.write(text[at:place])
+        _write_rows(report.results[name], out)
+        at = place + len(json.dumps(token, ensure_ascii=False))
+    out.write(text[at:])
+
+
+def _write_rows(table: pa.Table, out: TextIO) -> None:
+    out.write("[")
+    for start in range(0, table.num_rows, JSON_CHUNK_ROWS):
+        chunk = json.dumps(table_rows(table.slice(start, JSON_CHUNK_ROWS)), ensure_ascii=False)
+        out.write((", " if start else "") + chunk[1:-1])
+    out.write("]")
 
 
 def table_rows(table: pa.Table) -> list[dict[str, Any]]:

@@ -73,23 +73,32 @@ def build_graphs(edges: pa.Table) -> dict[str, GroupGraph]:
     undirected ones by their (lower, higher) vertex numbers. Built with Arrow and NumPy
     (an edge table has a row per pair and kind: about a million at 1M messages).
     """
-    table = edges.select(["group", "source", "target", "weight"])
-    table = table.filter(pc.not_equal(table["source"], table["target"]))
-    groups = pc.dictionary_encode(table["group"].combine_chunks())
     # sources and targets encoded apart (concatenating a million strings costs more
     # than hashing them), then put on one list of member keys in sorted order: each
-    # group's vertices keep that order
-    source_keys, source_codes = _encoded(table["source"])
-    target_keys, target_codes = _encoded(table["target"])
+    # group's vertices keep that order. Self-loops are dropped on the numbers, not by
+    # filtering the table (a copy of ten million rows of strings at 10M messages)
+    source_keys, source_codes = _encoded(edges["source"])
+    target_keys, target_codes = _encoded(edges["target"])
     by_place = sorted(set(source_keys) | set(target_keys))
     place = {key: i for i, key in enumerate(by_place)}
     all_sources = np.array([place[k] for k in source_keys], dtype=np.int64)[source_codes]
     all_targets = np.array([place[k] for k in target_keys], dtype=np.int64)[target_codes]
+    del source_codes, target_codes
+    loop = all_sources == all_targets
+    groups = pc.dictionary_encode(edges["group"].combine_chunks())
     group_codes = groups.indices.to_numpy(zero_copy_only=False)
-    all_weights = table["weight"].to_numpy()
+    all_weights = edges["weight"].to_numpy()
+    if loop.any():
+        keep = ~loop
+        all_sources, all_targets = all_sources[keep], all_targets[keep]
+        group_codes, all_weights = group_codes[keep], all_weights[keep]
+    del loop
+    present = set(np.unique(group_codes).tolist())  # a group of self-loops only has none
     graphs: dict[str, GroupGraph] = {}
     built: dict[bytes, GroupGraph] = {}
     for code, group in sorted(enumerate(groups.dictionary.to_pylist()), key=lambda c: c[1]):
+        if code not in present:
+            continue
         rows = group_codes == code
         vertices, ends_index = np.unique(
             np.concatenate((all_sources[rows], all_targets[rows])), return_inverse=True

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -63,8 +64,10 @@ def drawn_by_group(ctx: Context) -> dict[str, dict[str, float]]:
     """{group: {member: expected answers drawn}} for every group without reply ids."""
     links = message_links(ctx)
     inferred = links.filter(~links.explicit)
-    msgs = inferred.select("group", "seq", "member", "ts").order_by(["group", "seq"]).to_pyarrow()
-    if msgs.num_rows == 0:
+    msgs = _arrays(
+        inferred.select("group", "seq", "member", "ts").order_by(["group", "seq"]).to_pyarrow()
+    )
+    if len(msgs.codes) == 0:
         return {}
     mentions = mention_rows(ctx)
     keys = inferred.select(m_group="group", m_key="key", m_seq="seq")
@@ -77,15 +80,38 @@ def drawn_by_group(ctx: Context) -> dict[str, dict[str, float]]:
     return _per_group(msgs, anchored)
 
 
-def _per_group(msgs: pa.Table, anchored: pa.Table) -> dict[str, dict[str, float]]:
+@dataclass(frozen=True)
+class _Messages:
+    """The messages of the groups without reply ids, as arrays: the Arrow table they are
+    read from (ten million rows of group and member keys: most of a gigabyte) is freed
+    before the estimate runs."""
+
+    group_names: list[str]
+    #: each message's group (index into group_names), its author (index into names),
+    #: its place in the group and its minute
+    in_group: npt.NDArray[np.int32]
+    codes: I64
+    names: list[str]
+    seqs: I64
+    minutes: I64
+
+
+def _arrays(msgs: pa.Table) -> _Messages:
     group_codes = msgs["group"].combine_chunks().dictionary_encode()
-    group_names = group_codes.dictionary.to_pylist()
-    in_group = group_codes.indices.to_numpy()
     members = msgs["member"].combine_chunks().dictionary_encode()
-    codes = members.indices.to_numpy().astype(np.int64)
-    names = members.dictionary.to_pylist()
-    seqs = msgs["seq"].to_numpy()
-    minutes = msgs["ts"].cast(pa.int64()).to_numpy() // 60_000_000
+    return _Messages(
+        group_names=group_codes.dictionary.to_pylist(),
+        in_group=group_codes.indices.to_numpy(),
+        codes=members.indices.to_numpy().astype(np.int64),
+        names=members.dictionary.to_pylist(),
+        seqs=msgs["seq"].to_numpy(),
+        minutes=msgs["ts"].cast(pa.int64()).to_numpy() // 60_000_000,
+    )
+
+
+def _per_group(msgs: _Messages, anchored: pa.Table) -> dict[str, dict[str, float]]:
+    group_names, in_group, codes = msgs.group_names, msgs.in_group, msgs.codes
+    names, seqs, minutes = msgs.names, msgs.seqs, msgs.minutes
     bounds = [0, *(np.flatnonzero(np.diff(in_group)) + 1).tolist(), len(in_group)]
     mention_of: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for group, seq, target in zip(
@@ -123,26 +149,44 @@ def candidate_pairs(minute: I64, author: I64) -> tuple[I32, I32, I8]:
     """(answer, parent, lag in minutes) for every message and each message it may answer:
     the last :data:`CANDIDATES` before it within :data:`WINDOW_MINUTES` minutes and any
     later one in the same minute, written by someone else. Narrow integers: a busy group
-    has about ten candidates per message."""
+    has about ten candidates per message.
+
+    The pairs come lag by lag (earlier parent, then later), each lag's in message order.
+    Each lag's pairs are written straight into arrays sized beforehand, so the pairs are
+    held once (not as pieces and again concatenated)."""
     n = len(minute)
-    every = np.arange(n, dtype=np.int32)
     earliest = np.searchsorted(minute, minute - WINDOW_MINUTES, side="left")
     minute_end = np.searchsorted(minute, minute, side="right")
-    answers: list[I32] = []
-    parents: list[I32] = []
-    for lag in range(1, CANDIDATES + 1):
-        for parent, ok in (
-            (every - lag, every - lag >= earliest),
-            (every + lag, every + lag < minute_end),
-        ):
-            i = every[ok]
-            j = parent[ok]
-            other = author[i] != author[j]
-            answers.append(i[other])
-            parents.append(j[other])
-    i = np.concatenate(answers) if answers else np.zeros(0, np.int32)
-    j = np.concatenate(parents) if parents else np.zeros(0, np.int32)
-    return i, j, np.abs(minute[i] - minute[j]).astype(np.int8)
+    every = np.arange(n, dtype=np.int64)
+
+    def answers_at(lag: int, before: bool) -> npt.NDArray[np.intp]:
+        """The messages with a candidate ``lag`` places before (or after) them."""
+        if before:
+            ok = every[lag:] - lag >= earliest[lag:]
+            ok &= author[lag:] != author[: n - lag]
+            return np.flatnonzero(ok) + lag
+        ok = every[: n - lag] + lag < minute_end[: n - lag]
+        ok &= author[: n - lag] != author[lag:]
+        return np.flatnonzero(ok)
+
+    steps = [(lag, before) for lag in range(1, CANDIDATES + 1) for before in (True, False)]
+    counts = [len(answers_at(lag, before)) for lag, before in steps if lag < n]
+    total = sum(counts)
+    i = np.empty(total, dtype=np.int32)
+    j = np.empty(total, dtype=np.int32)
+    lags = np.empty(total, dtype=np.int8)
+    at = 0
+    for lag, before in steps:
+        if lag >= n:
+            continue
+        answer = answers_at(lag, before)
+        parent = answer - lag if before else answer + lag
+        end = at + len(answer)
+        i[at:end] = answer
+        j[at:end] = parent
+        lags[at:end] = np.abs(minute[answer] - minute[parent])
+        at = end
+    return i, j, lags
 
 
 def estimate(minute: I64, author: I64, mentions: list[tuple[int, int]]) -> F64:
@@ -153,17 +197,28 @@ def estimate(minute: I64, author: I64, mentions: list[tuple[int, int]]) -> F64:
     """
     n = len(minute)
     authors = int(author.max()) + 1 if n else 0
-    i, j, lag = candidate_pairs(minute, author)
+    i, parent_author, lag = candidate_pairs(minute, author)
+    # the parents' authors written over the parents, a block at a time (no second array)
+    author32 = author.astype(np.int32)
+    for s in range(0, len(parent_author), PAIRS_PER_STEP):
+        parent_author[s : s + PAIRS_PER_STEP] = author32[parent_author[s : s + PAIRS_PER_STEP]]
     anchored = np.zeros(n, dtype=bool)
     credit = np.zeros(authors)
     if mentions:
         m_msg = np.asarray([m for m, _ in mentions], dtype=np.int64)
         m_author = np.asarray([a for _, a in mentions], dtype=np.int64)
-        wanted = np.isin(i.astype(np.int64) * authors + author[j], m_msg * authors + m_author)
         named = np.zeros(n, dtype=bool)
         named[m_msg] = True
-        keep = ~named[i] | wanted
-        i, j, lag = i[keep], j[keep], lag[keep]
+        # a message that names members answers only their messages: its other pairs go
+        # (only the few pairs of naming messages are looked up)
+        naming = np.flatnonzero(named[i])
+        pair_key = i[naming].astype(np.int64) * authors + parent_author[naming]
+        unwanted = naming[~np.isin(pair_key, m_msg * authors + m_author)]
+        if len(unwanted):
+            keep = np.ones(len(i), dtype=bool)
+            keep[unwanted] = False
+            i, parent_author, lag = i[keep], parent_author[keep], lag[keep]
+            del keep
         anchored[i[named[i]]] = True
         # a mention with none of the member's messages in reach: 1/k to each named
         per_message = np.bincount(m_msg, minlength=n)
@@ -174,8 +229,6 @@ def estimate(minute: I64, author: I64, mentions: list[tuple[int, int]]) -> F64:
         - np.searchsorted(minute, minute - RATE_MINUTES, side="left")
     ) / (2 * RATE_MINUTES + 1)
     posts = np.bincount(author, minlength=authors).astype(np.float64)
-    parent_author = author[j].astype(np.int32)
-    del j
     blocks = [slice(s, s + PAIRS_PER_STEP) for s in range(0, len(i), PAIRS_PER_STEP)]
     mu = np.full(authors, 0.5)
     delay = np.full(WINDOW_MINUTES + 1, 1.0 / (WINDOW_MINUTES + 1))
