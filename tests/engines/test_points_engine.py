@@ -7,8 +7,10 @@ production (check-in points, penalties from moderation).
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
+import pickle
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -535,6 +537,23 @@ def test_a_deferred_award_reads_as_its_eager_action() -> None:
     assert award == eager and eager == award
     assert award.explanation == eager.explanation and award.details == eager.details
     assert award != Action(**{**vars_of(eager), "ts": T0 + 1})
+
+
+def test_a_deferred_award_copies_and_pickles_like_an_action() -> None:
+    """State snapshots and worker processes copy and pickle actions: a PointsAward comes
+    back equal, read or not yet read."""
+    runner = run([msg(ALICE, T0, "hello everyone"), msg(BOB, T0 + 120, "hi there all")])
+    fresh, read = actions(runner, "award_points")
+    assert read.explanation  # one whose words were written, one whose were not
+    for award in (fresh, read):
+        for again in (
+            copy.copy(award),
+            copy.deepcopy(award),
+            pickle.loads(pickle.dumps(award)),
+        ):
+            assert again == award
+            assert (again.kind, again.engine) == ("award_points", "scoring")
+            assert again.explanation == award.explanation and again.details == award.details
 
 
 def vars_of(action: Action) -> dict[str, Any]:

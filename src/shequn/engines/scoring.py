@@ -195,10 +195,6 @@ class PointsAward(Action):
     """
 
     __slots__ = ("_details", "_facts", "_why")
-    # the same for every award: class attributes, not set per award (they hide the
-    # base class's slots of the same names, which stay empty)
-    kind = "award_points"
-    engine = "scoring"
     _why: str
     _details: dict[str, Any]
 
@@ -211,6 +207,10 @@ class PointsAward(Action):
         cause: str,
         facts: tuple[int, int, int, int, int | None, str, str, str],
     ) -> None:
+        # set per award, not as class attributes: those would hide the base class's
+        # slots of the same names, and copy and pickle restore slots by setting them
+        self.kind = "award_points"
+        self.engine = "scoring"
         self.group = group
         self.member = member
         self.ts = ts
