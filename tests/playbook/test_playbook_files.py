@@ -125,6 +125,12 @@ def test_broken_toml_names_its_line(tmp_path: Path) -> None:
             "is not a valid regular expression",
         ),
         (
+            'id = "helper"',
+            'id = "streak-7"',
+            "badges",
+            "two badges share the id 'streak-7'",
+        ),
+        (
             "down_to_share = 0.9",
             "down_to_share = 0.99",
             "metabolism",

@@ -13,7 +13,7 @@ Times are durations written as ``10m``, ``24h``, ``7d``; members are written as
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -352,6 +352,18 @@ class Playbook(Strict):
     leaderboards: Leaderboards = Leaderboards()
     rewards: list[Reward] = []
     checkins: CheckIns = CheckIns()
+
+    @field_validator("badges", "rewards")
+    @classmethod
+    def _unique_ids(cls, value: list[Any]) -> list[Any]:
+        """A member holds a badge (redeems a reward) by its id: one id, one meaning."""
+        seen: set[str] = set()
+        for item in value:
+            if item.id in seen:
+                kind = "badges" if isinstance(item, Badge) else "rewards"
+                raise ValueError(f"two {kind} share the id {item.id!r}")
+            seen.add(item.id)
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Playbook:
