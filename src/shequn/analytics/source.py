@@ -8,10 +8,7 @@ are read through that same Parquet export.
 
 from __future__ import annotations
 
-import atexit
 import os
-import shutil
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +22,7 @@ from ibis.expr import types as ir
 
 from shequn.errors import ConfigError
 from shequn.store.base import Store
+from shequn.tempfiles import private_folder
 
 #: the tables a log export holds, each one Parquet file
 TABLES: Final = ("events", "identity_links", "groups")
@@ -65,8 +63,7 @@ def duckdb_log(path: str | Path, memory_limit: str = REPORT_MEMORY_LIMIT) -> Log
     con.execute(f"SET memory_limit = '{memory_limit}'")
     # a folder of this process's own (the store's folder may not be writable, and
     # DuckDB names its spill files the same in every process), removed at exit
-    spill = tempfile.mkdtemp(prefix="shequn-duckdb-")
-    atexit.register(shutil.rmtree, spill, True)
+    spill = private_folder("shequn-duckdb-")
     con.execute(f"SET temp_directory = '{_quote(Path(spill))}'")
     # the shared tables go to a database file of their own in that folder: its tables
     # are stored compressed and read back through DuckDB's buffer pool, where temporary

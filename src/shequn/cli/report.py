@@ -73,50 +73,53 @@ def report(
     from shequn.report import build_report, print_report, render_html
     from shequn.report.collect import report_log, write_json
     from shequn.report.html import PAGE_ROWS
+    from shequn.tempfiles import sigterm_exits
 
-    page = out_path is not None and not as_json and out_path.suffix.lower() != ".json"
-    # JSON is written row chunk by row chunk from the results, never whole in memory
-    to_json = as_json or (out_path is not None and out_path.suffix.lower() == ".json")
+    # killed (SIGTERM) mid-report: exit as usual, so the spill folder is removed
+    with sigterm_exits():
+        page = out_path is not None and not as_json and out_path.suffix.lower() != ".json"
+        # JSON is written row chunk by row chunk from the results, never whole in memory
+        to_json = as_json or (out_path is not None and out_path.suffix.lower() == ".json")
 
-    with errors():
-        scope = Scope(
-            community=community,
-            groups=tuple(group or ()),
-            since=parse_time(since, "--since"),
-            until=parse_time(until, "--until"),
-        )
-        with report_log(store_location(ctx, store), engine, parquet) as log:
-            result = build_report(
-                build_context(log, scope),
-                metric or None,
-                show_phones=show_phones,
-                row_limit=PAGE_ROWS if page else None,  # the page carries no more
-                defer_rows=to_json,
+        with errors():
+            scope = Scope(
+                community=community,
+                groups=tuple(group or ()),
+                since=parse_time(since, "--since"),
+                until=parse_time(until, "--until"),
             )
-    document = result.document
-    if out_path is None and as_json:
-        write_json(result, sys.stdout)
-        sys.stdout.write("\n")
-        return
-    if out_path is None:
-        print_report(result, out)
-        return
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    if to_json:
-        # compact, as on standard output: an indent makes json use its pure-Python
-        # encoder, minutes for the hundreds of MB a million-message community gives
-        with out_path.open("w", encoding="utf-8") as stream:
-            write_json(result, stream)
-            stream.write("\n")
-    else:
-        out_path.write_bytes(render_html(result).encode("utf-8"))
-    shown = sum(1 for s in document["sections"] if s["metrics"])
-    out.print(
-        f"wrote {out_path} ({out_path.stat().st_size / 1024:,.0f} KB): "
-        f"{len(document['metrics'])} metrics in {shown} sections, "
-        f"{len(document['recommendations'])} recommendations",
-        markup=False,
-    )
+            with report_log(store_location(ctx, store), engine, parquet) as log:
+                result = build_report(
+                    build_context(log, scope),
+                    metric or None,
+                    show_phones=show_phones,
+                    row_limit=PAGE_ROWS if page else None,  # the page carries no more
+                    defer_rows=to_json,
+                )
+        document = result.document
+        if out_path is None and as_json:
+            write_json(result, sys.stdout)
+            sys.stdout.write("\n")
+            return
+        if out_path is None:
+            print_report(result, out)
+            return
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        if to_json:
+            # compact, as on standard output: an indent makes json use its pure-Python
+            # encoder, minutes for the hundreds of MB a million-message community gives
+            with out_path.open("w", encoding="utf-8") as stream:
+                write_json(result, stream)
+                stream.write("\n")
+        else:
+            out_path.write_bytes(render_html(result).encode("utf-8"))
+        shown = sum(1 for s in document["sections"] if s["metrics"])
+        out.print(
+            f"wrote {out_path} ({out_path.stat().st_size / 1024:,.0f} KB): "
+            f"{len(document['metrics'])} metrics in {shown} sections, "
+            f"{len(document['recommendations'])} recommendations",
+            markup=False,
+        )
 
 
 def export_parquet_command(
