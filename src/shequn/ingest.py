@@ -111,8 +111,10 @@ def _known_members(
 
     An importer with ``learn_members`` (Telegram: HTML exports write names, JSON ids)
     resolves names to ids with it, for the groups its ``member_groups(group_id)`` names
-    (None: every group). Skipped when the platform has no group in the community yet,
-    and for pseudonymised imports (the store would hold pseudonyms).
+    (None: every group), and keeps the decisions earlier imports recorded as identity
+    links (the platform's links are handed over too). Skipped when the platform has no
+    group in the community yet, and for pseudonymised imports (the store would hold
+    pseudonyms).
     """
     learn = getattr(importer, "learn_members", None)
     if learn is None or settings.pseudonymize:
@@ -120,7 +122,8 @@ def _known_members(
     if any(platform == importer.platform for platform, _ in stored):
         member_groups = getattr(importer, "member_groups", None)
         groups = member_groups(group_id) if member_groups is not None else None
-        learn(store.member_names(settings.community, importer.platform, groups))
+        rows = store.member_names(settings.community, importer.platform, groups)
+        learn(rows, store.identity_links(importer.platform))
 
 
 def _group_timezone(settings: ImportSettings, known: GroupInfo | None) -> ImportSettings:

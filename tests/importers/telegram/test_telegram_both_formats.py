@@ -271,3 +271,47 @@ def test_an_import_never_moves_an_identity_the_operator_linked(store: Store) -> 
     assert store.member_key("telegram", "Carol White") == "telegram:Carol White"
     assert store.member_key("telegram", "Dan Brown") == "telegram:Carol White"
     assert store.member_key("telegram", "Erin Green") == "telegram:user1005"
+
+
+def _renamed(tmp_path: Path, old: str, new: str) -> Path:
+    """The forum export with every ``old`` display name written ``new`` (a later export
+    in which another user took the name)."""
+    text = (FORUM / "result.json").read_text(encoding="utf-8").replace(old, new)
+    target = tmp_path / f"{old}-{new}".replace(" ", "_")
+    target.mkdir()
+    (target / "result.json").write_text(text, encoding="utf-8")
+    return target
+
+
+def test_a_re_import_keeps_a_name_resolved_before_another_user_took_it(
+    store: Store, tmp_path: Path
+) -> None:
+    settings = ImportSettings(timezone="Europe/Berlin", group=FORUM_GROUP)
+    run_import(store, FORUM, settings)
+    html = run_import(store, FIXTURES / "html_chat", settings)  # Dan Brown is user1004
+    # a later JSON export where Bob (user1002) is called Dan Brown too
+    run_import(store, _renamed(tmp_path, "Bob Jones", "Dan Brown"), settings)
+    before = counted(store)
+    # the name resolved to user1004 once: the same HTML export keys its events the same
+    again = run_import(store, FIXTURES / "html_chat", settings)
+    assert again.new_events == 0
+    assert counted(store) == before
+    mine = [r for r in store.events().to_pylist() if r["import_id"] == html.record.import_id]
+    assert {r["member_id"] for r in mine if r["member_name"] == "Dan Brown"} == {"user1004"}
+
+
+def test_a_name_keyed_by_an_html_import_stays_its_key_when_another_user_takes_it(
+    store: Store, tmp_path: Path
+) -> None:
+    settings = ImportSettings(timezone="Europe/Berlin", group=FORUM_GROUP)
+    run_import(store, FIXTURES / "html_chat", settings)
+    run_import(store, FORUM, settings)  # Bob's events keyed "Bob Jones", linked to user1002
+    later = run_import(store, _renamed(tmp_path, "Dan Brown", "Bob Jones"), settings)
+    rows = store.events().to_pylist()
+    new = [r for r in rows if r["import_id"] == later.record.import_id]
+    # Bob's own join (service message -999999990) and reaction (post 3) are not new;
+    # Dan's events under his new name are (a renamed person matches nothing)
+    assert not [r for r in new if r["member_id"] == "user1002" and r["platform_id"] in (
+        "-999999990", "3")]  # fmt: skip
+    bobs = [r for r in rows if r["kind"] == "reaction_added" and r["member_id"] == "user1002"]
+    assert len(bobs) == 1
