@@ -21,6 +21,7 @@ import pytest
 from shequn.importers.base import ImportSettings
 from shequn.importers.telegram.people import People, known_groups
 from shequn.ingest import run_import
+from shequn.privacy.forgetting import forget_member
 from shequn.simulate import simulate_export
 from shequn.store import Store, open_store
 
@@ -315,3 +316,16 @@ def test_a_name_keyed_by_an_html_import_stays_its_key_when_another_user_takes_it
         "-999999990", "3")]  # fmt: skip
     bobs = [r for r in rows if r["kind"] == "reaction_added" and r["member_id"] == "user1002"]
     assert len(bobs) == 1
+
+
+def test_no_link_gives_a_forgotten_id_its_name_again(store: Store) -> None:
+    settings = ImportSettings(timezone="Europe/Berlin", group=FORUM_GROUP)
+    run_import(store, FORUM, settings)
+    forget_member(store, "telegram", "user1002")  # Bob Jones, by id
+    run_import(store, FIXTURES / "html_chat", settings)  # Bob Jones: a name again
+    run_import(store, FORUM, settings)  # the old export, forgotten on the way in
+    links = store.identity_links("telegram")
+    assert "telegram:user1002" not in links.values() and "user1002" not in links
+    assert store.member_key("telegram", "Bob Jones") == "telegram:Bob Jones"
+    assert links["Carol White"] == "telegram:user1003"  # the others are still linked
+    assert not [i for i in store.identities() if "user1002" in i.identity + i.member_key]
