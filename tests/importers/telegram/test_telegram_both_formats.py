@@ -329,3 +329,16 @@ def test_no_link_gives_a_forgotten_id_its_name_again(store: Store) -> None:
     assert store.member_key("telegram", "Bob Jones") == "telegram:Bob Jones"
     assert links["Carol White"] == "telegram:user1003"  # the others are still linked
     assert not [i for i in store.identities() if "user1002" in i.identity + i.member_key]
+
+
+def test_names_that_read_the_same_are_two_people_not_one(store: Store, tmp_path: Path) -> None:
+    # Dan (user1004) is "Bob  Jones": one identity with Bob's "Bob Jones" (user1002)
+    settings = ImportSettings(timezone="Europe/Berlin", group=FORUM_GROUP)
+    export = _renamed(tmp_path, "Dan Brown", "Bob  Jones")
+    run_import(store, FIXTURES / "html_chat", settings)
+    run_import(store, export, settings)
+    reactions = [r for r in store.events().to_pylist() if r["kind"] == "reaction_added"]
+    # both reacted 👍 to post 3: two reactions, not one merged by the name
+    assert sorted(r["member_id"] for r in reactions if r["member_id"]) == ["user1002", "user1004"]
+    assert "Bob Jones" not in store.identity_links("telegram")
+    assert run_import(store, export, settings).new_events == 0

@@ -131,7 +131,7 @@ class People:
         self.known = known or KnownGroup()
         #: the export's own name → id table (JSON's survey; HTML has none)
         self.written: Mapping[str, str] = written or {}
-        #: names the export itself writes with two ids
+        #: name identities the export itself writes with two ids
         self.ambiguous = frozenset(ambiguous)
         #: name identity kept in keys → the id it was found to be (links to record)
         self.links: dict[str, str] = {}
@@ -204,7 +204,7 @@ class People:
         if self.known.linked_elsewhere(named, member):
             return member  # an earlier import made the name another id
         others = self.known.ids.get(named)
-        if name in self.ambiguous or (others is not None and others != {member}):
+        if named in self.ambiguous or (others is not None and others != {member}):
             return member  # the name is someone else's too: do not merge on it
         self.links[named] = member
         return named
