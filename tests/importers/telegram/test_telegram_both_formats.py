@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from shequn.importers.base import ImportSettings
+from shequn.importers.telegram import TelegramImporter
 from shequn.importers.telegram.people import People, known_groups
 from shequn.ingest import run_import
 from shequn.privacy.forgetting import forget_member
@@ -342,3 +343,23 @@ def test_names_that_read_the_same_are_two_people_not_one(store: Store, tmp_path:
     assert sorted(r["member_id"] for r in reactions if r["member_id"]) == ["user1002", "user1004"]
     assert "Bob Jones" not in store.identity_links("telegram")
     assert run_import(store, export, settings).new_events == 0
+
+
+def test_an_account_export_links_no_name_its_groups_find_to_be_two_ids() -> None:
+    importer = TelegramImporter(FIXTURES / "account")
+    importer.learn_members(
+        [
+            ("-3001", "user7", "Zed Quist", None),  # an earlier JSON import of each chat
+            ("-1000000003002", "user8", "Zed Quist", None),
+            ("-3001", "user9", "Yan Ode", None),  # one person in both
+            ("-1000000003002", "user9", "Yan Ode", None),
+        ]
+    )
+    list(importer.batches(ImportSettings(timezone="UTC")))
+    people = importer._json.people  # type: ignore[union-attr]
+    for group in ("-3001", "-1000000003002"):  # each chat names the two without an id
+        people[group].member("Zed Quist")
+        people[group].member("Yan Ode")
+    assert people["-3001"].decided["Zed Quist"] == "user7"
+    assert people["-1000000003002"].decided["Zed Quist"] == "user8"
+    assert importer.identity_links() == [("Yan Ode", "user9")]

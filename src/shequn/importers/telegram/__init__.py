@@ -125,13 +125,16 @@ class TelegramImporter:
         The name identities are those earlier imports keyed members by (HTML exports),
         and those the store's events resolved to an id; the import records each as an
         identity link so the two are one member and later imports keep the decision.
+        A name the groups of an account export find to be different ids is not linked.
         """
-        links: dict[str, str] = {}
+        found: dict[str, set[str]] = {}
         for people in self._people():
-            links.update(people.decided)
-        for people in self._people():
-            links.update(people.links)
-        return sorted(links.items())
+            for named, member in (*people.decided.items(), *people.links.items()):
+                found.setdefault(named, set()).add(member)
+        # links are platform-wide: a name two groups (of an account export) find to be
+        # two ids is no one in particular, and linking it would merge one group's
+        # name-keyed events into the other group's person
+        return sorted((named, ids.pop()) for named, ids in found.items() if len(ids) == 1)
 
     def _people(self) -> list[People]:
         if self._json is not None:
