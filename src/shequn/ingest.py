@@ -22,7 +22,7 @@ from shequn.importers import open_export
 from shequn.importers.base import Batch, Importer, ImportSettings
 from shequn.pipeline import read_ahead
 from shequn.privacy.forgetting import ForgottenFilter
-from shequn.privacy.keys import privacy_key
+from shequn.privacy.keys import fingerprint, privacy_key
 from shequn.privacy.pseudonyms import WITHHELD, Pseudonymizer
 from shequn.store.base import GroupInfo, ImportRecord, ImportSpec, Store, Window
 
@@ -111,8 +111,10 @@ def _known_members(
 
     An importer with ``learn_members`` (Telegram: HTML exports write names, JSON ids)
     resolves names to ids with it, for the groups its ``member_groups(group_id)`` names
-    (None: every group). Skipped when the platform has no group in the community yet,
-    and for pseudonymised imports (the store would hold pseudonyms).
+    (None: every group), and keeps the decisions earlier imports recorded as identity
+    links (the platform's links are handed over too). Skipped when the platform has no
+    group in the community yet, and for pseudonymised imports (the store would hold
+    pseudonyms).
     """
     learn = getattr(importer, "learn_members", None)
     if learn is None or settings.pseudonymize:
@@ -120,7 +122,8 @@ def _known_members(
     if any(platform == importer.platform for platform, _ in stored):
         member_groups = getattr(importer, "member_groups", None)
         groups = member_groups(group_id) if member_groups is not None else None
-        learn(store.member_names(settings.community, importer.platform, groups))
+        rows = store.member_names(settings.community, importer.platform, groups)
+        learn(rows, store.identity_links(importer.platform))
 
 
 def _group_timezone(settings: ImportSettings, known: GroupInfo | None) -> ImportSettings:
@@ -207,7 +210,8 @@ def _run(
         raise
     links = getattr(importer, "identity_links", None)
     if links is not None:
-        store.link_import_identities(record.import_id, importer.platform, links())
+        found = _not_forgotten(store, importer.platform, links())
+        store.link_import_identities(record.import_id, importer.platform, found)
     notes = tuple(importer.notes())
     final = store.finish_import(
         record.import_id,
@@ -276,6 +280,21 @@ def _privacy(store: Store, settings: ImportSettings) -> Callable[[Batch], Batch]
         return replace(batch, events=forgotten.apply(events), rejects=rejects)
 
     return protect
+
+
+def _not_forgotten(
+    store: Store, platform: str, pairs: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """The identity links an import found, without those to or from an identity the
+    store was told to forget (a link would give the forgotten id a name again)."""
+    forgotten = ForgottenFilter.for_store(store)
+    if not forgotten.forgotten or not pairs:
+        return pairs
+
+    def gone(identity: str) -> bool:
+        return (platform, fingerprint(forgotten.key, platform, identity)) in forgotten.forgotten
+
+    return [(a, b) for a, b in pairs if not gone(a) and not gone(b)]
 
 
 def _after(batch: Batch, committed: int) -> Batch:

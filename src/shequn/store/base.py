@@ -220,6 +220,10 @@ class Store(ABC):
         :data:`MemberRow`."""
 
     @abstractmethod
+    def identity_links(self, platform: str) -> dict[str, str]:
+        """Identity → member key of every linked identity of ``platform``."""
+
+    @abstractmethod
     def link_import_identities(
         self, import_id: int, platform: str, pairs: Sequence[tuple[str, str]]
     ) -> int:

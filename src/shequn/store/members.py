@@ -137,6 +137,14 @@ class MemberOperations(SqlHooks):
         )
         return [(str(r[0]), str(r[1]), r[2], r[3]) for r in rows]
 
+    def identity_links(self, platform: str) -> dict[str, str]:
+        """Identity → member key of every linked identity of ``platform``: an importer
+        reads the decisions earlier imports (and the operator) made, so it keeps them."""
+        rows = self._fetchall(
+            "SELECT identity, member_key FROM identity_links WHERE platform = ?", [platform]
+        )
+        return {str(r[0]): str(r[1]) for r in rows}
+
     def link_import_identities(
         self, import_id: int, platform: str, pairs: Sequence[tuple[str, str]]
     ) -> int:

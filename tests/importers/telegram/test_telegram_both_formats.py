@@ -19,8 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from shequn.importers.base import ImportSettings
+from shequn.importers.telegram import TelegramImporter
 from shequn.importers.telegram.people import People, known_groups
 from shequn.ingest import run_import
+from shequn.privacy.forgetting import forget_member
 from shequn.simulate import simulate_export
 from shequn.store import Store, open_store
 
@@ -271,3 +273,93 @@ def test_an_import_never_moves_an_identity_the_operator_linked(store: Store) -> 
     assert store.member_key("telegram", "Carol White") == "telegram:Carol White"
     assert store.member_key("telegram", "Dan Brown") == "telegram:Carol White"
     assert store.member_key("telegram", "Erin Green") == "telegram:user1005"
+
+
+def _renamed(tmp_path: Path, old: str, new: str) -> Path:
+    """The forum export with every ``old`` display name written ``new`` (a later export
+    in which another user took the name)."""
+    text = (FORUM / "result.json").read_text(encoding="utf-8").replace(old, new)
+    target = tmp_path / f"{old}-{new}".replace(" ", "_")
+    target.mkdir()
+    (target / "result.json").write_text(text, encoding="utf-8")
+    return target
+
+
+def test_a_re_import_keeps_a_name_resolved_before_another_user_took_it(
+    store: Store, tmp_path: Path
+) -> None:
+    settings = ImportSettings(timezone="Europe/Berlin", group=FORUM_GROUP)
+    run_import(store, FORUM, settings)
+    html = run_import(store, FIXTURES / "html_chat", settings)  # Dan Brown is user1004
+    # a later JSON export where Bob (user1002) is called Dan Brown too
+    run_import(store, _renamed(tmp_path, "Bob Jones", "Dan Brown"), settings)
+    before = counted(store)
+    # the name resolved to user1004 once: the same HTML export keys its events the same
+    again = run_import(store, FIXTURES / "html_chat", settings)
+    assert again.new_events == 0
+    assert counted(store) == before
+    mine = [r for r in store.events().to_pylist() if r["import_id"] == html.record.import_id]
+    assert {r["member_id"] for r in mine if r["member_name"] == "Dan Brown"} == {"user1004"}
+
+
+def test_a_name_keyed_by_an_html_import_stays_its_key_when_another_user_takes_it(
+    store: Store, tmp_path: Path
+) -> None:
+    settings = ImportSettings(timezone="Europe/Berlin", group=FORUM_GROUP)
+    run_import(store, FIXTURES / "html_chat", settings)
+    run_import(store, FORUM, settings)  # Bob's events keyed "Bob Jones", linked to user1002
+    later = run_import(store, _renamed(tmp_path, "Dan Brown", "Bob Jones"), settings)
+    rows = store.events().to_pylist()
+    new = [r for r in rows if r["import_id"] == later.record.import_id]
+    # Bob's own join (service message -999999990) and reaction (post 3) are not new;
+    # Dan's events under his new name are (a renamed person matches nothing)
+    assert not [r for r in new if r["member_id"] == "user1002" and r["platform_id"] in (
+        "-999999990", "3")]  # fmt: skip
+    bobs = [r for r in rows if r["kind"] == "reaction_added" and r["member_id"] == "user1002"]
+    assert len(bobs) == 1
+
+
+def test_no_link_gives_a_forgotten_id_its_name_again(store: Store) -> None:
+    settings = ImportSettings(timezone="Europe/Berlin", group=FORUM_GROUP)
+    run_import(store, FORUM, settings)
+    forget_member(store, "telegram", "user1002")  # Bob Jones, by id
+    run_import(store, FIXTURES / "html_chat", settings)  # Bob Jones: a name again
+    run_import(store, FORUM, settings)  # the old export, forgotten on the way in
+    links = store.identity_links("telegram")
+    assert "telegram:user1002" not in links.values() and "user1002" not in links
+    assert store.member_key("telegram", "Bob Jones") == "telegram:Bob Jones"
+    assert links["Carol White"] == "telegram:user1003"  # the others are still linked
+    assert not [i for i in store.identities() if "user1002" in i.identity + i.member_key]
+
+
+def test_names_that_read_the_same_are_two_people_not_one(store: Store, tmp_path: Path) -> None:
+    # Dan (user1004) is "Bob  Jones": one identity with Bob's "Bob Jones" (user1002)
+    settings = ImportSettings(timezone="Europe/Berlin", group=FORUM_GROUP)
+    export = _renamed(tmp_path, "Dan Brown", "Bob  Jones")
+    run_import(store, FIXTURES / "html_chat", settings)
+    run_import(store, export, settings)
+    reactions = [r for r in store.events().to_pylist() if r["kind"] == "reaction_added"]
+    # both reacted 👍 to post 3: two reactions, not one merged by the name
+    assert sorted(r["member_id"] for r in reactions if r["member_id"]) == ["user1002", "user1004"]
+    assert "Bob Jones" not in store.identity_links("telegram")
+    assert run_import(store, export, settings).new_events == 0
+
+
+def test_an_account_export_links_no_name_its_groups_find_to_be_two_ids() -> None:
+    importer = TelegramImporter(FIXTURES / "account")
+    importer.learn_members(
+        [
+            ("-3001", "user7", "Zed Quist", None),  # an earlier JSON import of each chat
+            ("-1000000003002", "user8", "Zed Quist", None),
+            ("-3001", "user9", "Yan Ode", None),  # one person in both
+            ("-1000000003002", "user9", "Yan Ode", None),
+        ]
+    )
+    list(importer.batches(ImportSettings(timezone="UTC")))
+    people = importer._json.people  # type: ignore[union-attr]
+    for group in ("-3001", "-1000000003002"):  # each chat names the two without an id
+        people[group].member("Zed Quist")
+        people[group].member("Yan Ode")
+    assert people["-3001"].decided["Zed Quist"] == "user7"
+    assert people["-1000000003002"].decided["Zed Quist"] == "user8"
+    assert importer.identity_links() == [("Yan Ode", "user9")]

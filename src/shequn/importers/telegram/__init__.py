@@ -12,7 +12,7 @@ See ``docs/importers/telegram.md`` for every field's mapping.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -103,10 +103,13 @@ class TelegramImporter:
     def notes(self) -> list[str]:
         return list(self._notes)
 
-    def learn_members(self, rows: Iterable[MemberRow]) -> None:
+    def learn_members(
+        self, rows: Iterable[MemberRow], links: Mapping[str, str] | None = None
+    ) -> None:
         """What the store holds of this platform's members (its events' members with their
-        names, actors with their messages). Read before :meth:`batches`; see :mod:`.people`."""
-        self._known = known_groups(rows)
+        names, actors with their messages) and its identity links. Read before
+        :meth:`batches`; see :mod:`.people`."""
+        self._known = known_groups(rows, links)
 
     def member_groups(self, group: str) -> list[str] | None:
         """The groups :meth:`learn_members` needs, for an import into ``group``: that
@@ -119,14 +122,19 @@ class TelegramImporter:
     def identity_links(self) -> list[tuple[str, str]]:
         """(name identity, user id) pairs found to be one person, after :meth:`batches`.
 
-        The name identities are those earlier imports keyed members by (HTML exports);
-        the import records each as an identity link so the two are one member.
+        The name identities are those earlier imports keyed members by (HTML exports),
+        and those the store's events resolved to an id; the import records each as an
+        identity link so the two are one member and later imports keep the decision.
+        A name the groups of an account export find to be different ids is not linked.
         """
-        links: dict[str, str] = {}
+        found: dict[str, set[str]] = {}
         for people in self._people():
-            for named, member in people.links.items():
-                links.setdefault(named, member)
-        return sorted(links.items())
+            for named, member in (*people.decided.items(), *people.links.items()):
+                found.setdefault(named, set()).add(member)
+        # links are platform-wide: a name two groups (of an account export) find to be
+        # two ids is no one in particular, and linking it would merge one group's
+        # name-keyed events into the other group's person
+        return sorted((named, ids.pop()) for named, ids in found.items() if len(ids) == 1)
 
     def _people(self) -> list[People]:
         if self._json is not None:
@@ -187,7 +195,7 @@ class TelegramImporter:
                     f"{title!r} to add it to them, or undo them and import them again with "
                     f"--group {group}"
                 )
-            linked = len(self.identity_links())
+            linked = len({named for people in self._people() for named in people.links})
             if linked:
                 self._notes.append(
                     f"{linked} display names of earlier HTML imports linked to their user ids"

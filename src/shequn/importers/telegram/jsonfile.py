@@ -201,7 +201,7 @@ class JsonExport:
         """Who the members of ``group`` are: the export's names and ids, then the store's."""
         people = self.people.get(group)
         if people is None:
-            people = People(self.known.get(group), found.names, found.ambiguous)
+            people = People(self.known.get(group), found.names, found.ambiguous_identities())
             self.people[group] = people
         return people
 

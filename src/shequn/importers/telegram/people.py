@@ -9,19 +9,25 @@ member with the display name its events carry, each actor with the service messa
 acted in — and :class:`People` uses that, one group at a time:
 
 * **Who a name is** (:meth:`People.member`): the id the export itself writes for the
-  name (JSON), else the one id the store's events of this group carry with that name
-  (an earlier JSON import, or an HTML import that resolved it), else the name's
-  identity. A name carried by two ids in the group is ambiguous and stays a name.
+  name (JSON), else the id an identity link of an earlier import made the name (when
+  the group's events carry the name with it), else the one id the store's events of
+  this group carry with that name (an earlier JSON import, or an HTML import that
+  resolved it), else the name's identity. A name carried by two ids in the group is
+  ambiguous and stays a name. Each resolution is recorded (:attr:`People.decided`).
 * **Which identity keys the person's events** (:meth:`People.key`): the name's identity
   when the store already keys this person's events in this group by name (an HTML
-  import came first), else the member's id. So an event has one key whatever order the
-  exports arrive in, and the rule reads only what the store held before the import
-  (kept by every later import), so re-imports key it the same way.
-* **Links** (:attr:`People.links`): every name identity keyed so, to the id it is;
-  the import records them as identity links (``members link``), which member counts
-  and analytics already merge on. A name the store knows no id for is linked to the id
-  of the actor the store's events give the same service message (:meth:`People.acted`:
-  the message ids agree, and an actor's name is not kept in the event).
+  import came first) and either a link says the name is this member or, with no link
+  yet, no one else has the name; else the member's id. So an event has one key
+  whatever order the exports arrive in.
+* **Links** (:attr:`People.links`, :attr:`People.decided`): every name identity keyed
+  so or resolved, to the id it is; the import records them as identity links
+  (``members link``), which member counts and analytics already merge on. The links
+  make the first decision sticky: a later export in which another user has the same
+  display name adds facts (two ids carry the name) that would otherwise change the
+  decision, and with it the keys of a re-import. A name the store knows no id for is
+  linked to the id of the actor the store's events give the same service message
+  (:meth:`People.acted`: the message ids agree, and an actor's name is not kept in the
+  event).
 
 What it cannot do: tell two people of one display name apart (one of them known by id
 and the other only by name in an HTML export is taken for the first), or match a person
@@ -37,6 +43,8 @@ from typing import Final
 
 from shequn.identity import identity_of
 from shequn.store.base import MemberRow
+
+PLATFORM: Final = "telegram"
 
 #: identities Telegram's JSON writes (``from_id`` / ``actor_id``); anything else is a name
 PEER_ID: Final = re.compile(r"(?:user|channel|chat)\d+")
@@ -58,14 +66,45 @@ class KnownGroup:
     named: set[str] = field(default_factory=set)
     #: service message id → the Telegram id of its actor
     actors: dict[str, str] = field(default_factory=dict)
+    #: the platform's identity links (identity → member key): the decisions earlier
+    #: imports recorded, shared by every group
+    links: Mapping[str, str] = field(default_factory=dict)
+
+    def key_of(self, identity: str) -> str:
+        """The member key ``identity`` has in the store."""
+        return self.links.get(identity) or f"{PLATFORM}:{identity}"
+
+    def linked_id(self, named: str) -> str | None:
+        """The id an identity link made name identity ``named`` in this group: the one id
+        the group's events carry with the name whose member is the name's."""
+        key = self.links.get(named)
+        if key is None:
+            return None
+        same = sorted(i for i in self.ids.get(named, ()) if self.key_of(i) == key)
+        if len(same) > 1 and key.removeprefix(f"{PLATFORM}:") in same:
+            return key.removeprefix(f"{PLATFORM}:")
+        return same[0] if same else None
+
+    def linked_elsewhere(self, named: str, member: str) -> bool:
+        """True when a link made name identity ``named`` a Telegram id other than
+        ``member``'s (the name was decided to be someone else)."""
+        key = self.links.get(named)
+        if key is None or key == self.key_of(member):
+            return False
+        return is_peer_id(key.removeprefix(f"{PLATFORM}:"))
 
 
-def known_groups(rows: Iterable[MemberRow]) -> dict[str, KnownGroup]:
+def known_groups(
+    rows: Iterable[MemberRow], links: Mapping[str, str] | None = None
+) -> dict[str, KnownGroup]:
     """The store's member and actor rows (:data:`~shequn.store.base.MemberRow`) → what
-    is known per group."""
+    is known per group; ``links`` are the platform's identity links."""
     groups: dict[str, KnownGroup] = {}
+    shared = links or {}
     for group, identity, name, message in rows:
-        known = groups.setdefault(group, KnownGroup())
+        known = groups.get(group)
+        if known is None:
+            known = groups[group] = KnownGroup(links=shared)
         if name is not None:
             written = identity_of(name)
             if is_peer_id(identity):
@@ -92,10 +131,13 @@ class People:
         self.known = known or KnownGroup()
         #: the export's own name → id table (JSON's survey; HTML has none)
         self.written: Mapping[str, str] = written or {}
-        #: names the export itself writes with two ids
+        #: name identities the export itself writes with two ids
         self.ambiguous = frozenset(ambiguous)
-        #: name identity → the id it was found to be (identity links to record)
+        #: name identity kept in keys → the id it was found to be (links to record)
         self.links: dict[str, str] = {}
+        #: name identity → the id the store's events resolved it to (links to record,
+        #: so that a later import keeps the decision)
+        self.decided: dict[str, str] = {}
         #: name identities resolved to an id by the store, left as names (several ids),
         #: or kept as names (the store has no id for them)
         self.resolved: set[str] = set()
@@ -121,9 +163,14 @@ class People:
         if found is None:
             found = self._identity(name)
             ids = self.known.ids.get(found)
-            if ids is not None and len(ids) == 1:
+            linked = self.known.linked_id(found)
+            if linked is not None:
                 self.resolved.add(found)
-                found = next(iter(ids))
+                found = linked
+            elif ids is not None and len(ids) == 1:
+                self.resolved.add(found)
+                self.decided[found] = next(iter(ids))
+                found = self.decided[found]
             elif ids is not None:
                 self.unresolved.add(found)
             else:
@@ -151,8 +198,13 @@ class People:
         named = self._identity(name)
         if named == member or named not in self.known.named or not is_peer_id(member):
             return member
+        if self.known.key_of(named) == self.known.key_of(member):
+            self.links[named] = member  # an earlier import decided so: keep it
+            return named
+        if self.known.linked_elsewhere(named, member):
+            return member  # an earlier import made the name another id
         others = self.known.ids.get(named)
-        if name in self.ambiguous or (others is not None and others != {member}):
+        if named in self.ambiguous or (others is not None and others != {member}):
             return member  # the name is someone else's too: do not merge on it
         self.links[named] = member
         return named

@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
+from shequn.identity import identity_of
+
 _STR: Final = rb'"(?:[^"\\]|\\.)*"'
 #: each pattern starts with a literal, so the regex engine skips ahead with a fast search
 _FROM: Final = re.compile(
@@ -58,11 +60,26 @@ class Survey:
     #: names written with two different ids (first one wins; reported in notes)
     ambiguous: set[str] = field(default_factory=set)
     chats: list[ChatHeader] = field(default_factory=list)
+    _identities: frozenset[str] | None = field(default=None, init=False, repr=False)
 
     def learn(self, name: str, ident: str) -> None:
         known = self.names.setdefault(name, ident)
         if known != ident:
             self.ambiguous.add(name)
+
+    def ambiguous_identities(self) -> frozenset[str]:
+        """The name identities written with two ids. Names that differ only in what
+        :func:`~shequn.identity.identity_of` drops ("Bob  Jones", "Bob Jones") are one
+        identity, and keys and links use the identity, so they are compared by it."""
+        if self._identities is None:
+            found = {identity_of(name) for name in self.ambiguous}
+            first: dict[str, str] = {}
+            for name, ident in self.names.items():
+                named = identity_of(name)
+                if first.setdefault(named, ident) != ident:
+                    found.add(named)
+            self._identities = frozenset(found)
+        return self._identities
 
 
 def _text(raw: bytes) -> str | None:
