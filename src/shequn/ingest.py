@@ -84,16 +84,25 @@ def _stored_groups(store: Store, community: str) -> dict[tuple[str, str], GroupI
 
 
 def _titled_group(importer: Importer, stored: dict[tuple[str, str], GroupInfo]) -> str | None:
-    """The stored group an export that names its group by title only belongs to.
+    """The stored group an export belongs to when its own key would split one chat in two.
 
-    An importer with ``group_by_title`` set (Telegram HTML: no chat id) is stored in the
-    one group of its platform whose display name is its title (where a JSON export of
-    the same chat went, keyed by the chat id) — unless a group keyed by the title itself
-    exists (an earlier import of such an export) or several groups have that name.
+    * An importer with ``group_by_title`` set (Telegram HTML: no chat id) is stored in the
+      one group of its platform whose display name is its title (where a JSON export of
+      the same chat went, keyed by the chat id) — unless a group keyed by the title
+      itself exists (an earlier import of such an export) or several groups have that
+      name.
+    * An importer keyed by an id that also names a ``group_title`` (a Telegram JSON
+      export of one chat) goes to the group keyed by that title when no group has its
+      id yet: the chat's HTML exports (or JSON imports from before chats were keyed by
+      id) came first, and are the same chat.
     """
+    platform = importer.platform
     if not getattr(importer, "group_by_title", False):
+        title = getattr(importer, "group_title", None)
+        if title and (platform, importer.group_name) not in stored and (platform, title) in stored:
+            return str(title)
         return None
-    platform, title = importer.platform, importer.group_name
+    title = importer.group_name
     if (platform, title) in stored:
         return None
     named = [g.group_id for (p, _), g in stored.items() if p == platform and g.name == title]

@@ -117,8 +117,9 @@ def test_either_order_counts_each_person_and_event_once(
     second = "html" if first == "json" else "json"
     settings = simulated["settings"]
     one = run_import(store, parts[first], settings)
-    # an HTML export has no chat id; after HTML the JSON export is put in its group
-    two = run_import(store, parts[second], replace(settings, group=one.group_id))
+    # an HTML export has no chat id: it joins the JSON export's group, and a JSON export
+    # joins the group its HTML exports made (keyed by the title)
+    two = run_import(store, parts[second], settings)
     assert two.group_id == one.group_id
     assert counted(store) == simulated["truth"] == simulated["alone"]
     assert store.stats()["rejected_records"] == 0
@@ -241,9 +242,7 @@ def test_a_name_is_keyed_as_the_store_first_keyed_it_unless_someone_else_has_it(
     assert People().key("user2", "Bob Jones") == "user2"
 
 
-def test_json_after_html_of_its_title_says_how_to_make_them_one_group(
-    store: Store, tmp_path: Path
-) -> None:
+def test_json_after_html_of_its_title_joins_their_group(store: Store, tmp_path: Path) -> None:
     text = (FORUM / "result.json").read_text(encoding="utf-8")
     (tmp_path / "forum").mkdir()
     text = text.replace('"name": "Makers Forum"', '"name": "Makers & Friends"', 1)
@@ -252,14 +251,14 @@ def test_json_after_html_of_its_title_says_how_to_make_them_one_group(
     html = run_import(store, FIXTURES / "html_chat", settings)
     assert html.group_id == "Makers & Friends"  # no chat id: keyed by its title
     from_json = run_import(store, tmp_path / "forum", settings)
-    assert from_json.group_id == FORUM_GROUP
-    assert any("--group 'Makers & Friends'" in n for n in from_json.notes), from_json.notes
-    # following it: the HTML import undone and imported again into the id group
-    store.undo_import(html.record.import_id)
-    again = run_import(store, FIXTURES / "html_chat", replace(settings, group=FORUM_GROUP))
-    mine = [r for r in store.events().to_pylist() if r["import_id"] == again.record.import_id]
-    assert {r["member_id"] for r in mine if r["member_name"] == "Bob Jones"} == {"user1002"}
-    assert {g.group_id for g in store.groups() if g.events} == {FORUM_GROUP}
+    assert from_json.group_id == "Makers & Friends"
+    assert any("where the store holds its HTML exports" in n for n in from_json.notes)
+    assert {g.group_id for g in store.groups() if g.events} == {"Makers & Friends"}
+    again = run_import(store, tmp_path / "forum", settings)  # and stays there
+    assert (again.group_id, again.new_events) == ("Makers & Friends", 0)
+    # --group still wins: the chat id keeps a JSON export apart
+    apart = run_import(store, tmp_path / "forum", replace(settings, group=FORUM_GROUP))
+    assert apart.group_id == FORUM_GROUP
 
 
 def test_an_import_never_moves_an_identity_the_operator_linked(store: Store) -> None:

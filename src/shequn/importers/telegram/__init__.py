@@ -57,6 +57,9 @@ class TelegramImporter:
         #: True when the export names its group by title only (HTML: no chat id), so that
         #: ``shequn.ingest`` may store it in the group a JSON export of the chat went to
         self.group_by_title = False
+        #: a JSON export's chat title, so that ``shequn.ingest`` may store it in the group
+        #: HTML exports of the chat went to (keyed by that title) when its id is new
+        self.group_title: str | None = None
         not_telegram = ImportFormatError(
             "is not a Telegram Desktop export: no result.json with a chat or account, "
             "and no messages.html written by Telegram Desktop",
@@ -70,6 +73,7 @@ class TelegramImporter:
             self._json = JsonExport(self.source, head)
             self.group_name = "Telegram account export" if head.account else self._json.group_key
             self.account = head.account
+            self.group_title = None if head.account else head.name
         elif self.source.kind == "html":
             if not _looks_html(self.source.head(self.source.files[0], 16 << 10)):
                 raise not_telegram
@@ -188,6 +192,11 @@ class TelegramImporter:
             if not j.head.account and group in j.group_names and group != j.group_names[group]:
                 self._notes.append(f"group {group} is the chat {j.group_names[group]!r}")
             title = j.head.name
+            if not j.head.account and group == title and group != self.group_name:
+                self._notes.append(
+                    f"chat {self.group_name} stored in group {title!r}, where the store holds "
+                    "its HTML exports (they have no chat id, so they are keyed by its title)"
+                )
             if not j.head.account and title in self._known and group != title:
                 self._notes.append(
                     f"the store holds HTML imports of {title!r} in group {title!r} (HTML has no "
