@@ -20,11 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-from collections import Counter
 from pathlib import Path
 from typing import Any
-
-import pyarrow.parquet as pq
 
 from shequn.analytics.context import build_context
 from shequn.analytics.metrics.common import ALL_GROUPS
@@ -34,20 +31,10 @@ from shequn.analytics.source import duckdb_log
 from shequn.importers.base import ImportSettings
 from shequn.ingest import run_import
 from shequn.simulate import simulate_export
+from shequn.simulate.truth import true_replies
 from shequn.store import open_store
 
 FORMATS = ("discord", "telegram", "slack", "wechat:pywxdump", "wechat:memotrace", "whatsapp")
-
-
-def true_draws(out: Path) -> Counter[str]:
-    """Replies each member id truly received, from the truth's hidden reply lines."""
-    events = pq.read_table(next(out.rglob("truth_events.parquet"))).to_pylist()
-    author = {r["line"]: r["member"] for r in events if r["kind"] == "message_posted"}
-    return Counter(
-        author[r["reply_to_line"]]
-        for r in events
-        if r["kind"] == "message_posted" and r["reply_to_line"] in author
-    )
 
 
 def precision_recall(predicted: set[str], actual: set[str]) -> str:
@@ -86,7 +73,8 @@ def measure(spec: str, args: argparse.Namespace, root: Path) -> dict[str, Any]:
     def true(role: str) -> set[str]:
         return {m for m, x in role_of.items() if x == role}
 
-    drawn = {f"{platform}:{m}": float(n) for m, n in true_draws(out / "sim").items()}
+    _, replies = true_replies(next((out / "sim").rglob("truth_events.parquet")))
+    drawn = {f"{platform}:{m}": float(n) for m, n in replies.items()}
     oracle: set[str] = set()
     signals = [r for r in results["roles.signals"].to_pylist() if r["group"] != ALL_GROUPS]
     for group in {r["group"] for r in signals}:

@@ -9,7 +9,6 @@ it), imports it, and matches each imported event to the truth row of the same
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -89,17 +88,3 @@ def assert_reimport_adds_nothing(
     again = run_import(store, export, settings)
     assert again.new_events == 0
     assert store.stats()["messages"] == messages
-
-
-def true_replies(events_path: Path) -> tuple[Counter[str], Counter[str]]:
-    """(messages posted, true replies received) per member id, from the truth's
-    ``reply_to_line`` — the replies a WhatsApp export hides."""
-    truth = pq.read_table(events_path).to_pylist()
-    line_author = {r["line"]: r["member"] for r in truth if r["kind"] == "message_posted"}
-    posts = Counter(r["member"] for r in truth if r["kind"] == "message_posted")
-    replies = Counter(
-        line_author[r["reply_to_line"]]
-        for r in truth
-        if r["kind"] == "message_posted" and r["reply_to_line"] in line_author
-    )
-    return posts, replies

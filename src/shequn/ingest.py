@@ -22,7 +22,7 @@ from shequn.importers import open_export
 from shequn.importers.base import Batch, Importer, ImportSettings
 from shequn.pipeline import read_ahead
 from shequn.privacy.forgetting import ForgottenFilter
-from shequn.privacy.keys import fingerprint, privacy_key
+from shequn.privacy.keys import privacy_key
 from shequn.privacy.pseudonyms import WITHHELD, Pseudonymizer
 from shequn.store.base import GroupInfo, ImportRecord, ImportSpec, Store, Window
 
@@ -299,11 +299,8 @@ def _not_forgotten(
     forgotten = ForgottenFilter.for_store(store)
     if not forgotten.forgotten or not pairs:
         return pairs
-
-    def gone(identity: str) -> bool:
-        return (platform, fingerprint(forgotten.key, platform, identity)) in forgotten.forgotten
-
-    return [(a, b) for a, b in pairs if not gone(a) and not gone(b)]
+    gone = forgotten.is_forgotten
+    return [(a, b) for a, b in pairs if not gone(platform, a) and not gone(platform, b)]
 
 
 def _after(batch: Batch, committed: int) -> Batch:

@@ -15,7 +15,7 @@ from shequn.analytics.context import Context
 from shequn.analytics.metrics import inferred_draw as em
 from shequn.analytics.metrics.conversation import message_links
 from shequn.analytics.runner import run_metrics
-from truth import true_replies
+from shequn.simulate.truth import true_replies
 
 
 def simple_em(

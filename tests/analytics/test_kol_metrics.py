@@ -10,7 +10,7 @@ import pyarrow as pa
 from shequn.analytics.context import Context
 from shequn.analytics.metrics import kols
 from shequn.analytics.runner import run_metrics
-from truth import true_replies
+from shequn.simulate.truth import true_replies
 
 
 def signal(member: str, messages: int, replies: int, **values: Any) -> dict[str, Any]:

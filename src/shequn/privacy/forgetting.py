@@ -66,6 +66,10 @@ class ForgottenFilter:
         forgotten = store.forgotten()
         return cls(privacy_key(store) if forgotten else b"", forgotten)
 
+    def is_forgotten(self, platform: str, identity: str) -> bool:
+        """True when the store was told to forget ``identity`` of ``platform``."""
+        return (platform, fingerprint(self.key, platform, identity)) in self.forgotten
+
     def apply(self, events: pa.Table) -> pa.Table:
         if not self.forgotten or events.num_rows == 0:
             return events
@@ -114,8 +118,7 @@ class ForgottenFilter:
 
         def forgotten(platform: str, identity: str) -> bool:
             if (platform, identity) not in known:
-                digest = fingerprint(self.key, platform, identity)
-                known[(platform, identity)] = (platform, digest) in self.forgotten
+                known[(platform, identity)] = self.is_forgotten(platform, identity)
             return known[(platform, identity)]
 
         changed = False

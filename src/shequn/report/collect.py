@@ -399,10 +399,11 @@ def write_json(report: Report, out: TextIO) -> None:
     at = 0
     for name, token in tokens.items():
         # the token is a JSON string of its own: it cannot occur inside another string
-        place = text.index(json.dumps(token, ensure_ascii=False), at)
+        quoted = json.dumps(token, ensure_ascii=False)
+        place = text.index(quoted, at)
         out.write(text[at:place])
         _write_rows(report.results[name], out)
-        at = place + len(json.dumps(token, ensure_ascii=False))
+        at = place + len(quoted)
     out.write(text[at:])
 
 

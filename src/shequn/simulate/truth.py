@@ -249,3 +249,17 @@ def truth_document(
 def write_truth_json(path: Path, document: dict[str, Any]) -> None:
     """Write truth.json (UTF-8, stable key order, one trailing newline)."""
     path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def true_replies(events_path: Path) -> tuple[Counter[str], Counter[str]]:
+    """(messages posted, true replies received) per member id, from the truth's
+    ``reply_to_line`` in ``truth_events.parquet`` — the replies a WhatsApp export hides."""
+    truth = pq.read_table(events_path).to_pylist()
+    line_author = {r["line"]: r["member"] for r in truth if r["kind"] == "message_posted"}
+    posts = Counter(r["member"] for r in truth if r["kind"] == "message_posted")
+    replies = Counter(
+        line_author[r["reply_to_line"]]
+        for r in truth
+        if r["kind"] == "message_posted" and r["reply_to_line"] in line_author
+    )
+    return posts, replies

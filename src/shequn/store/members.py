@@ -156,12 +156,7 @@ class MemberOperations(SqlHooks):
         may find thousands).
         """
         with self._transaction():
-            linked = dict(
-                self._fetchall(
-                    "SELECT identity, member_key FROM identity_links WHERE platform = ?",
-                    [platform],
-                )
-            )
+            linked = self.identity_links(platform)
             taken = set(linked.values())
             rows: list[tuple[str, str, str, int]] = []
             for identity, same in pairs:

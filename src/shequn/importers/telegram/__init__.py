@@ -120,7 +120,7 @@ class TelegramImporter:
         group and the chat's title (an HTML import's group); None for an account export."""
         if self.account:
             return None
-        title = self._json.head.name if self._json is not None else None
+        title = self.group_title
         return [group] if title is None or title == group else [group, title]
 
     def identity_links(self) -> list[tuple[str, str]]:
