@@ -206,9 +206,7 @@ class TelegramImporter:
                 )
             linked = len({named for people in self._people() for named in people.links})
             if linked:
-                self._notes.append(
-                    f"{linked} display names of earlier HTML imports linked to their user ids"
-                )
+                self._notes.append(_linked_names_note(linked))
         elif self._html is not None:
             self._notes.extend(_html_member_notes(self._html.people))
             if group != self.group_name:
@@ -274,6 +272,10 @@ def _html_member_notes(people: People) -> list[str]:
         f"{unresolved} ambiguous left as names, {len(people.unknown)} not known by id kept as names"
     ]
     if people.links:
-        linked = len(people.links)
-        notes.append(f"{linked} display names of earlier HTML imports linked to their user ids")
+        notes.append(_linked_names_note(len(people.links)))
     return notes
+
+
+def _linked_names_note(linked: int) -> str:
+    """The one wording of the note, whichever format's import made the links."""
+    return f"{linked} display names of earlier HTML imports linked to their user ids"
