@@ -34,7 +34,7 @@ from datetime import date, datetime, time
 from typing import Any, ClassVar, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
-from shequn.engines.base import Action, EngineEvent, taken_fields
+from shequn.engines.base import NO_DEADLINE, Action, EngineEvent, taken_fields
 from shequn.playbook.model import Playbook
 
 #: actions after which a message earns nothing and checks nobody in
@@ -149,6 +149,8 @@ class CheckInState:
     groups: dict[str, dict[str, Streak]] = field(default_factory=dict)
     #: keys of messages an engine deleted or held before we saw them (no check-in)
     suppressed: set[str] = field(default_factory=set)
+    #: never a deadline (keeps_due: the runner reads this instead of next_deadline)
+    due: int = NO_DEADLINE
 
 
 class CheckInEngine:
@@ -185,6 +187,9 @@ class CheckInEngine:
 
     def next_deadline(self, state: CheckInState) -> int | None:
         return None
+
+    #: ``state.due`` is kept equal to ``next_deadline`` (the runner reads it, base.py)
+    keeps_due: ClassVar[bool] = True
 
     @staticmethod
     def reads_feedback(engine: str, kind: str) -> bool:
