@@ -38,7 +38,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from engines import COMMUNITY, playbook_text, synthesize  # noqa: E402
-
 from shequn.engines.registry import load_engines  # noqa: E402
 from shequn.engines.runner import Runner, engine_events  # noqa: E402
 from shequn.playbook import parse_playbook  # noqa: E402
@@ -120,9 +119,7 @@ def main() -> None:
                 parts.update(_rows(tmp / f"shard-{shard}-of-{args.shards}.jsonl"))
             only_whole = Counter((r[2], r[1]) for k, r in whole.items() if k not in parts)
             only_parts = Counter((r[2], r[1]) for k, r in parts.items() if k not in whole)
-            differ = Counter(
-                (r[2], r[1]) for k, r in whole.items() if k in parts and parts[k] != r
-            )
+            differ = Counter((r[2], r[1]) for k, r in whole.items() if k in parts and parts[k] != r)
             print(f"actions: one process {len(whole):,}, shards {len(parts):,}")
             print(f"  only in one process (engine, kind): {dict(only_whole)}")
             print(f"  only in the shards: {dict(only_parts)}")
