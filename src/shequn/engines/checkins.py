@@ -219,10 +219,18 @@ class CheckInEngine:
                 if deleted:
                     return state, []
             text = event.text
-            # CheckInMatcher.match's cheap test (the first character) first: most
-            # messages are no check-in
-            if not text or text.lstrip()[:1].casefold() not in self.matcher.first:
+            if not text:
                 return state, []
+            # CheckInMatcher.match's cheap test (the first character) first: most
+            # messages are no check-in. ``first`` holds each keyword's (casefolded) first
+            # character and its upper case, so a printable ASCII character other than a
+            # space is in it exactly when its casefold is: no new string for most texts
+            first = text[0]
+            if first not in self.matcher.first:
+                if "!" <= first <= "~":
+                    return state, []
+                if text.lstrip()[:1].casefold() not in self.matcher.first:
+                    return state, []
             keyword = self.matcher.match(text)
             if keyword is None:
                 return state, []

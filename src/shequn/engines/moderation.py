@@ -266,11 +266,11 @@ class ModerationEngine:
             self._lift_mutes(state, event, out)
         kind = event.kind
         if kind == "message_posted":
-            self._message(state, event, out, edited=False)
+            self._message(state, event, out, False)
         elif kind == TICK:
             pass
         elif kind == "message_edited":
-            self._message(state, event, out, edited=True)
+            self._message(state, event, out, True)
         elif kind == "action_taken":
             self._action_taken(state, event, out)
         elif kind in ("member_joined", "member_listed", "member_renamed"):
@@ -284,7 +284,7 @@ class ModerationEngine:
     # --- messages -----------------------------------------------------------------------
 
     def _message(
-        self, state: ModerationState, ev: EngineEvent, out: list[Action], *, edited: bool
+        self, state: ModerationState, ev: EngineEvent, out: list[Action], edited: bool
     ) -> None:
         member = ev.member
         if member is None or ev.is_bot:
@@ -424,9 +424,14 @@ class ModerationEngine:
         ts: int,
         fired: list[tuple[CompiledRule, str]],
     ) -> None:
-        text = " ".join(low.split())
-        if not text:
-            return
+        # " ".join(low.split()): in a printable text the only whitespace is " " (over
+        # all of Unicode), so one without runs or ends of spaces is its own normal form
+        if low.isprintable() and "  " not in low and low[0] != " " and low[-1] != " ":
+            text = low
+        else:
+            text = " ".join(low.split())
+            if not text:
+                return
         texts = ms.texts
         if texts is None:
             texts = ms.texts = {}
