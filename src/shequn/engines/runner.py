@@ -43,6 +43,7 @@ from datetime import UTC, datetime
 from itertools import repeat
 from typing import Any, Final, NamedTuple
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -500,9 +501,9 @@ def _batch_events(
     platform = col("platform")
     ts_us = pc.cast(col("ts"), pa.int64())
     ts_s = pc.divide(ts_us, _US)
-    group = pc.binary_join_element_wise(platform, col("group_id"), "/")
-    member = pc.binary_join_element_wise(platform, col("member_id"), ":").to_pylist()
-    actor = pc.binary_join_element_wise(platform, col("by_member_id"), ":").to_pylist()
+    group = _shared(pc.binary_join_element_wise(platform, col("group_id"), "/"))
+    member = _shared(pc.binary_join_element_wise(platform, col("member_id"), ":"))
+    actor = _shared(pc.binary_join_element_wise(platform, col("by_member_id"), ":"))
     if links:
         get = links.get
         member = [m if m is None else get(m, m) for m in member]
@@ -523,8 +524,8 @@ def _batch_events(
     events = map(
         _make_event,
         col("key").to_pylist(),
-        col("kind").to_pylist(),
-        group.to_pylist(),
+        _shared(col("kind")),
+        group,
         ts_s.to_pylist(),
         member,
         actor,
@@ -541,6 +542,20 @@ def _batch_events(
         repeat(None, rows),
     )
     return zip(events, ts_us.to_pylist(), strict=True)
+
+
+def _shared(strings: pa.Array) -> list[str | None]:
+    """``strings.to_pylist()``, but each distinct string one object: the engines' dict
+    lookups by kind, group and member then hash it once (not once per event) and find
+    their keys by identity."""
+    encoded = pc.dictionary_encode(strings)
+    values: list[str | None] = encoded.dictionary.to_pylist()
+    indices = encoded.indices
+    if indices.null_count:
+        indices = pc.fill_null(indices, len(values))
+        values.append(None)
+    shared: list[str | None] = np.array(values, dtype=object)[indices.to_numpy()].tolist()
+    return shared
 
 
 #: ``EngineEvent(...)`` with every field, positional (``extra`` then ``member_name``,
