@@ -205,6 +205,7 @@ class Timed:
         self.steps = 0
         # routed as the engine itself is (the runner reads these with getattr)
         self.kinds = getattr(engine, "kinds", None)
+        self.keeps_due = getattr(engine, "keeps_due", False)
         reads = getattr(engine, "reads_feedback", None)
         if reads is not None:
             self.reads_feedback = reads

@@ -356,3 +356,66 @@ def test_an_engine_with_kinds_sees_only_those() -> None:
     )
     runner.finish(T0 + 1000)
     assert runner.counts.ticks == 1 and seen == ["member_joined"]
+
+
+def test_an_unread_action_counts_in_the_number_of_an_equal_one_read_later() -> None:
+    """Actions nobody reads or keeps get no key and are numbered only when needed; an
+    equal action after them in the same root (here fed back because a deadline came
+    due) still gets the number it would have had (1, not 0)."""
+    seen: list[str] = []
+
+    class Echo:  # a notice on a message, and again on the watcher's warn fed back
+        name: ClassVar[str] = "echo"
+        kinds: ClassVar[frozenset[str]] = frozenset({"message_posted", "action_taken"})
+
+        def start(self) -> None:
+            return None
+
+        def reads_feedback(self, engine: str, kind: str) -> bool:
+            return engine == "watcher"
+
+        def step(self, state: None, event: EngineEvent) -> tuple[None, list[Action]]:
+            notice = Action("notice", event.group, "telegram:m", event.ts, "echo", "hi", cause="x")
+            return None, [notice]
+
+        def next_deadline(self, state: None) -> None:
+            return None
+
+    class Watcher:  # warns on a message and is due at once; records what it is fed
+        name: ClassVar[str] = "watcher"
+        kinds: ClassVar[frozenset[str]] = frozenset({"message_posted"})
+
+        def start(self) -> list[int]:
+            return []
+
+        def reads_feedback(self, engine: str, kind: str) -> bool:
+            return False
+
+        def step(self, state: list[int], event: EngineEvent) -> tuple[list[int], list[Action]]:
+            if event.kind == "message_posted":
+                state.append(event.ts)
+                warn = Action("warn", event.group, "telegram:w", event.ts, "watcher", "w")
+                return state, [warn]
+            seen.append(event.key)
+            state.clear()
+            return state, []
+
+        def next_deadline(self, state: list[int]) -> int | None:
+            return state[0] if state else None
+
+    runner = Runner("makers", [Echo(), Watcher()], keep_from_us=2**62)
+    message = ev("message_posted", T0)
+    runner.feed_all(feed([message]))
+    ident = (message.group, "action", "echo", "x", "notice", "telegram:m")
+    second = natural_key("shequn", "makers", *ident, 1)
+    assert seen == [second]
+    assert runner.counts.actions == 3 and not runner.taken
+
+
+def test_the_garbage_collector_threshold_is_restored_after_a_replay() -> None:
+    import gc
+
+    before = gc.get_threshold()
+    runner = _runner()
+    runner.feed_all(feed([ev("message_posted", T0 + i) for i in range(3)]))
+    assert gc.get_threshold() == before

@@ -15,7 +15,8 @@ event once.
 Deadlines (screening time limits, grace periods, warning expiry, mute ends, daily
 resets) fire on ``tick`` events: the runner emits one every :data:`TICK_SECONDS` of
 the log's own time (of the wall clock when live), per group, whenever an engine has
-a deadline due (``next_deadline``), so a deadline fires even when the group is silent.
+a deadline due (``next_deadline``, or ``state.due`` for an engine that declares
+``keeps_due``), so a deadline fires even when the group is silent.
 
 Every action carries its explanation, in words an operator reads: "removed: third
 link-spam within 24 h, rule `no-links`, after warn at 10:02 and mute at 10:40".
@@ -36,6 +37,9 @@ from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
 #: the log-time interval of tick events, in seconds
 TICK_SECONDS: Final = 60
 TICK: Final = "tick"
+#: "no deadline": what an engine that keeps its deadline on its state (``keeps_due``)
+#: holds in ``state.due`` when it has none
+NO_DEADLINE: Final = 2**62
 
 ACTION_KINDS: Final = (
     "warn",  # a public or private warning naming the rule
@@ -137,6 +141,10 @@ class Engine(Protocol, Generic[S]):
 # Optional, read by the runner with getattr (docs/engines/runner.md, "Routing"):
 #   kinds: frozenset[str]   the event kinds the engine takes; it is stepped on others
 #                           only while its next_deadline is due
+#   keeps_due: bool         True: every state it returns has an int attribute ``due``,
+#                           always what next_deadline would return (NO_DEADLINE for
+#                           None); the runner reads it after each step instead of
+#                           calling next_deadline (a call per engine and event saved)
 #   reads_feedback(engine: str, kind: str) -> bool
 #                           whether it reads another engine's fed-back action of kind
 #   snapshot(state) -> dict what replay compares

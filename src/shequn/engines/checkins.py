@@ -34,7 +34,7 @@ from datetime import date, datetime, time
 from typing import Any, ClassVar, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
-from shequn.engines.base import Action, EngineEvent, taken_fields
+from shequn.engines.base import NO_DEADLINE, Action, EngineEvent, taken_fields
 from shequn.playbook.model import Playbook
 
 #: actions after which a message earns nothing and checks nobody in
@@ -149,6 +149,8 @@ class CheckInState:
     groups: dict[str, dict[str, Streak]] = field(default_factory=dict)
     #: keys of messages an engine deleted or held before we saw them (no check-in)
     suppressed: set[str] = field(default_factory=set)
+    #: never a deadline (keeps_due: the runner reads this instead of next_deadline)
+    due: int = NO_DEADLINE
 
 
 class CheckInEngine:
@@ -186,6 +188,9 @@ class CheckInEngine:
     def next_deadline(self, state: CheckInState) -> int | None:
         return None
 
+    #: ``state.due`` is kept equal to ``next_deadline`` (the runner reads it, base.py)
+    keeps_due: ClassVar[bool] = True
+
     @staticmethod
     def reads_feedback(engine: str, kind: str) -> bool:
         """Deletions and holds: a deleted message checks nobody in."""
@@ -214,10 +219,18 @@ class CheckInEngine:
                 if deleted:
                     return state, []
             text = event.text
-            # CheckInMatcher.match's cheap test (the first character) first: most
-            # messages are no check-in
-            if not text or text.lstrip()[:1].casefold() not in self.matcher.first:
+            if not text:
                 return state, []
+            # CheckInMatcher.match's cheap test (the first character) first: most
+            # messages are no check-in. ``first`` holds each keyword's (casefolded) first
+            # character and its upper case, so a printable ASCII character other than a
+            # space is in it exactly when its casefold is: no new string for most texts
+            first = text[0]
+            if first not in self.matcher.first:
+                if "!" <= first <= "~":
+                    return state, []
+                if text.lstrip()[:1].casefold() not in self.matcher.first:
+                    return state, []
             keyword = self.matcher.match(text)
             if keyword is None:
                 return state, []

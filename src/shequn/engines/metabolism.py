@@ -40,7 +40,7 @@ from datetime import datetime
 from typing import ClassVar, Final
 from zoneinfo import ZoneInfo
 
-from shequn.engines.base import TICK, Action, EngineEvent, taken_fields
+from shequn.engines.base import NO_DEADLINE, TICK, Action, EngineEvent, taken_fields
 from shequn.engines.rules import (
     DAY,
     clock,
@@ -79,6 +79,8 @@ class MetabolismState:
     warned: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     #: (when, group, member or "" for a re-check)
     deadlines: list[tuple[int, str, str]] = field(default_factory=list)
+    #: the earliest of ``deadlines`` (NO_DEADLINE: none), read by the runner (keeps_due)
+    due: int = NO_DEADLINE
     #: group → when a re-check is scheduled
     rechecks: dict[str, int] = field(default_factory=dict)
     #: groups that reached ``at_share`` and are not yet down to ``down_to_share``
@@ -130,6 +132,9 @@ class MetabolismEngine:
     def next_deadline(self, state: MetabolismState) -> int | None:
         return state.deadlines[0][0] if state.deadlines else None
 
+    #: ``state.due`` is kept equal to ``next_deadline`` (the runner reads it, base.py)
+    keeps_due: ClassVar[bool] = True
+
     @staticmethod
     def reads_feedback(engine: str, kind: str) -> bool:
         """Removals by the other engines (a rejection may remove too)."""
@@ -142,7 +147,7 @@ class MetabolismEngine:
         if group not in self.caps:
             return state, []
         out: list[Action] = []
-        if state.deadlines and state.deadlines[0][0] <= event.ts:
+        if state.due <= event.ts:
             self._deadlines(state, event, out)
         kind = event.kind
         member = event.member
@@ -214,6 +219,7 @@ class MetabolismEngine:
             return
         state.rechecks[group] = when
         heapq.heappush(state.deadlines, (when, group, _RECHECK))
+        state.due = state.deadlines[0][0]
 
     # --- deciding -----------------------------------------------------------------------
 
@@ -223,6 +229,7 @@ class MetabolismEngine:
         recheck: set[str] = set()
         while heap and heap[0][0] <= ev.ts:
             when, group, member = heapq.heappop(heap)
+            state.due = heap[0][0] if heap else NO_DEADLINE
             if member == _RECHECK:
                 if state.rechecks.get(group) == when:
                     del state.rechecks[group]
@@ -302,6 +309,7 @@ class MetabolismEngine:
                 until = now + s.grace
                 state.warned[(group, member)] = (now, until)
                 heapq.heappush(state.deadlines, (until, group, member))
+                state.due = state.deadlines[0][0]
                 text = (
                     f"This group is nearly full and you have been {silent}. Post a message "
                     f"before {clock(until, zone)} to keep your place."

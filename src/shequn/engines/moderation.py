@@ -42,7 +42,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
 
-from shequn.engines.base import TICK, Action, EngineEvent, taken_fields
+from shequn.engines.base import NO_DEADLINE, TICK, Action, EngineEvent, taken_fields
 from shequn.engines.rules import (
     DAY,
     FloodMatcher,
@@ -131,6 +131,8 @@ class ModerationState:
     )
     #: (until, group, member): mutes to lift (stale entries are skipped)
     unmutes: list[tuple[int, str, str]] = field(default_factory=list)
+    #: the earliest of ``unmutes`` (NO_DEADLINE: none), read by the runner (keeps_due)
+    due: int = NO_DEADLINE
 
 
 _VERBS: Final = {"warn": "warned", "notice": "sent a notice", "remove": "removed"}
@@ -244,6 +246,9 @@ class ModerationEngine:
     def next_deadline(self, state: ModerationState) -> int | None:
         return state.unmutes[0][0] if state.unmutes else None
 
+    #: ``state.due`` is kept equal to ``next_deadline`` (the runner reads it, base.py)
+    keeps_due: ClassVar[bool] = True
+
     @staticmethod
     def reads_feedback(engine: str, kind: str) -> bool:
         """Screening's restrictions and decisions; penalties decided elsewhere."""
@@ -257,15 +262,15 @@ class ModerationEngine:
         if event.group not in self.zones:
             return state, []
         out: list[Action] = []
-        if state.unmutes and state.unmutes[0][0] <= event.ts:
+        if state.due <= event.ts:
             self._lift_mutes(state, event, out)
         kind = event.kind
         if kind == "message_posted":
-            self._message(state, event, out, edited=False)
+            self._message(state, event, out, False)
         elif kind == TICK:
             pass
         elif kind == "message_edited":
-            self._message(state, event, out, edited=True)
+            self._message(state, event, out, True)
         elif kind == "action_taken":
             self._action_taken(state, event, out)
         elif kind in ("member_joined", "member_listed", "member_renamed"):
@@ -279,7 +284,7 @@ class ModerationEngine:
     # --- messages -----------------------------------------------------------------------
 
     def _message(
-        self, state: ModerationState, ev: EngineEvent, out: list[Action], *, edited: bool
+        self, state: ModerationState, ev: EngineEvent, out: list[Action], edited: bool
     ) -> None:
         member = ev.member
         if member is None or ev.is_bot:
@@ -419,9 +424,14 @@ class ModerationEngine:
         ts: int,
         fired: list[tuple[CompiledRule, str]],
     ) -> None:
-        text = " ".join(low.split())
-        if not text:
-            return
+        # " ".join(low.split()): in a printable text the only whitespace is " " (over
+        # all of Unicode), so one without runs or ends of spaces is its own normal form
+        if low.isprintable() and "  " not in low and low[0] != " " and low[-1] != " ":
+            text = low
+        else:
+            text = " ".join(low.split())
+            if not text:
+                return
         texts = ms.texts
         if texts is None:
             texts = ms.texts = {}
@@ -521,6 +531,7 @@ class ModerationEngine:
             ms.muted_until = until
             ms.held_by = rule.id
             heapq.heappush(state.unmutes, (until, ev.group, member))
+            state.due = state.unmutes[0][0]
             details["until"] = until
             verb = f"muted for {duration_words(step.duration)}"
         elif action == "remove":
@@ -576,6 +587,7 @@ class ModerationEngine:
         heap = state.unmutes
         while heap and heap[0][0] <= ev.ts:
             until, group, member = heapq.heappop(heap)
+            state.due = heap[0][0] if heap else NO_DEADLINE
             ms = state.members.get((group, member))
             if ms is None or ms.muted_until != until:
                 continue  # extended, or already lifted
@@ -652,6 +664,7 @@ class ModerationEngine:
                 ms.muted_until = until
                 ms.held_by = None
                 heapq.heappush(state.unmutes, (until, ev.group, member))
+                state.due = state.unmutes[0][0]
         if action == "remove":
             ms.removed_by = f"removed at {clock(ev.ts, self.zones[ev.group])} by {engine}"
             ms.held_by = None

@@ -33,6 +33,7 @@ returns) the actions caused by events and ticks after the stored cursor.
 from __future__ import annotations
 
 import bisect
+import gc
 import hashlib
 import json
 import time
@@ -42,11 +43,20 @@ from datetime import UTC, datetime
 from itertools import repeat
 from typing import Any, Final, NamedTuple
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from shequn.engines.adapters import Adapter
-from shequn.engines.base import ACTION_KINDS, TICK, TICK_SECONDS, Action, Engine, EngineEvent
+from shequn.engines.base import (
+    ACTION_KINDS,
+    NO_DEADLINE,
+    TICK,
+    TICK_SECONDS,
+    Action,
+    Engine,
+    EngineEvent,
+)
 from shequn.engines.dedup import SeenKeys
 from shequn.events import KEY_SEPARATOR
 from shequn.playbook import parse_playbook
@@ -61,8 +71,12 @@ LEDGER_PLATFORM: Final = "shequn"
 MAX_FEEDBACK_DEPTH: Final = 16
 #: rows converted to EngineEvents at a time
 CHUNK_ROWS: Final = 65_536
-#: "no deadline", as a number
-NEVER: Final = 2**63
+#: the cyclic garbage collector's first threshold while the runner replays (CPython's
+#: default, 700 allocations, has it sweep the young engine records over and over: ≈ 4 %
+#: of the replay's instructions); restored after
+GC_YOUNG: Final = 50_000
+#: "no deadline", as a number (an engine's ``state.due`` says it the same way)
+NEVER: Final = NO_DEADLINE
 
 _KINDS: Final = frozenset(ACTION_KINDS)
 _SEP: Final = KEY_SEPARATOR
@@ -73,6 +87,10 @@ _US: Final = 1_000_000
 
 
 _Step = Callable[[Any, EngineEvent], tuple[Any, list[Action]]]
+_Next = Callable[[Any], int | None]
+#: how one engine is stepped: its index, ``step`` and ``next_deadline`` (``None`` when
+#: it keeps its deadline on its state as ``due``, read without a call)
+_Plan = tuple[tuple[int, _Step, _Next | None], ...]
 
 
 class EngineContractError(RuntimeError):
@@ -130,10 +148,18 @@ class Runner:
         #: log time (s) up to which ticks and events are done
         self.clock: int | None = None
         self._numbers: dict[tuple[str, str, str, str, str | None], int] = {}
+        #: this root's actions that got no key (nobody read or kept them), not numbered
+        #: yet: numbered only if an equal action after them needs its key (_number)
+        self._unnumbered: list[Action] = []
         self._root_us = 0
         self._keep = keep_from_us is None
         self._steps: list[_Step] = [engine.step for engine in self.engines]
-        self._nexts = [engine.next_deadline for engine in self.engines]
+        self._nexts: list[_Next] = [engine.next_deadline for engine in self.engines]
+        #: each engine's ``next_deadline``, or None when it keeps ``state.due`` (base.py)
+        self._asks: list[_Next | None] = [
+            None if getattr(engine, "keeps_due", False) else engine.next_deadline
+            for engine in self.engines
+        ]
         #: each engine's optional ``kinds`` and ``reads_feedback`` (None: everything)
         self._kinds: list[frozenset[str] | None] = [
             _optional_set(engine, "kinds") for engine in self.engines
@@ -150,50 +176,73 @@ class Runner:
         self._min_due = min(self._dues, default=NEVER)
         #: event kind → the indexes of the engines that take it
         self._routes: dict[str, tuple[int, ...]] = {}
-        #: (engine, action kind) → the indexes of the engines that read such feedback
-        self._fb_routes: dict[tuple[str, str], tuple[int, ...]] = {}
+        #: event kind → how to step the engines that take it (its route, see _Plan)
+        self._plans: dict[str, _Plan] = {}
+        #: (engine, action kind) → how to step the engines that read such feedback
+        self._fb_plans: dict[tuple[str, str], _Plan] = {}
 
     # -- driving -----------------------------------------------------------------
     def feed(self, event: EngineEvent, at_us: int | None = None) -> None:
         """Process one stored event (``at_us``: its exact log time, default ``ts``)."""
-        ts = event.ts
-        clock = self.clock
-        if clock is None or ts > clock:
-            if (
-                clock is not None
-                and self._min_due <= ts  # else no deadline is due yet: no tick
-                and ts // TICK_SECONDS > clock // TICK_SECONDS
-            ):
-                self._ticks(ts)
-            self.clock = ts
-        if event.group not in self._known:
-            self._known.add(event.group)
-            bisect.insort(self.groups, event.group)
-        self.counts.events += 1
-        seen = self.seen  # SeenKeys.first_time, inlined: every stored event passes here
-        key = event.key
-        if key in seen.current or key in seen.previous:
-            self.counts.duplicates += 1
-            return
-        if ts // seen.horizon > seen.generation:
-            seen.first_time(key, ts)
-        else:
-            seen.current.add(key)
-        # a new root: _begin, inlined (this runs once per stored event)
-        if self._numbers:
-            self._numbers.clear()
-        self._root_us = at_us = ts * _US if at_us is None else at_us
-        self._keep = self.keep_from_us is None or at_us > self.keep_from_us
-        route = self._routes.get(event.kind)
-        if route is None:
-            route = self._route(event.kind)
-        self._dispatch(event, route, 0)
+        self.feed_all(((event, event.ts * _US if at_us is None else at_us),))
 
     def feed_all(self, events: Iterable[tuple[EngineEvent, int]]) -> None:
-        """Process (event, log time in µs) pairs in log order."""
-        feed = self.feed
-        for event, at_us in events:
-            feed(event, at_us)
+        """Process (event, log time in µs) pairs in log order.
+
+        This loop runs once per stored event: the ticks due before it, the group
+        list, the duplicate check (``SeenKeys.first_time``) and a new root
+        (``_begin``) are inlined. The garbage collector's first threshold is raised to
+        :data:`GC_YOUNG` meanwhile (cycles are still collected, less often).
+        """
+        seen = self.seen
+        known = self._known
+        plans = self._plans
+        numbers, unnumbered = self._numbers, self._unnumbered
+        keep_from = self.keep_from_us
+        dispatch = self._dispatch
+        fed = duplicates = 0
+        threshold = gc.get_threshold()
+        if 0 < threshold[0] < GC_YOUNG:
+            gc.set_threshold(GC_YOUNG, *threshold[1:])
+        try:
+            for event, at_us in events:
+                ts = event.ts
+                clock = self.clock
+                if clock is None or ts > clock:
+                    if (
+                        clock is not None
+                        and self._min_due <= ts  # else no deadline is due yet: no tick
+                        and ts // TICK_SECONDS > clock // TICK_SECONDS
+                    ):
+                        self._ticks(ts)
+                    self.clock = ts
+                group = event.group
+                if group not in known:
+                    known.add(group)
+                    bisect.insort(self.groups, group)
+                fed += 1
+                key = event.key
+                if key in seen.current or key in seen.previous:
+                    duplicates += 1
+                    continue
+                if ts // seen.horizon > seen.generation:
+                    seen.first_time(key, ts)
+                else:
+                    seen.current.add(key)
+                if numbers:
+                    numbers.clear()
+                if unnumbered:
+                    unnumbered.clear()
+                self._root_us = at_us
+                self._keep = keep_from is None or at_us > keep_from
+                plan = plans.get(event.kind)
+                if plan is None:
+                    plan = self._plan(event.kind)
+                dispatch(event, plan, 0)
+        finally:
+            gc.set_threshold(*threshold)
+            self.counts.events += fed
+            self.counts.duplicates += duplicates
 
     def finish(self, until: int) -> None:
         """Emit the ticks due up to ``until`` (s), after the last event (silent groups)."""
@@ -214,13 +263,14 @@ class Runner:
 
     # -- ticks ---------------------------------------------------------------------
     def _due(self, i: int) -> int:
-        due = self._nexts[i](self.states[i])
+        ask = self._asks[i]
+        due = self.states[i].due if ask is None else ask(self.states[i])
         return NEVER if due is None else due
 
     def _deadline(self) -> int | None:
         """The earliest deadline of any engine."""
         best = self._min_due = min(self._dues, default=NEVER)
-        return None if best == NEVER else best
+        return None if best >= NEVER else best
 
     def _ticks(self, limit: int) -> None:
         """Ticks at the grid points in (clock, limit] where a deadline is due.
@@ -231,9 +281,9 @@ class Runner:
         """
         assert self.clock is not None
         first = (self.clock // TICK_SECONDS + 1) * TICK_SECONDS
-        route = self._routes.get(TICK)
-        if route is None:
-            route = self._route(TICK)
+        plan = self._plans.get(TICK)
+        if plan is None:
+            plan = self._plan(TICK)
         while True:
             due = self._deadline()
             if due is None or due > limit:
@@ -243,15 +293,16 @@ class Runner:
                 return
             for group in self.groups:
                 self.counts.ticks += 1
-                if route or self._min_due <= at:
+                if plan or self._min_due <= at:
                     self._begin(at * _US)
-                    self._dispatch(EngineEvent(f"tick:{group}:{at}", TICK, group, at), route, 0)
+                    self._dispatch(EngineEvent(f"tick:{group}:{at}", TICK, group, at), plan, 0)
             self.clock = at
             first = at + TICK_SECONDS
 
     # -- stepping ------------------------------------------------------------------
     def _begin(self, at_us: int) -> None:
         self._numbers.clear()
+        self._unnumbered.clear()
         self._root_us = at_us
         self._keep = self.keep_from_us is None or at_us > self.keep_from_us
 
@@ -262,7 +313,16 @@ class Runner:
         self._routes[kind] = route
         return route
 
-    def _feedback_route(self, engine: str, kind: str) -> tuple[int, ...]:
+    def _plan(self, kind: str) -> _Plan:
+        """How to step the engines that take ``kind`` (:meth:`_route`)."""
+        plan = self._as_plan(self._routes.get(kind) or self._route(kind))
+        self._plans[kind] = plan
+        return plan
+
+    def _as_plan(self, route: tuple[int, ...]) -> _Plan:
+        return tuple((i, self._steps[i], self._asks[i]) for i in route)
+
+    def _feedback_plan(self, engine: str, kind: str) -> _Plan:
         """The engines that read an ``engine``'s action of ``kind`` fed back: those that
         take ``action_taken`` and whose optional ``reads_feedback(engine, kind)`` (asked
         once per pair) says yes."""
@@ -272,53 +332,55 @@ class Runner:
             for i, reads in enumerate(self._reads)
             if i in take and (reads is None or reads(engine, kind))
         )
-        self._fb_routes[(engine, kind)] = route
-        return route
+        plan = self._fb_plans[(engine, kind)] = self._as_plan(route)
+        return plan
 
     def _step(self, event: EngineEvent, depth: int) -> None:
         """Step the engines that take ``event`` (and those with a deadline due)."""
-        route = self._routes.get(event.kind)
-        if route is None:
-            route = self._route(event.kind)
-        self._dispatch(event, route, depth)
+        plan = self._plans.get(event.kind)
+        if plan is None:
+            plan = self._plan(event.kind)
+        self._dispatch(event, plan, depth)
 
-    def _dispatch(self, event: EngineEvent, route: tuple[int, ...], depth: int) -> None:
-        """Step, in order, the engines of ``route`` and every engine with a deadline due
+    def _dispatch(self, event: EngineEvent, plan: _Plan, depth: int) -> None:
+        """Step, in order, the engines of ``plan`` and every engine with a deadline due
         at ``event.ts`` (which would have acted on this event had it seen every event)."""
         ts = event.ts
         if self._min_due <= ts:
-            self._dispatch_due(event, route, depth, 0)
+            self._dispatch_due(event, plan, depth, 0)
             return
-        states, steps, nexts, dues = self.states, self._steps, self._nexts, self._dues
-        for i in route:
-            state, actions = steps[i](states[i], event)
+        states, dues = self.states, self._dues
+        for i, step, ask in plan:
+            state, actions = step(states[i], event)
             states[i] = state
-            due = nexts[i](state)
-            if due is None:
-                dues[i] = NEVER
+            if ask is None:  # kept on the state (base.py: keeps_due)
+                due = state.due
             else:
-                dues[i] = due
-                if due < self._min_due:
-                    self._min_due = due
+                due = ask(state)
+                if due is None:
+                    due = NEVER
+            dues[i] = due
+            if due < self._min_due:
+                self._min_due = due
             if actions:
                 for action in actions:
                     self._act(action, depth + 1)
             if self._min_due <= ts:  # a deadline came due meanwhile: the careful way
-                self._dispatch_due(event, route, depth, i + 1)
+                self._dispatch_due(event, plan, depth, i + 1)
                 return
 
-    def _dispatch_due(
-        self, event: EngineEvent, route: tuple[int, ...], depth: int, first: int
-    ) -> None:
+    def _dispatch_due(self, event: EngineEvent, plan: _Plan, depth: int, first: int) -> None:
         """:meth:`_dispatch` from engine ``first`` on, while some deadline is due."""
-        states, steps, nexts, dues = self.states, self._steps, self._nexts, self._dues
+        states, steps, asks, dues = self.states, self._steps, self._asks, self._dues
+        take = {i for i, _, _ in plan}
         ts = event.ts
         for i in range(first, len(steps)):
-            if i not in route and dues[i] > ts:
+            if i not in take and dues[i] > ts:
                 continue
             state, actions = steps[i](states[i], event)
             states[i] = state
-            due = nexts[i](state)
+            ask = asks[i]
+            due = state.due if ask is None else ask(state)
             dues[i] = NEVER if due is None else due
             if due is not None and due < self._min_due:
                 self._min_due = due
@@ -328,7 +390,8 @@ class Runner:
         self._min_due = min(dues, default=NEVER)
 
     def _act(self, action: Action, depth: int) -> None:
-        """Number, key and keep ``action``; feed it back to the engines that read it."""
+        """Count, and (where it is read or kept) number, key and keep ``action``; feed it
+        back to the engines that read it."""
         kind = action.kind
         # an Action subclass (scoring's PointsAward) writes its explanation only when read
         if kind not in _KINDS or (type(action) is Action and not action.explanation):
@@ -340,19 +403,19 @@ class Runner:
                 f"{kind} for {action.member} in {action.group}); an engine reacts to its "
                 "own feedback"
             )
-        ident = (action.group, action.engine, action.cause, kind, action.member)
-        numbers = self._numbers
-        n = numbers.get(ident, 0)
-        numbers[ident] = n + 1
         self.counts.actions += 1
         if kind == "remove" and not self._keep:
             self.removed_before.add((action.group, action.member))
-        route = self._fb_routes.get((action.engine, kind))
-        if route is None:
-            route = self._feedback_route(action.engine, kind)
-        fed = bool(route) or self._min_due <= action.ts
+        plan = self._fb_plans.get((action.engine, kind))
+        if plan is None:
+            plan = self._feedback_plan(action.engine, kind)
+        fed = bool(plan) or self._min_due <= action.ts
         if not (fed or self._keep):
-            return  # nobody reads it and nobody keeps it: its key and JSON are not needed
+            # nobody reads it and nobody keeps it: no key, no JSON, and numbered only if
+            # an equal action after it in this root needs its number (_number)
+            self._unnumbered.append(action)
+            return
+        n = self._number(action)
         # natural_key("shequn", community, group, "action", engine, cause, kind, member, n)
         key = _md5(
             f"shequn{_SEP}{self.community}{_SEP}{action.group}{_SEP}action{_SEP}"
@@ -394,7 +457,21 @@ class Runner:
                 None,
                 action,
             )
-            self._dispatch(event, route, depth)
+            self._dispatch(event, plan, depth)
+
+    def _number(self, action: Action) -> int:
+        """``n`` of ``action``'s key: how many equal actions (group, engine, cause, kind,
+        member) this root made before it, the unnumbered ones included."""
+        numbers = self._numbers
+        if self._unnumbered:
+            for earlier in self._unnumbered:
+                ident = (earlier.group, earlier.engine, earlier.cause, earlier.kind, earlier.member)
+                numbers[ident] = numbers.get(ident, 0) + 1
+            self._unnumbered.clear()
+        ident = (action.group, action.engine, action.cause, action.kind, action.member)
+        n = numbers.get(ident, 0)
+        numbers[ident] = n + 1
+        return n
 
 
 def _optional_set(engine: Engine[Any], name: str) -> frozenset[str] | None:
@@ -424,9 +501,9 @@ def _batch_events(
     platform = col("platform")
     ts_us = pc.cast(col("ts"), pa.int64())
     ts_s = pc.divide(ts_us, _US)
-    group = pc.binary_join_element_wise(platform, col("group_id"), "/")
-    member = pc.binary_join_element_wise(platform, col("member_id"), ":").to_pylist()
-    actor = pc.binary_join_element_wise(platform, col("by_member_id"), ":").to_pylist()
+    group = _shared(pc.binary_join_element_wise(platform, col("group_id"), "/"))
+    member = _shared(pc.binary_join_element_wise(platform, col("member_id"), ":"))
+    actor = _shared(pc.binary_join_element_wise(platform, col("by_member_id"), ":"))
     if links:
         get = links.get
         member = [m if m is None else get(m, m) for m in member]
@@ -447,8 +524,8 @@ def _batch_events(
     events = map(
         _make_event,
         col("key").to_pylist(),
-        col("kind").to_pylist(),
-        group.to_pylist(),
+        _shared(col("kind")),
+        group,
         ts_s.to_pylist(),
         member,
         actor,
@@ -465,6 +542,20 @@ def _batch_events(
         repeat(None, rows),
     )
     return zip(events, ts_us.to_pylist(), strict=True)
+
+
+def _shared(strings: pa.Array) -> list[str | None]:
+    """``strings.to_pylist()``, but each distinct string one object: the engines' dict
+    lookups by kind, group and member then hash it once (not once per event) and find
+    their keys by identity."""
+    encoded = pc.dictionary_encode(strings)
+    values: list[str | None] = encoded.dictionary.to_pylist()
+    indices = encoded.indices
+    if indices.null_count:
+        indices = pc.fill_null(indices, len(values))
+        values.append(None)
+    shared: list[str | None] = np.array(values, dtype=object)[indices.to_numpy()].tolist()
+    return shared
 
 
 #: ``EngineEvent(...)`` with every field, positional (``extra`` then ``member_name``,

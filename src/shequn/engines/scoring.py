@@ -71,7 +71,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar, Final, Literal, NamedTuple
 
-from shequn.engines.base import Action, EngineEvent, taken_fields
+from shequn.engines.base import NO_DEADLINE, Action, EngineEvent, taken_fields
 from shequn.engines.checkins import CheckInMatcher, LocalDays, group_zones
 from shequn.playbook.model import Badge, Playbook, PointRule
 
@@ -81,7 +81,7 @@ Period = Literal["week", "month", "all"]
 MESSAGE_MEMORY: Final = 7 * 86_400
 #: action_taken from these engines are not penalties (no deductions)
 NOT_PENALTIES: Final = frozenset({"metabolism", "screening", "scoring", "checkins"})
-NEVER: Final = 2**62
+NEVER: Final = NO_DEADLINE
 REDEEM: Final = "/redeem"
 #: how the runner's JSON of our own fed-back actions starts (a cheap test before parsing)
 OWN: Final = '", "engine": "scoring", "rule": '
@@ -499,6 +499,9 @@ class ScoringEngine:
 
     def next_deadline(self, state: ScoringState) -> int | None:
         return None if state.due == NEVER else state.due
+
+    #: ``state.due`` is what ``next_deadline`` says (the runner reads it, base.py)
+    keeps_due: ClassVar[bool] = True
 
     def reads_feedback(self, engine: str, kind: str) -> bool:
         """Other engines' deletions, removals, points and the penalties that cost points."""

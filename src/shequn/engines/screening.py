@@ -40,7 +40,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
 
-from shequn.engines.base import TICK, Action, EngineEvent
+from shequn.engines.base import NO_DEADLINE, TICK, Action, EngineEvent
 from shequn.engines.rules import (
     clock,
     duration_words,
@@ -96,6 +96,8 @@ class ScreeningState:
     pending: dict[tuple[str, str], Applicant] = field(default_factory=dict)
     #: (deadline, group, member, token): time limits (stale entries are skipped)
     deadlines: list[tuple[int, str, str, str]] = field(default_factory=list)
+    #: the earliest of ``deadlines`` (NO_DEADLINE: none), read by the runner (keeps_due)
+    due: int = NO_DEADLINE
     #: join requests approved, whose member_joined must not be screened again
     approved: set[tuple[str, str]] = field(default_factory=set)
 
@@ -147,6 +149,9 @@ class ScreeningEngine:
     def next_deadline(self, state: ScreeningState) -> int | None:
         return state.deadlines[0][0] if state.deadlines else None
 
+    #: ``state.due`` is kept equal to ``next_deadline`` (the runner reads it, base.py)
+    keeps_due: ClassVar[bool] = True
+
     @staticmethod
     def reads_feedback(engine: str, kind: str) -> bool:
         """Screening acts on no other engine's action."""
@@ -158,7 +163,7 @@ class ScreeningEngine:
         if not self.enabled or event.group not in self.zones:
             return state, []
         out: list[Action] = []
-        if state.deadlines and state.deadlines[0][0] <= event.ts:
+        if state.due <= event.ts:
             self._timeouts(state, event, out)
         kind = event.kind
         member = event.member
@@ -222,6 +227,7 @@ class ScreeningEngine:
         applicant = Applicant(ev, in_group, ev.ts + s.time_limit, code)
         state.pending[(ev.group, ev.member)] = applicant
         heapq.heappush(state.deadlines, (applicant.deadline, ev.group, ev.member, applicant.token))
+        state.due = state.deadlines[0][0]
         if in_group and (self.steps or s.decision == "queue"):
             out.append(self._restrict(ev, applicant))  # nothing to ask: no need
         if ev.kind == "join_requested":
@@ -470,6 +476,7 @@ class ScreeningEngine:
         heap = state.deadlines
         while heap and heap[0][0] <= ev.ts:
             _, group, member, token = heapq.heappop(heap)
+            state.due = heap[0][0] if heap else NO_DEADLINE
             applicant = state.pending.get((group, member))
             if applicant is None or applicant.token != token or applicant.queued:
                 continue
