@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -16,6 +17,7 @@ from shequn.errors import StoreError
 from shequn.events import EVENT_COLUMNS
 from shequn.store import sql
 from shequn.store.common import SqlStore
+from shequn.store.key_hashes import KeyHashes
 
 _COLUMNS = ", ".join(EVENT_COLUMNS)
 
@@ -39,6 +41,8 @@ class DuckDBStore(SqlStore):
         self.con.execute("SET allocator_bulk_deallocation_flush_threshold = '64MB'")
         self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self._threads = int(self.con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+        #: hashes of the stored keys, built at the first batch that needs them
+        self._key_hashes: KeyHashes | None = None
         self._migrate(sql.ddl("VARCHAR[]"))
 
     def _execute(self, query: str, params: Sequence[Any] = ()) -> None:
@@ -63,16 +67,22 @@ class DuckDBStore(SqlStore):
     def _insert_new_events(self, events: pa.Table) -> int:
         """Append the rows whose key is not stored yet.
 
-        The stored keys among the batch's are found first (a semi-join that hashes only
-        the batch's keys and scans the stored ones, in parallel); usually there are none
+        When none of the batch's key hashes is among the stored keys' (:mod:`.key_hashes`)
+        no key of it is stored, and the scan of every stored key is skipped. Otherwise
+        the stored keys among the batch's are found by a semi-join that hashes only
+        the batch's keys and scans the stored ones, in parallel; usually there are none
         and the batch is appended as it is. An anti-join hashes every column of the
         batch to carry it through the join. The append runs on one thread: the parser
         has the other core, and a second DuckDB thread adds overhead to one Arrow batch.
         """
-        stored = self._query_batch(
-            events,
-            "SELECT DISTINCT b.key FROM shequn_batch b SEMI JOIN events e ON b.key = e.key",
-        )
+        hashes = self._hashes_of(events)
+        memory = self._stored_key_hashes()
+        stored: list[tuple[Any, ...]] = []
+        if memory.any_of(hashes):
+            stored = self._query_batch(
+                events,
+                "SELECT DISTINCT b.key FROM shequn_batch b SEMI JOIN events e ON b.key = e.key",
+            )
         if stored:
             known = pa.array([row[0] for row in stored], pa.string())
             events = events.filter(pc.invert(pc.is_in(events.column("key"), known)))
@@ -85,7 +95,33 @@ class DuckDBStore(SqlStore):
                 )
             finally:
                 self.con.execute(f"SET threads = {self._threads}")
+        memory.add(hashes, events.num_rows)
         return int(events.num_rows)
+
+    def _hashes_of(self, events: pa.Table) -> np.ndarray:
+        """DuckDB's 64-bit hash of each key of ``events`` (the stored keys' are the same)."""
+        self.con.register("shequn_batch", events.select(["key"]))
+        try:
+            column = self.con.execute("SELECT hash(key) AS h FROM shequn_batch").fetchnumpy()["h"]
+        finally:
+            self.con.unregister("shequn_batch")
+        return np.asarray(column, dtype=np.uint64)
+
+    def _stored_key_hashes(self) -> KeyHashes:
+        """The stored keys' hashes: kept from batch to batch while the store's row count
+        is what they describe, read again from the table (one scan) when it is not —
+        rows deleted (an undo) or written by another connection, or a batch rolled back.
+        """
+        rows = int(self.con.execute("SELECT count(*) FROM events").fetchall()[0][0])
+        known = self._key_hashes
+        if known is None or known.rows != rows:
+            if rows == 0:
+                hashes = np.empty(0, np.uint64)
+            else:
+                found = self.con.execute("SELECT hash(key) AS h FROM events").fetchnumpy()["h"]
+                hashes = np.asarray(found, dtype=np.uint64)
+            known = self._key_hashes = KeyHashes(hashes, rows)
+        return known
 
     def _query_batch(self, events: pa.Table, query: str) -> list[tuple[Any, ...]]:
         """The rows of ``query``, run with ``events`` visible as ``shequn_batch``."""
