@@ -75,7 +75,9 @@ class DuckDBStore(SqlStore):
         batch to carry it through the join. The append runs on one thread: the parser
         has the other core, and a second DuckDB thread adds overhead to one Arrow batch.
         """
-        hashes = self._hashes_of(events)
+        hashes = np.sort(self._hashes_of(events))
+        # distinct hashes are distinct keys; equal ones are checked on the keys
+        distinct = not bool((hashes[1:] == hashes[:-1]).any())
         memory = self._stored_key_hashes()
         stored: list[tuple[Any, ...]] = []
         if memory.any_of(hashes):
@@ -86,7 +88,8 @@ class DuckDBStore(SqlStore):
         if stored:
             known = pa.array([row[0] for row in stored], pa.string())
             events = events.filter(pc.invert(pc.is_in(events.column("key"), known)))
-        events = _first_of_each_key(events)
+        if not distinct:
+            events = _first_of_each_key(events)
         if events.num_rows:
             self.con.execute("SET threads = 1")
             try:

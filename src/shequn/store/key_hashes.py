@@ -26,13 +26,12 @@ class KeyHashes:
         self.runs: list[np.ndarray] = [np.sort(hashes)] if len(hashes) else []
         self.rows = rows
 
-    def any_of(self, hashes: np.ndarray) -> bool:
-        """True when one of ``hashes`` may belong to a stored key.
+    def any_of(self, ordered: np.ndarray) -> bool:
+        """True when one of the sorted hashes ``ordered`` may belong to a stored key.
 
-        The hashes are sorted first: searching a big run for sorted keys walks it in
-        order (5-6x faster than random keys on runs of 1-10 million hashes).
+        Searching a big run for sorted keys walks it in order (5-6x faster than
+        random keys on runs of 1-10 million hashes).
         """
-        ordered = np.sort(hashes)
         for run in self.runs:
             at = np.searchsorted(run, ordered)
             at[at == len(run)] = len(run) - 1
@@ -40,15 +39,16 @@ class KeyHashes:
                 return True
         return False
 
-    def add(self, hashes: np.ndarray, rows: int) -> None:
-        """Remember ``hashes`` (a superset of the keys just stored) and ``rows`` more rows.
+    def add(self, ordered: np.ndarray, rows: int) -> None:
+        """Remember the sorted hashes ``ordered`` (a superset of the keys just stored)
+        and ``rows`` more rows.
 
         Runs are merged while the newer one is at least half the older's size, so
         there are O(log n) of them and each hash is copied O(log n) times.
         """
         self.rows += rows
-        if len(hashes):
-            self.runs.append(np.sort(hashes))
+        if len(ordered):
+            self.runs.append(ordered)
         while len(self.runs) > 1 and 2 * len(self.runs[-1]) >= len(self.runs[-2]):
             newer = self.runs.pop()
             older = self.runs.pop()
