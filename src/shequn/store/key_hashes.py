@@ -51,6 +51,9 @@ class KeyHashes:
             self.runs.append(ordered)
         while len(self.runs) > 1 and 2 * len(self.runs[-1]) >= len(self.runs[-2]):
             newer = self.runs.pop()
-            older = self.runs.pop()
-            # two sorted runs: a stable sort of their concatenation merges them in O(n)
-            self.runs.append(np.sort(np.concatenate([older, newer]), kind="stable"))
+            merged = np.concatenate([self.runs.pop(), newer])
+            del newer
+            # two sorted runs: a stable sort (in place) of their concatenation merges them
+            # in O(n), with half a run of scratch
+            merged.sort(kind="stable")
+            self.runs.append(merged)
