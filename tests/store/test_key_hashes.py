@@ -125,3 +125,19 @@ def test_an_undone_import_can_be_stored_again(tmp_path: Path) -> None:
             == 3
         )
         assert store.events().num_rows == 3
+
+
+def _memory_limit(store: DuckDBStore) -> str:
+    return str(store.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+
+
+def test_an_import_writes_with_the_smaller_buffer_pool_and_gives_it_back(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    with store:
+        before = _memory_limit(store)
+        record = store.begin_import(_spec("f1"))
+        during = _memory_limit(store)
+        store.finish_import(record.import_id, "failed", message="stopped")
+        assert _memory_limit(store) == before
+        assert during != before
+        assert during == "61.0 MiB"  # 64 MB
