@@ -177,8 +177,8 @@ def main() -> None:
         memory = ours["peak_mb"] / theirs["peak_mb"]
         print(f"shequn vs {peer}: {speed:.1f}x the throughput, {memory:.2f}x the peak memory")
     if "store only" in results and "whatstk" in results:
-        floor, peer = results["store only"], results["whatstk"]
-        bound = rate(floor) / rate(peer)
+        floor, whatstk = results["store only"], results["whatstk"]
+        bound = rate(floor) / rate(whatstk)
         print(
             f"storing alone (no parsing at all) runs at {bound:.1f}x whatstk's throughput: "
             "no parser that stores into the embedded store can exceed that"

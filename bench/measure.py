@@ -10,15 +10,19 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 
-#: imports ``argv[1]`` into a new embedded store at ``argv[2]``, timed around ``run_import``
+#: imports ``argv[1]`` into a new embedded store at ``argv[2]``, timed around ``run_import``;
+#: pandas is imported before the timer, as the peers' imports do: pyarrow imports it on its
+#: first ``pa.array`` call (0.5 s of CPU), which would otherwise land inside the import
 SHEQUN_SCRIPT = """
 import json, sys, time
+import pandas
 from pathlib import Path
 from shequn.importers.base import ImportSettings
 from shequn.ingest import run_import
@@ -33,14 +37,20 @@ print(json.dumps({"messages": messages, "seconds": seconds, "events": result.new
 
 
 def measure(command: list[str]) -> tuple[str, float, float]:
-    """Stdout, wall seconds and the child's max RSS (MB), like /usr/bin/time."""
+    """Stdout, wall seconds and the child's max RSS (MB), like /usr/bin/time.
+
+    Stderr goes to a file, not a second pipe: a tool whose progress bar fills a pipe
+    nobody reads yet (chat-miner's, under load) would block forever.
+    """
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert process.stdout is not None and process.stderr is not None
-    stdout = process.stdout.read()
-    stderr = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
+    with tempfile.TemporaryFile("w+") as errors:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
+        assert process.stdout is not None
+        stdout = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        errors.seek(0)
+        stderr = errors.read()
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{' '.join(command[:3])} failed:\n{stderr[-3000:]}")
     return stdout, wall, usage.ru_maxrss / 1024

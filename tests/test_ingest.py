@@ -10,12 +10,13 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from shequn.errors import ConfigError
-from shequn.importers.base import ImportSettings
-from shequn.ingest import run_import
-from shequn.store import Window, open_store
+from shequn.importers.base import Batch, ImportSettings
+from shequn.ingest import _after, run_import
+from shequn.store import Reject, Window, open_store
 
 QUIRKS = Path(__file__).parent / "fixtures" / "whatsapp" / "quirks"
 MAKERS = QUIRKS / "WhatsApp Chat with Makers.txt"
@@ -157,3 +158,30 @@ def test_bad_options_fail_before_the_ledger_opens(store_url: str) -> None:
         with pytest.raises(ConfigError, match="--date-order"):
             run_import(store, MAKERS, ImportSettings(timezone="UTC", date_order="xyz"))
         assert store.imports() == [] and store.groups() == []
+
+
+def _batch_of_lines(lines: list[int | None], reject_lines: list[int]) -> Batch:
+    events = pa.table(
+        {"source_line": pa.array(lines, pa.int64()), "text": [f"t{i}" for i in range(len(lines))]}
+    )
+    rejects = [Reject("x.txt", line, "bad", "raw") for line in reject_lines]
+    return Batch(events=events, rejects=rejects, position=9, records_read=5, bytes_read=1)
+
+
+def test_after_keeps_a_batch_wholly_past_the_committed_line_as_it_is() -> None:
+    batch = _batch_of_lines([5, 6, 8], [7])
+    assert _after(batch, 0) is batch
+    assert _after(batch, 4) is batch
+    part = _after(batch, 6)
+    assert part is not batch
+    assert part.events.column("source_line").to_pylist() == [8]
+    assert [r.line for r in part.rejects] == [7]
+    assert (part.position, part.records_read, part.bytes_read) == (9, 5, 1)
+
+
+def test_after_drops_events_without_a_line_and_rejects_at_or_before_it() -> None:
+    nulls = _after(_batch_of_lines([5, None, 8], []), 4)
+    assert nulls.events.column("source_line").to_pylist() == [5, 8]
+    early_reject = _after(_batch_of_lines([5, 6], [3, 7]), 4)
+    assert early_reject.events.num_rows == 2
+    assert [r.line for r in early_reject.rejects] == [7]

@@ -304,10 +304,20 @@ def _not_forgotten(
 
 
 def _after(batch: Batch, committed: int) -> Batch:
-    """The part of a batch past the committed position (all of it, usually)."""
+    """The part of a batch past the committed position (all of it, usually).
+
+    A batch wholly past it (every batch of a run after its first commit) is returned
+    as it is: filtering would copy every column of it for nothing.
+    """
     if committed <= 0:
         return batch
     keep = pc.greater(batch.events.column("source_line"), committed)
+    if (
+        keep.null_count == 0
+        and pc.all(keep).as_py()
+        and all(r.line > committed for r in batch.rejects)
+    ):
+        return batch
     return Batch(
         events=batch.events.filter(keep),
         rejects=[r for r in batch.rejects if r.line > committed],

@@ -113,8 +113,9 @@ class ChunkParser:
         self._carry = Carry.empty()
         #: names of the members seen writing so far, for resolving @mentions
         self._mention_names: set[str] = set()
-        #: those names by their first three characters, longest first in each list
-        self._mention_index: dict[str, list[str]] = {}
+        #: those names by their first three characters: their lengths (longest first)
+        #: and the names themselves
+        self._mention_index: dict[str, tuple[list[int], set[str]]] = {}
         #: author names as written, already cleaned into ``_mention_names``
         self._authors_seen: set[str] = set()
         #: identity of each mentioned name or number as written (they repeat a lot)
@@ -277,9 +278,11 @@ class ChunkParser:
         if fresh:
             self._mention_names |= fresh
             for name in fresh:
-                self._mention_index.setdefault(name[:3], []).append(name)
-            for bucket in self._mention_index.values():
-                bucket.sort(key=len, reverse=True)
+                lengths, names = self._mention_index.setdefault(name[:3], ([], set()))
+                names.add(name)
+                if len(name) not in lengths:
+                    lengths.append(len(name))
+                    lengths.sort(reverse=True)
         where = pc.indices_nonzero(pc.is_valid(rec.column("mentions")))
         if len(where) == 0:
             return rec
@@ -402,12 +405,15 @@ _MENTION_WORD: Final = re.compile(r"[\w+]+")
 _MENTION_CACHE: Final = 200_000
 
 
-def _mentioned(text: str, index: dict[str, list[str]], identities: dict[str, str]) -> list[str]:
+def _mentioned(
+    text: str, index: dict[str, tuple[list[int], set[str]]], identities: dict[str, str]
+) -> list[str]:
     """Identities @mentioned in one message text, in order, each once.
 
     The longest known name right after ``@`` wins ("Dr: Who" over "Dr"); names are
-    looked up by their first characters, so a mention costs a few comparisons, not
-    one per member. ``identities`` caches each written name's identity (bounded).
+    looked up by their first characters and then by length, so a mention costs a set
+    lookup per distinct length of those names, not a comparison per member.
+    ``identities`` caches each written name's identity (bounded).
     """
     found: list[str] = []
     at = text.find("@")
@@ -430,11 +436,19 @@ def _mentioned(text: str, index: dict[str, list[str]], identities: dict[str, str
     return found
 
 
-def _known_name(text: str, start: int, index: dict[str, list[str]]) -> str | None:
+def _known_name(text: str, start: int, index: dict[str, tuple[list[int], set[str]]]) -> str | None:
+    """The longest name of ``index`` written at ``start`` (one name of each length can be)."""
     for size in (3, 2, 1):
-        for name in index.get(text[start : start + size], ()):
-            if len(name) >= size and text.startswith(name, start):
-                return name
+        bucket = index.get(text[start : start + size])
+        if bucket is None:
+            continue
+        lengths, names = bucket
+        for length in lengths:
+            if length < size:
+                break
+            written = text[start : start + length]
+            if len(written) == length and written in names:
+                return written
     return None
 
 

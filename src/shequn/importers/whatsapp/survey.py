@@ -167,24 +167,27 @@ def survey_sql(layout: str) -> str:
     total row (``total`` true) with the date counts of :func:`evidence_sql`.
     The date fields are read once per distinct start of a stamp (the 8 characters
     the date pattern can reach; a year has a few hundred), not once per line: the
-    pattern's capture groups cost more than the rest of the scan.
+    pattern's capture groups cost more than the rest of the scan. Each position is
+    found once (the text after the first ': ' is cut once and searched once), and the
+    start of the stamp is read straight from the line: every line here matched the
+    header pattern, whose stamp has at least 10 characters after its leading marks.
     """
     return f"""
-        WITH s AS ({_stamp_and_head(layout)}
+        WITH s AS ({_date_head_and_head(layout)}
         ), d AS (
-            SELECT left(ltrim(stamp, {sql_str(LEAD_CHARS)}), 8) AS date_head,
-                   head, strpos(head, ': ') AS p
-            FROM s
-        ), e AS (
+            SELECT date_head, head, strpos(head, ': ') AS p FROM s
+        ), t AS (
             SELECT date_head,
                    CASE WHEN p > 0 THEN substr(head, 1, p - 1) END AS prefix,
-                   CASE WHEN p > 0 AND strpos(substr(head, p + 2), ': ') > 0
-                        THEN substr(head, p + 2, strpos(substr(head, p + 2), ': ') - 1)
-                   END AS second,
-                   CASE WHEN p > 0 AND strpos(substr(head, p + 2), ': ') > 0
-                        THEN substr(head, p + 2 + strpos(substr(head, p + 2), ': ') + 1)
-                   END AS third
+                   CASE WHEN p > 0 THEN substr(head, p + 2) END AS tail
             FROM d
+        ), q AS (
+            SELECT date_head, prefix, tail, strpos(tail, ': ') AS q FROM t
+        ), e AS (
+            SELECT date_head, prefix,
+                   CASE WHEN q > 0 THEN substr(tail, 1, q - 1) END AS second,
+                   CASE WHEN q > 0 THEN substr(tail, q + 2) END AS third
+            FROM q
         ), g AS (
             SELECT GROUPING(prefix) AS by_date, prefix, date_head, count(*) AS n,
                    count(second) AS seconds, min(second) AS lo, max(second) AS hi,
@@ -210,6 +213,20 @@ def survey_sql(layout: str) -> str:
                NULL, NULL
         FROM f
     """
+
+
+def _date_head_and_head(layout: str, head_chars: int = 120) -> str:
+    """SQL selecting (date_head, head) from header lines: the first 8 characters of the
+    stamp without its leading marks, and the start of the rest."""
+    if layout == ANDROID:
+        return (
+            f"SELECT left(ltrim(line, {sql_str(LEAD_CHARS)}), 8) AS date_head, "
+            f"substr(line, strpos(line, ' - ') + 3, {head_chars}) AS head FROM msgs"
+        )
+    return (
+        "SELECT substr(line, strpos(line, '[') + 1, 8) AS date_head, "
+        f"substr(line, strpos(line, '] ') + 2, {head_chars}) AS head FROM msgs"
+    )
 
 
 def read_survey(rows: list[tuple[Any, ...]]) -> tuple[DateEvidence, list[tuple[Any, ...]]]:
