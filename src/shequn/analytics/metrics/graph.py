@@ -63,6 +63,11 @@ class GroupGraph:
     digest: bytes = b""
     #: the undirected edges as (lower, higher) vertex numbers, one row each
     pairs: np.ndarray = field(default_factory=lambda: np.empty((0, 2), dtype=np.int64))
+    #: each directed and each undirected edge's weight, in edge order: passed to igraph
+    #: per call, not stored as edge attributes (a Python float per edge: ten million
+    #: edges at 10M messages)
+    weights: np.ndarray = field(default_factory=lambda: np.empty(0))
+    undirected_weights: np.ndarray = field(default_factory=lambda: np.empty(0))
 
 
 def build_graphs(edges: pa.Table) -> dict[str, GroupGraph]:
@@ -119,16 +124,14 @@ def build_graphs(edges: pa.Table) -> dict[str, GroupGraph]:
             graphs[group] = same
             continue
         directed = _graph(n, source, target, directed=True)
-        directed.es["weight"] = weight
         low, high = np.minimum(source, target), np.maximum(source, target)
         pairs, which = np.unique(low * n + high, return_inverse=True)
         both = np.bincount(which.ravel(), weights=weight, minlength=len(pairs))
         ends = np.column_stack((pairs // n, pairs % n)).astype(np.int64)
         undirected = igraph.Graph(n=n, directed=False)
         undirected.add_edges(ends)
-        undirected.es["weight"] = both
         graphs[group] = built[digest.digest()] = GroupGraph(
-            members, directed, undirected, digest.digest(), ends
+            members, directed, undirected, digest.digest(), ends, weight, both
         )
     return graphs
 
@@ -145,6 +148,12 @@ def _graph(n: int, source: np.ndarray, target: np.ndarray, *, directed: bool) ->
     graph = igraph.Graph(n=n, directed=directed)
     graph.add_edges(np.column_stack((source, target)).astype(np.int64))
     return graph
+
+
+def _weights(weights: str | np.ndarray) -> str | list[float]:
+    """What igraph takes as weights: an attribute name, or the values as a list (made
+    for the call and freed after it)."""
+    return weights if isinstance(weights, str) else weights.tolist()
 
 
 def betweenness(graph: igraph.Graph, sample: int | None = None) -> tuple[list[float], bool]:
@@ -170,9 +179,10 @@ def betweenness(graph: igraph.Graph, sample: int | None = None) -> tuple[list[fl
     return [float(v) * scale / pairs for v in raw], k == n
 
 
-def communities(graph: igraph.Graph) -> list[int]:
-    """Leiden communities (modularity, weighted), deterministic: seeded, run to a fixed
-    point, numbered by size (largest 0) then by their smallest vertex."""
+def communities(graph: igraph.Graph, weights: str | np.ndarray = "weight") -> list[int]:
+    """Leiden communities (modularity, weighted by ``weights``: an edge attribute or one
+    value per edge), deterministic: seeded, run to a fixed point, numbered by size
+    (largest 0) then by their smallest vertex."""
     if graph.vcount() == 0:
         return []
     state = random.getstate()
@@ -180,7 +190,7 @@ def communities(graph: igraph.Graph) -> list[int]:
     try:
         parts = graph.community_leiden(
             objective_function="modularity",
-            weights="weight",
+            weights=_weights(weights),
             resolution=RESOLUTION,
             n_iterations=-1,
         )
@@ -226,9 +236,9 @@ def centrality(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
 
 def _measure(g: GroupGraph) -> dict[str, list[object]]:
     """Every column of :func:`centrality` but the group, one value per vertex."""
-    rank = g.directed.pagerank(directed=True, damping=DAMPING, weights="weight")
+    rank = g.directed.pagerank(directed=True, damping=DAMPING, weights=_weights(g.weights))
     between, exact = betweenness(g.undirected)
-    label = np.array(communities(g.undirected), dtype=np.int64)
+    label = np.array(communities(g.undirected, g.undirected_weights), dtype=np.int64)
     n = len(g.members)
     sizes = np.bincount(label, minlength=1)
     # other communities among each member's partners: distinct (member, partner's
@@ -239,8 +249,8 @@ def _measure(g: GroupGraph) -> dict[str, list[object]]:
     other = their != label[member]
     distinct = np.unique(member[other] * max(n, 1) + their[other])
     bridged = np.bincount(distinct // max(n, 1), minlength=n)
-    in_w = g.directed.strength(mode="in", weights="weight")
-    out_w = g.directed.strength(mode="out", weights="weight")
+    in_w = g.directed.strength(mode="in", weights=_weights(g.weights))
+    out_w = g.directed.strength(mode="out", weights=_weights(g.weights))
     return {
         "member": list(g.members),
         "pagerank": [float(r) for r in rank],
