@@ -85,7 +85,8 @@ def plain_betweenness(g: igraph.Graph) -> list[float]:
     adj = [g.neighbors(v) for v in range(n)]
     cb = [0.0] * n
     for s in range(n):
-        stack, preds = [], [[] for _ in range(n)]
+        stack: list[int] = []
+        preds: list[list[int]] = [[] for _ in range(n)]
         sigma, dist = [0] * n, [-1] * n
         sigma[s], dist[s] = 1, 0
         queue = [s]
