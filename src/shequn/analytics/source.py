@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -170,8 +169,13 @@ def arrow_dictionary(log: Log, expr: ir.Table) -> pa.Table:
 
     On DuckDB the rows are read :data:`BATCH_ROWS` at a time and each batch encoded as
     it comes, so the strings are never all held: ten million rows of member keys are
-    2 GB as strings, a few hundred MB encoded. (Spark hands its result over whole.)
+    2 GB as strings, a few hundred MB encoded. Spark hands its result over whole; it is
+    encoded as :func:`arrow` returns it.
     """
+    if log.engine != "duckdb":
+        table = arrow(expr)
+        columns = [_encoded(column) for column in table.columns]
+        return pa.table(columns, names=table.column_names).unify_dictionaries()
     schema = expr.schema().to_pyarrow()
     encoded = pa.schema(
         [
@@ -181,30 +185,19 @@ def arrow_dictionary(log: Log, expr: ir.Table) -> pa.Table:
             for f in schema
         ]
     )
+    backend: Any = log.backend
+    # Ibis's own to_pyarrow_batches calls a cursor method DuckDB 2 no longer has
+    reader = backend.con.sql(backend.compile(expr)).to_arrow_reader(BATCH_ROWS)
     batches = [
-        pa.record_batch(
-            [
-                column.dictionary_encode() if _is_text(column.type) else column
-                for column in batch.columns
-            ],
-            schema=encoded,
-        )
-        for batch in _batches(log, expr, schema)
+        pa.record_batch([_encoded(column) for column in batch.cast(schema).columns], encoded)
+        for batch in reader
     ]
     return pa.Table.from_batches(batches, schema=encoded).unify_dictionaries()
 
 
-def _batches(log: Log, expr: ir.Table, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    """The expression's rows in batches of at most :data:`BATCH_ROWS`, typed as
-    :func:`arrow` types them (the expression's schema)."""
-    if log.engine != "duckdb":
-        yield from arrow(expr).to_batches(max_chunksize=BATCH_ROWS)
-        return
-    backend: Any = log.backend
-    # Ibis's own to_pyarrow_batches calls a cursor method DuckDB 2 no longer has
-    reader = backend.con.sql(backend.compile(expr)).to_arrow_reader(BATCH_ROWS)
-    for batch in reader:
-        yield batch.cast(schema)
+def _encoded(column: Any) -> Any:
+    """A string column (array or chunked) dictionary-encoded; others as they are."""
+    return column.dictionary_encode() if _is_text(column.type) else column
 
 
 def _is_text(kind: pa.DataType) -> bool:
