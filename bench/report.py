@@ -1,14 +1,17 @@
 """Benchmark: the full report (every metric, the HTML written) at 1M and 10M messages.
 
-For each size, simulates a WhatsApp community (100,000 members at 10M, 10,000 at 1M),
-imports it into a new embedded store (timed, not part of the report figure), then runs
-``shequn report --out report.html`` in a fresh process and prints its seconds and peak
-memory (max RSS). In the same run, on the same 1M-message export, it times the
+For each size, simulates a WhatsApp community of 100,000 members (the same community at
+every size, so 10M is 10× the messages of 1M, not also 10× the members; ``--members 0``:
+the earlier rule, 1 % of the messages — 10,000 members at 1M), imports it into a new
+embedded store (timed, not part of the report figure), then runs ``shequn report --out
+report.html`` in a fresh process and prints its seconds, CPU seconds and peak memory
+(max RSS). In the same run, on the same 1M-message export, it times the
 ``chat-analytics`` CLI (npm package, installed into ``bench/node/`` on first use) and
 prints the ratio of end-to-end times: shequn's import + report against chat-analytics.
 
     python bench/report.py                    # 1M and 10M, and chat-analytics at 1M
     python bench/report.py --sizes 1000000    # 1M only
+    python bench/report.py --members 0        # 10,000 members at 1M (the earlier bench)
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ NODE = HERE / "node"
 CHAT_ANALYTICS = "chat-analytics@1.1.2"
 
 
-def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall seconds and the child's peak RSS in MB; exits on failure."""
+def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Wall seconds, the child's CPU seconds and its peak RSS in MB; exits on failure."""
     start = time.perf_counter()
     process = subprocess.Popen(
         command,
@@ -44,12 +47,17 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[floa
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{' '.join(command[:4])} failed:\n{stderr[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def simulate(messages: int) -> Path:
-    members = 100_000 if messages >= 10_000_000 else max(1_000, messages // 100)
-    target = OUT / f"report-whatsapp-{messages}"
+#: members of the simulated community at every size (0: 1 % of the messages)
+MEMBERS = 100_000
+
+
+def simulate(messages: int, members: int = MEMBERS) -> Path:
+    if members == 0:
+        members = 100_000 if messages >= 10_000_000 else max(1_000, messages // 100)
+    target = OUT / f"report-whatsapp-{messages}-{members}"
     if not (target / "truth.json").exists():
         subprocess.run(
             [
@@ -91,39 +99,41 @@ def chat_analytics() -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--members", type=int, default=MEMBERS, help="0: 1 %% of the messages")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, {load()}")
     rows = []
     end_to_end: dict[int, float] = {}
     for size in args.sizes:
-        export = simulate(size)
+        export = simulate(size, args.members)
         with tempfile.TemporaryDirectory() as tmp:
             store = str(Path(tmp) / "bench.duckdb")
             common = ["--store", store]
-            imported, import_peak = measure(
+            imported, _, import_peak = measure(
                 [*SHEQUN, *common, "import", str(export), "--timezone", "Asia/Shanghai"]
             )
             html = Path(tmp) / "report.html"
-            reported, report_peak = measure([*SHEQUN, *common, "report", "--out", str(html)])
+            reported, cpu, report_peak = measure([*SHEQUN, *common, "report", "--out", str(html)])
             size_mb = html.stat().st_size / 1e6
-        rows.append((size, imported, import_peak, reported, report_peak, size_mb))
+        rows.append((size, imported, import_peak, reported, cpu, report_peak, size_mb))
         print(f"{size:,}: import {imported:.1f} s, report {reported:.1f} s, {load()}", flush=True)
         end_to_end[size] = imported + reported
-    header = f"{'messages':>12}{'import s':>10}{'import MB':>11}{'report s':>10}{'report MB':>11}"
-    print(f"\n{header}{'html MB':>9}")
-    for size, imported, import_peak, reported, report_peak, size_mb in rows:
+    header = f"{'messages':>12}{'import s':>10}{'import MB':>11}{'report s':>10}{'CPU s':>8}"
+    print(f"\n{header}{'report MB':>11}{'html MB':>9}")
+    for size, imported, import_peak, reported, cpu, report_peak, size_mb in rows:
         print(
-            f"{size:>12,}{imported:>10.1f}{import_peak:>11.0f}{reported:>10.1f}"
+            f"{size:>12,}{imported:>10.1f}{import_peak:>11.0f}{reported:>10.1f}{cpu:>8.1f}"
             f"{report_peak:>11.0f}{size_mb:>9.1f}"
         )
     if len(rows) > 1:
-        (small, *_, t_small, _, _), (big, *_, t_big, _, _) = rows[0], rows[-1]
-        growth = (t_big / t_small) / (big / small)
-        print(f"report cost growth {small:,} → {big:,}: {growth:.2f}× linear (≤ 1 is linear)")
+        small, big = rows[0], rows[-1]
+        # CPU seconds: on a shared machine wall time measures the load
+        growth = (big[4] / small[4]) / (big[0] / small[0])
+        print(f"report CPU growth {small[0]:,} → {big[0]:,}: {growth:.2f}× linear (≤ 1 is linear)")
     if 1_000_000 in end_to_end:
-        export = simulate(1_000_000)
+        export = simulate(1_000_000, args.members)
         with tempfile.TemporaryDirectory() as tmp:
-            seconds, peak = measure(
+            seconds, _, peak = measure(
                 [
                     *chat_analytics(),
                     "-p",

@@ -8,7 +8,9 @@ from collections import defaultdict
 from typing import Any
 
 import igraph
+import numpy as np
 import pyarrow as pa
+import pytest
 
 from shequn.analytics.context import Context
 from shequn.analytics.metrics import graph
@@ -83,7 +85,8 @@ def plain_betweenness(g: igraph.Graph) -> list[float]:
     adj = [g.neighbors(v) for v in range(n)]
     cb = [0.0] * n
     for s in range(n):
-        stack, preds = [], [[] for _ in range(n)]
+        stack: list[int] = []
+        preds: list[list[int]] = [[] for _ in range(n)]
         sigma, dist = [0] * n, [-1] * n
         sigma[s], dist[s] = 1, 0
         queue = [s]
@@ -180,3 +183,13 @@ def test_simulated_graph(duckdb_context: Context, community: Any) -> None:
     members = {m["id"]: m for m in community.truth["members"]}
     best = max(rows, key=lambda r: r["pagerank"])
     assert members[best["member"].split(":", 1)[1]]["messages"] > 0
+
+
+@pytest.mark.parametrize("keys", [[3, 3, 5, 9, 9, 9, 12], [9, 3, 12, 3, 5, 9, 9], [7], []])
+def test_distinct_is_numpy_unique(keys: list[int]) -> None:
+    """The one-pass distinct keys of sorted edge keys (and the sort for unsorted ones)."""
+    array = np.asarray(keys, dtype=np.int64)
+    distinct, which = graph._distinct(array)
+    expected, inverse = np.unique(array, return_inverse=True)
+    assert distinct.tolist() == expected.tolist()
+    assert which.tolist() == inverse.ravel().tolist()

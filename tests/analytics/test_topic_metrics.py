@@ -275,3 +275,40 @@ def test_sample_keeps_the_latest_messages(monkeypatch: pytest.MonkeyPatch) -> No
     sample = run_metrics(_context(rows), ["topics.sample"])["topics.sample"].to_pylist()
     latest = sorted(rows, key=lambda r: (r["ts"], r["key"]))[-7:]
     assert [r["key"] for r in sample] == [r["key"] for r in latest]
+
+
+def test_sample_from_recent_days_is_the_sample_from_every_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The sample is ranked only from the days its latest messages begin on: the same
+    rows as ranking every message, with several groups, busy days and equal times."""
+    import shequn.analytics.metrics.topics as topics
+
+    rows = _busy_days()
+    for size in (1, 5, 9, 10, 11, 23, 60):
+        monkeypatch.setattr(topics, "SAMPLE_SIZE", size)
+        sample = run_metrics(_context(rows), ["topics.sample"])["topics.sample"].to_pylist()
+        expected = []
+        for group in sorted({r["group_id"] for r in rows}):
+            mine = [r for r in rows if r["group_id"] == group and r["text"] and not r["is_bot"]]
+            expected += sorted(mine, key=lambda r: (r["ts"], r["key"]))[-size:]
+        assert sorted((r["ts"], r["key"]) for r in sample) == sorted(
+            (r["ts"], r["key"]) for r in expected
+        ), size
+
+
+def _busy_days() -> list[dict[str, Any]]:
+    """Two groups over six days, some days busy, some minutes holding several messages
+    (equal times: the key breaks the tie), and bots and empty texts left out."""
+    rows = []
+    n = 0
+    for group, per_day in (("general", (3, 0, 7, 1, 12, 4)), ("random", (9, 2, 0, 5, 1, 6))):
+        for day, count in enumerate(per_day):
+            for i in range(count):
+                row = _event(MONDAY + timedelta(days=day, minutes=10 * (i // 2)), "talk", n)
+                row["group_id"] = group
+                rows.append(row)
+                n += 1
+    rows[3]["is_bot"] = True
+    rows[8]["text"] = None
+    return rows

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
@@ -73,3 +74,38 @@ def test_html_and_terminal_reports_mask_phone_numbers(
     terminal = _report(store)
     assert _leaks(terminal, numbers) == set()
     assert "\u202a" not in terminal and "\u202c" not in terminal  # names without bidi marks
+
+
+def test_dictionary_encoded_edges_are_masked(phones: tuple[Path, set[str]], tmp_path: Path) -> None:
+    """conversation.edges is held dictionary-encoded (its member keys as indices into one
+    dictionary): masking must reach the dictionary, in the JSON rows and in the page."""
+    from shequn.analytics.context import Scope, build_context
+    from shequn.analytics.runner import run_metrics
+    from shequn.analytics.source import duckdb_log
+
+    store, numbers = phones
+    edges = run_metrics(build_context(duckdb_log(store), Scope()), ["conversation.edges"])
+    table = edges["conversation.edges"]
+    assert pa.types.is_dictionary(table.schema.field("source").type)  # the encoded path
+    members = set(table.column("source").to_pylist()) | set(table.column("target").to_pylist())
+    assert _leaks(" ".join(members), numbers)  # the edges do name phone numbers
+
+    def edge_text(document: dict[str, Any]) -> str:
+        metric = document["metrics"]["conversation.edges"]
+        assert {c["name"]: c["type"] for c in metric["columns"]}["source"] == "string"
+        rows = metric["rows"]
+        assert rows
+        return " ".join(f"{r['source']} {r['target']}" for r in rows)
+
+    masked = json.loads(_report(store, "--json", "--metric", "conversation.edges"))
+    assert _leaks(edge_text(masked), numbers) == set()
+    assert "•" in edge_text(masked)
+    shown = json.loads(_report(store, "--json", "--metric", "conversation.edges", "--show-phones"))
+    assert _leaks(edge_text(shown), numbers)  # the check can fail: unmasked, they leak
+
+    page = tmp_path / "edges.html"
+    _report(store, "--metric", "conversation.edges", "--out", str(page))
+    html = page.read_text(encoding="utf-8")
+    assert _leaks(html, numbers) == set()
+    _report(store, "--metric", "conversation.edges", "--show-phones", "--out", str(page))
+    assert _leaks(page.read_text(encoding="utf-8"), numbers)

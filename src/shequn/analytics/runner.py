@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from shequn.analytics.context import Context
 from shequn.analytics.registry import METRICS, Derived, Metric
-from shequn.analytics.source import arrow
+from shequn.analytics.source import arrow, arrow_dictionary
 
 
 def load_metrics() -> dict[str, Metric | Derived]:
@@ -74,6 +74,8 @@ def _with_inputs(known: dict[str, Metric | Derived], names: list[str]) -> list[s
 
 
 def _computed(spec: Metric, ctx: Context) -> pa.Table:
+    if spec.dictionary:
+        return arrow_dictionary(ctx.log, spec.build(ctx))
     return arrow(spec.build(ctx))
 
 
@@ -110,9 +112,14 @@ def _ordered(table: pa.Table, order_by: tuple[str, ...]) -> pa.Table:
 
 
 def _sort_key(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+    if pa.types.is_dictionary(column.type):
+        # already encoded (Metric.dictionary); combining unifies the chunks' dictionaries
+        encoded = column.combine_chunks()
+    elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        encoded = pc.dictionary_encode(column).combine_chunks()
+    else:
         return column
-    encoded = pc.dictionary_encode(column).combine_chunks()
-    # the distinct values are distinct: their ranks are their places in sorted order
-    places = pc.rank(encoded.dictionary, sort_keys="ascending", tiebreaker="first")
+    # each row's key is its value's place among the sorted distinct values ("dense":
+    # equal values share a place, should a dictionary hold one twice)
+    places = pc.rank(encoded.dictionary, sort_keys="ascending", tiebreaker="dense")
     return pc.take(places, encoded.indices)

@@ -377,7 +377,7 @@ def table_json(
     out = {
         "title": info.title,
         "explain": info.explain,
-        "columns": [{"name": f.name, "type": str(f.type)} for f in table.schema],
+        "columns": [{"name": f.name, "type": str(value_type(f.type))} for f in table.schema],
         "rows": rows,
     }
     if row_limit is not None:
@@ -425,8 +425,14 @@ def table_rows(table: pa.Table) -> list[dict[str, Any]]:
     return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
+def value_type(kind: pa.DataType) -> pa.DataType:
+    """The type a reader sees: a dictionary-encoded column's values' type (the encoding
+    is how the result is held, not what it holds)."""
+    return kind.value_type if pa.types.is_dictionary(kind) else kind
+
+
 def _column_json(column: pa.ChunkedArray) -> list[Any]:
-    kind = column.type
+    kind = value_type(column.type)
     plain = pa.types.is_integer(kind) or pa.types.is_boolean(kind) or _is_text(kind)
     if not plain and pa.types.is_floating(kind):
         # floats as they are unless a NaN or infinity needs to become null

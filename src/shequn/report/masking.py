@@ -37,7 +37,8 @@ def displayed(results: Mapping[str, pa.Table], *, show_phones: bool = False) -> 
 
 
 def mask_table(table: pa.Table, *, show_phones: bool = False) -> pa.Table:
-    """Every string (and list-of-string) column but :data:`NOT_PERSONAL` as shown."""
+    """Every string (dictionary-encoded string, list-of-string) column but
+    :data:`NOT_PERSONAL` as shown."""
     for index, column in enumerate(table.schema):
         if column.name in NOT_PERSONAL:
             continue
@@ -46,6 +47,9 @@ def mask_table(table: pa.Table, *, show_phones: bool = False) -> pa.Table:
             continue
         if _is_text(column.type):
             values = _mask_strings(table.column(index), names=names, show_phones=show_phones)
+            table = table.set_column(index, column, values)
+        elif pa.types.is_dictionary(column.type) and _is_text(column.type.value_type):
+            values = _mask_dictionary(table.column(index), names=names, show_phones=show_phones)
             table = table.set_column(index, column, values)
         elif pa.types.is_list(column.type) and _is_text(column.type.value_type):
             values = _mask_lists(table.column(index), show_phones=show_phones)
@@ -71,6 +75,17 @@ def _mask_strings(column: pa.ChunkedArray, *, names: bool, show_phones: bool) ->
     shown_values = mask_values(encoded.dictionary.to_pylist(), names=names, show_phones=show_phones)
     dictionary = pa.array(shown_values, type=column.type)
     return pa.chunked_array([pc.take(dictionary, encoded.indices)], type=column.type)
+
+
+def _mask_dictionary(column: pa.ChunkedArray, *, names: bool, show_phones: bool) -> pa.ChunkedArray:
+    """A dictionary-encoded column (``conversation.edges``) masked in its dictionary: the
+    rows keep their indices, each distinct value is masked once."""
+    encoded = column.combine_chunks()  # one dictionary for every row
+    shown_values = mask_values(encoded.dictionary.to_pylist(), names=names, show_phones=show_phones)
+    dictionary = pa.array(shown_values, type=column.type.value_type)
+    return pa.chunked_array(
+        [pa.DictionaryArray.from_arrays(encoded.indices, dictionary)], type=column.type
+    )
 
 
 def _mask_lists(column: pa.ChunkedArray, *, show_phones: bool) -> pa.ChunkedArray:

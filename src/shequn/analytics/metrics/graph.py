@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -63,6 +63,11 @@ class GroupGraph:
     digest: bytes = b""
     #: the undirected edges as (lower, higher) vertex numbers, one row each
     pairs: np.ndarray = field(default_factory=lambda: np.empty((0, 2), dtype=np.int64))
+    #: each directed and each undirected edge's weight, in edge order: passed to igraph
+    #: per call, not stored as edge attributes (a Python float per edge: ten million
+    #: edges at 10M messages)
+    weights: np.ndarray = field(default_factory=lambda: np.empty(0))
+    undirected_weights: np.ndarray = field(default_factory=lambda: np.empty(0))
 
 
 def build_graphs(edges: pa.Table) -> dict[str, GroupGraph]:
@@ -73,6 +78,23 @@ def build_graphs(edges: pa.Table) -> dict[str, GroupGraph]:
     undirected ones by their (lower, higher) vertex numbers. Built with Arrow and NumPy
     (an edge table has a row per pair and kind: about a million at 1M messages).
     """
+    graphs: dict[str, GroupGraph] = {}
+    first: dict[bytes, str] = {}
+    for group, digest, graph in group_graphs(edges):
+        if graph is None:
+            graphs[group] = graphs[first[digest]]
+        else:
+            graphs[group], first[digest] = graph, group
+    return graphs
+
+
+def group_graphs(edges: pa.Table) -> Iterator[tuple[str, bytes, GroupGraph | None]]:
+    """(group, digest, graph) for each group in key order, as :func:`build_graphs`
+    builds them, but one at a time: the graph is None when an earlier group's had the
+    same vertices and edges (a one-group community: the group and "*"). Nothing of a
+    graph is kept here once it is handed over, so it is freed when the caller lets go
+    of it, before the next group's is built (at 10M messages each has ten million
+    edges)."""
     # sources and targets encoded apart (concatenating a million strings costs more
     # than hashing them), then put on one list of member keys in sorted order: each
     # group's vertices keep that order. Self-loops are dropped on the numbers, not by
@@ -94,43 +116,80 @@ def build_graphs(edges: pa.Table) -> dict[str, GroupGraph]:
         group_codes, all_weights = group_codes[keep], all_weights[keep]
     del loop
     present = set(np.unique(group_codes).tolist())  # a group of self-loops only has none
-    graphs: dict[str, GroupGraph] = {}
-    built: dict[bytes, GroupGraph] = {}
+    built: set[bytes] = set()
     for code, group in sorted(enumerate(groups.dictionary.to_pylist()), key=lambda c: c[1]):
         if code not in present:
             continue
         rows = group_codes == code
-        vertices, ends_index = np.unique(
-            np.concatenate((all_sources[rows], all_targets[rows])), return_inverse=True
+        members, digest, edge_arrays = _directed_edges(
+            all_sources[rows], all_targets[rows], all_weights[rows], by_place
         )
-        n = len(vertices)
-        ends_index = ends_index.ravel()
-        half = len(ends_index) // 2
-        # weights summed over kinds: one edge per (source, target), sorted by both
-        pair_keys, which = np.unique(ends_index[:half] * n + ends_index[half:], return_inverse=True)
-        weight = np.bincount(which.ravel(), weights=all_weights[rows], minlength=len(pair_keys))
-        source, target = pair_keys // n, pair_keys % n
-        members = [by_place[v] for v in vertices]
-        digest = hashlib.sha256("\0".join(members).encode())
-        for array in (source.astype(np.int64), target.astype(np.int64), weight):
-            digest.update(array.tobytes())
-        if (same := built.get(digest.digest())) is not None:
+        del rows
+        if digest in built:
             # the same vertices and edges (one group, and "*" for a one-group community)
-            graphs[group] = same
+            del edge_arrays
+            yield group, digest, None
             continue
-        directed = _graph(n, source, target, directed=True)
-        directed.es["weight"] = weight
-        low, high = np.minimum(source, target), np.maximum(source, target)
-        pairs, which = np.unique(low * n + high, return_inverse=True)
-        both = np.bincount(which.ravel(), weights=weight, minlength=len(pairs))
-        ends = np.column_stack((pairs // n, pairs % n)).astype(np.int64)
-        undirected = igraph.Graph(n=n, directed=False)
-        undirected.add_edges(ends)
-        undirected.es["weight"] = both
-        graphs[group] = built[digest.digest()] = GroupGraph(
-            members, directed, undirected, digest.digest(), ends
-        )
-    return graphs
+        built.add(digest)
+        graph = _group_graph(members, digest, *edge_arrays)
+        del edge_arrays
+        yield group, digest, graph
+        del graph
+
+
+def _directed_edges(
+    sources: np.ndarray, targets: np.ndarray, weights: np.ndarray, by_place: list[str]
+) -> tuple[list[str], bytes, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """One group's vertices (member keys), digest and directed edges (source, target,
+    weight; one per pair, weights summed over kinds, sorted by both ends)."""
+    # the vertices are the places used, in order; each end's vertex number is its place's
+    # rank among them (what np.unique would give, without sorting ten million ends)
+    used = np.zeros(len(by_place), dtype=bool)
+    used[sources] = True
+    used[targets] = True
+    vertices = np.flatnonzero(used)
+    number = np.cumsum(used, dtype=np.int64) - 1
+    del used
+    n = len(vertices)
+    keys = number[sources] * n + number[targets]
+    del number
+    pair_keys, which = _distinct(keys)
+    del keys
+    weight = np.bincount(which, weights=weights, minlength=len(pair_keys))
+    source, target = pair_keys // n, pair_keys % n
+    members = [by_place[v] for v in vertices]
+    digest = hashlib.sha256("\0".join(members).encode())
+    for array in (source.astype(np.int64), target.astype(np.int64), weight):
+        digest.update(array.tobytes())
+    return members, digest.digest(), (source, target, weight)
+
+
+def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True)``; in one pass when the keys are already in
+    order, as the runner sorts conversation.edges (by group, source, target, kind)."""
+    if len(keys) and bool(np.all(keys[1:] >= keys[:-1])):
+        starts = np.empty(len(keys), dtype=bool)
+        starts[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=starts[1:])
+        return keys[starts], np.cumsum(starts, dtype=np.int64) - 1
+    distinct, which = np.unique(keys, return_inverse=True)
+    return distinct, which.ravel()
+
+
+def _group_graph(
+    members: list[str], digest: bytes, source: np.ndarray, target: np.ndarray, weight: np.ndarray
+) -> GroupGraph:
+    """The directed graph of these edges and its undirected interaction graph."""
+    n = len(members)
+    directed = _graph(n, source, target, directed=True)
+    low, high = np.minimum(source, target), np.maximum(source, target)
+    pairs, which = np.unique(low * n + high, return_inverse=True)
+    del low, high
+    both = np.bincount(which.ravel(), weights=weight, minlength=len(pairs))
+    ends = np.column_stack((pairs // n, pairs % n)).astype(np.int64)
+    undirected = igraph.Graph(n=n, directed=False)
+    undirected.add_edges(ends)
+    return GroupGraph(members, directed, undirected, digest, ends, weight, both)
 
 
 def _encoded(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
@@ -145,6 +204,12 @@ def _graph(n: int, source: np.ndarray, target: np.ndarray, *, directed: bool) ->
     graph = igraph.Graph(n=n, directed=directed)
     graph.add_edges(np.column_stack((source, target)).astype(np.int64))
     return graph
+
+
+def _weights(weights: str | np.ndarray) -> str | list[float]:
+    """What igraph takes as weights: an attribute name, or the values as a list (made
+    for the call and freed after it)."""
+    return weights if isinstance(weights, str) else weights.tolist()
 
 
 def betweenness(graph: igraph.Graph, sample: int | None = None) -> tuple[list[float], bool]:
@@ -170,9 +235,10 @@ def betweenness(graph: igraph.Graph, sample: int | None = None) -> tuple[list[fl
     return [float(v) * scale / pairs for v in raw], k == n
 
 
-def communities(graph: igraph.Graph) -> list[int]:
-    """Leiden communities (modularity, weighted), deterministic: seeded, run to a fixed
-    point, numbered by size (largest 0) then by their smallest vertex."""
+def communities(graph: igraph.Graph, weights: str | np.ndarray = "weight") -> list[int]:
+    """Leiden communities (modularity, weighted by ``weights``: an edge attribute or one
+    value per edge), deterministic: seeded, run to a fixed point, numbered by size
+    (largest 0) then by their smallest vertex."""
     if graph.vcount() == 0:
         return []
     state = random.getstate()
@@ -180,7 +246,7 @@ def communities(graph: igraph.Graph) -> list[int]:
     try:
         parts = graph.community_leiden(
             objective_function="modularity",
-            weights="weight",
+            weights=_weights(weights),
             resolution=RESOLUTION,
             n_iterations=-1,
         )
@@ -215,20 +281,21 @@ def centrality(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
     columns: dict[str, list[object]] = {name: [] for name in CENTRALITY_SCHEMA.names}
     # a community of one group has the same graph for the group and for "*": measured once
     measured: dict[bytes, dict[str, list[object]]] = {}
-    for group, g in build_graphs(results["conversation.edges"]).items():
-        if g.digest not in measured:
-            measured[g.digest] = _measure(g)
-        for name, values in measured[g.digest].items():
+    for group, digest, g in group_graphs(results["conversation.edges"]):
+        if g is not None:
+            measured[digest] = _measure(g)
+            del g  # freed before the next group's graph is built
+        for name, values in measured[digest].items():
             columns[name].extend(values)
-        columns["group"].extend([group] * len(g.members))
+        columns["group"].extend([group] * len(measured[digest]["member"]))
     return pa.table(columns, schema=CENTRALITY_SCHEMA)
 
 
 def _measure(g: GroupGraph) -> dict[str, list[object]]:
     """Every column of :func:`centrality` but the group, one value per vertex."""
-    rank = g.directed.pagerank(directed=True, damping=DAMPING, weights="weight")
+    rank = g.directed.pagerank(directed=True, damping=DAMPING, weights=_weights(g.weights))
     between, exact = betweenness(g.undirected)
-    label = np.array(communities(g.undirected), dtype=np.int64)
+    label = np.array(communities(g.undirected, g.undirected_weights), dtype=np.int64)
     n = len(g.members)
     sizes = np.bincount(label, minlength=1)
     # other communities among each member's partners: distinct (member, partner's
@@ -239,8 +306,8 @@ def _measure(g: GroupGraph) -> dict[str, list[object]]:
     other = their != label[member]
     distinct = np.unique(member[other] * max(n, 1) + their[other])
     bridged = np.bincount(distinct // max(n, 1), minlength=n)
-    in_w = g.directed.strength(mode="in", weights="weight")
-    out_w = g.directed.strength(mode="out", weights="weight")
+    in_w = g.directed.strength(mode="in", weights=_weights(g.weights))
+    out_w = g.directed.strength(mode="out", weights=_weights(g.weights))
     return {
         "member": list(g.members),
         "pagerank": [float(r) for r in rank],

@@ -145,48 +145,96 @@ def _per_group(msgs: _Messages, anchored: pa.Table) -> dict[str, dict[str, float
     return out
 
 
-def candidate_pairs(minute: I64, author: I64) -> tuple[I32, I32, I8]:
+@dataclass
+class _Step:
+    """The candidate pairs of one lag: each answering message (ascending), its parent
+    ``offset`` places away, and the lag between them in minutes."""
+
+    offset: int
+    answers: I32
+    lags: I8
+
+
+class CandidatePairs:
     """(answer, parent, lag in minutes) for every message and each message it may answer:
     the last :data:`CANDIDATES` before it within :data:`WINDOW_MINUTES` minutes and any
-    later one in the same minute, written by someone else. Narrow integers: a busy group
-    has about ten candidates per message.
+    later one in the same minute, written by someone else.
 
-    The pairs come lag by lag (earlier parent, then later), each lag's in message order.
-    Each lag's pairs are written straight into arrays sized beforehand, so the pairs are
-    held once (not as pieces and again concatenated)."""
-    n = len(minute)
-    earliest = np.searchsorted(minute, minute - WINDOW_MINUTES, side="left")
-    minute_end = np.searchsorted(minute, minute, side="right")
-    every = np.arange(n, dtype=np.int64)
+    The pairs come lag by lag (earlier parent, then later), each lag's in message order,
+    and are read in blocks of :data:`PAIRS_PER_STEP` of that sequence. Only the answers
+    and the lags are held (5 bytes a pair: ten million messages give about a hundred
+    million pairs); each block's parents and their authors are worked out when it is
+    read, from the lag's offset.
+    """
 
-    def answers_at(lag: int, before: bool) -> npt.NDArray[np.intp]:
-        """The messages with a candidate ``lag`` places before (or after) them."""
-        if before:
-            ok = every[lag:] - lag >= earliest[lag:]
-            ok &= author[lag:] != author[: n - lag]
-            return np.flatnonzero(ok) + lag
-        ok = every[: n - lag] + lag < minute_end[: n - lag]
-        ok &= author[: n - lag] != author[lag:]
-        return np.flatnonzero(ok)
+    def __init__(self, minute: I64, author: I64) -> None:
+        n = len(minute)
+        earliest = np.searchsorted(minute, minute - WINDOW_MINUTES, side="left")
+        minute_end = np.searchsorted(minute, minute, side="right")
+        every = np.arange(n, dtype=np.int64)
+        self.steps: list[_Step] = []
+        for lag in range(1, CANDIDATES + 1):
+            if lag >= n:
+                break
+            for before in (True, False):
+                if before:
+                    ok = every[lag:] - lag >= earliest[lag:]
+                    ok &= author[lag:] != author[: n - lag]
+                    answer = np.flatnonzero(ok) + lag
+                else:
+                    ok = every[: n - lag] + lag < minute_end[: n - lag]
+                    ok &= author[: n - lag] != author[lag:]
+                    answer = np.flatnonzero(ok)
+                del ok
+                offset = -lag if before else lag
+                lags = np.abs(minute[answer] - minute[answer + offset]).astype(np.int8)
+                self.steps.append(_Step(offset, answer.astype(np.int32), lags))
+        self.author = author.astype(np.int32)
 
-    steps = [(lag, before) for lag in range(1, CANDIDATES + 1) for before in (True, False)]
-    counts = [len(answers_at(lag, before)) for lag, before in steps if lag < n]
-    total = sum(counts)
-    i = np.empty(total, dtype=np.int32)
-    j = np.empty(total, dtype=np.int32)
-    lags = np.empty(total, dtype=np.int8)
-    at = 0
-    for lag, before in steps:
-        if lag >= n:
-            continue
-        answer = answers_at(lag, before)
-        parent = answer - lag if before else answer + lag
-        end = at + len(answer)
-        i[at:end] = answer
-        j[at:end] = parent
-        lags[at:end] = np.abs(minute[answer] - minute[parent])
-        at = end
-    return i, j, lags
+    def __len__(self) -> int:
+        return sum(len(step.answers) for step in self.steps)
+
+    def keep(self, step: _Step, kept: npt.NDArray[np.bool_]) -> None:
+        """Only the ``kept`` pairs of ``step``."""
+        step.answers, step.lags = step.answers[kept], step.lags[kept]
+
+    def parent_authors(self, step: _Step, answers: I32) -> I32:
+        parents: I32 = self.author[answers + step.offset]
+        return parents
+
+    def blocks(self) -> list[list[tuple[_Step, slice]]]:
+        """The sequence of pairs cut every :data:`PAIRS_PER_STEP`: each block as the
+        pieces of the steps it holds."""
+        out: list[list[tuple[_Step, slice]]] = []
+        current: list[tuple[_Step, slice]] = []
+        room = PAIRS_PER_STEP
+        for step in self.steps:
+            at, size = 0, len(step.answers)
+            while at < size:
+                take = min(room, size - at)
+                current.append((step, slice(at, at + take)))
+                at += take
+                room -= take
+                if room == 0:
+                    out.append(current)
+                    current, room = [], PAIRS_PER_STEP
+        if current:
+            out.append(current)
+        return out
+
+    def block(self, pieces: list[tuple[_Step, slice]]) -> tuple[I32, I32, I8]:
+        """One block's (answer, parent's author, lag) arrays."""
+        parts = [
+            (s.answers[piece], self.parent_authors(s, s.answers[piece]), s.lags[piece])
+            for s, piece in pieces
+        ]
+        if len(parts) == 1:
+            return parts[0]
+        return (
+            np.concatenate([a for a, _, _ in parts]),
+            np.concatenate([b for _, b, _ in parts]),
+            np.concatenate([c for _, _, c in parts]),
+        )
 
 
 def estimate(minute: I64, author: I64, mentions: list[tuple[int, int]]) -> F64:
@@ -197,11 +245,7 @@ def estimate(minute: I64, author: I64, mentions: list[tuple[int, int]]) -> F64:
     """
     n = len(minute)
     authors = int(author.max()) + 1 if n else 0
-    i, parent_author, lag = candidate_pairs(minute, author)
-    # the parents' authors written over the parents, a block at a time (no second array)
-    author32 = author.astype(np.int32)
-    for s in range(0, len(parent_author), PAIRS_PER_STEP):
-        parent_author[s : s + PAIRS_PER_STEP] = author32[parent_author[s : s + PAIRS_PER_STEP]]
+    pairs = CandidatePairs(minute, author)
     anchored = np.zeros(n, dtype=bool)
     credit = np.zeros(authors)
     if mentions:
@@ -209,17 +253,19 @@ def estimate(minute: I64, author: I64, mentions: list[tuple[int, int]]) -> F64:
         m_author = np.asarray([a for _, a in mentions], dtype=np.int64)
         named = np.zeros(n, dtype=bool)
         named[m_msg] = True
-        # a message that names members answers only their messages: its other pairs go
-        # (only the few pairs of naming messages are looked up)
-        naming = np.flatnonzero(named[i])
-        pair_key = i[naming].astype(np.int64) * authors + parent_author[naming]
-        unwanted = naming[~np.isin(pair_key, m_msg * authors + m_author)]
-        if len(unwanted):
-            keep = np.ones(len(i), dtype=bool)
-            keep[unwanted] = False
-            i, parent_author, lag = i[keep], parent_author[keep], lag[keep]
-            del keep
-        anchored[i[named[i]]] = True
+        wanted = m_msg * authors + m_author
+        for step in pairs.steps:
+            # a message that names members answers only their messages: its other pairs
+            # go (only the few pairs of naming messages are looked up)
+            naming = np.flatnonzero(named[step.answers])
+            answers = step.answers[naming]
+            pair_key = answers.astype(np.int64) * authors + pairs.parent_authors(step, answers)
+            unwanted = naming[~np.isin(pair_key, wanted)]
+            if len(unwanted):
+                kept = np.ones(len(step.answers), dtype=bool)
+                kept[unwanted] = False
+                pairs.keep(step, kept)
+            anchored[step.answers[named[step.answers]]] = True
         # a mention with none of the member's messages in reach: 1/k to each named
         per_message = np.bincount(m_msg, minlength=n)
         alone = ~anchored[m_msg]
@@ -229,24 +275,26 @@ def estimate(minute: I64, author: I64, mentions: list[tuple[int, int]]) -> F64:
         - np.searchsorted(minute, minute - RATE_MINUTES, side="left")
     ) / (2 * RATE_MINUTES + 1)
     posts = np.bincount(author, minlength=authors).astype(np.float64)
-    blocks = [slice(s, s + PAIRS_PER_STEP) for s in range(0, len(i), PAIRS_PER_STEP)]
+    blocks = pairs.blocks()
     mu = np.full(authors, 0.5)
     delay = np.full(WINDOW_MINUTES + 1, 1.0 / (WINDOW_MINUTES + 1))
     share = 0.5  # of messages that answer one before them
     drawn = credit.copy()
     for _ in range(ITERATIONS):
         total = np.where(anchored, 0.0, (1.0 - share) * rate)
-        for b in blocks:
-            pull = mu[parent_author[b]] * delay[lag[b]]
-            total += np.bincount(i[b], weights=pull, minlength=n)
+        for pieces in blocks:
+            i, parent_author, lag = pairs.block(pieces)
+            pull = mu[parent_author] * delay[lag]
+            total += np.bincount(i, weights=pull, minlength=n)
         drawn = credit.copy()
         per_lag = np.zeros(WINDOW_MINUTES + 1)
         answered = 0.0
-        for b in blocks:
-            pull = mu[parent_author[b]] * delay[lag[b]]
-            responsibility = pull / total[i[b]]
-            drawn += np.bincount(parent_author[b], weights=responsibility, minlength=authors)
-            per_lag += np.bincount(lag[b], weights=responsibility, minlength=WINDOW_MINUTES + 1)
+        for pieces in blocks:
+            i, parent_author, lag = pairs.block(pieces)
+            pull = mu[parent_author] * delay[lag]
+            responsibility = pull / total[i]
+            drawn += np.bincount(parent_author, weights=responsibility, minlength=authors)
+            per_lag += np.bincount(lag, weights=responsibility, minlength=WINDOW_MINUTES + 1)
             answered += float(responsibility.sum())
         if per_lag.sum() > 0:
             delay = per_lag / per_lag.sum()

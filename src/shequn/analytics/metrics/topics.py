@@ -142,7 +142,7 @@ def terms(text: str, names: Iterable[str] | Names = ()) -> list[str]:
 )
 def sample(ctx: Context) -> ir.Table:
     m = ctx.messages
-    texts = m.filter(m.text.notnull() & ~m.is_bot)
+    texts = _recent(m.filter(m.text.notnull() & ~m.is_bot))
     latest = ibis.window(group_by="group", order_by=[ibis.desc("ts"), ibis.desc("key")])
     ranked = texts.mutate(n=ibis.row_number().over(latest))
     kept = ranked.filter(ranked.n < SAMPLE_SIZE)
@@ -155,6 +155,23 @@ def sample(ctx: Context) -> ir.Table:
         mentions=kept.mentions,
         text=kept.text,
     )
+
+
+def _recent(texts: ir.Table) -> ir.Table:
+    """``texts`` from the day (UTC) on which each group's latest :data:`SAMPLE_SIZE`
+    begin: the days after it hold fewer than that, so the sample is the same as from
+    every row, but the window that ranks them sorts a few days, not the whole log (ten
+    million rows with their text at 10M messages)."""
+    day = texts.ts.truncate("D")
+    per_day = texts.group_by(["group", day.name("day")]).aggregate(n=texts.count())
+    later = ibis.window(group_by="group", order_by=ibis.desc("day"), preceding=None, following=0)
+    per_day = per_day.mutate(through=per_day.n.sum().over(later))
+    # a day is needed while the days after it hold fewer than SAMPLE_SIZE messages
+    needed = per_day.filter(per_day.through - per_day.n < SAMPLE_SIZE)
+    since = needed.group_by("group").aggregate(since=needed.day.min())
+    since = since.select(since_group="group", since="since")
+    recent = texts.join(since, texts.group == since.since_group)
+    return recent.filter(recent.ts >= recent.since).drop("since_group", "since")
 
 
 WeeklyTerms = tuple[dict[tuple[str, datetime], Counter[str]], Counter[Any]]
