@@ -197,7 +197,8 @@ def test_an_import_failing_after_its_last_batch_gives_the_buffer_pool_back(
         raise RuntimeError("notes failed")
 
     monkeypatch.setattr(WhatsAppImporter, "notes", broken)
-    with DuckDBStore(tmp_path / "s.duckdb") as store:
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    with store:
 
         def limit() -> object:
             return store.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
