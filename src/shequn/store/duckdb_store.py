@@ -138,8 +138,9 @@ class DuckDBStore(SqlStore):
 
     def _stored_key_hashes(self) -> KeyHashes:
         """The stored keys' hashes: kept from batch to batch while the store's row count
-        is what they describe, read again from the table (one scan) when it is not —
-        rows deleted (an undo) or written by another connection, or a batch rolled back.
+        and undone imports are what they describe, read again from the table (one scan)
+        when they are not — rows deleted (an undo) or written by another connection, or a
+        batch rolled back.
         """
         rows = int(self.con.execute("SELECT count(*) FROM events").fetchall()[0][0])
         # rows are deleted only by an undo, which marks its import undone: another
