@@ -185,3 +185,27 @@ def test_after_drops_events_without_a_line_and_rejects_at_or_before_it() -> None
     early_reject = _after(_batch_of_lines([5, 6], [3, 7]), 4)
     assert early_reject.events.num_rows == 2
     assert [r.line for r in early_reject.rejects] == [7]
+
+
+def test_an_import_failing_after_its_last_batch_gives_the_buffer_pool_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shequn.importers.whatsapp import WhatsAppImporter
+    from shequn.store.duckdb_store import DuckDBStore
+
+    def broken(self: WhatsAppImporter) -> list[str]:
+        raise RuntimeError("notes failed")
+
+    monkeypatch.setattr(WhatsAppImporter, "notes", broken)
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    with store:
+
+        def limit() -> object:
+            return store.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+        before = limit()
+        with pytest.raises(RuntimeError, match="notes failed"):
+            run_import(store, MAKERS, ImportSettings(community="makers", timezone="UTC"))
+        assert limit() == before
+        # the import is not left running
+        assert [r.status for r in store.imports()] == ["failed"]

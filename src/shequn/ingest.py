@@ -214,18 +214,20 @@ def _run(
             committed = batch.position
             if on_commit is not None:
                 on_commit(committed, new_events)
+        # a failure here too must end the import (a DuckDB store gives its buffer pool back)
+        links = getattr(importer, "identity_links", None)
+        if links is not None:
+            found = _not_forgotten(store, importer.platform, links())
+            store.link_import_identities(record.import_id, importer.platform, found)
+        notes = tuple(importer.notes())
+        media = importer.media_counts()
     except BaseException as exc:
         store.finish_import(record.import_id, "failed", message=f"{type(exc).__name__}: {exc}")
         raise
-    links = getattr(importer, "identity_links", None)
-    if links is not None:
-        found = _not_forgotten(store, importer.platform, links())
-        store.link_import_identities(record.import_id, importer.platform, found)
-    notes = tuple(importer.notes())
     final = store.finish_import(
         record.import_id,
         "complete",
-        media=importer.media_counts(),
+        media=media,
         message="; ".join(notes) or None,
     )
     resumed_from = record.position if record.resumed else 0

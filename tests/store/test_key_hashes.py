@@ -141,3 +141,23 @@ def test_an_import_writes_with_the_smaller_buffer_pool_and_gives_it_back(tmp_pat
         assert _memory_limit(store) == before
         assert during != before
         assert during == "61.0 MiB"  # 64 MB
+
+
+def test_keys_swapped_by_another_connection_at_the_same_row_count_are_seen(
+    tmp_path: Path,
+) -> None:
+    # Another store in this process deletes as many rows as it adds: the row count the
+    # memory is checked against is unchanged, but the stored keys are not the same.
+    path = tmp_path / "s.duckdb"
+    with DuckDBStore(path) as store, DuckDBStore(path) as other:
+        record = store.begin_import(_spec("f1"))
+        store.write_batch(record.import_id, _batch(["a", "b"], record.import_id), [], 2, 2)
+        store.finish_import(record.import_id, "complete")
+        theirs = other.begin_import(_spec("f2"))
+        other.write_batch(theirs.import_id, _batch(["c", "d"], theirs.import_id), [], 2, 2)
+        other.finish_import(theirs.import_id, "complete")
+        other.undo_import(record.import_id)  # 2 rows out, 2 rows in: still 2 rows
+        again = store.begin_import(_spec("f3"))
+        batch = _batch(["c", "d", "e"], again.import_id)
+        assert store.write_batch(again.import_id, batch, [], 3, 3) == 1
+        assert sorted(store.events()["text"].to_pylist()) == ["c", "d", "e"]

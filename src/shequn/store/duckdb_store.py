@@ -49,6 +49,8 @@ class DuckDBStore(SqlStore):
         self._threads = int(self.con.execute("SELECT current_setting('threads')").fetchall()[0][0])
         #: hashes of the stored keys, built at the first batch that needs them
         self._key_hashes: KeyHashes | None = None
+        #: the undone imports (count, latest) when the hashes were read
+        self._undone: tuple[Any, ...] = ()
         self._migrate(sql.ddl("VARCHAR[]"))
 
     def _execute(self, query: str, params: Sequence[Any] = ()) -> None:
@@ -136,12 +138,19 @@ class DuckDBStore(SqlStore):
 
     def _stored_key_hashes(self) -> KeyHashes:
         """The stored keys' hashes: kept from batch to batch while the store's row count
-        is what they describe, read again from the table (one scan) when it is not —
-        rows deleted (an undo) or written by another connection, or a batch rolled back.
+        and undone imports are what they describe, read again from the table (one scan)
+        when they are not — rows deleted (an undo) or written by another connection, or a
+        batch rolled back.
         """
         rows = int(self.con.execute("SELECT count(*) FROM events").fetchall()[0][0])
+        # rows are deleted only by an undo, which marks its import undone: another
+        # connection's undo and as many new rows leave the count as it was, not this
+        undone = self.con.execute(
+            "SELECT count(*), max(finished_at) FROM imports WHERE status = 'undone'"
+        ).fetchall()[0]
         known = self._key_hashes
-        if known is None or known.rows != rows:
+        if known is None or known.rows != rows or undone != self._undone:
+            self._undone = undone
             if rows == 0:
                 hashes = np.empty(0, np.uint64)
             else:
