@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from shequn.analytics.context import Context
 from shequn.analytics.registry import METRICS, Derived, Metric
-from shequn.analytics.source import arrow, arrow_dictionary
+from shequn.analytics.source import DERIVED_MEMORY_LIMIT, arrow, arrow_dictionary, sql_memory
 
 
 def load_metrics() -> dict[str, Metric | Derived]:
@@ -43,6 +43,20 @@ def run_metrics(
             results[name] = _ordered_result(partial(_computed, spec, ctx), spec.order_by)
             timings[name] = clock() - began
     pending = [spec for n in wanted if isinstance(spec := known[n], Derived)]
+    if pending:
+        with sql_memory(ctx.log, DERIVED_MEMORY_LIMIT):
+            _run_derived(ctx, pending, results, timings, clock)
+    return {name: results[name] for name in wanted}
+
+
+def _run_derived(
+    ctx: Context,
+    pending: list[Derived],
+    results: dict[str, pa.Table],
+    timings: dict[str, float],
+    clock: Callable[[], float],
+) -> None:
+    """Each derived metric once its inputs are in ``results``."""
     while pending:
         ready = [d for d in pending if all(i in results for i in d.inputs)]
         if not ready:
@@ -53,7 +67,6 @@ def run_metrics(
             results[spec.name] = _ordered(spec.compute(ctx, results), spec.order_by)
             timings[spec.name] = clock() - began
             pending.remove(spec)
-    return {name: results[name] for name in wanted}
 
 
 def _with_inputs(known: dict[str, Metric | Derived], names: list[str]) -> list[str]:

@@ -8,8 +8,10 @@ are read through that same Parquet export.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -40,6 +42,8 @@ class Log:
     #: DuckDB: the attached database file shared tables are written to (None: temporary
     #: tables in memory)
     scratch: str | None = None
+    #: DuckDB: the memory limit the log was opened with (None: DuckDB's default)
+    memory_limit: str | None = None
 
 
 #: the name the embedded store's report attaches its scratch database under
@@ -49,6 +53,31 @@ SCRATCH: Final = "shequn_shared"
 #: The report's Python side (result tables, the document, the page) needs the rest of a
 #: 4 GB budget; at 1M messages 1 GB is enough without spilling (bench/RESULTS.md)
 REPORT_MEMORY_LIMIT: Final = "1GB"
+
+
+#: DuckDB's memory while the derived metrics run (the graph, the KOLs' estimate): their
+#: work is in Python, and DuckDB's pool, full of the SQL steps' cached blocks, would sit
+#: beside their arrays (at 10M messages, 1 GB of a report's 4.3 GB peak)
+DERIVED_MEMORY_LIMIT: Final = "256MB"
+
+
+@contextlib.contextmanager
+def sql_memory(log: Log, limit: str) -> Iterator[None]:
+    """DuckDB's buffer pool held to ``limit`` for the block (its cached blocks beyond it
+    freed at once), then given its earlier limit back; nothing on Spark."""
+    if log.engine != "duckdb":
+        yield
+        return
+    con: Any = log.backend.con
+    con.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        # the limit as opened, not as DuckDB shows it (rounded: setting that back drifts)
+        if log.memory_limit is None:
+            con.execute("RESET memory_limit")
+        else:
+            con.execute(f"SET memory_limit = '{log.memory_limit}'")
 
 
 def duckdb_log(path: str | Path, memory_limit: str = REPORT_MEMORY_LIMIT) -> Log:
@@ -80,6 +109,7 @@ def duckdb_log(path: str | Path, memory_limit: str = REPORT_MEMORY_LIMIT) -> Log
         backend.table("groups"),
         "duckdb",
         SCRATCH,
+        memory_limit,
     )
 
 
