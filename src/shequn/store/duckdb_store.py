@@ -129,12 +129,14 @@ class DuckDBStore(SqlStore):
 
     def _hashes_of(self, events: pa.Table) -> np.ndarray:
         """DuckDB's 64-bit hash of each key of ``events`` (the stored keys' are the same)."""
-        self.con.register("shequn_batch", events.select(["key"]))
-        try:
-            column = self.con.execute("SELECT hash(key) AS h FROM shequn_batch").fetchnumpy()["h"]
-        finally:
-            self.con.unregister("shequn_batch")
-        return np.asarray(column, dtype=np.uint64)
+        with self._batch_visible(events.select(["key"])):
+            return self._key_hashes_in("shequn_batch")
+
+    def _key_hashes_in(self, table: str) -> np.ndarray:
+        """DuckDB's ``hash`` of each key in ``table``: one function for the batch's keys
+        and the stored ones, so equal keys have equal hashes."""
+        found = self.con.execute(f"SELECT hash(key) AS h FROM {table}").fetchnumpy()["h"]
+        return np.asarray(found, dtype=np.uint64)
 
     def _stored_key_hashes(self) -> KeyHashes:
         """The stored keys' hashes: kept from batch to batch while the store's row count
@@ -151,19 +153,21 @@ class DuckDBStore(SqlStore):
         known = self._key_hashes
         if known is None or known.rows != rows or undone != self._undone:
             self._undone = undone
-            if rows == 0:
-                hashes = np.empty(0, np.uint64)
-            else:
-                found = self.con.execute("SELECT hash(key) AS h FROM events").fetchnumpy()["h"]
-                hashes = np.asarray(found, dtype=np.uint64)
+            hashes = self._key_hashes_in("events") if rows else np.empty(0, np.uint64)
             known = self._key_hashes = KeyHashes(hashes, rows)
         return known
 
     def _query_batch(self, events: pa.Table, query: str) -> list[tuple[Any, ...]]:
         """The rows of ``query``, run with ``events`` visible as ``shequn_batch``."""
+        with self._batch_visible(events):
+            return self.con.execute(query).fetchall()
+
+    @contextlib.contextmanager
+    def _batch_visible(self, events: pa.Table) -> Iterator[None]:
+        """``events`` visible to this connection's queries as ``shequn_batch``."""
         self.con.register("shequn_batch", events)
         try:
-            return self.con.execute(query).fetchall()
+            yield
         finally:
             self.con.unregister("shequn_batch")
 
