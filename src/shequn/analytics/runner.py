@@ -11,7 +11,13 @@ import pyarrow.compute as pc
 
 from shequn.analytics.context import Context
 from shequn.analytics.registry import METRICS, Derived, Metric
-from shequn.analytics.source import DERIVED_MEMORY_LIMIT, arrow, arrow_dictionary, sql_memory
+from shequn.analytics.source import (
+    DERIVED_MEMORY_LIMIT,
+    arrow,
+    arrow_dictionary,
+    is_text,
+    sql_memory,
+)
 
 
 def load_metrics() -> dict[str, Metric | Derived]:
@@ -128,7 +134,7 @@ def _sort_key(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
     if pa.types.is_dictionary(column.type):
         # already encoded (Metric.dictionary); combining unifies the chunks' dictionaries
         encoded = column.combine_chunks()
-    elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+    elif is_text(column.type):
         encoded = pc.dictionary_encode(column).combine_chunks()
     else:
         return column

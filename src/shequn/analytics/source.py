@@ -210,7 +210,7 @@ def arrow_dictionary(log: Log, expr: ir.Table) -> pa.Table:
     encoded = pa.schema(
         [
             pa.field(f.name, pa.dictionary(pa.int32(), f.type), f.nullable)
-            if _is_text(f.type)
+            if is_text(f.type)
             else f
             for f in schema
         ]
@@ -227,10 +227,12 @@ def arrow_dictionary(log: Log, expr: ir.Table) -> pa.Table:
 
 def _encoded(column: Any) -> Any:
     """A string column (array or chunked) dictionary-encoded; others as they are."""
-    return column.dictionary_encode() if _is_text(column.type) else column
+    return column.dictionary_encode() if is_text(column.type) else column
 
 
-def _is_text(kind: pa.DataType) -> bool:
+def is_text(kind: pa.DataType) -> bool:
+    """A plain string column's type (Arrow has two); the one test the runner, the
+    masking and the report's JSON rows share."""
     return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 

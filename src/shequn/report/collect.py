@@ -39,7 +39,14 @@ from shequn.analytics.context import Context
 from shequn.analytics.metrics.common import ALL_GROUPS, week_of
 from shequn.analytics.registry import Derived, Metric
 from shequn.analytics.runner import load_metrics, run_metrics
-from shequn.analytics.source import Log, arrow, duckdb_log, export_parquet, parquet_log
+from shequn.analytics.source import (
+    Log,
+    arrow,
+    duckdb_log,
+    export_parquet,
+    is_text,
+    parquet_log,
+)
 from shequn.errors import ConfigError
 from shequn.report.masking import displayed, mask_values
 
@@ -433,7 +440,7 @@ def value_type(kind: pa.DataType) -> pa.DataType:
 
 def _column_json(column: pa.ChunkedArray) -> list[Any]:
     kind = value_type(column.type)
-    plain = pa.types.is_integer(kind) or pa.types.is_boolean(kind) or _is_text(kind)
+    plain = pa.types.is_integer(kind) or pa.types.is_boolean(kind) or is_text(kind)
     if not plain and pa.types.is_floating(kind):
         # floats as they are unless a NaN or infinity needs to become null
         plain = pc.all(pc.or_kleene(pc.is_finite(column), pc.is_null(column))).as_py() is not False
@@ -441,10 +448,6 @@ def _column_json(column: pa.ChunkedArray) -> list[Any]:
         values: list[Any] = column.to_pylist()
         return values
     return [json_value(v) for v in column.to_pylist()]
-
-
-def _is_text(kind: pa.DataType) -> bool:
-    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 
 def json_value(value: Any) -> Any:

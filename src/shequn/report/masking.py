@@ -16,6 +16,7 @@ from typing import Any, Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shequn.analytics.source import is_text
 from shequn.identity import clean_name
 from shequn.privacy.display import shown
 
@@ -45,13 +46,13 @@ def mask_table(table: pa.Table, *, show_phones: bool = False) -> pa.Table:
         names = column.name in NAME_COLUMNS
         if show_phones and not names:
             continue
-        if _is_text(column.type):
+        if is_text(column.type):
             values = _mask_strings(table.column(index), names=names, show_phones=show_phones)
             table = table.set_column(index, column, values)
-        elif pa.types.is_dictionary(column.type) and _is_text(column.type.value_type):
+        elif pa.types.is_dictionary(column.type) and is_text(column.type.value_type):
             values = _mask_dictionary(table.column(index), names=names, show_phones=show_phones)
             table = table.set_column(index, column, values)
-        elif pa.types.is_list(column.type) and _is_text(column.type.value_type):
+        elif pa.types.is_list(column.type) and is_text(column.type.value_type):
             values = _mask_lists(table.column(index), show_phones=show_phones)
             table = table.set_column(index, column, values)
     return table
@@ -63,10 +64,6 @@ def mask_values(values: list[Any], *, names: bool = False, show_phones: bool = F
         shown(clean_name(v) if names else v, show_phones=show_phones) if isinstance(v, str) else v
         for v in values
     ]
-
-
-def _is_text(kind: pa.DataType) -> bool:
-    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 
 def _mask_strings(column: pa.ChunkedArray, *, names: bool, show_phones: bool) -> pa.ChunkedArray:
