@@ -209,3 +209,28 @@ def test_an_import_failing_after_its_last_batch_gives_the_buffer_pool_back(
         assert limit() == before
         # the import is not left running
         assert [r.status for r in store.imports()] == ["failed"]
+
+
+def test_an_import_failing_before_its_first_batch_is_not_left_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading the store's forgotten members (the privacy step) comes after the ledger
+    opened the import: its failure ends the import too."""
+    import shequn.ingest as ingest
+    from shequn.store.duckdb_store import DuckDBStore
+
+    def broken(store: object) -> object:
+        raise RuntimeError("forgotten members unreadable")
+
+    monkeypatch.setattr(ingest.ForgottenFilter, "for_store", broken)
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    with store:
+
+        def limit() -> object:
+            return store.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+        before = limit()
+        with pytest.raises(RuntimeError, match="forgotten members unreadable"):
+            run_import(store, MAKERS, ImportSettings(community="makers", timezone="UTC"))
+        assert limit() == before
+        assert [r.status for r in store.imports()] == ["failed"]

@@ -199,8 +199,8 @@ def _run(
     committed = record.position
     new_events = 0
     registered: set[tuple[str, str]] = set()
-    protect = _privacy(store, settings)
     try:
+        protect = _privacy(store, settings)
         for batch in read_ahead(importer.batches(settings)):
             if progress is not None:
                 progress(batch.bytes_read, importer.total_bytes)
@@ -214,7 +214,8 @@ def _run(
             committed = batch.position
             if on_commit is not None:
                 on_commit(committed, new_events)
-        # a failure here too must end the import (a DuckDB store gives its buffer pool back)
+        # a failure anywhere between begin and finish must end the import (a DuckDB store
+        # gives its buffer pool back; the ledger does not show it running)
         links = getattr(importer, "identity_links", None)
         if links is not None:
             found = _not_forgotten(store, importer.platform, links())
