@@ -216,13 +216,13 @@ def test_an_import_failing_before_its_first_batch_is_not_left_running(
 ) -> None:
     """Reading the store's forgotten members (the privacy step) comes after the ledger
     opened the import: its failure ends the import too."""
-    import shequn.ingest as ingest
+    from shequn.privacy.forgetting import ForgottenFilter
     from shequn.store.duckdb_store import DuckDBStore
 
     def broken(store: object) -> object:
         raise RuntimeError("forgotten members unreadable")
 
-    monkeypatch.setattr(ingest.ForgottenFilter, "for_store", broken)
+    monkeypatch.setattr(ForgottenFilter, "for_store", broken)
     store = DuckDBStore(tmp_path / "s.duckdb")
     with store:
 
