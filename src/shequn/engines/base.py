@@ -31,8 +31,10 @@ read them unless it keeps or feeds the action back.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
+
+from shequn.engines.action import Action as Action
 
 #: the log-time interval of tick events, in seconds
 TICK_SECONDS: Final = 60
@@ -97,24 +99,6 @@ class EngineEvent:
     #: a fed-back ``action_taken``: the :class:`Action` itself (its ``extra`` is that
     #: action as JSON), so engines need not parse it; ``None`` for stored events
     action: Action | None = None
-
-
-@dataclass(slots=True)
-class Action:
-    """What an engine decided, and why (read-only by contract once made; not frozen,
-    as a frozen dataclass costs four times as much to build)."""
-
-    kind: str
-    group: str
-    member: str | None
-    ts: int
-    #: the engine and (where one applies) the playbook rule, badge or level behind it
-    engine: str
-    explanation: str
-    rule: str | None = None
-    #: the key of the event that caused it (the tick's own key for deadlines)
-    cause: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 S = TypeVar("S")

@@ -57,6 +57,7 @@ from shequn.engines.base import (
     Engine,
     EngineEvent,
 )
+from shequn.engines.contract import EngineContractError
 from shequn.engines.dedup import SeenKeys
 from shequn.events import KEY_SEPARATOR
 from shequn.playbook import parse_playbook
@@ -91,10 +92,6 @@ _Next = Callable[[Any], int | None]
 #: how one engine is stepped: its index, ``step`` and ``next_deadline`` (``None`` when
 #: it keeps its deadline on its state as ``due``, read without a call)
 _Plan = tuple[tuple[int, _Step, _Next | None], ...]
-
-
-class EngineContractError(RuntimeError):
-    """An engine broke the contract in base.py (unknown action kind, no explanation …)."""
 
 
 class Taken(NamedTuple):
@@ -506,8 +503,8 @@ def _batch_events(
     actor = _shared(pc.binary_join_element_wise(platform, col("by_member_id"), ":"))
     if links:
         get = links.get
-        member = [m if m is None else get(m, m) for m in member]
-        actor = [m if m is None else get(m, m) for m in actor]
+        member = [None if m is None else get(m, m) for m in member]
+        actor = [None if m is None else get(m, m) for m in actor]
     mentions: list[tuple[str, ...]] = [()] * batch.num_rows
     raw_mentions = col("mentions")
     if raw_mentions.null_count < batch.num_rows:
