@@ -9,15 +9,19 @@ sha256; these tests check the comparison on a made-up package, and this tree its
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import hashlib
 import importlib
 import json
 import os
+from dataclasses import MISSING
 from pathlib import Path
 
 import pytest
 
 from shequn import compiled
+from shequn.engines.base import Action, EngineEvent
 
 SUFFIX = ".cpython-311-x86_64-linux-gnu.so"
 
@@ -91,3 +95,24 @@ def test_the_engines_run_compiled_when_the_build_says_so() -> None:
     else:
         assert all(state.values()) or not any(state.values()), state
     assert compiled.describe().startswith("compiled" if all(state.values()) else "pure Python")
+
+
+def test_engine_event_init_takes_its_fields_in_order_with_their_defaults() -> None:
+    """EngineEvent's ``__init__`` is written out (a generated one runs as Python code
+    even compiled): it must stay what the dataclass would generate. Read from the
+    source (a compiled ``__init__`` shows no signature)."""
+    tree = ast.parse(compiled.source_of("shequn.engines.base").read_text(encoding="utf-8"))
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "EngineEvent")
+    init = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+    args = init.args
+    assert not (args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs)
+    names = [a.arg for a in args.args[1:]]
+    defaults = [ast.literal_eval(d) for d in args.defaults]
+    defaults = [MISSING] * (len(names) - len(defaults)) + defaults
+    fields = dataclasses.fields(EngineEvent)
+    assert names == [f.name for f in fields]
+    assert defaults == [f.default for f in fields]
+    action = Action("warn", "g", "m", 7, "moderation", "why")
+    values = ("k", "kd", "g", 7, "m", "a", "t", "p", "r", ("x",), "at", "f", True, "j", "e")
+    event = EngineEvent(*values, "n", action)  # every field set, positionally
+    assert tuple(getattr(event, f.name) for f in fields) == (*values, "n", action)

@@ -40,7 +40,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import repeat
 from typing import Any, Final, NamedTuple
 
 import numpy as np
@@ -435,7 +434,7 @@ class Runner:
             self.taken.append(Taken(action, key, self._root_us, extra))
         if fed:
             self.counts.feedback += 1
-            event = _make_event(
+            event = EngineEvent(
                 key,
                 "action_taken",
                 action.group,
@@ -493,7 +492,7 @@ def engine_events(
 
 def _batch_events(
     batch: pa.RecordBatch, links: dict[str, str]
-) -> Iterable[tuple[EngineEvent, int]]:
+) -> Iterator[tuple[EngineEvent, int]]:
     col = batch.column
     platform = col("platform")
     ts_us = pc.cast(col("ts"), pa.int64())
@@ -516,10 +515,7 @@ def _batch_events(
     names = col("member_name")
     rows = batch.num_rows
     member_names = [None] * rows if names.null_count == rows else names.to_pylist()
-    # EngineEvent(...) for every row, positional (``action`` last), built by map: no
-    # Python loop of our own per row
-    events = map(
-        _make_event,
+    columns = zip(
         col("key").to_pylist(),
         _shared(col("kind")),
         group,
@@ -536,9 +532,19 @@ def _batch_events(
         col("join_method").to_pylist(),
         col("extra").to_pylist(),
         member_names,
-        repeat(None, rows),
+        ts_us.to_pylist(),
+        strict=True,
     )
-    return zip(events, ts_us.to_pylist(), strict=True)
+    # one EngineEvent per row, positional (``action`` last): a loop of our own, which
+    # compiled (mypyc) calls EngineEvent's constructor directly — ``map`` over the
+    # class made every row parse its 17 arguments (docs/decisions/0005)
+    for key, kind, grp, ts, mem, act, txt, pid, rep, men, at, fwd, bot, how, ext, nm, us in columns:
+        yield (
+            EngineEvent(
+                key, kind, grp, ts, mem, act, txt, pid, rep, men, at, fwd, bot, how, ext, nm, None
+            ),
+            us,
+        )
 
 
 def _shared(strings: pa.Array) -> list[str | None]:
@@ -553,11 +559,6 @@ def _shared(strings: pa.Array) -> list[str | None]:
         values.append(None)
     shared: list[str | None] = np.array(values, dtype=object)[indices.to_numpy()].tolist()
     return shared
-
-
-#: ``EngineEvent(...)`` with every field, positional (``extra`` then ``member_name``,
-#: ``action``)
-_make_event: Final = EngineEvent
 
 
 def member_links(store: Store) -> dict[str, str]:
