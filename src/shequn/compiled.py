@@ -54,8 +54,13 @@ def sha256(path: Path) -> str:
 
 
 def extensions(package: Path = PACKAGE) -> list[Path]:
-    """Every extension module inside the package (built by us or left by an old build)."""
-    found = [p for p in package.rglob("*") if p.name.endswith(tuple(EXTENSION_SUFFIXES))]
+    """Every extension module in the directories of :data:`MODULES` (built by us or
+    left by an old build); one directory listing each, not a walk of the package (the
+    check runs at every import of the engines: :func:`stale` takes ≈ 2 ms with the
+    sources' hashes, 8 with a walk)."""
+    folders = sorted({source_of(m, package).parent for m in MODULES})
+    suffixes = tuple(EXTENSION_SUFFIXES)
+    found = [p for d in folders if d.is_dir() for p in d.iterdir() if p.name.endswith(suffixes)]
     return sorted(found)
 
 
