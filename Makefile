@@ -4,7 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO := demo-out
 
-.PHONY: install demo test lint postgres chromium bench clean
+# the engine core compiled with mypyc (docs/decisions/0005-compiled-engines.md);
+# `make install COMPILE=0` removes the compiled modules: pure Python runs
+COMPILE ?= 1
+# rebuilt whenever an engine's source (or the build) changes: a stale extension module
+# would run instead of its source (shequn/compiled.py also warns at import)
+ENGINE_SOURCES := $(wildcard src/shequn/engines/*.py) src/shequn/compiled.py scripts/build-compiled
+COMPILED_STAMP := src/shequn/compiled.json
+
+.PHONY: install demo test lint postgres chromium bench clean pure-python
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,7 +22,17 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null || true
 	touch $@
 
-install: $(VENV)/.installed
+ifeq ($(COMPILE),1)
+$(COMPILED_STAMP): $(VENV)/.installed $(ENGINE_SOURCES)
+	$(BIN)/python scripts/build-compiled
+
+install: $(VENV)/.installed $(COMPILED_STAMP)
+else
+pure-python: $(VENV)/.installed
+	$(BIN)/python scripts/build-compiled --pure
+
+install: $(VENV)/.installed pure-python
+endif
 
 demo: install
 	rm -rf $(DEMO)
@@ -39,7 +57,7 @@ lint: install
 
 test: install postgres chromium lint
 	SHEQUN_TEST_POSTGRES=$${SHEQUN_TEST_POSTGRES:-postgresql://postgres@127.0.0.1:5432/shequn_test} \
-		$(BIN)/pytest
+		SHEQUN_EXPECT_COMPILED=$(COMPILE) $(BIN)/pytest
 
 bench: install
 	$(BIN)/python bench/import_whatsapp.py
@@ -47,4 +65,5 @@ bench: install
 	$(BIN)/python bench/report.py
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache build $(COMPILED_STAMP)
+	find src -name '*.so' -delete

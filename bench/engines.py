@@ -34,6 +34,7 @@ One core only: see docs/engines/runner.md on why the runner does not shard by gr
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import subprocess
@@ -41,6 +42,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -193,6 +195,35 @@ def synthesize(events: int, groups: int, members: int, days: int, seed: int) -> 
     return pa.Table.from_arrays(arrays, schema=EVENT_SCHEMA)
 
 
+#: the engine core's modules (shequn.compiled.MODULES; listed here too, so that a tree
+#: from before the compiled core can be measured)
+ENGINE_MODULES = [
+    "base",
+    "dedup",
+    "rules",
+    "trust",
+    "moderation",
+    "screening",
+    "metabolism",
+    "checkins",
+    "scoring",
+    "runner",
+]
+
+
+def engines_running() -> str:
+    """Whether the engine modules imported from ``sys.path`` run compiled (mypyc
+    extensions) or as Python source, with where the runner and scoring came from."""
+    files = {}
+    for name in ENGINE_MODULES:
+        module = importlib.import_module(f"shequn.engines.{name}")
+        files[name] = getattr(module, "__file__", None) or "?"
+    on = [n for n, f in files.items() if f.endswith(tuple(EXTENSION_SUFFIXES))]
+    kind = "compiled (mypyc)" if len(on) == len(files) else "pure Python" if not on else "MIXED"
+    shown = ", ".join(Path(files[n]).name for n in ("runner", "scoring"))
+    return f"engines: {kind} — {shown} in {Path(files['runner']).parent.parent.parent}"
+
+
 class Timed:
     """An engine whose step and next_deadline time is summed (the per-engine figures)."""
 
@@ -254,7 +285,8 @@ def _replay_file(path: Path, playbook: str) -> None:
     runner, wall_s, cpu_s = replay(table, {}, load_engines(book)[0])
     c = runner.counts
     counts = {"events": c.events, "ticks": c.ticks, "actions": c.actions, "fed": c.feedback}
-    print(json.dumps({"cpu": cpu_s, "wall": wall_s, "counts": counts, "src": shequn.__file__}))
+    out = {"cpu": cpu_s, "wall": wall_s, "counts": counts, "src": shequn.__file__}
+    print(json.dumps({**out, "engines": engines_running()}))
 
 
 def side_by_side(log: pa.Table, playbook: str, base: str, rounds: int) -> None:
@@ -280,6 +312,7 @@ def side_by_side(log: pa.Table, playbook: str, base: str, rounds: int) -> None:
                     f"round {r} {label}: {out['cpu']:.2f} s CPU ({out['wall']:.2f} s wall, load "
                     f"{load:.1f}) — {n / out['cpu']:,.0f} events/s on one core; {out['counts']}"
                 )
+                print(f"  {out['engines']}")
     n = log.num_rows
     print(
         f"best of {rounds}: old {n / best['old']:,.0f} events/s, new {n / best['new']:,.0f} "
@@ -308,6 +341,8 @@ def main() -> None:
         return
 
     book = parse_playbook(playbook_text(args.groups), "bench playbook")
+    if not args.base:
+        print(engines_running())
     print(
         f"playbook: {len(book.rules)} rules, {len(book.points.actions)} point actions, "
         f"{len(book.levels)} levels, {len(book.badges)} badges, check-ins "

@@ -186,6 +186,9 @@ def _canon(value: Any, seen: set[int]) -> Any:
     names: list[str] = []
     for cls in type(value).__mro__:
         names += [s for s in getattr(cls, "__slots__", ()) if s not in names]
+        # a compiled (mypyc) class: no __slots__ nor __dict__, its attributes listed here
+        attrs = getattr(cls, "__mypyc_attrs__", ())
+        names += [s for s in attrs if not s.startswith("__") and s not in names]
     names += [k for k in getattr(value, "__dict__", {}) if k not in names]
     out = {"type": type(value).__name__}
     for name in sorted(names):

@@ -15,10 +15,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from shequn.engines.awards import PointsAward
 from shequn.engines.base import Action, EngineEvent
 from shequn.engines.checkins import CheckInEngine
 from shequn.engines.runner import Runner
-from shequn.engines.scoring import PointsAward, ScoringEngine, member_score
+from shequn.engines.scoring import ScoringEngine, member_score
 from shequn.playbook import parse_playbook
 from shequn.playbook.model import Playbook
 

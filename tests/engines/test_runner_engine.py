@@ -12,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shequn.engines.base import TICK, TICK_SECONDS, Action, EngineEvent
+from shequn.engines.contract import EngineContractError
 from shequn.engines.record import identity_of, reverse_links
 from shequn.engines.registry import load_engines
-from shequn.engines.runner import EngineContractError, Runner, engine_events
+from shequn.engines.runner import Runner, engine_events
 from shequn.events import natural_key
 
 

@@ -6,5 +6,12 @@ Modules: ``base`` (the contract), ``registry`` (which engines run, in which orde
 playbook against the current one), ``adapters`` (carrying actions out: the console);
 the engines: ``screening``, ``moderation`` (with ``trust`` and ``rules``),
 ``metabolism``, ``scoring``, ``checkins``. Nothing is imported here, so importing one
-engine loads only what it needs. Docs: docs/engines/runner.md.
+engine loads only what it needs (and the check that compiled engine modules are
+current, shequn/compiled.py). Docs: docs/engines/runner.md.
 """
+
+from shequn.compiled import warn_if_stale
+
+# the runner and engines may run compiled (mypyc, shequn/compiled.py): an extension
+# module built from an older source would run instead of the source, so say so
+warn_if_stale()

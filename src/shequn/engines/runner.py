@@ -40,7 +40,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import repeat
 from typing import Any, Final, NamedTuple
 
 import numpy as np
@@ -57,6 +56,7 @@ from shequn.engines.base import (
     Engine,
     EngineEvent,
 )
+from shequn.engines.contract import EngineContractError
 from shequn.engines.dedup import SeenKeys
 from shequn.events import KEY_SEPARATOR
 from shequn.playbook import parse_playbook
@@ -91,10 +91,6 @@ _Next = Callable[[Any], int | None]
 #: how one engine is stepped: its index, ``step`` and ``next_deadline`` (``None`` when
 #: it keeps its deadline on its state as ``due``, read without a call)
 _Plan = tuple[tuple[int, _Step, _Next | None], ...]
-
-
-class EngineContractError(RuntimeError):
-    """An engine broke the contract in base.py (unknown action kind, no explanation …)."""
 
 
 class Taken(NamedTuple):
@@ -438,7 +434,7 @@ class Runner:
             self.taken.append(Taken(action, key, self._root_us, extra))
         if fed:
             self.counts.feedback += 1
-            event = _make_event(
+            event = EngineEvent(
                 key,
                 "action_taken",
                 action.group,
@@ -496,7 +492,7 @@ def engine_events(
 
 def _batch_events(
     batch: pa.RecordBatch, links: dict[str, str]
-) -> Iterable[tuple[EngineEvent, int]]:
+) -> Iterator[tuple[EngineEvent, int]]:
     col = batch.column
     platform = col("platform")
     ts_us = pc.cast(col("ts"), pa.int64())
@@ -506,8 +502,8 @@ def _batch_events(
     actor = _shared(pc.binary_join_element_wise(platform, col("by_member_id"), ":"))
     if links:
         get = links.get
-        member = [m if m is None else get(m, m) for m in member]
-        actor = [m if m is None else get(m, m) for m in actor]
+        member = [None if m is None else get(m, m) for m in member]
+        actor = [None if m is None else get(m, m) for m in actor]
     mentions: list[tuple[str, ...]] = [()] * batch.num_rows
     raw_mentions = col("mentions")
     if raw_mentions.null_count < batch.num_rows:
@@ -519,10 +515,7 @@ def _batch_events(
     names = col("member_name")
     rows = batch.num_rows
     member_names = [None] * rows if names.null_count == rows else names.to_pylist()
-    # EngineEvent(...) for every row, positional (``action`` last), built by map: no
-    # Python loop of our own per row
-    events = map(
-        _make_event,
+    columns = zip(
         col("key").to_pylist(),
         _shared(col("kind")),
         group,
@@ -539,9 +532,19 @@ def _batch_events(
         col("join_method").to_pylist(),
         col("extra").to_pylist(),
         member_names,
-        repeat(None, rows),
+        ts_us.to_pylist(),
+        strict=True,
     )
-    return zip(events, ts_us.to_pylist(), strict=True)
+    # one EngineEvent per row, positional (``action`` last): a loop of our own, which
+    # compiled (mypyc) calls EngineEvent's constructor directly — ``map`` over the
+    # class made every row parse its 17 arguments (docs/decisions/0005)
+    for key, kind, grp, ts, mem, act, txt, pid, rep, men, at, fwd, bot, how, ext, nm, us in columns:
+        yield (
+            EngineEvent(
+                key, kind, grp, ts, mem, act, txt, pid, rep, men, at, fwd, bot, how, ext, nm, None
+            ),
+            us,
+        )
 
 
 def _shared(strings: pa.Array) -> list[str | None]:
@@ -556,11 +559,6 @@ def _shared(strings: pa.Array) -> list[str | None]:
         values.append(None)
     shared: list[str | None] = np.array(values, dtype=object)[indices.to_numpy()].tolist()
     return shared
-
-
-#: ``EngineEvent(...)`` with every field, positional (``extra`` then ``member_name``,
-#: ``action``)
-_make_event: Final = EngineEvent
 
 
 def member_links(store: Store) -> dict[str, str]:

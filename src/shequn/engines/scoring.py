@@ -71,6 +71,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar, Final, Literal, NamedTuple
 
+from shequn.engines.awards import PointsAward
 from shequn.engines.base import NO_DEADLINE, Action, EngineEvent, taken_fields
 from shequn.engines.checkins import CheckInMatcher, LocalDays, group_zones
 from shequn.playbook.model import Badge, Playbook, PointRule
@@ -182,102 +183,6 @@ class Message:
         self.reply_rewarded = False
         self.reactors: set[str] | None = None
         self.answerers: set[str] | None = None
-
-
-class PointsAward(Action):
-    """An ``award_points`` action whose explanation and details are written the first
-    time they are read (when the runner keeps or feeds it back, or someone prints it).
-
-    A replay makes an award for most messages, and a run whose cursor is at the end keeps
-    none of them: formatting each one's explanation and details was a fifth of scoring's
-    time per message. What the words need is kept as a tuple instead; the words and the
-    details are exactly those an eager :class:`Action` would carry.
-    """
-
-    __slots__ = ("_details", "_facts", "_why")
-    _why: str
-    _details: dict[str, Any]
-
-    def __init__(
-        self,
-        group: str,
-        member: str,
-        ts: int,
-        action: str,
-        cause: str,
-        facts: tuple[int, int, int, int, int | None, str, str, str],
-    ) -> None:
-        # set per award, not as class attributes: those would hide the base class's
-        # slots of the same names, and copy and pickle restore slots by setting them
-        self.kind = "award_points"
-        self.engine = "scoring"
-        self.group = group
-        self.member = member
-        self.ts = ts
-        self.rule = action
-        self.cause = cause
-        #: points, total, balance, today's total, daily cap, why, group name, rule text
-        self._facts = facts
-        # _why and _details stay unset until first read
-
-    @property
-    def explanation(self) -> str:
-        try:
-            return self._why
-        except AttributeError:
-            points, total, _, today, cap, reason, where, rule_text = self._facts
-            so_far = f"today {today} of {cap}, " if cap is not None else ""
-            why: str = (
-                f"{self.member} earned {'1 point' if points == 1 else f'{points} points'} in "
-                f"{where} for {reason} {rule_text}; {so_far}{total} in all."
-            )
-            self._why = why
-            return why
-
-    @explanation.setter
-    def explanation(self, value: str) -> None:
-        self._why = value
-
-    @property
-    def details(self) -> dict[str, Any]:
-        try:
-            return self._details
-        except AttributeError:
-            points, total, balance, today, cap = self._facts[:5]
-            details: dict[str, Any] = {
-                "points": points,
-                "action": self.rule,
-                "total": total,
-                "balance": balance,
-                "today": today,
-                "daily_cap": cap,
-            }
-            self._details = details
-            return details
-
-    @details.setter
-    def details(self, value: dict[str, Any]) -> None:
-        self._details = value
-
-    def __eq__(self, other: object) -> bool:
-        """Equal to any :class:`Action` with the same fields (an eager twin included)."""
-        if not isinstance(other, Action):
-            return NotImplemented
-        return _fields(self) == _fields(other)
-
-
-def _fields(action: Action) -> tuple[Any, ...]:
-    return (
-        action.kind,
-        action.group,
-        action.member,
-        action.ts,
-        action.engine,
-        action.explanation,
-        action.rule,
-        action.cause,
-        action.details,
-    )
 
 
 class Invitation(NamedTuple):

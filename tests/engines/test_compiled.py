@@ -1,0 +1,118 @@
+"""The compiled engine core (shequn/compiled.py): stale extension modules are caught.
+
+An extension module beside its source is imported instead of it, so an engine edited
+after ``make install`` would silently not run. The build stamps each compiled source's
+sha256; these tests check the comparison on a made-up package, and this tree itself
+(no stale extension; compiled when ``make test`` says it should be:
+``SHEQUN_EXPECT_COMPILED``).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import hashlib
+import importlib
+import json
+import os
+from dataclasses import MISSING
+from pathlib import Path
+
+import pytest
+
+from shequn import compiled
+from shequn.engines.base import Action, EngineEvent
+
+SUFFIX = ".cpython-311-x86_64-linux-gnu.so"
+
+
+def _package(tmp_path: Path) -> Path:
+    """A made-up package ``shequn`` with one compiled module, engines/fast.py, stamped."""
+    package = tmp_path / "shequn"
+    (package / "engines").mkdir(parents=True)
+    source = package / "engines" / "fast.py"
+    source.write_text("X = 1\n", encoding="utf-8")
+    (package / "engines" / f"fast{SUFFIX}").write_bytes(b"not really an extension")
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    stamp = {"modules": {"shequn.engines.fast": {"sha256": digest}}}
+    (package / "compiled.json").write_text(json.dumps(stamp), encoding="utf-8")
+    return package
+
+
+def test_a_stamped_extension_is_current(tmp_path: Path) -> None:
+    assert compiled.stale(_package(tmp_path)) == []
+
+
+def test_an_edited_source_makes_its_extension_stale(tmp_path: Path) -> None:
+    package = _package(tmp_path)
+    (package / "engines" / "fast.py").write_text("X = 2\n", encoding="utf-8")
+    assert compiled.stale(package) == [f"fast{SUFFIX}: fast.py changed since it was compiled"]
+
+
+def test_an_extension_no_build_recorded_is_stale(tmp_path: Path) -> None:
+    package = _package(tmp_path)
+    (package / "engines" / "slow.py").write_text("Y = 1\n", encoding="utf-8")
+    (package / "engines" / f"slow{SUFFIX}").write_bytes(b"left by an old build")
+    (package / "compiled.json").unlink()
+    assert compiled.stale(package) == [
+        f"fast{SUFFIX}: no build recorded it (shequn.engines.fast)",
+        f"slow{SUFFIX}: no build recorded it (shequn.engines.slow)",
+    ]
+
+
+def test_an_extension_whose_source_is_gone_is_stale(tmp_path: Path) -> None:
+    package = _package(tmp_path)
+    (package / "engines" / "fast.py").unlink()
+    assert compiled.stale(package) == [f"fast{SUFFIX}: its source fast.py is gone"]
+
+
+def test_a_stale_extension_warns(tmp_path: Path) -> None:
+    package = _package(tmp_path)
+    compiled.warn_if_stale(package)  # current: silent (warnings are errors here)
+    (package / "engines" / "fast.py").write_text("X = 3\n", encoding="utf-8")
+    with pytest.warns(RuntimeWarning, match="fast.py changed since it was compiled"):
+        compiled.warn_if_stale(package)
+
+
+def test_this_tree_has_no_stale_extension() -> None:
+    assert compiled.stale() == []
+    recorded = compiled.read_stamp().get("modules")
+    if recorded is not None:  # built: the stamp names exactly the compiled set
+        assert sorted(recorded) == sorted(compiled.MODULES)
+
+
+def test_the_engines_run_compiled_when_the_build_says_so() -> None:
+    """All compiled or none (a mix means a failed or partial build); all of them under
+    ``make test`` (``SHEQUN_EXPECT_COMPILED=1``), none with ``COMPILE=0``."""
+    for name in compiled.MODULES:
+        importlib.import_module(name)
+    state = compiled.running()
+    expected = os.environ.get("SHEQUN_EXPECT_COMPILED")
+    if expected == "1":
+        assert all(state.values()), state
+    elif expected == "0":
+        assert not any(state.values()), state
+    else:
+        assert all(state.values()) or not any(state.values()), state
+    assert compiled.describe().startswith("compiled" if all(state.values()) else "pure Python")
+
+
+def test_engine_event_init_takes_its_fields_in_order_with_their_defaults() -> None:
+    """EngineEvent's ``__init__`` is written out (a generated one runs as Python code
+    even compiled): it must stay what the dataclass would generate. Read from the
+    source (a compiled ``__init__`` shows no signature)."""
+    tree = ast.parse(compiled.source_of("shequn.engines.base").read_text(encoding="utf-8"))
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "EngineEvent")
+    init = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+    args = init.args
+    assert not (args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs)
+    names = [a.arg for a in args.args[1:]]
+    defaults = [ast.literal_eval(d) for d in args.defaults]
+    defaults = [MISSING] * (len(names) - len(defaults)) + defaults
+    fields = dataclasses.fields(EngineEvent)
+    assert names == [f.name for f in fields]
+    assert defaults == [f.default for f in fields]
+    action = Action("warn", "g", "m", 7, "moderation", "why")
+    values = ("k", "kd", "g", 7, "m", "a", "t", "p", "r", ("x",), "at", "f", True, "j", "e")
+    event = EngineEvent(*values, "n", action)  # every field set, positionally
+    assert tuple(getattr(event, f.name) for f in fields) == (*values, "n", action)
