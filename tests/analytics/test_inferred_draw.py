@@ -188,3 +188,19 @@ def test_estimate_follows_the_true_replies(duckdb_context: Context, community: A
     assert fits["estimate from timing alone"] > fits["turn taking"] + 0.1
     assert fits["estimate"] > fits["estimate from timing alone"] + 0.05
     assert fits["estimate"] > fits["mentions"] - 0.03
+
+
+def test_keys_read_encoded_get_the_codes_of_the_strings() -> None:
+    """The messages are read dictionary-encoded in batches (arrow_dictionary): each
+    member's code must be what encoding the whole string column gives, or the estimate
+    would number authors differently."""
+    rng = random.Random(3)
+    names = [f"m{i}" for i in range(40)]
+    values = [rng.choice(names) for _ in range(1_000)]
+    batches = [pa.array(values[i : i + 97]).dictionary_encode() for i in range(0, 1_000, 97)]
+    encoded = pa.table({"member": pa.chunked_array(batches)}).unify_dictionaries()["member"]
+    strings = pa.chunked_array([pa.array(values[i : i + 97]) for i in range(0, 1_000, 97)])
+    a, b = em._first_seen_codes(encoded), em._first_seen_codes(strings)
+    assert a.dictionary.to_pylist() == b.dictionary.to_pylist()
+    assert a.indices.to_pylist() == b.indices.to_pylist()
+    assert [a.dictionary[i].as_py() for i in a.indices.to_pylist()] == values

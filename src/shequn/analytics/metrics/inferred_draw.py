@@ -40,6 +40,7 @@ import pyarrow as pa
 
 from shequn.analytics.context import Context
 from shequn.analytics.metrics.conversation import mention_rows, message_links
+from shequn.analytics.source import arrow_dictionary
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -64,8 +65,12 @@ def drawn_by_group(ctx: Context) -> dict[str, dict[str, float]]:
     """{group: {member: expected answers drawn}} for every group without reply ids."""
     links = message_links(ctx)
     inferred = links.filter(~links.explicit)
+    # read dictionary-encoded: ten million rows of group and member keys are most of a
+    # gigabyte as strings, a tenth of it as indices
     msgs = _arrays(
-        inferred.select("group", "seq", "member", "ts").order_by(["group", "seq"]).to_pyarrow()
+        arrow_dictionary(
+            ctx.log, inferred.select("group", "seq", "member", "ts").order_by(["group", "seq"])
+        )
     )
     if len(msgs.codes) == 0:
         return {}
@@ -82,9 +87,9 @@ def drawn_by_group(ctx: Context) -> dict[str, dict[str, float]]:
 
 @dataclass(frozen=True)
 class _Messages:
-    """The messages of the groups without reply ids, as arrays: the Arrow table they are
-    read from (ten million rows of group and member keys: most of a gigabyte) is freed
-    before the estimate runs."""
+    """The messages of the groups without reply ids, as arrays (the keys as indices into
+    their distinct values): what the estimate needs of the Arrow table they are read from,
+    which is freed before it runs."""
 
     group_names: list[str]
     #: each message's group (index into group_names), its author (index into names),
@@ -97,8 +102,11 @@ class _Messages:
 
 
 def _arrays(msgs: pa.Table) -> _Messages:
-    group_codes = msgs["group"].combine_chunks().dictionary_encode()
-    members = msgs["member"].combine_chunks().dictionary_encode()
+    """``msgs``' group and member columns may be strings or already dictionary-encoded
+    (:func:`~shequn.analytics.source.arrow_dictionary`): the same codes either way, each
+    value numbered where it first appears."""
+    group_codes = _first_seen_codes(msgs["group"])
+    members = _first_seen_codes(msgs["member"])
     return _Messages(
         group_names=group_codes.dictionary.to_pylist(),
         in_group=group_codes.indices.to_numpy(),
@@ -107,6 +115,16 @@ def _arrays(msgs: pa.Table) -> _Messages:
         seqs=msgs["seq"].to_numpy(),
         minutes=msgs["ts"].cast(pa.int64()).to_numpy() // 60_000_000,
     )
+
+
+def _first_seen_codes(column: pa.ChunkedArray) -> pa.DictionaryArray:
+    """A key column as a dictionary array, each value numbered where it first appears:
+    what encoding the strings gives, and what an already encoded column has (Arrow's
+    unified dictionaries append each chunk's new values in order)."""
+    combined = column.combine_chunks()
+    if pa.types.is_dictionary(combined.type):
+        return combined
+    return combined.dictionary_encode()
 
 
 def _per_group(msgs: _Messages, anchored: pa.Table) -> dict[str, dict[str, float]]:
