@@ -9,7 +9,10 @@ WhatsApp that is every reply, including those the export hides — what the rule
 when nothing is lost. For Slack and WeChat the truth records what the platform records
 (a thread reply answers the thread's root; only quotes name what they answer) — what a
 perfect importer reading only the platform's reply structure would get; mentions and the
-timing estimate can add to it.
+timing estimate can add to it. Connectors: the role, and the ``is_connector`` flag (a
+connector who is also a KOL or a manager takes that role); next to them the modularity
+of the Leiden partition ``graph.centrality`` reports (each group's, weighted, as Leiden
+optimises it), which the connector rule reads through ``bridged_communities``.
 
     python bench/classification.py                       # 5,000 members, every platform
     python bench/classification.py --formats whatsapp slack --seed 5
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from shequn.analytics.context import build_context
+from shequn.analytics.metrics import graph
 from shequn.analytics.metrics.common import ALL_GROUPS
 from shequn.analytics.metrics.kols import rank_group
 from shequn.analytics.runner import run_metrics
@@ -62,7 +66,7 @@ def measure(spec: str, args: argparse.Namespace, root: Path) -> dict[str, Any]:
         )
         run_import(store, summary.export_path, settings)
     ctx = build_context(duckdb_log(store_path))
-    results = run_metrics(ctx, ["roles.members", "roles.signals"])
+    results = run_metrics(ctx, ["roles.members", "roles.signals", "graph.centrality"])
     platform = truth["platform"]
     role_of = {f"{platform}:{m['id']}": m["role"] for m in truth["members"]}
     roles = [r for r in results["roles.members"].to_pylist() if r["group"] != ALL_GROUPS]
@@ -75,6 +79,7 @@ def measure(spec: str, args: argparse.Namespace, root: Path) -> dict[str, Any]:
 
     _, replies = true_replies(next((out / "sim").rglob("truth_events.parquet")))
     drawn = {f"{platform}:{m}": float(n) for m, n in replies.items()}
+    flagged = {r["member"] for r in roles if r["is_connector"]}
     oracle: set[str] = set()
     signals = [r for r in results["roles.signals"].to_pylist() if r["group"] != ALL_GROUPS]
     for group in {r["group"] for r in signals}:
@@ -86,7 +91,26 @@ def measure(spec: str, args: argparse.Namespace, root: Path) -> dict[str, Any]:
         "kol": precision_recall(found("kol"), true("kol")),
         "oracle": precision_recall(oracle, true("kol")),
         "kols": f"{len(found('kol'))} found, {len(true('kol'))} true",
+        "connector": precision_recall(found("connector"), true("connector")),
+        "flagged": precision_recall(flagged, true("connector")),
+        "connectors": f"{len(found('connector'))} ({len(flagged)} flagged) found, "
+        f"{len(true('connector'))} true",
+        "modularity": modularity(results["conversation.edges"], results["graph.centrality"]),
     }
+
+
+def modularity(edges: Any, centrality: Any) -> str:
+    """Each group's modularity of its reported communities (weighted undirected graph)."""
+    rows = centrality.to_pylist()
+    out = []
+    for group, g in sorted(graph.build_graphs(edges).items()):
+        if group == ALL_GROUPS:
+            continue
+        label = {r["member"]: r["community"] for r in rows if r["group"] == group}
+        membership = [label[m] for m in g.members]
+        weights = g.undirected_weights.tolist()
+        out.append(f"{g.undirected.modularity(membership, weights=weights):.4f}")
+    return ", ".join(out)
 
 
 def main() -> None:
@@ -101,14 +125,18 @@ def main() -> None:
         f"{args.members:,} members, {args.messages:,} messages, {args.days} days, "
         f"seed {args.seed}; precision / recall"
     )
-    print("| format | lurker | KOL | KOL found | KOL rule on the true answers (oracle) |")
-    print("|---|---|---|---|---|")
+    print(
+        "| format | lurker | KOL | KOL found | KOL rule on the true answers (oracle) "
+        "| connector (role) | connector (flag) | connectors | modularity |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="shequn-classes-") as tmp:
         for spec in args.formats:
             row = measure(spec, args, Path(tmp))
             print(
                 f"| {row['format']} | {row['lurker']} | {row['kol']} | {row['kols']} "
-                f"| {row['oracle']} |",
+                f"| {row['oracle']} | {row['connector']} | {row['flagged']} "
+                f"| {row['connectors']} | {row['modularity']} |",
                 flush=True,
             )
 

@@ -3,6 +3,7 @@ estimated (the estimate's error measured), Leiden communities deterministic."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import defaultdict
 from typing import Any
@@ -193,3 +194,60 @@ def test_distinct_is_numpy_unique(keys: list[int]) -> None:
     expected, inverse = np.unique(array, return_inverse=True)
     assert distinct.tolist() == expected.tolist()
     assert which.tolist() == inverse.ravel().tolist()
+
+
+def loosely_clustered_graph(seed: int) -> tuple[igraph.Graph, list[float]]:
+    """A random graph with little community structure: Leiden needs many iterations to
+    reach its fixed point, each adding a little modularity."""
+    rng = random.Random(seed)
+    g = igraph.Graph(n=3000)
+    pairs = {tuple(sorted(rng.sample(range(3000), 2))) for _ in range(12000)}
+    g.add_edges(sorted(pairs))
+    return g, [float(rng.randint(1, 4)) for _ in range(g.ecount())]
+
+
+def partition(labels: list[int]) -> set[frozenset[int]]:
+    by_label: dict[int, set[int]] = defaultdict(set)
+    for vertex, label in enumerate(labels):
+        by_label[label].add(vertex)
+    return {frozenset(vs) for vs in by_label.values()}
+
+
+def test_leiden_without_a_minimum_gain_is_igraphs_fixed_point(monkeypatch: Any) -> None:
+    """Iterating one at a time from the partition before is igraph's own loop: with no
+    minimum gain, the same partition as ``n_iterations=-1`` on the same seeded stream."""
+    g, weights = loosely_clustered_graph(3)
+    monkeypatch.setattr(graph, "LEIDEN_MIN_GAIN", 0.0)
+    ours = graph.communities(g, np.array(weights))
+    igraph.set_random_number_generator(random.Random(graph.SEED))
+    try:
+        theirs = g.community_leiden(
+            objective_function="modularity", weights=weights, n_iterations=-1
+        ).membership
+    finally:
+        igraph.set_random_number_generator(random)
+    assert partition(ours) == partition(theirs)
+
+
+def test_leiden_stops_when_an_iteration_adds_little(monkeypatch: Any) -> None:
+    """Every iteration but the last added at least LEIDEN_MIN_GAIN of the modularity, the
+    last less (or nothing changed), and the partition returned is the last one."""
+    g, weights = loosely_clustered_graph(4)
+    seen: list[tuple[float, list[int]]] = []
+    leiden = igraph.Graph.community_leiden
+
+    def recorded(self: igraph.Graph, *args: Any, **kwargs: Any) -> Any:
+        parts = leiden(self, *args, **kwargs)
+        seen.append((parts.modularity, list(parts.membership)))
+        return parts
+
+    monkeypatch.setattr(igraph.Graph, "community_leiden", recorded)
+    labels = graph.communities(g, np.array(weights))
+    quality = [q for q, _ in seen]
+    gains = [b - a for a, b in itertools.pairwise(quality)]
+    assert len(seen) >= 3  # the fixed point is further: the rule is what stopped it
+    earlier = zip(gains[:-1], quality[1:-1], strict=True)
+    assert all(gain >= graph.LEIDEN_MIN_GAIN * q for gain, q in earlier)
+    assert gains[-1] < graph.LEIDEN_MIN_GAIN * quality[-1] or seen[-1][1] == seen[-2][1]
+    assert partition(labels) == partition(seen[-1][1])
+    assert g.modularity(labels, weights=weights) == pytest.approx(quality[-1])

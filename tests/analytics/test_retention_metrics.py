@@ -422,6 +422,34 @@ def test_cohorts_match_the_reference(
     assert any(e["mem"] < e["size"] for e in expected.values())
 
 
+@pytest.mark.parametrize("seed", [3, 11])
+def test_one_group_matches_the_reference(seed: int) -> None:
+    """A community of one group (its rows of ``*`` are the group's, built without the
+    status across groups): cohorts and summary as the reference has them."""
+    rows = [r for r in scenario(seed) if r["group"] == "whatsapp/one"]
+    zones = {"whatsapp/one": ZONES["whatsapp/one"]}
+    ctx = small_context(rows, zones, LINKS)
+    ref = Reference(rows, zones, LINKS, ctx.end)
+    results = run_metrics(ctx, ["retention.cohorts", "retention.summary"])
+    expected = ref.cohorts()
+    got = {(r["group"], r["cohort"], r["k"]): r for r in results["retention.cohorts"].to_pylist()}
+    assert set(got) == set(expected)
+    assert {g for g, _, _ in got} == {"*", "whatsapp/one"}
+    for key, e in expected.items():
+        r = got[key]
+        assert (r["week"], r["complete"]) == (e["week"], e["complete"]), key
+        assert (r["cohort_size"], r["still_posting"], r["still_member"]) == (
+            e["size"],
+            e["post"],
+            e["mem"],
+        ), key
+    assert any(e["mem"] < e["size"] for e in expected.values())
+    weeks = ref.member_weeks()
+    summary = {r["group"]: r for r in results["retention.summary"].to_pylist()}
+    for group, row in summary.items():
+        approx_row(row, ref.summary(group, weeks))
+
+
 def test_summary_matches_the_reference(
     small: tuple[Context, Reference, dict[str, pa.Table]],
 ) -> None:

@@ -171,13 +171,16 @@ def _message_links(ctx: Context) -> ir.Table:
     # one sort numbers the messages; the running counts then order by that number instead
     # of sorting again. Messages of one timestamp keep the order the export wrote them in
     # (its line): WhatsApp writes minutes only, and who spoke after whom within a minute
-    # is the turn taking read below
+    # is the turn taking read below. The windows sort only the columns they read (not
+    # the mentions, flags and local times each message carries); the result is joined
+    # back on the message's key
     order = ibis.window(group_by="group", order_by=["ts", "line", "key"])
-    lagged = flagged.mutate(
+    narrow = msgs.select("group", "key", "member", "ts", "line")
+    lagged = narrow.mutate(
         seq=ibis.row_number().over(order),
-        prev_key=flagged.key.lag().over(order),
-        prev_member=flagged.member.lag().over(order),
-        prev_ts=flagged.ts.lag().over(order),
+        prev_key=narrow.key.lag().over(order),
+        prev_member=narrow.member.lag().over(order),
+        prev_ts=narrow.ts.lag().over(order),
     )
     window = ibis.interval(minutes=INFERRED_WINDOW_MINUTES)
     lagged = lagged.mutate(
@@ -189,6 +192,11 @@ def _message_links(ctx: Context) -> ir.Table:
         run=lagged.turn.cast("int64").sum().over(so_far),
         burst=lagged.burst_start.cast("int64").sum().over(so_far),
     )
+    turns = lagged.select(
+        "seq", "prev_key", "prev_member", "prev_ts", "turn", "burst_start", "run", "burst",
+        turn_key="key",
+    )  # fmt: skip
+    lagged = flagged.join(turns, flagged.key == turns.turn_key).drop("turn_key")
 
     pointing = msgs.filter(msgs.reply_to.notnull())
     wanted = pointing.select(ref_group=pointing.group, ref=pointing.reply_to).distinct()

@@ -166,6 +166,11 @@ def _member_weeks(ctx: Context) -> ir.Table:
         is_member=~_gone(g.cum_exit, g.cum_presence),
     )
 
+    if len(ctx.timezones) == 1:
+        # one group: the community's members, cohorts, weeks and period end are the
+        # group's, so its rows are the group's rows (no status across groups to build:
+        # an aggregate and a join of a row per member and week, 3.7M at 100,000 members)
+        return groups.union(groups.mutate(group=ibis.literal(ALL_GROUPS)))
     status = groups.group_by(
         [groups.member.name("s_member"), groups.week.name("s_week")]
     ).aggregate(
