@@ -74,6 +74,78 @@ def test_a_stale_extension_warns(tmp_path: Path) -> None:
         compiled.warn_if_stale(package)
 
 
+def _with_dependency(tmp_path: Path) -> Path:
+    """The made-up package, its compiled fast.py importing a constant from consts.py
+    (which imports ``shequn.deeper``), stamped with both as the build records them."""
+    package = _package(tmp_path)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "engines" / "__init__.py").write_text("", encoding="utf-8")
+    (package / "engines" / "fast.py").write_text(
+        "from shequn.consts import SEP\nX = SEP\n", encoding="utf-8"
+    )
+    (package / "consts.py").write_text("from . import deeper\nSEP = '/'\n", encoding="utf-8")
+    (package / "deeper.py").write_text("import json\n", encoding="utf-8")
+    (package / "unused.py").write_text("Z = 1\n", encoding="utf-8")
+
+    def digest(path: Path) -> dict[str, str]:
+        source = str(path.relative_to(tmp_path))
+        return {"source": source, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+    stamp = {
+        "modules": {"shequn.engines.fast": digest(package / "engines" / "fast.py")},
+        "depends": {
+            "shequn": digest(package / "__init__.py"),
+            "shequn.consts": digest(package / "consts.py"),
+            "shequn.deeper": digest(package / "deeper.py"),
+            "shequn.engines": digest(package / "engines" / "__init__.py"),
+        },
+    }
+    (package / "compiled.json").write_text(json.dumps(stamp), encoding="utf-8")
+    return package
+
+
+def test_dependencies_are_the_package_modules_the_compiled_ones_import(tmp_path: Path) -> None:
+    package = _with_dependency(tmp_path)
+    assert compiled.dependencies(["shequn.engines.fast"], package) == [
+        "shequn",
+        "shequn.consts",
+        "shequn.deeper",
+        "shequn.engines",
+    ]
+
+
+def test_a_changed_dependency_makes_the_compiled_modules_stale(tmp_path: Path) -> None:
+    """mypyc inlines a ``Final`` constant imported from an uncompiled module (and
+    compiles against its types): the extension is stale when that module changes."""
+    package = _with_dependency(tmp_path)
+    assert compiled.stale(package) == []
+    (package / "deeper.py").write_text("import re\n", encoding="utf-8")
+    assert compiled.stale(package) == [
+        "shequn/deeper.py changed since the compiled modules, which import it, were built "
+        "(they may hold its old constants and types)"
+    ]
+    (package / "unused.py").write_text("Z = 2\n", encoding="utf-8")  # not imported
+    assert len(compiled.stale(package)) == 1
+    (package / "consts.py").unlink()
+    assert compiled.stale(package) == [
+        "shequn/consts.py (shequn.consts), imported by the compiled modules, is gone",
+        "shequn/deeper.py changed since the compiled modules, which import it, were built "
+        "(they may hold its old constants and types)",
+    ]
+    # without extensions nothing compiled runs: nothing is stale
+    (package / "engines" / f"fast{SUFFIX}").unlink()
+    assert compiled.stale(package) == []
+
+
+def test_the_runner_depends_on_the_events_module() -> None:
+    """The runner's ``_SEP`` is ``shequn.events.KEY_SEPARATOR``, inlined when compiled."""
+    assert "shequn.events" in compiled.dependencies()
+    assert not set(compiled.dependencies()) & set(compiled.MODULES)
+    depends = compiled.read_stamp().get("depends")
+    if depends is not None:  # built: the stamp records them all
+        assert sorted(depends) == compiled.dependencies()
+
+
 def test_this_tree_has_no_stale_extension() -> None:
     assert compiled.stale() == []
     recorded = compiled.read_stamp().get("modules")
