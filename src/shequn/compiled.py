@@ -195,6 +195,31 @@ def describe() -> str:
     return f"MIXED: compiled {mixed}; the rest pure Python"
 
 
+def rebuild_reason(
+    built_with: dict[str, str], modules: Iterable[str] = MODULES, package: Path = PACKAGE
+) -> str | None:
+    """Why the compiled core must be built again, or ``None`` if it is current: by
+    content (the stamp's hashes, :func:`stale`), not by file times — a touched or
+    reverted source needs no build, a changed module the engines import does.
+    ``built_with``: what the build records of itself (Python, mypy, options …)."""
+    record = read_stamp(package / STAMP.name)
+    if not record:
+        return "no build recorded"
+    for key, value in built_with.items():
+        if record.get(key) != value:
+            return f"built with {key} {record.get(key)}, now {value}"
+    wanted = sorted(modules)
+    if sorted(record.get("modules", {})) != wanted:
+        return "the set of compiled modules changed"
+    suffix = EXTENSION_SUFFIXES[0]
+    for module in wanted:
+        source = source_of(module, package)
+        if not source.with_name(source.stem + suffix).is_file():
+            return f"{module} has no extension module"
+    problems = stale(package)
+    return "; ".join(problems) if problems else None
+
+
 def warn_if_stale(package: Path = PACKAGE) -> None:
     """Warn (RuntimeWarning) about every stale extension module: the running code is not
     the source. Rebuild (``make install``) or remove the extensions

@@ -146,6 +146,40 @@ def test_the_runner_depends_on_the_events_module() -> None:
         assert sorted(depends) == compiled.dependencies()
 
 
+def test_a_build_is_redone_by_content_not_by_file_times(tmp_path: Path) -> None:
+    """``make install`` runs ``scripts/build-compiled --if-stale``: it builds again when a
+    compiled source, a module they import, the toolchain or the set changed, or an
+    extension is missing — not when a source was only touched, or edited and reverted."""
+    package = _with_dependency(tmp_path)
+    record = json.loads((package / "compiled.json").read_text(encoding="utf-8"))
+    record["python"] = "3.11.7"
+    (package / "compiled.json").write_text(json.dumps(record), encoding="utf-8")
+    fast = ["shequn.engines.fast"]
+    assert compiled.rebuild_reason({"python": "3.11.7"}, fast, package) is None
+    source = package / "engines" / "fast.py"
+    os.utime(source, (1, 2_000_000_000))  # touched: newer than the build
+    before = source.read_text(encoding="utf-8")
+    source.write_text(before + "# edited\n", encoding="utf-8")
+    assert "fast.py changed" in str(compiled.rebuild_reason({}, fast, package))
+    source.write_text(before, encoding="utf-8")  # reverted
+    assert compiled.rebuild_reason({"python": "3.11.7"}, fast, package) is None
+    (package / "deeper.py").write_text("import re\n", encoding="utf-8")
+    assert "deeper.py changed" in str(compiled.rebuild_reason({}, fast, package))
+    (package / "deeper.py").write_text("import json\n", encoding="utf-8")
+    assert compiled.rebuild_reason({"python": "3.12.1"}, fast, package) == (
+        "built with python 3.11.7, now 3.12.1"
+    )
+    assert compiled.rebuild_reason({}, [*fast, "shequn.engines.slow"], package) == (
+        "the set of compiled modules changed"
+    )
+    (package / "engines" / f"fast{SUFFIX}").unlink()
+    assert compiled.rebuild_reason({}, fast, package) == (
+        "shequn.engines.fast has no extension module"
+    )
+    (package / "compiled.json").unlink()
+    assert compiled.rebuild_reason({}, fast, package) == "no build recorded"
+
+
 def test_this_tree_has_no_stale_extension() -> None:
     assert compiled.stale() == []
     recorded = compiled.read_stamp().get("modules")
