@@ -16,6 +16,7 @@ import importlib
 import json
 import os
 from dataclasses import MISSING
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,8 @@ import pytest
 from shequn import compiled
 from shequn.engines.base import Action, EngineEvent
 
-SUFFIX = ".cpython-311-x86_64-linux-gnu.so"
+#: this interpreter's own extension suffix (``.cpython-311-x86_64-linux-gnu.so`` here)
+SUFFIX = EXTENSION_SUFFIXES[0]
 
 
 def _package(tmp_path: Path) -> Path:
