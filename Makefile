@@ -7,12 +7,12 @@ DEMO := demo-out
 # the engine core compiled with mypyc (docs/decisions/0005-compiled-engines.md);
 # `make install COMPILE=0` removes the compiled modules: pure Python runs
 COMPILE ?= 1
-# rebuilt whenever an engine's source (or the build) changes: a stale extension module
-# would run instead of its source (shequn/compiled.py also warns at import)
-ENGINE_SOURCES := $(wildcard src/shequn/engines/*.py) src/shequn/compiled.py scripts/build-compiled
+# rebuilt whenever the stamp's hashes say so (an engine's source, a module the engines
+# import, the build, Python or mypy changed): a stale extension module would run instead
+# of its source (shequn/compiled.py also warns at import). By content, not file times.
 COMPILED_STAMP := src/shequn/compiled.json
 
-.PHONY: install demo test lint postgres chromium bench clean pure-python
+.PHONY: install demo test lint postgres chromium bench clean pure-python compiled
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,10 +23,10 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 ifeq ($(COMPILE),1)
-$(COMPILED_STAMP): $(VENV)/.installed $(ENGINE_SOURCES)
-	$(BIN)/python scripts/build-compiled
+compiled: $(VENV)/.installed
+	$(BIN)/python scripts/build-compiled --if-stale
 
-install: $(VENV)/.installed $(COMPILED_STAMP)
+install: $(VENV)/.installed compiled
 else
 pure-python: $(VENV)/.installed
 	$(BIN)/python scripts/build-compiled --pure

@@ -14,6 +14,7 @@ Never compiled itself, nor imports anything it checks.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import sys
@@ -49,6 +50,57 @@ def source_of(module: str, package: Path = PACKAGE) -> Path:
     return package.joinpath(*module.split(".")[1:]).with_suffix(".py")
 
 
+def file_of(module: str, package: Path = PACKAGE) -> Path:
+    """A module's source: ``shequn.events`` → ``<package>/events.py``, a package →
+    its ``__init__.py``."""
+    folder = package.joinpath(*module.split(".")[1:])
+    init = folder / "__init__.py"
+    return init if init.is_file() else folder.with_suffix(".py")
+
+
+def _imports(module: str, package: Path) -> set[str]:
+    """The package's own modules (and their parent packages) that ``module`` imports,
+    and its own parent packages, read from its source (``TYPE_CHECKING`` imports
+    included: mypyc reads those too)."""
+    path = file_of(module, package)
+    here = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    named = {here}  # and its parent packages, imported first
+    for node in ast.walk(ast.parse(path.read_bytes())):
+        if isinstance(node, ast.Import):
+            named.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = here.split(".")[: len(here.split(".")) - node.level + 1]
+                base = ".".join([*parent, *([base] if base else [])])
+            named.add(base)
+            named.update(f"{base}.{alias.name}" for alias in node.names)
+    found = set()
+    for name in named:
+        parts = name.split(".")
+        for end in range(1, len(parts) + 1):
+            candidate = ".".join(parts[:end])
+            if parts[0] == package.name and file_of(candidate, package).is_file():
+                found.add(candidate)
+    return found
+
+
+def dependencies(modules: Iterable[str] = MODULES, package: Path = PACKAGE) -> list[str]:
+    """The package's modules that the compiled ``modules`` import, directly or not: mypyc
+    compiles against their types and inlines their ``Final`` constants (runner's
+    ``_SEP`` is ``shequn.events.KEY_SEPARATOR``'s value, baked into the C), so the
+    compiled code is stale when one of them changes, too."""
+    compiled = set(modules)
+    seen: set[str] = set()
+    todo = list(compiled)
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(_imports(module, package) - seen)
+    return sorted(seen - compiled)
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -81,10 +133,13 @@ def read_stamp(stamp: Path = STAMP) -> dict[str, Any]:
 
 def stale(package: Path = PACKAGE, stamp: Path | None = None) -> list[str]:
     """One sentence per extension module that does not match its source: the source
-    changed since the build, or no build recorded it (an old build's leftover)."""
-    recorded = read_stamp(stamp or package / STAMP.name).get("modules", {})
+    changed since the build, or no build recorded it (an old build's leftover); and
+    one per module the compiled ones import (:func:`dependencies`) changed since."""
+    record = read_stamp(stamp or package / STAMP.name)
+    recorded = record.get("modules", {})
     problems = []
-    for extension in extensions(package):
+    found = extensions(package)
+    for extension in found:
         module = _module_of(extension, package)
         source = source_of(module, package)
         entry = recorded.get(module)
@@ -94,6 +149,23 @@ def stale(package: Path = PACKAGE, stamp: Path | None = None) -> list[str]:
             problems.append(f"{extension.name}: its source {source.name} is gone")
         elif entry.get("sha256") != sha256(source):
             problems.append(f"{extension.name}: {source.name} changed since it was compiled")
+    if not found:
+        return problems
+    # the compiled code also holds what it read from the modules it imports
+    # (paths as recorded, relative to the package's parent: no look-up per module)
+    for module, entry in record.get("depends", {}).items():
+        where = str(entry.get("source"))
+        try:
+            with open(package.parent / where, "rb") as text:
+                digest = hashlib.sha256(text.read()).hexdigest()
+        except OSError:
+            problems.append(f"{where} ({module}), imported by the compiled modules, is gone")
+            continue
+        if entry.get("sha256") != digest:
+            problems.append(
+                f"{where} changed since the compiled modules, which import it, were built "
+                "(they may hold its old constants and types)"
+            )
     return problems
 
 
@@ -121,6 +193,31 @@ def describe() -> str:
         return "pure Python (no compiled engine modules)"
     mixed = ", ".join(n.rsplit(".", 1)[1] for n, on in state.items() if on)
     return f"MIXED: compiled {mixed}; the rest pure Python"
+
+
+def rebuild_reason(
+    built_with: dict[str, str], modules: Iterable[str] = MODULES, package: Path = PACKAGE
+) -> str | None:
+    """Why the compiled core must be built again, or ``None`` if it is current: by
+    content (the stamp's hashes, :func:`stale`), not by file times — a touched or
+    reverted source needs no build, a changed module the engines import does.
+    ``built_with``: what the build records of itself (Python, mypy, options …)."""
+    record = read_stamp(package / STAMP.name)
+    if not record:
+        return "no build recorded"
+    for key, value in built_with.items():
+        if record.get(key) != value:
+            return f"built with {key} {record.get(key)}, now {value}"
+    wanted = sorted(modules)
+    if sorted(record.get("modules", {})) != wanted:
+        return "the set of compiled modules changed"
+    suffix = EXTENSION_SUFFIXES[0]
+    for module in wanted:
+        source = source_of(module, package)
+        if not source.with_name(source.stem + suffix).is_file():
+            return f"{module} has no extension module"
+    problems = stale(package)
+    return "; ".join(problems) if problems else None
 
 
 def warn_if_stale(package: Path = PACKAGE) -> None:
