@@ -411,17 +411,10 @@ class ScoringEngine:
         rule: str,
         details: dict[str, Any],
     ) -> Action:
-        """An action of this engine, caused by ``event`` at its time."""
+        """An action of this engine, caused by ``event`` at its time (positional: a
+        call with keywords costs Action's Python ``__init__`` a dict of them)."""
         return Action(
-            kind=kind,
-            group=group,
-            member=member,
-            ts=event.ts,
-            engine=self.name,
-            explanation=explanation,
-            rule=rule,
-            cause=event.key,
-            details=details,
+            kind, group, member, event.ts, self.name, explanation, rule, event.key, details
         )
 
     def start(self) -> ScoringState:
