@@ -18,6 +18,7 @@ from shequn.engines.rules import (
     Lexicon,
     WordsMatcher,
     _any_of,
+    _fewest_needles,
     normalize,
     required_text,
 )
@@ -157,3 +158,30 @@ def test_pattern_hints_find_what_the_exact_lookup_finds(parts: list[str]) -> Non
     hit = any(re.search(p, clean) for p in HINTED[1].patterns)
     assert not hit or 1 in found
     assert hit or "banned pattern" not in found.get(1, "")
+
+
+# -- the words' beginnings (Lexicon.word_anchors) ----------------------------------------
+
+
+def test_word_anchors_are_each_words_beginning_without_repeats() -> None:
+    assert _lexicon().word_anchors == ("$$", "ad", "fr", "sc", "代购", "加微")
+    assert _fewest_needles(["buy", "what", "buy", "whatsapp", "ab", "b"]) == ("what", "b")
+    many = WordsRule(
+        id="m", kind="banned_words", words=[f"{c}word" for c in "abcdefghij"], penalty=PENALTY
+    )
+    lexicon = Lexicon([(0, WordsMatcher(many))])
+    assert lexicon.word_anchors is None  # ten beginnings: the regex alone
+    assert lexicon.find(*normalize("a jword here")) == {0: "the banned word “jword”"}
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="adfrscm$加微信代购 eoy", max_size=20))
+def test_a_text_holding_a_word_holds_its_anchor(text: str) -> None:
+    lexicon = _lexicon()
+    anchors = lexicon.word_anchors
+    assert anchors is not None
+    low = normalize(text)[1]
+    words = ["ad", "free crypto", "加微信", "scam", "$$$", "代购"]
+    if any(word in low for word in words):  # independently: the plain substring test
+        assert any(anchor in low for anchor in anchors)
+    assert lexicon.find(*normalize(text)) == _exact(RULES).find(*normalize(text))

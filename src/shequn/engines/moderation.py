@@ -593,7 +593,7 @@ class ModerationEngine:
                 continue  # extended, or already lifted
             ms.muted_until = 0
             why = f"unmuted: the mute ended at {clock(until, self.zones[group], ev.ts)}."
-            out.append(Action("unmute", group, member, ev.ts, ENGINE, why, cause=ev.key))
+            out.append(Action("unmute", group, member, ev.ts, ENGINE, why, None, ev.key))
 
     # --- members ------------------------------------------------------------------------
 

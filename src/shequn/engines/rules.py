@@ -179,6 +179,7 @@ class Lexicon:
         "pattern_hints",
         "patterns",
         "tokens",
+        "word_anchors",
     )
 
     def __init__(self, rules: list[tuple[int, WordsMatcher]]) -> None:
@@ -215,12 +216,19 @@ class Lexicon:
         words |= {word for entries in by_char.values() for word, _ in entries}
         words |= {word for word, _, _ in loose}
         self.any_word = re.compile("|".join(re.escape(w) for w in sorted(words))) if words else None
+        # what each word begins with: a text holding none of them holds no word, and a
+        # few substring tests cost less than the alternation's search (≈ 3,500
+        # instructions a message); a long list of words keeps the search alone
+        anchors = _fewest_needles(w[:ANCHOR_LENGTH] for w in sorted(words))
+        self.word_anchors = anchors if len(anchors) <= MAX_ANCHORS else None
         self.any_pattern = _any_of(list(patterns))
         # what each pattern's every match contains: a text holding none of them skips
         # the patterns' search (a case-insensitive alternation is slow in ``re``)
         hints = [required_text(p) for p in patterns]
         self.pattern_hints: tuple[str, ...] | None = (
-            tuple(h for h in hints if h is not None) if hints and None not in hints else None
+            _fewest_needles(h for h in hints if h is not None)
+            if hints and None not in hints
+            else None
         )
 
     def find(self, clean: str, low: str) -> dict[int, str]:
@@ -229,7 +237,10 @@ class Lexicon:
         ``clean, low = normalize(text)`` (``low`` must be ``clean.lower()``)."""
         # one search each for "any word" and "any pattern" first: most messages hit none
         words = self.any_word
-        if words is not None and words.search(low) is None:
+        anchors = self.word_anchors
+        if words is not None and (
+            (anchors is not None and not _holds_any(low, anchors)) or words.search(low) is None
+        ):
             if not self.patterns:
                 return _NOTHING
             hints = self.pattern_hints
@@ -272,6 +283,27 @@ class Lexicon:
                     if index not in found:
                         found[index] = what
         return found
+
+
+#: how many characters of each banned word the lexicon's first test looks for
+ANCHOR_LENGTH: Final = 2
+#: more distinct word beginnings than this: the lexicon tests with its regex alone
+MAX_ANCHORS: Final = 8
+
+
+def _fewest_needles(needles: Iterable[str]) -> tuple[str, ...]:
+    """``needles`` without repeats and without those containing another: a text holds
+    one of the result exactly when it holds one of ``needles`` (first seen order)."""
+    distinct = list(dict.fromkeys(needles))
+    kept: list[str] = []
+    for needle in sorted(distinct, key=len):
+        if not any(other in needle for other in kept):
+            kept.append(needle)
+    return tuple(n for n in distinct if n in kept)
+
+
+def _holds_any(text: str, needles: tuple[str, ...]) -> bool:
+    return any(needle in text for needle in needles)
 
 
 #: ASCII characters that a case-insensitive pattern matches in their own two cases only
@@ -490,12 +522,19 @@ def duration_words(seconds: int) -> str:
     return f"{d} d" + (f" {rest // 3600} h" if rest >= 3600 else "")
 
 
+#: "00" … "99", as clock writes hours, minutes, months and days
+_TWO_DIGITS: Final = tuple(f"{n:02d}" for n in range(100))
+
+
 def clock(ts: int, zone: ZoneInfo, now: int | None = None) -> str:
     """Local time: ``10:02`` on the day of ``now``, else ``2026-03-01 10:02``."""
     local = datetime.fromtimestamp(ts, zone)
+    # formatted by hand: ``strftime`` (through the C library) and even ``:02d`` cost
+    # far more than reading two digits from a table (same text: tested)
+    hm = f"{_TWO_DIGITS[local.hour]}:{_TWO_DIGITS[local.minute]}"
     if now is not None and datetime.fromtimestamp(now, zone).date() == local.date():
-        return local.strftime("%H:%M")
-    return local.strftime("%Y-%m-%d %H:%M")
+        return hm
+    return f"{local.year}-{_TWO_DIGITS[local.month]}-{_TWO_DIGITS[local.day]} {hm}"
 
 
 def ordinal(n: int) -> str:

@@ -111,6 +111,33 @@ def _points(n: int) -> str:
     return f"{n} point" if n in (1, -1) else f"{n} points"
 
 
+class Earning:
+    """One ``points.actions`` rule as the engine reads it, per message: plain fields. A
+    pydantic model's attribute costs ≈ 300 instructions a read under compiled code (its
+    ``__getattr__`` hook), a native class's field a few (docs/decisions/0005)."""
+
+    __slots__ = ("cooldown", "daily_cap", "min_length", "points", "stays_days")
+
+    def __init__(self, rule: PointRule) -> None:
+        self.points: int = rule.points
+        self.daily_cap: int | None = rule.daily_cap
+        self.cooldown: int = rule.cooldown
+        self.min_length: int = rule.min_length
+        self.stays_days: int = rule.stays_days
+
+
+class BadgeRule:
+    """One playbook badge as the engine reads it: plain fields (see :class:`Earning`)."""
+
+    __slots__ = ("at", "condition", "id", "name")
+
+    def __init__(self, badge: Badge) -> None:
+        self.id: str = badge.id
+        self.name: str = badge.name
+        self.condition: str = badge.condition
+        self.at: int = badge.at
+
+
 class MemberScore:
     """One member's standing in one group."""
 
@@ -335,7 +362,7 @@ class ScoringEngine:
 
     def __init__(self, playbook: Playbook) -> None:
         actions = playbook.points.actions
-        self.rules: dict[str, PointRule] = {k: v for k, v in actions.items() if v.points > 0}
+        self.rules: dict[str, Earning] = {k: Earning(v) for k, v in actions.items() if v.points > 0}
         self.message_rule = self.rules.get("message")
         self.answer_rule = self.rules.get("answer")
         self.reply_rule = self.rules.get("reply_reacted")
@@ -344,9 +371,9 @@ class ScoringEngine:
         self.deductions = {k: v for k, v in playbook.points.deductions.items() if v > 0}
         self.levels = list(playbook.levels)
         self.thresholds = [level.threshold for level in self.levels]
-        self.badges: dict[str, list[Badge]] = {}
+        self.badges: dict[str, list[BadgeRule]] = {}
         for badge in sorted(playbook.badges, key=lambda b: (b.at, b.id)):
-            self.badges.setdefault(badge.condition, []).append(badge)
+            self.badges.setdefault(badge.condition, []).append(BadgeRule(badge))
         self.rewards = {r.id: r for r in playbook.rewards}
         self.reward_names = {r.name.casefold(): r for r in playbook.rewards}
         self.checkin_matcher = (
@@ -384,17 +411,10 @@ class ScoringEngine:
         rule: str,
         details: dict[str, Any],
     ) -> Action:
-        """An action of this engine, caused by ``event`` at its time."""
+        """An action of this engine, caused by ``event`` at its time (positional: a
+        call with keywords costs Action's Python ``__init__`` a dict of them)."""
         return Action(
-            kind=kind,
-            group=group,
-            member=member,
-            ts=event.ts,
-            engine=self.name,
-            explanation=explanation,
-            rule=rule,
-            cause=event.key,
-            details=details,
+            kind, group, member, event.ts, self.name, explanation, rule, event.key, details
         )
 
     def start(self) -> ScoringState:
@@ -501,7 +521,7 @@ class ScoringEngine:
         member: str,
         record: MemberScore,
         action: str,
-        rule: PointRule,
+        rule: Earning,
         event: EngineEvent,
         why: str,
         out: list[Action],
@@ -1182,7 +1202,7 @@ class ScoringEngine:
         )
 
 
-def _rule_text(action: str, rule: PointRule) -> str:
+def _rule_text(action: str, rule: Earning) -> str:
     """``(points.message: 1 point, up to 20 a day, at most once per 1 min)``."""
     limits = f", up to {rule.daily_cap} a day" if rule.daily_cap is not None else ""
     if rule.cooldown:
