@@ -204,3 +204,32 @@ def test_keys_read_encoded_get_the_codes_of_the_strings() -> None:
     assert a.dictionary.to_pylist() == b.dictionary.to_pylist()
     assert a.indices.to_pylist() == b.indices.to_pylist()
     assert [a.dictionary[i].as_py() for i in a.indices.to_pylist()] == values
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_candidate_pairs_are_those_the_model_names(seed: int) -> None:
+    """Every (answer, parent, lag) CandidatePairs holds, against the docstring's rule
+    written out: the last CANDIDATES messages before within WINDOW_MINUTES and the later
+    ones of the same minute, by someone else (lags are whole minutes)."""
+    rng = random.Random(seed)
+    n = rng.randint(1, 400)
+    minutes = sorted(
+        rng.randint(29_000_000, 29_000_000 + rng.choice([3, 40, 600])) for _ in range(n)
+    )
+    authors = [rng.randint(0, rng.choice([1, 3, 20])) for _ in range(n)]
+    expected = set()
+    for i in range(n):
+        for j in range(max(0, i - em.CANDIDATES), i):
+            if minutes[i] - minutes[j] <= em.WINDOW_MINUTES and authors[j] != authors[i]:
+                expected.add((i, j, minutes[i] - minutes[j]))
+        for j in range(i + 1, min(n, i + 1 + em.CANDIDATES)):
+            if minutes[j] == minutes[i] and authors[j] != authors[i]:
+                expected.add((i, j, 0))
+    pairs = em.CandidatePairs(np.array(minutes, dtype=np.int64), np.array(authors, dtype=np.int64))
+    found = [
+        (int(a), int(a) + step.offset, int(lag))
+        for step in pairs.steps
+        for a, lag in zip(step.answers, step.lags, strict=True)
+    ]
+    assert len(found) == len(set(found)) == len(pairs)
+    assert set(found) == expected

@@ -187,26 +187,33 @@ class CandidatePairs:
 
     def __init__(self, minute: I64, author: I64) -> None:
         n = len(minute)
-        earliest = np.searchsorted(minute, minute - WINDOW_MINUTES, side="left")
-        minute_end = np.searchsorted(minute, minute, side="right")
         every = np.arange(n, dtype=np.int64)
+        # how far back each message's window reaches and how many later messages share
+        # its minute, capped at CANDIDATES + 1 (one byte each: the lags below need no
+        # more, and ten million messages need no three arrays of eight bytes held)
+        cap = CANDIDATES + 1
+        back = np.minimum(every - np.searchsorted(minute, minute - WINDOW_MINUTES), cap)
+        back = back.astype(np.int8)
+        ahead = np.searchsorted(minute, minute, side="right") - 1 - every
+        ahead = np.minimum(ahead, cap).astype(np.int8)
+        del every
+        minutes = minute.astype(np.int32)  # minutes since 1970 fit, and lags are small
         self.steps: list[_Step] = []
         for lag in range(1, CANDIDATES + 1):
             if lag >= n:
                 break
+            # minutes between each message and the one lag places before it
+            gap = minutes[lag:] - minutes[: n - lag]
             for before in (True, False):
-                if before:
-                    ok = every[lag:] - lag >= earliest[lag:]
-                    ok &= author[lag:] != author[: n - lag]
-                    answer = np.flatnonzero(ok) + lag
-                else:
-                    ok = every[: n - lag] + lag < minute_end[: n - lag]
-                    ok &= author[: n - lag] != author[lag:]
-                    answer = np.flatnonzero(ok)
-                del ok
-                offset = -lag if before else lag
-                lags = np.abs(minute[answer] - minute[answer + offset]).astype(np.int8)
-                self.steps.append(_Step(offset, answer.astype(np.int32), lags))
+                # before: message i answers i - lag; after: i + lag, of the same minute
+                ok = back[lag:] >= lag if before else ahead[: n - lag] >= lag
+                ok &= author[lag:] != author[: n - lag]
+                at = np.flatnonzero(ok)
+                lags = gap[at].astype(np.int8)
+                answer = (at + lag if before else at).astype(np.int32)
+                del ok, at
+                self.steps.append(_Step(-lag if before else lag, answer, lags))
+            del gap
         self.author = author.astype(np.int32)
 
     def __len__(self) -> int:
