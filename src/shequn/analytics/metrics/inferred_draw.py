@@ -270,6 +270,12 @@ def estimate(minute: I64, author: I64, mentions: list[tuple[int, int]]) -> F64:
     """
     n = len(minute)
     authors = int(author.max()) + 1 if n else 0
+    # the background rate first: its temporaries (five arrays of every message) are gone
+    # before the candidate pairs are built and held
+    rate = (
+        np.searchsorted(minute, minute + RATE_MINUTES, side="right")
+        - np.searchsorted(minute, minute - RATE_MINUTES, side="left")
+    ) / (2 * RATE_MINUTES + 1)
     pairs = CandidatePairs(minute, author)
     anchored = np.zeros(n, dtype=bool)
     credit = np.zeros(authors)
@@ -295,18 +301,17 @@ def estimate(minute: I64, author: I64, mentions: list[tuple[int, int]]) -> F64:
         per_message = np.bincount(m_msg, minlength=n)
         alone = ~anchored[m_msg]
         np.add.at(credit, m_author[alone], 1.0 / per_message[m_msg[alone]])
-    rate = (
-        np.searchsorted(minute, minute + RATE_MINUTES, side="right")
-        - np.searchsorted(minute, minute - RATE_MINUTES, side="left")
-    ) / (2 * RATE_MINUTES + 1)
     posts = np.bincount(author, minlength=authors).astype(np.float64)
     blocks = pairs.blocks()
     mu = np.full(authors, 0.5)
     delay = np.full(WINDOW_MINUTES + 1, 1.0 / (WINDOW_MINUTES + 1))
     share = 0.5  # of messages that answer one before them
     drawn = credit.copy()
+    total = np.empty(n)
     for _ in range(ITERATIONS):
-        total = np.where(anchored, 0.0, (1.0 - share) * rate)
+        # np.where(anchored, 0.0, (1.0 - share) * rate), written into one buffer
+        np.multiply(rate, 1.0 - share, out=total)
+        total[anchored] = 0.0
         for pieces in blocks:
             i, parent_author, lag = pairs.block(pieces)
             pull = mu[parent_author] * delay[lag]
