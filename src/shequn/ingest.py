@@ -200,7 +200,9 @@ def _run(
     new_events = 0
     registered: set[tuple[str, str]] = set()
     try:
-        protect = _privacy(store, settings)
+        # what the store was told to forget, read once for the batches and the links
+        forgotten = ForgottenFilter.for_store(store)
+        protect = _privacy(store, settings, forgotten)
         for batch in read_ahead(importer.batches(settings)):
             if progress is not None:
                 progress(batch.bytes_read, importer.total_bytes)
@@ -218,7 +220,7 @@ def _run(
         # gives its buffer pool back; the ledger does not show it running)
         links = getattr(importer, "identity_links", None)
         if links is not None:
-            found = _not_forgotten(store, importer.platform, links())
+            found = _not_forgotten(forgotten, importer.platform, links())
             store.link_import_identities(record.import_id, importer.platform, found)
         notes = tuple(importer.notes())
         media = importer.media_counts()
@@ -278,10 +280,11 @@ def _register_groups(
     return seen
 
 
-def _privacy(store: Store, settings: ImportSettings) -> Callable[[Batch], Batch]:
+def _privacy(
+    store: Store, settings: ImportSettings, forgotten: ForgottenFilter
+) -> Callable[[Batch], Batch]:
     """What happens to a batch before it is stored: pseudonyms, then forgotten members."""
     pseudonyms = Pseudonymizer(privacy_key(store)) if settings.pseudonymize else None
-    forgotten = ForgottenFilter.for_store(store)
 
     def protect(batch: Batch) -> Batch:
         events = batch.events
@@ -295,11 +298,10 @@ def _privacy(store: Store, settings: ImportSettings) -> Callable[[Batch], Batch]
 
 
 def _not_forgotten(
-    store: Store, platform: str, pairs: list[tuple[str, str]]
+    forgotten: ForgottenFilter, platform: str, pairs: list[tuple[str, str]]
 ) -> list[tuple[str, str]]:
     """The identity links an import found, without those to or from an identity the
     store was told to forget (a link would give the forgotten id a name again)."""
-    forgotten = ForgottenFilter.for_store(store)
     if not forgotten.forgotten or not pairs:
         return pairs
     gone = forgotten.is_forgotten
