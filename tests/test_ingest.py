@@ -187,16 +187,11 @@ def test_after_drops_events_without_a_line_and_rejects_at_or_before_it() -> None
     assert [r.line for r in early_reject.rejects] == [7]
 
 
-def test_an_import_failing_after_its_last_batch_gives_the_buffer_pool_back(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from shequn.importers.whatsapp import WhatsAppImporter
+def _fails_and_ends_the_import(tmp_path: Path, message: str) -> None:
+    """An import into a new DuckDB store raises ``message``; the store's buffer pool is
+    given back and the ledger shows the import failed, not running."""
     from shequn.store.duckdb_store import DuckDBStore
 
-    def broken(self: WhatsAppImporter) -> list[str]:
-        raise RuntimeError("notes failed")
-
-    monkeypatch.setattr(WhatsAppImporter, "notes", broken)
     store = DuckDBStore(tmp_path / "s.duckdb")
     with store:
 
@@ -204,11 +199,22 @@ def test_an_import_failing_after_its_last_batch_gives_the_buffer_pool_back(
             return store.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
 
         before = limit()
-        with pytest.raises(RuntimeError, match="notes failed"):
+        with pytest.raises(RuntimeError, match=message):
             run_import(store, MAKERS, ImportSettings(community="makers", timezone="UTC"))
         assert limit() == before
-        # the import is not left running
         assert [r.status for r in store.imports()] == ["failed"]
+
+
+def test_an_import_failing_after_its_last_batch_gives_the_buffer_pool_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shequn.importers.whatsapp import WhatsAppImporter
+
+    def broken(self: WhatsAppImporter) -> list[str]:
+        raise RuntimeError("notes failed")
+
+    monkeypatch.setattr(WhatsAppImporter, "notes", broken)
+    _fails_and_ends_the_import(tmp_path, "notes failed")
 
 
 def test_an_import_failing_before_its_first_batch_is_not_left_running(
@@ -217,20 +223,9 @@ def test_an_import_failing_before_its_first_batch_is_not_left_running(
     """Reading the store's forgotten members (the privacy step) comes after the ledger
     opened the import: its failure ends the import too."""
     from shequn.privacy.forgetting import ForgottenFilter
-    from shequn.store.duckdb_store import DuckDBStore
 
     def broken(store: object) -> object:
         raise RuntimeError("forgotten members unreadable")
 
     monkeypatch.setattr(ForgottenFilter, "for_store", broken)
-    store = DuckDBStore(tmp_path / "s.duckdb")
-    with store:
-
-        def limit() -> object:
-            return store.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
-
-        before = limit()
-        with pytest.raises(RuntimeError, match="forgotten members unreadable"):
-            run_import(store, MAKERS, ImportSettings(community="makers", timezone="UTC"))
-        assert limit() == before
-        assert [r.status for r in store.imports()] == ["failed"]
+    _fails_and_ends_the_import(tmp_path, "forgotten members unreadable")
