@@ -197,13 +197,28 @@ def test_keys_read_encoded_get_the_codes_of_the_strings() -> None:
     rng = random.Random(3)
     names = [f"m{i}" for i in range(40)]
     values = [rng.choice(names) for _ in range(1_000)]
-    batches = [pa.array(values[i : i + 97]).dictionary_encode() for i in range(0, 1_000, 97)]
-    encoded = pa.table({"member": pa.chunked_array(batches)}).unify_dictionaries()["member"]
-    strings = pa.chunked_array([pa.array(values[i : i + 97]) for i in range(0, 1_000, 97)])
-    a, b = em._first_seen_codes(encoded), em._first_seen_codes(strings)
-    assert a.dictionary.to_pylist() == b.dictionary.to_pylist()
-    assert a.indices.to_pylist() == b.indices.to_pylist()
-    assert [a.dictionary[i].as_py() for i in a.indices.to_pylist()] == values
+    # as arrow_dictionary reads them: each batch encoded alone, then one dictionary
+    batches = [
+        pa.record_batch(
+            {
+                "group": pa.array(["g"] * len(values[i : i + 97])).dictionary_encode(),
+                "seq": pa.array(range(i, i + len(values[i : i + 97])), pa.int64()),
+                "member": pa.array(values[i : i + 97]).dictionary_encode(),
+                "ts": pa.array(
+                    [60_000_000 * j for j in range(i, i + len(values[i : i + 97]))],
+                    pa.timestamp("us"),
+                ),
+            }
+        )
+        for i in range(0, 1_000, 97)
+    ]
+    encoded = pa.Table.from_batches(batches).unify_dictionaries()
+    msgs = em._arrays(encoded)
+    whole = pa.array(values).dictionary_encode()
+    assert msgs.names == whole.dictionary.to_pylist()
+    assert msgs.codes.tolist() == whole.indices.to_pylist()
+    assert [msgs.names[c] for c in msgs.codes] == values
+    assert msgs.group_names == ["g"] and msgs.minutes.tolist() == list(range(1_000))
 
 
 @pytest.mark.parametrize("seed", range(6))

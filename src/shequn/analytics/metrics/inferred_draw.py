@@ -102,11 +102,12 @@ class _Messages:
 
 
 def _arrays(msgs: pa.Table) -> _Messages:
-    """``msgs``' group and member columns may be strings or already dictionary-encoded
-    (:func:`~shequn.analytics.source.arrow_dictionary`): the same codes either way, each
-    value numbered where it first appears."""
-    group_codes = _first_seen_codes(msgs["group"])
-    members = _first_seen_codes(msgs["member"])
+    """``msgs`` as :func:`~shequn.analytics.source.arrow_dictionary` reads them: the group
+    and member keys are already codes, each value numbered where it first appears (Arrow's
+    unified dictionaries append each batch's new values in order), as encoding the whole
+    string column would number them."""
+    group_codes = msgs["group"].combine_chunks()
+    members = msgs["member"].combine_chunks()
     return _Messages(
         group_names=group_codes.dictionary.to_pylist(),
         in_group=group_codes.indices.to_numpy(),
@@ -115,16 +116,6 @@ def _arrays(msgs: pa.Table) -> _Messages:
         seqs=msgs["seq"].to_numpy(),
         minutes=msgs["ts"].cast(pa.int64()).to_numpy() // 60_000_000,
     )
-
-
-def _first_seen_codes(column: pa.ChunkedArray) -> pa.DictionaryArray:
-    """A key column as a dictionary array, each value numbered where it first appears:
-    what encoding the strings gives, and what an already encoded column has (Arrow's
-    unified dictionaries append each chunk's new values in order)."""
-    combined = column.combine_chunks()
-    if pa.types.is_dictionary(combined.type):
-        return combined
-    return combined.dictionary_encode()
 
 
 def _per_group(msgs: _Messages, anchored: pa.Table) -> dict[str, dict[str, float]]:
