@@ -163,6 +163,31 @@ class Engine(Protocol, Generic[S]):
         ...
 
 
+class NativeEngine:
+    """The base of the built-in engines: ``advance``, a step the compiled runner calls
+    directly.
+
+    Compiled (docs/decisions/0005-compiled-engines.md), a call through the protocol's
+    ``step`` is a generic Python call — arguments packed and parsed, a tuple and a list
+    built and freed — five times an event; the runner calls ``advance`` of an engine
+    that derives from this class through mypyc's method table instead, with one list it
+    reuses. ``step`` stays the contract every engine (a plug-in's too) answers.
+    """
+
+    #: every built-in engine keeps its deadline on its state (``state.due``)
+    keeps_due: ClassVar[bool] = True
+
+    def advance(self, state: Any, event: EngineEvent, out: list[Action]) -> int:
+        """Step ``state`` in place with ``event``: append the actions to ``out`` and
+        return ``state.due`` (what ``next_deadline`` would, ``NO_DEADLINE`` for none)."""
+        raise NotImplementedError
+
+    def step(self, state: Any, event: EngineEvent) -> tuple[Any, list[Action]]:
+        out: list[Action] = []
+        self.advance(state, event, out)
+        return state, out
+
+
 # Optional, read by the runner with getattr (docs/engines/runner.md, "Routing"):
 #   kinds: frozenset[str]   the event kinds the engine takes; it is stepped on others
 #                           only while its next_deadline is due
