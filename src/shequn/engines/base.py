@@ -40,8 +40,10 @@ from shequn.engines.action import Action as Action
 TICK_SECONDS: Final = 60
 TICK: Final = "tick"
 #: "no deadline": what an engine that keeps its deadline on its state (``keeps_due``)
-#: holds in ``state.due`` when it has none
-NO_DEADLINE: Final = 2**62
+#: holds in ``state.due`` when it has none — after every real time, and the largest int
+#: compiled code keeps unboxed (mypyc's short ints end at 2**62 - 1: one more, and every
+#: comparison with it took CPython's generic path)
+NO_DEADLINE: Final = 2**62 - 1
 
 ACTION_KINDS: Final = (
     "warn",  # a public or private warning naming the rule
