@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar, Final, Literal, NamedTuple
@@ -625,6 +626,8 @@ class ScoringEngine(NativeEngine):
     ) -> Action:
         new, old = self.levels[level], self.levels[record.level]
         where = self._names.get(group, group)
+        # quoted beforehand: compiled, an f-string with a ``!r`` is built by str.format
+        new_name, old_name = repr(new.name), repr(old.name)
         if level > record.level:
             skipped = level - record.level - 1
             also = f", passing {skipped} more level{'s' if skipped > 1 else ''}" if skipped else ""
@@ -634,9 +637,9 @@ class ScoringEngine(NativeEngine):
                 group=group,
                 member=member,
                 explanation=(
-                    f"{member} reached level {new.name!r} in {where} with "
+                    f"{member} reached level {new_name} in {where} with "
                     f"{_points(record.points)} (threshold {new.threshold}, up from "
-                    f"{old.name!r}{also})."
+                    f"{old_name}{also})."
                 ),
                 rule=new.name,
                 details={"level": new.name, "points": record.points, "previous": old.name},
@@ -647,8 +650,8 @@ class ScoringEngine(NativeEngine):
             group=group,
             member=member,
             explanation=(
-                f"{member} fell from level {old.name!r} to {new.name!r} in {where}: a "
-                f"deduction left {_points(record.points)}, below {old.name!r}'s threshold "
+                f"{member} fell from level {old_name} to {new_name} in {where}: a "
+                f"deduction left {_points(record.points)}, below {old_name}'s threshold "
                 f"of {old.threshold}."
             ),
             rule=new.name,
@@ -671,6 +674,7 @@ class ScoringEngine(NativeEngine):
             if badge.id in record.badges:
                 continue
             record.badges.append(badge.id)
+            quoted = repr(badge.name)  # not ``!r``: see _level_action
             out.append(
                 self._action(
                     event,
@@ -678,7 +682,7 @@ class ScoringEngine(NativeEngine):
                     group=group,
                     member=member,
                     explanation=(
-                        f"{member} earned the badge {badge.name!r} ({badge.id}) in "
+                        f"{member} earned the badge {quoted} ({badge.id}) in "
                         f"{self._names.get(group, group)}: {_BADGE_WORDS[condition](value)}, "
                         f"reaching its condition {condition} ≥ {badge.at}."
                     ),
@@ -1226,7 +1230,9 @@ def _count_words(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-_BADGE_WORDS: Final = {
+#: a badge's condition in words (typed, so that compiled f-strings that use it are
+#: joined directly, not through ``str.format`` per piece)
+_BADGE_WORDS: Final[dict[str, Callable[[int], str]]] = {
     "first_message": lambda n: (
         "their first message" if n == 1 else _count_words(n, "message", "messages")
     ),
