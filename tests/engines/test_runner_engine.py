@@ -6,6 +6,7 @@ import dataclasses
 import json
 from typing import Any, ClassVar
 
+import pyarrow as pa
 import pytest
 from enginehelp import REGISTRY, T0, SpamEngine, TallyEngine, ev, feed, playbook, rows
 from hypothesis import given, settings
@@ -191,6 +192,54 @@ def test_only_actions_caused_after_keep_from_are_kept() -> None:
     runner.feed_all(feed([ev("message_posted", T0 + i * 10, text="spam") for i in range(2)]))
     assert {t.action.ts for t in runner.taken} == {T0 + 10}
     assert runner.counts.actions == 5  # warn + award, mute + deduct + award
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["telegram", "discord"]),
+            st.sampled_from(["g1", "g2", "-100"]),
+            st.sampled_from(["a1", "b1", "c1", None]),
+            st.sampled_from(["a1", "d1", None]),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.integers(1, 5),
+)
+def test_member_and_group_keys_are_platform_prefixed_per_row(
+    cells: list[tuple[str, str, str | None, str | None, bool]], chunk: int
+) -> None:
+    """Against the keys written out row by row: batches of one platform (joined on the
+    ids' dictionary) and of two (joined per row), null ids, bots and none."""
+    items = [
+        {"kind": "message_posted", "ts": T0 + i, "member_id": member, "by_member_id": actor}
+        for i, (_, _, member, actor, _) in enumerate(cells)
+    ]
+    table = rows("makers", items, import_id=1)
+    table = table.set_column(
+        table.schema.get_field_index("platform"), "platform", pa.array([c[0] for c in cells])
+    )
+    table = table.set_column(
+        table.schema.get_field_index("group_id"), "group_id", pa.array([c[1] for c in cells])
+    )
+    table = table.set_column(
+        table.schema.get_field_index("is_bot"),
+        "is_bot",
+        pa.array([c[4] for c in cells], pa.bool_()),
+    )
+    links = {"discord:a1": "member:alice"}
+    got = [
+        (e.group, e.member, e.actor, e.is_bot)
+        for e, _ in engine_events(table, links, chunk_rows=chunk)
+    ]
+
+    def key(platform: str, who: str | None) -> str | None:
+        return None if who is None else links.get(f"{platform}:{who}", f"{platform}:{who}")
+
+    assert got == [(f"{p}/{g}", key(p, m), key(p, a), bot) for p, g, m, a, bot in cells]
 
 
 def test_stored_rows_become_engine_events_with_linked_members() -> None:

@@ -513,57 +513,92 @@ def _batch_events(
     batch: pa.RecordBatch, links: dict[str, str]
 ) -> Iterator[tuple[EngineEvent, int]]:
     col = batch.column
+    rows = batch.num_rows
     platform = col("platform")
     ts_us = pc.cast(col("ts"), pa.int64())
-    ts_s = pc.divide(ts_us, _US)
-    group = _shared(pc.binary_join_element_wise(platform, col("group_id"), "/"))
-    member = _shared(pc.binary_join_element_wise(platform, col("member_id"), ":"))
-    actor = _shared(pc.binary_join_element_wise(platform, col("by_member_id"), ":"))
+    ts_s: list[int] = pc.divide(ts_us, _US).to_pylist()
+    us: list[int] = ts_us.to_pylist()
+    group = _prefixed(platform, col("group_id"), "/")
+    member = _prefixed(platform, col("member_id"), ":")
+    actor = _prefixed(platform, col("by_member_id"), ":")
     if links:
         get = links.get
         member = [None if m is None else get(m, m) for m in member]
         actor = [None if m is None else get(m, m) for m in actor]
-    mentions: list[tuple[str, ...]] = [()] * batch.num_rows
+    mentions: list[tuple[str, ...]] = [()] * rows
     raw_mentions = col("mentions")
-    if raw_mentions.null_count < batch.num_rows:
+    if raw_mentions.null_count < rows:
         plats = platform.to_pylist()
         for i, found in enumerate(raw_mentions.to_pylist()):
             if found:
                 keys = (f"{plats[i]}:{m}" for m in found)
                 mentions[i] = tuple(links.get(k, k) for k in keys) if links else tuple(keys)
-    names = col("member_name")
-    rows = batch.num_rows
-    member_names = [None] * rows if names.null_count == rows else names.to_pylist()
-    columns = zip(
-        col("key").to_pylist(),
-        _shared(col("kind")),
-        group,
-        ts_s.to_pylist(),
-        member,
-        actor,
-        col("text").to_pylist(),
-        col("platform_id").to_pylist(),
-        col("reply_to").to_pylist(),
-        mentions,
-        col("attachment_kind").to_pylist(),
-        col("forwarded_from").to_pylist(),
-        col("is_bot").to_pylist(),
-        col("join_method").to_pylist(),
-        col("extra").to_pylist(),
-        member_names,
-        ts_us.to_pylist(),
-        strict=True,
-    )
-    # one EngineEvent per row, positional (``action`` last): a loop of our own, which
-    # compiled (mypyc) calls EngineEvent's constructor directly — ``map`` over the
-    # class made every row parse its 17 arguments (docs/decisions/0005)
-    for key, kind, grp, ts, mem, act, txt, pid, rep, men, at, fwd, bot, how, ext, nm, us in columns:
+    key: list[str] = col("key").to_pylist()
+    kind = _shared(col("kind"))
+    text = _values(col("text"))
+    platform_id = _values(col("platform_id"))
+    reply_to = _values(col("reply_to"))
+    attachment = _values(col("attachment_kind"))
+    forwarded = _values(col("forwarded_from"))
+    bots = col("is_bot")
+    no_bots = bots.true_count == 0 and bots.null_count == 0
+    is_bot: list[bool] = [False] * rows if no_bots else bots.to_pylist()
+    join_method = _values(col("join_method"))
+    extra = _values(col("extra"))
+    names = _values(col("member_name"))
+    # one EngineEvent per row, positional (``action`` last), the columns read by index: a
+    # loop of our own, which compiled (mypyc) calls EngineEvent's constructor directly
+    # (``map`` over the class made every row parse its 17 arguments; a ``zip`` of the
+    # columns built and unpacked a 17-tuple per row: docs/decisions/0005)
+    for i in range(rows):
         yield (
             EngineEvent(
-                key, kind, grp, ts, mem, act, txt, pid, rep, men, at, fwd, bot, how, ext, nm, None
+                key[i],
+                kind[i],  # type: ignore[arg-type]  # a stored event always has its kind
+                group[i],  # type: ignore[arg-type]  # … and its group
+                ts_s[i],
+                member[i],
+                actor[i],
+                text[i],
+                platform_id[i],
+                reply_to[i],
+                mentions[i],
+                attachment[i],
+                forwarded[i],
+                is_bot[i],
+                join_method[i],
+                extra[i],
+                names[i],
+                None,
             ),
-            us,
+            us[i],
         )
+
+
+def _values(strings: pa.Array) -> list[str | None]:
+    """``strings.to_pylist()``; a column of nulls (most of an event's optional fields)
+    without visiting its rows."""
+    if strings.null_count == len(strings):
+        return [None] * len(strings)
+    values: list[str | None] = strings.to_pylist()
+    return values
+
+
+def _prefixed(platform: pa.Array, ids: pa.Array, separator: str) -> list[str | None]:
+    """``platform + separator + id`` per row (None where ``id`` is), each distinct
+    string one object (:func:`_shared`).
+
+    A batch from one platform (the usual case) joins the ids' dictionary, not every row:
+    the distinct groups and members are few against the rows.
+    """
+    if ids.null_count == len(ids):
+        return [None] * len(ids)
+    if platform.null_count == 0 and pc.count_distinct(platform).as_py() == 1:
+        encoded = pc.dictionary_encode(ids)
+        head = f"{platform[0].as_py()}{separator}"
+        values: list[str | None] = [head + v for v in encoded.dictionary.to_pylist()]
+        return _take(values, encoded.indices)
+    return _shared(pc.binary_join_element_wise(platform, ids, separator))
 
 
 def _shared(strings: pa.Array) -> list[str | None]:
@@ -572,12 +607,16 @@ def _shared(strings: pa.Array) -> list[str | None]:
     their keys by identity."""
     encoded = pc.dictionary_encode(strings)
     values: list[str | None] = encoded.dictionary.to_pylist()
-    indices = encoded.indices
+    return _take(values, encoded.indices)
+
+
+def _take(values: list[str | None], indices: pa.Array) -> list[str | None]:
+    """``values[i]`` for each of ``indices`` (None where an index is null)."""
     if indices.null_count:
         indices = pc.fill_null(indices, len(values))
-        values.append(None)
-    shared: list[str | None] = np.array(values, dtype=object)[indices.to_numpy()].tolist()
-    return shared
+        values = [*values, None]
+    taken: list[str | None] = np.array(values, dtype=object)[indices.to_numpy()].tolist()
+    return taken
 
 
 def member_links(store: Store) -> dict[str, str]:
