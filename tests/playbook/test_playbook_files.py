@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -94,7 +95,7 @@ def test_broken_toml_names_its_line(tmp_path: Path) -> None:
         load_playbook(path)
     ((line, field, message),) = caught.value.problems
     assert line == 3 and field == "" and message.startswith("not valid TOML")
-    assert str(caught.value).startswith(f"{path}:3 ")
+    assert str(caught.value).startswith(f"{path}:3: not valid TOML")
 
 
 @pytest.mark.parametrize(
@@ -103,7 +104,7 @@ def test_broken_toml_names_its_line(tmp_path: Path) -> None:
         (
             '{ at = 2, action = "notice" }',
             '{ at = 1, action = "notice" }',
-            "rules[0].penalty",
+            "rules[0].penalty[1].at",
             "penalty steps must have increasing 'at' counts",
         ),
         (
@@ -127,13 +128,13 @@ def test_broken_toml_names_its_line(tmp_path: Path) -> None:
         (
             'id = "helper"',
             'id = "streak-7"',
-            "badges",
+            "badges[1].id",
             "two badges share the id 'streak-7'",
         ),
         (
             "down_to_share = 0.9",
             "down_to_share = 0.99",
-            "metabolism",
+            "metabolism.down_to_share",
             "down_to_share must not exceed at_share",
         ),
     ],
@@ -143,6 +144,72 @@ def test_rule_level_checks(replace: str, by: str, field: str, message: str) -> N
     assert replace in text
     ((_, got_field, got_message),) = problems(text.replace(replace, by, 1))
     assert got_field == field and message in got_message
+
+
+GROUP_TEAM = """timezone = "Asia/Shanghai"
+team = ["telegram:owner-id", "telegram:nobody"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("edit", "marker", "field", "message"),
+    [
+        (  # the same group twice: the second is named
+            lambda t: t.replace(
+                "[[team.members]]",
+                '[[groups]]\nplatform = "telegram"\nid = "-1001234567890"\n\n[[team.members]]',
+            ),
+            ('id = "-1001234567890"', 1),
+            "groups[1].id",
+            "group telegram:-1001234567890 is listed twice",
+        ),
+        (
+            lambda t: t.replace('id = "no-repeats"', 'id = "no-flood"'),
+            ('id = "no-flood"', 1),
+            "rules[3].id",
+            "two rules share the id 'no-flood'",
+        ),
+        (
+            lambda t: t.replace("threshold = 500", "threshold = 50"),
+            ("threshold = 50", 0),
+            "levels[2].threshold",
+            "level thresholds must start at 0 and increase",
+        ),
+        (
+            lambda t: t.replace("threshold = 0", "threshold = 1"),
+            ("threshold = 1", 0),
+            "levels[0].threshold",
+            "level thresholds must start at 0 and increase",
+        ),
+        (
+            lambda t: t.replace('timezone = "Asia/Shanghai"\n', GROUP_TEAM, 1),
+            ("team = [", 0),
+            "groups[0].team[1]",
+            "group -1001234567890 names telegram:nobody who is not in team",
+        ),
+        (
+            lambda t: t.replace("level = 1\n", "level = 0\n"),
+            ("level = 0", 1),
+            "trust.levels[1].level",
+            "trust levels must be numbered in increasing order",
+        ),
+        (  # a key a table does not take is named as itself, not as "[key]"
+            lambda t: t.replace("[points.actions.answer]", "[points.actions.answers]"),
+            ("[points.actions.answers]", 0),
+            "points.actions.answers",
+            "'answers' is not one of message, reply_reacted, answer",
+        ),
+    ],
+)
+def test_checks_across_fields_name_the_line_and_field(
+    edit: Any, marker: tuple[str, int], field: str, message: str
+) -> None:
+    text = starting_playbook()
+    bad = edit(text)
+    assert bad != text
+    ((line, got_field, got_message),) = problems(bad)
+    assert (line, got_field) == (line_with(bad, *marker), field)
+    assert got_message.startswith(message), got_message
 
 
 def test_the_published_schema_is_the_models_schema() -> None:
