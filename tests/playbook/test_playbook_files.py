@@ -268,3 +268,21 @@ def test_cli_validate_prints_every_problem(tmp_path: Path) -> None:
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 3 and all("'wran' is not one of" in line for line in errors)
     assert all(f"{path}:" in line for line in errors)
+
+
+def test_apply_and_history_show_a_file_name_as_written(tmp_path: Path) -> None:
+    """A file name that looks like rich markup is printed as it is, not styled away."""
+    path = tmp_path / "[bold]club.toml"
+    path.write_text(starting_playbook(), encoding="utf-8")
+    db = str(tmp_path / "s.duckdb")
+    outputs = [
+        CliRunner().invoke(app, ["--store", db, "playbook", *args]).output
+        for args in (
+            ["apply", str(path)],
+            ["apply", str(path)],
+            ["history", "--community", "makers"],
+        )
+    ]
+    assert outputs[0] == f"applied {path} as version 1 of 'makers'\n"
+    assert outputs[1] == f"{path} is already version 1 of 'makers'\n"
+    assert "[bold]club.toml" in outputs[2]
