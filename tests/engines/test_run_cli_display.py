@@ -1,6 +1,7 @@
 """What `shequn run` and `shequn replay` print: phone numbers masked unless
 --show-phones (a recorded run included), group ids left readable, and hostile text —
-terminal escapes and bidi overrides in a member's answer or message — written out."""
+terminal escapes and bidi overrides in a member's answer or message — written out, and
+rich markup in it shown as typed."""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ words = ["代购"]
 penalty = [{{ at = 1, action = "warn" }}]
 """
 
-HOSTILE = "\x1b[31mRED\x1b[0m \x1b]0;pwned\x07 \u202etxt.exe"
+#: short enough to be quoted whole (screening quotes 40 characters of an answer)
+HOSTILE = "[b]x[/b] \x1b[31mRED \x1b]0;pwned\x07 \u202etxt"
 
 
 def _log() -> list[dict[str, object]]:
@@ -86,7 +88,7 @@ def _clean(output: str) -> None:
     """No control character but newlines reaches the terminal; each is written out."""
     assert not [c for c in output if (ord(c) < 32 and c != "\n") or 0x7F <= ord(c) <= 0x9F]
     assert "\u202e" not in output
-    assert "\\x1b[31mRED\\x1b[0m \\x1b]0;pwned\\x07 \\u202etxt.exe" in output
+    assert "[b]x[/b] \\x1b[31mRED \\x1b]0;pwned\\x07 \\u202etxt" in output
 
 
 @pytest.mark.parametrize("how", [("--dry-run",), ("--dry-run", "--all"), ()])
