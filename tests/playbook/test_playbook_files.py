@@ -230,6 +230,10 @@ def test_clone_replicates_onto_new_groups_keeping_comments() -> None:
     assert book.community == "b"
     assert book.rules == parse_playbook(source).rules
     assert "# 群规: each rule has a penalty ladder" in copy
+    # every comment survives, in order — the one after the last group too
+    comments = [line for line in source.splitlines() if line.lstrip().startswith("#")]
+    assert [line for line in copy.splitlines() if line.lstrip().startswith("#")] == comments
+    assert 'timezone = "Asia/Shanghai"\n\n# 团队: who runs it' in copy
 
 
 @given(st.integers(min_value=0, max_value=10**7))
