@@ -263,9 +263,11 @@ def replay(
 ) -> tuple[Runner, float, float]:
     """The replay as ``shequn run`` does it: (runner, wall seconds, CPU seconds).
 
-    ``keep``: every action is kept (a first run); else none (the cursor at the end).
+    ``keep``: every action is kept (a first run); else none: the cursor at the log's
+    last event, as ``shequn run`` sets it (run_community's ``before``).
     """
-    runner = Runner(COMMUNITY, engines, keep_from_us=None if keep else 2**62)
+    cursor = int(table.column("ts")[-1].value)
+    runner = Runner(COMMUNITY, engines, keep_from_us=None if keep else cursor)
     begin, cpu = time.perf_counter(), time.process_time()
     events: Iterator[tuple[EngineEvent, int]] = engine_events(table, links)
     runner.feed_all(events)

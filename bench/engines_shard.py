@@ -52,7 +52,8 @@ def _replay(path: Path, shard: int, shards: int, keep: bool, out: Path | None) -
         index = pc.cast(pc.utf8_slice_codeunits(table.column("group_id"), 1), pa.int64())
         table = table.filter(pc.equal(pc.bit_wise_and(index, shards - 1), shard))
     engines = load_engines(parse_playbook(playbook_text(20), "bench playbook"))[0]
-    runner = Runner(COMMUNITY, engines, keep_from_us=None if keep else 2**62)
+    cursor = int(table.column("ts")[-1].value)  # the last event's, as shequn run sets it
+    runner = Runner(COMMUNITY, engines, keep_from_us=None if keep else cursor)
     runner.feed_all(engine_events(table, {}))
     runner.finish(int(table.column("ts")[-1].value) // 1_000_000)
     result: dict[str, Any] = {

@@ -40,8 +40,10 @@ from shequn.engines.action import Action as Action
 TICK_SECONDS: Final = 60
 TICK: Final = "tick"
 #: "no deadline": what an engine that keeps its deadline on its state (``keeps_due``)
-#: holds in ``state.due`` when it has none
-NO_DEADLINE: Final = 2**62
+#: holds in ``state.due`` when it has none — after every real time, and the largest int
+#: compiled code keeps unboxed (mypyc's short ints end at 2**62 - 1: one more, and every
+#: comparison with it took CPython's generic path)
+NO_DEADLINE: Final = 2**62 - 1
 
 ACTION_KINDS: Final = (
     "warn",  # a public or private warning naming the rule
@@ -161,6 +163,31 @@ class Engine(Protocol, Generic[S]):
     def next_deadline(self, state: S) -> int | None:
         """The earliest time (epoch seconds) a tick would make this engine act, if any."""
         ...
+
+
+class NativeEngine:
+    """The base of the built-in engines: ``advance``, a step the compiled runner calls
+    directly.
+
+    Compiled (docs/decisions/0005-compiled-engines.md), a call through the protocol's
+    ``step`` is a generic Python call — arguments packed and parsed, a tuple and a list
+    built and freed — five times an event; the runner calls ``advance`` of an engine
+    that derives from this class through mypyc's method table instead, with one list it
+    reuses. ``step`` stays the contract every engine (a plug-in's too) answers.
+    """
+
+    #: every built-in engine keeps its deadline on its state (``state.due``)
+    keeps_due: ClassVar[bool] = True
+
+    def advance(self, state: Any, event: EngineEvent, out: list[Action]) -> int:
+        """Step ``state`` in place with ``event``: append the actions to ``out`` and
+        return ``state.due`` (what ``next_deadline`` would, ``NO_DEADLINE`` for none)."""
+        raise NotImplementedError
+
+    def step(self, state: Any, event: EngineEvent) -> tuple[Any, list[Action]]:
+        out: list[Action] = []
+        self.advance(state, event, out)
+        return state, out
 
 
 # Optional, read by the runner with getattr (docs/engines/runner.md, "Routing"):

@@ -34,7 +34,7 @@ from datetime import date, datetime, time
 from typing import Any, ClassVar, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
-from shequn.engines.base import NO_DEADLINE, Action, EngineEvent, taken_fields
+from shequn.engines.base import NO_DEADLINE, Action, EngineEvent, NativeEngine, taken_fields
 from shequn.playbook.model import Playbook
 
 #: actions after which a message earns nothing and checks nobody in
@@ -153,7 +153,7 @@ class CheckInState:
     due: int = NO_DEADLINE
 
 
-class CheckInEngine:
+class CheckInEngine(NativeEngine):
     """Check-ins and streaks (see module docstring); no deadlines: freezes are applied
     when the member next checks in."""
 
@@ -208,19 +208,19 @@ class CheckInEngine:
             }
         }
 
-    def step(self, state: CheckInState, event: EngineEvent) -> tuple[CheckInState, list[Action]]:
+    def advance(self, state: CheckInState, event: EngineEvent, out: list[Action]) -> int:
         if not self.enabled or event.member is None or event.is_bot:
-            return state, []
+            return state.due
         kind = event.kind
         if kind == "message_posted":
             if state.suppressed:  # deletions are fed back just before their message
                 deleted = event.key in state.suppressed
                 state.suppressed.clear()
                 if deleted:
-                    return state, []
+                    return state.due
             text = event.text
             if not text:
-                return state, []
+                return state.due
             # CheckInMatcher.match's cheap test (the first character) first: most
             # messages are no check-in. ``first`` holds each keyword's (casefolded) first
             # character and its upper case, so a printable ASCII character other than a
@@ -228,12 +228,12 @@ class CheckInEngine:
             first = text[0]
             if first not in self.matcher.first:
                 if "!" <= first <= "~":
-                    return state, []
+                    return state.due
                 if text.lstrip()[:1].casefold() not in self.matcher.first:
-                    return state, []
+                    return state.due
             keyword = self.matcher.match(text)
             if keyword is None:
-                return state, []
+                return state.due
             how = f'with the keyword "{keyword}"'
         elif kind == "check_in":
             how = "with the platform's check-in"
@@ -247,8 +247,9 @@ class CheckInEngine:
                     '"delete_message"' in event.extra or '"hold_message"' in event.extra
                 ):
                     self._suppress(state, taken_fields(event))
-            return state, []
-        return state, self._check_in(state, event, how)
+            return state.due
+        out.extend(self._check_in(state, event, how))
+        return state.due
 
     def _suppress(self, state: CheckInState, extra: dict[str, Any] | None) -> None:
         """A message deleted or held (by moderation or screening) does not check in."""

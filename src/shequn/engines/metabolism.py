@@ -40,7 +40,7 @@ from datetime import datetime
 from typing import ClassVar, Final
 from zoneinfo import ZoneInfo
 
-from shequn.engines.base import NO_DEADLINE, TICK, Action, EngineEvent, taken_fields
+from shequn.engines.base import NO_DEADLINE, TICK, Action, EngineEvent, NativeEngine, taken_fields
 from shequn.engines.rules import (
     DAY,
     clock,
@@ -87,7 +87,7 @@ class MetabolismState:
     active: set[str] = field(default_factory=set)
 
 
-class MetabolismEngine:
+class MetabolismEngine(NativeEngine):
     """Makes room in full groups (see the module docstring).
 
     ``kols``: the analytics' KOL ranking, best first (member keys); the first
@@ -140,19 +140,16 @@ class MetabolismEngine:
         """Removals by the other engines (a rejection may remove too)."""
         return engine != ENGINE and kind in ("remove", "reject")
 
-    def step(
-        self, state: MetabolismState, event: EngineEvent
-    ) -> tuple[MetabolismState, list[Action]]:
+    def advance(self, state: MetabolismState, event: EngineEvent, out: list[Action]) -> int:
         group = event.group
         if group not in self.caps:
-            return state, []
-        out: list[Action] = []
+            return state.due
         if state.due <= event.ts:
             self._deadlines(state, event, out)
         kind = event.kind
         member = event.member
         if kind == TICK or member is None:
-            return state, out
+            return state.due
         members = state.members.get(group)
         if members is None:
             members = state.members[group] = {}
@@ -160,7 +157,7 @@ class MetabolismEngine:
             presence = members.get(member)
             if presence is None:
                 if (group, member) in state.departed:
-                    return state, out
+                    return state.due
                 presence = members[member] = Presence(None)
                 if event.is_bot:
                     state.bots.add(member)
@@ -184,7 +181,7 @@ class MetabolismEngine:
             self._gone(state, group, member)
         elif kind == "action_taken":
             self._action_taken(state, event)
-        return state, out
+        return state.due
 
     # --- membership ---------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
 
-from shequn.engines.base import NO_DEADLINE, TICK, Action, EngineEvent, taken_fields
+from shequn.engines.base import NO_DEADLINE, TICK, Action, EngineEvent, NativeEngine, taken_fields
 from shequn.engines.rules import (
     DAY,
     FloodMatcher,
@@ -177,7 +177,7 @@ class CompiledRule:
         return self.ladder[count] if count < len(self.ladder) else self.last_step
 
 
-class ModerationEngine:
+class ModerationEngine(NativeEngine):
     """Rules, penalty ladders and trust levels (see the module docstring)."""
 
     name: ClassVar[str] = ENGINE
@@ -256,12 +256,9 @@ class ModerationEngine:
             return kind in _SCREENING
         return engine not in _NOT_PENALTIES and kind in _PENALTIES
 
-    def step(
-        self, state: ModerationState, event: EngineEvent
-    ) -> tuple[ModerationState, list[Action]]:
+    def advance(self, state: ModerationState, event: EngineEvent, out: list[Action]) -> int:
         if event.group not in self.zones:
-            return state, []
-        out: list[Action] = []
+            return state.due
         if state.due <= event.ts:
             self._lift_mutes(state, event, out)
         kind = event.kind
@@ -279,7 +276,7 @@ class ModerationEngine:
             ms = state.members.get((event.group, event.member))
             if ms is not None:
                 ms.restricted = False
-        return state, out
+        return state.due
 
     # --- messages -----------------------------------------------------------------------
 

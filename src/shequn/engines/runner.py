@@ -55,6 +55,7 @@ from shequn.engines.base import (
     Action,
     Engine,
     EngineEvent,
+    NativeEngine,
 )
 from shequn.engines.contract import EngineContractError
 from shequn.engines.dedup import SeenKeys
@@ -88,9 +89,10 @@ _US: Final = 1_000_000
 
 _Step = Callable[[Any, EngineEvent], tuple[Any, list[Action]]]
 _Next = Callable[[Any], int | None]
-#: how one engine is stepped: its index, ``step`` and ``next_deadline`` (``None`` when
-#: it keeps its deadline on its state as ``due``, read without a call)
-_Plan = tuple[tuple[int, _Step, _Next | None], ...]
+#: how one engine is stepped: its index, ``step``, ``next_deadline`` (``None`` when it
+#: keeps its deadline on its state as ``due``, read without a call) and, for a built-in
+#: engine, the engine itself (its ``advance`` is called directly: base.NativeEngine)
+_Plan = tuple[tuple[int, _Step, _Next | None, NativeEngine | None], ...]
 
 
 class Taken(NamedTuple):
@@ -150,6 +152,12 @@ class Runner:
         self._root_us = 0
         self._keep = keep_from_us is None
         self._steps: list[_Step] = [engine.step for engine in self.engines]
+        self._natives: list[NativeEngine | None] = [
+            engine if isinstance(engine, NativeEngine) else None for engine in self.engines
+        ]
+        #: the list a built-in engine's ``advance`` appends its actions to (empty between
+        #: steps; replaced when an engine acted, as acting may step engines again)
+        self._out: list[Action] = []
         self._nexts: list[_Next] = [engine.next_deadline for engine in self.engines]
         #: each engine's ``next_deadline``, or None when it keeps ``state.due`` (base.py)
         self._asks: list[_Next | None] = [
@@ -195,7 +203,6 @@ class Runner:
         plans = self._plans
         numbers, unnumbered = self._numbers, self._unnumbered
         keep_from = self.keep_from_us
-        dispatch = self._dispatch
         fed = duplicates = 0
         threshold = gc.get_threshold()
         if 0 < threshold[0] < GC_YOUNG:
@@ -234,7 +241,7 @@ class Runner:
                 plan = plans.get(event.kind)
                 if plan is None:
                     plan = self._plan(event.kind)
-                dispatch(event, plan, 0)
+                self._dispatch(event, plan, 0)  # a direct call when compiled
         finally:
             gc.set_threshold(*threshold)
             self.counts.events += fed
@@ -316,7 +323,7 @@ class Runner:
         return plan
 
     def _as_plan(self, route: tuple[int, ...]) -> _Plan:
-        return tuple((i, self._steps[i], self._asks[i]) for i in route)
+        return tuple((i, self._steps[i], self._asks[i], self._natives[i]) for i in route)
 
     def _feedback_plan(self, engine: str, kind: str) -> _Plan:
         """The engines that read an ``engine``'s action of ``kind`` fed back: those that
@@ -346,15 +353,20 @@ class Runner:
             self._dispatch_due(event, plan, depth, 0)
             return
         states, dues = self.states, self._dues
-        for i, step, ask in plan:
-            state, actions = step(states[i], event)
-            states[i] = state
-            if ask is None:  # kept on the state (base.py: keeps_due)
-                due = state.due
+        for i, step, ask, native in plan:
+            if native is not None:
+                actions = self._out
+                due = native.advance(states[i], event, actions)
+                if actions:
+                    self._out = []
             else:
-                due = ask(state)
-                if due is None:
-                    due = NEVER
+                state, actions = step(states[i], event)
+                states[i] = state
+                if ask is None:  # kept on the state (base.py: keeps_due)
+                    due = state.due
+                else:
+                    found = ask(state)
+                    due = NEVER if found is None else found
             dues[i] = due
             if due < self._min_due:
                 self._min_due = due
@@ -368,15 +380,22 @@ class Runner:
     def _dispatch_due(self, event: EngineEvent, plan: _Plan, depth: int, first: int) -> None:
         """:meth:`_dispatch` from engine ``first`` on, while some deadline is due."""
         states, steps, asks, dues = self.states, self._steps, self._asks, self._dues
-        take = {i for i, _, _ in plan}
+        take = {i for i, _, _, _ in plan}
         ts = event.ts
         for i in range(first, len(steps)):
             if i not in take and dues[i] > ts:
                 continue
-            state, actions = steps[i](states[i], event)
-            states[i] = state
-            ask = asks[i]
-            due = state.due if ask is None else ask(state)
+            native = self._natives[i]
+            if native is not None:
+                actions = self._out
+                due: int | None = native.advance(states[i], event, actions)
+                if actions:
+                    self._out = []
+            else:
+                state, actions = steps[i](states[i], event)
+                states[i] = state
+                ask = asks[i]
+                due = state.due if ask is None else ask(state)
             dues[i] = NEVER if due is None else due
             if due is not None and due < self._min_due:
                 self._min_due = due

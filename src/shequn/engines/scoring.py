@@ -72,7 +72,7 @@ from datetime import date
 from typing import Any, ClassVar, Final, Literal, NamedTuple
 
 from shequn.engines.awards import PointsAward
-from shequn.engines.base import NO_DEADLINE, Action, EngineEvent, taken_fields
+from shequn.engines.base import NO_DEADLINE, Action, EngineEvent, NativeEngine, taken_fields
 from shequn.engines.checkins import CheckInMatcher, LocalDays, group_zones
 from shequn.playbook.model import Badge, Playbook, PointRule
 
@@ -344,7 +344,7 @@ def member_score(state: ScoringState, group: str, member: str) -> MemberScore | 
     return None if scores is None else scores.members.get(member)
 
 
-class ScoringEngine:
+class ScoringEngine(NativeEngine):
     """Points, levels, badges, leaderboards and rewards (see module docstring)."""
 
     name: ClassVar[str] = "scoring"
@@ -455,27 +455,26 @@ class ScoringEngine:
             "stock": dict(sorted(state.stock.items())),
         }
 
-    def step(self, state: ScoringState, event: EngineEvent) -> tuple[ScoringState, list[Action]]:
+    def advance(self, state: ScoringState, event: EngineEvent, out: list[Action]) -> int:
         kind = event.kind
         if kind == "action_taken" and (
             (event.action is not None and event.action.engine == self.name)
             or (event.extra is not None and OWN in event.extra)
         ):
-            return state, []  # our own actions, fed back (the runner's JSON; else parsed below)
-        actions: list[Action] = []
+            return state.due  # our own actions, fed back (the runner's JSON; else parsed below)
         if event.ts >= state.due:
-            self._deadlines(state, event, actions)
+            self._deadlines(state, event, out)
         if kind == "message_posted":
-            self._message(state, event, actions)
+            self._message(state, event, out)
         elif kind == "reaction_added":
-            self._reaction(state, event, actions)
+            self._reaction(state, event, out)
         elif kind == "action_taken":
-            self._action_taken(state, event, actions)
+            self._action_taken(state, event, out)
         elif kind == "member_joined":
             self._joined(state, event)
         elif (kind == "member_left" or kind == "member_removed") and event.member is not None:
             state.invitations.pop((event.group, event.member), None)
-        return state, actions
+        return state.due
 
     # -- bookkeeping ---------------------------------------------------------------
 

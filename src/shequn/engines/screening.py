@@ -40,7 +40,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
 
-from shequn.engines.base import NO_DEADLINE, TICK, Action, EngineEvent
+from shequn.engines.base import NO_DEADLINE, TICK, Action, EngineEvent, NativeEngine
 from shequn.engines.rules import (
     clock,
     duration_words,
@@ -102,7 +102,7 @@ class ScreeningState:
     approved: set[tuple[str, str]] = field(default_factory=set)
 
 
-class ScreeningEngine:
+class ScreeningEngine(NativeEngine):
     """Questions, captcha, task and welcome for newcomers (see the module docstring)."""
 
     name: ClassVar[str] = ENGINE
@@ -157,23 +157,20 @@ class ScreeningEngine:
         """Screening acts on no other engine's action."""
         return False
 
-    def step(
-        self, state: ScreeningState, event: EngineEvent
-    ) -> tuple[ScreeningState, list[Action]]:
+    def advance(self, state: ScreeningState, event: EngineEvent, out: list[Action]) -> int:
         if not self.enabled or event.group not in self.zones:
-            return state, []
-        out: list[Action] = []
+            return state.due
         if state.due <= event.ts:
             self._timeouts(state, event, out)
         kind = event.kind
         member = event.member
         if kind == TICK or member is None:
-            return state, out
+            return state.due
         if kind == "message_posted":  # most messages: nobody is pending
             applicant = state.pending.get((event.group, member)) if state.pending else None
             if applicant is not None:
                 self._message(state, event, applicant, out)
-            return state, out
+            return state.due
         key = (event.group, member)
         if kind == "member_joined":
             self._joined(state, event, out)
@@ -187,7 +184,7 @@ class ScreeningEngine:
             if applicant is not None:
                 why = f"cleaned up: left before passing screening ({kind.replace('_', ' ')})"
                 self._clean(event, applicant, why, out)
-        return state, out
+        return state.due
 
     # --- starting ---------------------------------------------------------------------
 
