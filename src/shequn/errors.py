@@ -71,8 +71,8 @@ class PlaybookError(ShequnError):
         #: (line or None, field path like ``rules[2].penalty``, message)
         self.path = path
         self.problems = problems
-        lines = [
-            f"{path}:{line} {field}: {message}" if line else f"{path} {field}: {message}"
-            for line, field, message in problems
-        ]
+        lines = []
+        for line, field, message in problems:
+            where = f"{path}:{line}" if line else path
+            lines.append(f"{where} {field}: {message}" if field else f"{where}: {message}")
         super().__init__("\n".join(lines))

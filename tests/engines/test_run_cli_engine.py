@@ -234,8 +234,8 @@ EXPECTED = [
 
 def test_end_to_end_over_the_real_engines(tmp_path: Path) -> None:
     """Join requests passed, failed and timed out; a newcomer's link; a ladder climbed to
-    removal; check-ins across midnight; a group at 95 % of its cap. Runs with the engines
-    installed (an absent engine's expectations are left out, with its note)."""
+    removal; check-ins across midnight; a group at 95 % of its cap. Every engine of the
+    registry must be installed."""
     from e2e_scenario import PLAYBOOK as E2E_PLAYBOOK
     from e2e_scenario import T0 as E0
     from e2e_scenario import scenario
@@ -247,9 +247,10 @@ def test_end_to_end_over_the_real_engines(tmp_path: Path) -> None:
     with open_store(path) as db:
         store_events(db, "makers", scenario())
         db.save_playbook("makers", E2E_PLAYBOOK, "playbook.toml")
-    installed = {e.name for e in load_engines(parse_playbook(E2E_PLAYBOOK, "e2e"))[0]}
-    assert installed <= {name for name, _ in ENGINES}
-    expected = [e for e in EXPECTED if e[0] in installed]
+    engines, notes = load_engines(parse_playbook(E2E_PLAYBOOK, "e2e"))
+    # every engine takes part: a missing one must fail this test, not shrink it
+    assert [e.name for e in engines] == [name for name, _ in ENGINES] and notes == []
+    expected = EXPECTED
 
     with open_store(path) as db:
         report = run_community(db, "makers")

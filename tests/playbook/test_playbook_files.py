@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -94,7 +95,7 @@ def test_broken_toml_names_its_line(tmp_path: Path) -> None:
         load_playbook(path)
     ((line, field, message),) = caught.value.problems
     assert line == 3 and field == "" and message.startswith("not valid TOML")
-    assert str(caught.value).startswith(f"{path}:3 ")
+    assert str(caught.value).startswith(f"{path}:3: not valid TOML")
 
 
 @pytest.mark.parametrize(
@@ -103,7 +104,7 @@ def test_broken_toml_names_its_line(tmp_path: Path) -> None:
         (
             '{ at = 2, action = "notice" }',
             '{ at = 1, action = "notice" }',
-            "rules[0].penalty",
+            "rules[0].penalty[1].at",
             "penalty steps must have increasing 'at' counts",
         ),
         (
@@ -127,13 +128,13 @@ def test_broken_toml_names_its_line(tmp_path: Path) -> None:
         (
             'id = "helper"',
             'id = "streak-7"',
-            "badges",
+            "badges[1].id",
             "two badges share the id 'streak-7'",
         ),
         (
             "down_to_share = 0.9",
             "down_to_share = 0.99",
-            "metabolism",
+            "metabolism.down_to_share",
             "down_to_share must not exceed at_share",
         ),
     ],
@@ -143,6 +144,72 @@ def test_rule_level_checks(replace: str, by: str, field: str, message: str) -> N
     assert replace in text
     ((_, got_field, got_message),) = problems(text.replace(replace, by, 1))
     assert got_field == field and message in got_message
+
+
+GROUP_TEAM = """timezone = "Asia/Shanghai"
+team = ["telegram:owner-id", "telegram:nobody"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("edit", "marker", "field", "message"),
+    [
+        (  # the same group twice: the second is named
+            lambda t: t.replace(
+                "[[team.members]]",
+                '[[groups]]\nplatform = "telegram"\nid = "-1001234567890"\n\n[[team.members]]',
+            ),
+            ('id = "-1001234567890"', 1),
+            "groups[1].id",
+            "group telegram:-1001234567890 is listed twice",
+        ),
+        (
+            lambda t: t.replace('id = "no-repeats"', 'id = "no-flood"'),
+            ('id = "no-flood"', 1),
+            "rules[3].id",
+            "two rules share the id 'no-flood'",
+        ),
+        (
+            lambda t: t.replace("threshold = 500", "threshold = 50"),
+            ("threshold = 50", 0),
+            "levels[2].threshold",
+            "level thresholds must start at 0 and increase",
+        ),
+        (
+            lambda t: t.replace("threshold = 0", "threshold = 1"),
+            ("threshold = 1", 0),
+            "levels[0].threshold",
+            "level thresholds must start at 0 and increase",
+        ),
+        (
+            lambda t: t.replace('timezone = "Asia/Shanghai"\n', GROUP_TEAM, 1),
+            ("team = [", 0),
+            "groups[0].team[1]",
+            "group -1001234567890 names telegram:nobody who is not in team",
+        ),
+        (
+            lambda t: t.replace("level = 1\n", "level = 0\n"),
+            ("level = 0", 1),
+            "trust.levels[1].level",
+            "trust levels must be numbered in increasing order",
+        ),
+        (  # a key a table does not take is named as itself, not as "[key]"
+            lambda t: t.replace("[points.actions.answer]", "[points.actions.answers]"),
+            ("[points.actions.answers]", 0),
+            "points.actions.answers",
+            "'answers' is not one of message, reply_reacted, answer",
+        ),
+    ],
+)
+def test_checks_across_fields_name_the_line_and_field(
+    edit: Any, marker: tuple[str, int], field: str, message: str
+) -> None:
+    text = starting_playbook()
+    bad = edit(text)
+    assert bad != text
+    ((line, got_field, got_message),) = problems(bad)
+    assert (line, got_field) == (line_with(bad, *marker), field)
+    assert got_message.startswith(message), got_message
 
 
 def test_the_published_schema_is_the_models_schema() -> None:
@@ -163,6 +230,10 @@ def test_clone_replicates_onto_new_groups_keeping_comments() -> None:
     assert book.community == "b"
     assert book.rules == parse_playbook(source).rules
     assert "# 群规: each rule has a penalty ladder" in copy
+    # every comment survives, in order — the one after the last group too
+    comments = [line for line in source.splitlines() if line.lstrip().startswith("#")]
+    assert [line for line in copy.splitlines() if line.lstrip().startswith("#")] == comments
+    assert 'timezone = "Asia/Shanghai"\n\n# 团队: who runs it' in copy
 
 
 @given(st.integers(min_value=0, max_value=10**7))
@@ -201,3 +272,21 @@ def test_cli_validate_prints_every_problem(tmp_path: Path) -> None:
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 3 and all("'wran' is not one of" in line for line in errors)
     assert all(f"{path}:" in line for line in errors)
+
+
+def test_apply_and_history_show_a_file_name_as_written(tmp_path: Path) -> None:
+    """A file name that looks like rich markup is printed as it is, not styled away."""
+    path = tmp_path / "[bold]club.toml"
+    path.write_text(starting_playbook(), encoding="utf-8")
+    db = str(tmp_path / "s.duckdb")
+    outputs = [
+        CliRunner().invoke(app, ["--store", db, "playbook", *args]).output
+        for args in (
+            ["apply", str(path)],
+            ["apply", str(path)],
+            ["history", "--community", "makers"],
+        )
+    ]
+    assert outputs[0] == f"applied {path} as version 1 of 'makers'\n"
+    assert outputs[1] == f"{path} is already version 1 of 'makers'\n"
+    assert "[bold]club.toml" in outputs[2]

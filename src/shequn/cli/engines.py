@@ -6,11 +6,11 @@ import json
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Final, TextIO
 
 import typer
 from rich.markup import escape
@@ -25,7 +25,7 @@ from shequn.cli.common import (
     parse_time,
     store_location,
 )
-from shequn.engines.adapters import ConsoleAdapter, describe
+from shequn.engines.adapters import describe
 from shequn.engines.base import Action
 from shequn.privacy.display import shown
 from shequn.store import open_store
@@ -37,6 +37,57 @@ if TYPE_CHECKING:
 SHOWN_ROWS = 40
 
 _DURATION = re.compile(r"^\s*(?:\d+\s*[smhdw]\s*)+$")
+
+#: characters that drive a terminal or reorder what it shows (C0 and C1 controls, DEL,
+#: the bidirectional embeddings, overrides and isolates): a member's name, answer or
+#: message quoted in an explanation must not colour, retitle or rewrite the screen
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character written out (``\\x1b``, ``\\u202e``)."""
+    return _CONTROL.sub(
+        lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text
+    )
+
+
+class Shown:
+    """Text as run and replay show it: phone numbers masked unless ``--show-phones`` —
+    but not the groups' own keys (a Telegram group's ``-100…`` id is no phone number)."""
+
+    def __init__(self, groups: Iterable[str], show_phones: bool) -> None:
+        keys = sorted(set(groups), key=len, reverse=True)
+        self.show_phones = show_phones
+        self.keep = re.compile("(" + "|".join(map(re.escape, keys)) + ")") if keys else None
+
+    @classmethod
+    def of(cls, books: Iterable[Playbook], show_phones: bool) -> Shown:
+        return cls((f"{g.platform}/{g.id}" for b in books for g in b.groups), show_phones)
+
+    def __call__(self, text: str) -> str:
+        if self.show_phones:
+            return text
+        if self.keep is None:
+            return shown(text)
+        parts = self.keep.split(text)
+        return "".join(p if i % 2 else shown(p) for i, p in enumerate(parts))
+
+    def line(self, action: Action, verb: str = "") -> str:
+        """One action as the console prints it (masked, control characters written out)."""
+        return printable(self(describe(action, verb=verb)))
+
+
+class MaskedConsole:
+    """The console adapter as ``shequn run`` uses it: each recorded action on one line,
+    phone numbers masked unless ``--show-phones``, control characters written out."""
+
+    def __init__(self, stream: TextIO, show: Shown) -> None:
+        self.stream = stream
+        self.show = show
+
+    def carry_out(self, action: Action) -> None:
+        self.stream.write(self.show.line(action) + "\n")
+
 
 CommunityArg = Annotated[str, typer.Option("--community", help="The community to run.")]
 
@@ -99,6 +150,7 @@ def run(
     with errors():
         with open_store(location) as db:
             _, book = current_playbook(db, community)
+        show = Shown.of([book], show_phones)
         kols, kol_note = _kol_ranking(location, community, [book])
         with open_store(location) as db:
             report = run_community(
@@ -106,7 +158,7 @@ def run(
                 community,
                 until=_moment(until, "--until", +1),
                 dry_run=dry_run,
-                adapter=None if dry_run else ConsoleAdapter(sys.stdout),
+                adapter=None if dry_run else MaskedConsole(sys.stdout, show),
                 kols=kols,
             )
     if kol_note:
@@ -117,14 +169,14 @@ def run(
             "playbook_version": report.version,
             "notes": report.notes,
             "counts": dict(Counter(item.action.kind for item in report.actions)),
-            "actions": [_action_json(item.action, show_phones) for item in report.actions],
+            "actions": [_action_json(item.action, show) for item in report.actions],
         }
         out.print(json.dumps(document, ensure_ascii=False, default=str), markup=False)
         return
     for note in report.notes:
-        out.print(f"note: {note}", markup=False)
+        out.print(f"note: {printable(note)}", markup=False)
     if dry_run:
-        _print_dry_run([item.action for item in report.actions], show_all, show_phones)
+        _print_dry_run([item.action for item in report.actions], show_all, show)
     c = report.counts
     seen = f"{c.events:,} events, {c.ticks:,} ticks, playbook v{report.version}"
     if dry_run:
@@ -142,14 +194,12 @@ def run(
         )
 
 
-def _print_dry_run(actions: list[Action], show_all: bool, show_phones: bool) -> None:
+def _print_dry_run(actions: list[Action], show_all: bool, show: Shown) -> None:
     """What the playbook would do, per engine and rule, and one explained example of each
     (every action with ``show_all``): thousands of point awards are read as a count."""
     if show_all:
         for action in actions:
-            out.print(
-                shown(describe(action, verb="would: "), show_phones=show_phones), markup=False
-            )
+            out.print(show.line(action, verb="would: "), markup=False)
         return
     per_source: dict[tuple[str, str], Counter[str]] = {}
     examples: dict[tuple[str, str, str], Action] = {}
@@ -163,22 +213,21 @@ def _print_dry_run(actions: list[Action], show_all: bool, show_phones: bool) -> 
     table.add_column("of which")
     for (engine, rule), kinds in sorted(per_source.items()):
         table.add_row(
-            escape(engine),
-            escape(rule or "-"),
+            escape(printable(engine)),
+            escape(printable(rule or "-")),
             f"{kinds.total():,}",
-            escape(", ".join(f"{kind} {n:,}" for kind, n in kinds.most_common())),
+            escape(printable(", ".join(f"{kind} {n:,}" for kind, n in kinds.most_common()))),
         )
     out.print(table)
     out.print("the first of each, with its reason (--all lists every action):", markup=False)
     for key in sorted(examples):
-        out.print(shown(describe(examples[key], verb="  "), show_phones=show_phones), markup=False)
+        out.print(show.line(examples[key], verb="  "), markup=False)
 
 
-def _action_json(action: Action, show_phones: bool) -> dict[str, Any]:
+def _action_json(action: Action, show: Shown) -> dict[str, Any]:
     row = asdict(action)
-    if not show_phones:
-        row["member"] = shown(row["member"]) if row["member"] else None
-        row["explanation"] = shown(row["explanation"])
+    row["member"] = show(row["member"]) if row["member"] else None
+    row["explanation"] = show(row["explanation"])
     return row
 
 
@@ -234,7 +283,7 @@ def replay(
         diff.notes.append(kol_note)
     result = diff.to_json()
     if not show_phones:
-        result = _masked(result)
+        result = _masked(result, Shown.of([current, book], show_phones))
     if as_json:
         out.print(json.dumps(result, ensure_ascii=False, sort_keys=True, default=str), markup=False)
         return
@@ -265,14 +314,14 @@ def _kol_ranking(
     return kols, f"metabolism protects the top {wanted} KOLs by influence (kols.ranking): {top}"
 
 
-def _masked(value: Any) -> Any:
+def _masked(value: Any, show: Shown) -> Any:
     """Every string inside a replay's JSON as shown (phone numbers masked)."""
     if isinstance(value, str):
-        return shown(value)
+        return show(value)
     if isinstance(value, list):
-        return [_masked(v) for v in value]
+        return [_masked(v, show) for v in value]
     if isinstance(value, dict):
-        return {k: _masked(v) for k, v in value.items()}
+        return {k: _masked(v, show) for k, v in value.items()}
     return value
 
 
@@ -281,7 +330,7 @@ def _table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) ->
     for column in columns:
         table.add_column(column)
     for row in rows[:SHOWN_ROWS]:
-        table.add_row(*(escape(cell) for cell in row))
+        table.add_row(*(escape(printable(cell)) for cell in row))
     out.print(table)
     if len(rows) > SHOWN_ROWS:
         out.print(f"… and {len(rows) - SHOWN_ROWS:,} more (see --json)", markup=False)
@@ -297,12 +346,14 @@ def _cell(value: Any) -> str:
 
 def _print_replay(r: dict[str, Any]) -> None:
     out.print(
-        f"replay of {r['community']!r} from {_when(r['since'])} to {_when(r['until'])} UTC: "
-        f"current playbook {r['current']['playbook']} vs {r['new']['playbook']}",
+        printable(
+            f"replay of {r['community']!r} from {_when(r['since'])} to {_when(r['until'])} UTC: "
+            f"current playbook {r['current']['playbook']} vs {r['new']['playbook']}"
+        ),
         markup=False,
     )
     for note in r["notes"]:
-        out.print(f"note: {note}", markup=False)
+        out.print(f"note: {printable(note)}", markup=False)
     differs = r["removed"] or r["spared"] or r["only_current"] or r["only_new"]
     if not (differs or r["state"] or r["leaderboards"]):
         out.print("no difference: both playbooks do the same", markup=False)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from shequn.cli.common import StoreOption, err, errors, out, store_location
@@ -147,7 +148,9 @@ def playbook_apply(
             f"applied {file} as version {version.version} of {book.community!r}", markup=False
         )
     else:
-        out.print(f"{file} is already version {version.version} of {book.community!r}")
+        out.print(
+            f"{file} is already version {version.version} of {book.community!r}", markup=False
+        )
 
 
 @playbook_app.command("history")
@@ -183,7 +186,7 @@ def playbook_history(
         table.add_column(column)
     for v in versions:
         table.add_row(
-            str(v.version), v.applied_at.strftime("%Y-%m-%d %H:%M"), v.sha256[:12], v.source
+            str(v.version), v.applied_at.strftime("%Y-%m-%d %H:%M"), v.sha256[:12], escape(v.source)
         )
     out.print(table)
 

@@ -14,6 +14,8 @@ import tomlkit
 from shequn.errors import ConfigError
 from shequn.playbook.loader import parse_playbook
 
+_TRIVIA = (tomlkit.items.Comment, tomlkit.items.Whitespace)
+
 
 def clone_playbook(
     text: str,
@@ -28,6 +30,14 @@ def clone_playbook(
         raise ConfigError("--group", "name at least one new group as platform:id")
     first = source.groups[0]
     document = tomlkit.parse(text)
+    # the comments and blank lines after the last group's fields (what introduces the
+    # next table) belong to that group's table in tomlkit: carry them over
+    old_groups = document.get("groups")
+    trailing: list[tomlkit.items.Item] = []
+    if isinstance(old_groups, tomlkit.items.AoT) and len(old_groups):
+        body = old_groups[-1].value.body
+        while body and body[-1][0] is None and isinstance(body[-1][1], _TRIVIA):
+            trailing.insert(0, body.pop()[1])
     new_groups = tomlkit.aot()
     for ref in groups:
         platform, sep, group_id = ref.partition(":")
@@ -41,6 +51,8 @@ def clone_playbook(
             table.add("cap", first.cap)
         table.add("timezone", first.timezone)
         new_groups.append(table)
+    for item in trailing:
+        new_groups[-1].append(None, item)
     document["groups"] = new_groups
     if community is not None:
         document["community"] = community

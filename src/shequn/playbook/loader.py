@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from shequn.errors import PlaybookError
 from shequn.playbook.locate import dotted, line_index, line_of
-from shequn.playbook.model import Playbook, Rule
+from shequn.playbook.model import FieldProblem, Playbook, Rule
 
 #: the ``kind`` values of rules, which pydantic puts into error locations
 _RULE_KINDS: Final = {
@@ -51,6 +51,9 @@ def parse_playbook(text: str, name: str = "playbook.toml") -> Playbook:
             location = _location(error["loc"])
             if error["type"] == "union_tag_invalid":
                 location = (*location, "kind")
+            problem = (error.get("ctx") or {}).get("error")
+            if isinstance(problem, FieldProblem):
+                location = (*location, *problem.path)
             problems.append((line_of(index, location), dotted(location), _message(error)))
         problems.sort(key=lambda p: (p[0] is None, p[0] or 0))
         raise PlaybookError(name, problems) from None
@@ -61,6 +64,8 @@ def _location(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     for i, part in enumerate(loc):
         if isinstance(part, str) and part in _RULE_KINDS and i > 0 and isinstance(loc[i - 1], int):
             continue  # the union member pydantic tried, not a field
+        if part == "[key]":
+            continue  # a table's key that is not allowed: the key itself is the field
         out.append(part)
     return tuple(out)
 

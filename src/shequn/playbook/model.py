@@ -36,6 +36,15 @@ DEFAULT_PERMISSIONS: dict[TeamRole, list[Permission]] = {
 }
 
 
+class FieldProblem(ValueError):
+    """A check across fields that knows which field is wrong: ``path`` (after the
+    location pydantic gives the validator) lets the loader name its line and field."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 class Strict(BaseModel):
     """Unknown fields are errors: a typo must not silently disable a rule."""
 
@@ -150,9 +159,12 @@ class Trust(Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> Trust:
-        numbers = [t.level for t in self.levels]
-        if numbers != sorted(set(numbers)):
-            raise ValueError("trust levels must be numbered in increasing order, each once")
+        for i in range(1, len(self.levels)):
+            if self.levels[i].level <= self.levels[i - 1].level:
+                raise FieldProblem(
+                    ("levels", i, "level"),
+                    "trust levels must be numbered in increasing order, each once",
+                )
         return self
 
 
@@ -185,9 +197,11 @@ class RuleBase(Strict):
     @field_validator("penalty")
     @classmethod
     def _ladder(cls, steps: list[PenaltyStep]) -> list[PenaltyStep]:
-        counts = [s.at for s in steps]
-        if counts != sorted(set(counts)):
-            raise ValueError("penalty steps must have increasing 'at' counts, each once")
+        for i in range(1, len(steps)):
+            if steps[i].at <= steps[i - 1].at:
+                raise FieldProblem(
+                    (i, "at"), "penalty steps must have increasing 'at' counts, each once"
+                )
         return steps
 
 
@@ -263,7 +277,7 @@ class Metabolism(Strict):
     @model_validator(mode="after")
     def _shares(self) -> Metabolism:
         if self.down_to_share > self.at_share:
-            raise ValueError("down_to_share must not exceed at_share")
+            raise FieldProblem(("down_to_share",), "down_to_share must not exceed at_share")
         return self
 
 
@@ -358,29 +372,40 @@ class Playbook(Strict):
     def _unique_ids(cls, value: list[Any]) -> list[Any]:
         """A member holds a badge (redeems a reward) by its id: one id, one meaning."""
         seen: set[str] = set()
-        for item in value:
+        for i, item in enumerate(value):
             if item.id in seen:
                 kind = "badges" if isinstance(item, Badge) else "rewards"
-                raise ValueError(f"two {kind} share the id {item.id!r}")
+                raise FieldProblem((i, "id"), f"two {kind} share the id {item.id!r}")
             seen.add(item.id)
         return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Playbook:
         seen: set[tuple[str, str]] = set()
-        for group in self.groups:
+        for i, group in enumerate(self.groups):
             if (group.platform, group.id) in seen:
-                raise ValueError(f"group {group.platform}:{group.id} is listed twice")
+                raise FieldProblem(
+                    ("groups", i, "id"), f"group {group.platform}:{group.id} is listed twice"
+                )
             seen.add((group.platform, group.id))
-        ids = [r.id for r in self.rules]
-        if len(ids) != len(set(ids)):
-            raise ValueError("two rules share an id")
-        thresholds = [level.threshold for level in self.levels]
-        if thresholds and (thresholds[0] != 0 or thresholds != sorted(set(thresholds))):
-            raise ValueError("level thresholds must start at 0 and increase")
+        ids: set[str] = set()
+        for i, rule in enumerate(self.rules):
+            if rule.id in ids:
+                raise FieldProblem(("rules", i, "id"), f"two rules share the id {rule.id!r}")
+            ids.add(rule.id)
+        for i, level in enumerate(self.levels):
+            if (i == 0 and level.threshold != 0) or (
+                i > 0 and level.threshold <= self.levels[i - 1].threshold
+            ):
+                raise FieldProblem(
+                    ("levels", i, "threshold"), "level thresholds must start at 0 and increase"
+                )
         team = {m.member for m in self.team.members}
-        for group in self.groups:
-            unknown = [m for m in group.team if m not in team]
-            if unknown:
-                raise ValueError(f"group {group.id} names {unknown[0]} who is not in team")
+        for i, group in enumerate(self.groups):
+            for j, member in enumerate(group.team):
+                if member not in team:
+                    raise FieldProblem(
+                        ("groups", i, "team", j),
+                        f"group {group.id} names {member} who is not in team",
+                    )
         return self
