@@ -270,3 +270,44 @@ def test_end_to_end_over_the_real_engines(tmp_path: Path) -> None:
     assert lines[-1].startswith("nothing new to do")
     with open_store(path) as db:
         assert db.events(kinds=["action_taken"]).num_rows == len(expected)
+
+
+# -- live: the wall clock ---------------------------------------------------------------------
+def test_until_now_and_watch_fire_a_deadline_while_the_group_is_silent(tmp_path: Path) -> None:
+    """A join request stored 30 minutes ago (wall clock), never answered, with a 10-minute
+    limit: a run up to the last event cannot time it out; one up to now does, and so does
+    each round of --watch — once, however many rounds run."""
+    import time
+
+    from e2e_scenario import PLAYBOOK as E2E_PLAYBOOK
+
+    asked = int(time.time()) - 1800
+    path = str(tmp_path / "live.duckdb")
+    with open_store(path) as db:
+        store_events(db, "makers", [{"kind": "join_requested", "ts": asked, "member_id": "tim"}])
+        db.save_playbook("makers", E2E_PLAYBOOK, "playbook.toml")
+    lines = _cli(path, "run", "--community", "makers", "--dry-run")
+    assert not any(" reject " in line for line in lines), lines
+    lines = _cli(path, "run", "--community", "makers", "--dry-run", "--until", "now")
+    assert sum(" reject telegram:tim" in line and "within 10 min" in line for line in lines) == 1
+    lines = _cli(path, "run", "--community", "makers", "--watch", "0", "--rounds", "2")
+    assert sum(" reject telegram:tim" in line for line in lines) == 1, lines
+    assert lines[-1].startswith("nothing new to do"), lines
+    with open_store(path) as db:
+        taken = db.events(kinds=["action_taken"]).to_pylist()
+    rejects = [r for r in taken if '"reject"' in r["extra"]]
+    assert len(rejects) == 1
+    moment = rejects[0]["ts"].replace(tzinfo=UTC).timestamp()
+    # fired at the first tick after the limit (the grid of TICK_SECONDS), not at "now"
+    assert asked + 600 <= moment < asked + 600 + 60
+
+
+def test_watch_refuses_a_dry_run_and_rounds_need_watch(db_path: str) -> None:
+    result = CliRunner().invoke(
+        app, ["run", "--community", "makers", "--dry-run", "--watch", "1", "--store", db_path]
+    )
+    assert result.exit_code != 0 and "records nothing" in result.output
+    result = CliRunner().invoke(
+        app, ["run", "--community", "makers", "--rounds", "2", "--store", db_path]
+    )
+    assert result.exit_code != 0 and "--rounds goes with --watch" in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
@@ -93,9 +94,12 @@ CommunityArg = Annotated[str, typer.Option("--community", help="The community to
 
 
 def _moment(value: str | None, option: str, sign: int) -> Callable[[int], int] | int | None:
-    """An ISO date/time (UTC), or a duration counted from the log's last event."""
+    """An ISO date/time (UTC), ``now`` (the wall clock), or a duration counted from the
+    log's last event."""
     if value is None:
         return None
+    if value.strip().lower() == "now":
+        return int(time.time())
     if _DURATION.match(value):
         from shequn.playbook.durations import parse_duration
 
@@ -120,8 +124,8 @@ def run(
     until: Annotated[
         str | None,
         typer.Option(
-            help="End of the analysed time: ISO date/time (UTC) or a duration after the "
-            "last event, e.g. 3d (default: the last event)."
+            help="End of the analysed time: ISO date/time (UTC), now (the wall clock) or a "
+            "duration after the last event, e.g. 3d (default: the last event; with --watch, now)."
         ),
     ] = None,
     show_all: Annotated[
@@ -130,6 +134,19 @@ def run(
             "--all", help="With --dry-run: list every action, points and levels included."
         ),
     ] = False,
+    watch: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            metavar="SECONDS",
+            help="Live: run again every SECONDS, each time up to the wall clock, so that "
+            "deadlines (screening time limits, mutes, grace periods) fire while the groups "
+            "are silent and new events are acted on as they are stored; Ctrl-C stops.",
+        ),
+    ] = None,
+    rounds: Annotated[
+        int | None, typer.Option(min=1, help="With --watch: stop after this many runs.")
+    ] = None,
     as_json: JsonOption = False,
     show_phones: ShowPhonesOption = False,
     store: StoreOption = None,
@@ -142,11 +159,46 @@ def run(
     every moderation, screening and membership action with its reason (--all: every
     action; --json: all of them as JSON).
 
+    Live, beside a bot or webhook that stores the groups' events as they happen, --watch
+    60 runs it every minute up to the wall clock (the ticks of the live runner).
+
     Example: shequn run --community makers --dry-run
     """
+    location = store_location(ctx, store)
+    if watch is None:
+        if rounds is not None:
+            raise typer.BadParameter("--rounds goes with --watch", param_hint="--rounds")
+        _run_once(location, community, until, dry_run, show_all, as_json, show_phones)
+        return
+    if dry_run:
+        raise typer.BadParameter(
+            "a dry run records nothing, so watching it would print the same actions again "
+            "and again; run --dry-run once, or --watch without it",
+            param_hint="--watch",
+        )
+    done = 0
+    try:
+        while rounds is None or done < rounds:
+            _run_once(location, community, until or "now", False, False, as_json, show_phones)
+            done += 1
+            if rounds is None or done < rounds:
+                time.sleep(watch)
+    except KeyboardInterrupt:
+        out.print(f"stopped after {done:,} run(s)", markup=False)
+
+
+def _run_once(
+    location: str | None,
+    community: str,
+    until: str | None,
+    dry_run: bool,
+    show_all: bool,
+    as_json: bool,
+    show_phones: bool,
+) -> None:
+    """One ``shequn run`` (see :func:`run`)."""
     from shequn.engines.runner import current_playbook, run_community
 
-    location = store_location(ctx, store)
     with errors():
         with open_store(location) as db:
             _, book = current_playbook(db, community)
