@@ -194,7 +194,24 @@ def _canon(value: Any, seen: set[int]) -> Any:
     for name in sorted(names):
         if hasattr(value, name):
             out[name] = _canon(getattr(value, name), seen)
+    if isinstance(getattr(value, "in_week", None), int):
+        out.update(_period_points(value, seen))
     return out
+
+
+def _period_points(value: Any, seen: set[int]) -> dict[str, Any]:
+    """Scoring's ``PeriodPoints`` (session 8: the latest week and month as counters) as
+    the one dict per period a tree from before holds."""
+    weeks, months = dict(value.weeks), dict(value.months)
+    if value.week >= 0:
+        weeks[value.week] = value.in_week
+    if value.month >= 0:
+        months[value.month] = value.in_month
+    return {"weeks": _canon(weeks, seen), "months": _canon(months, seen)}
+
+
+#: the counters _period_points folds into the dicts
+COUNTERS = ("week", "in_week", "month", "in_month")
 
 
 #: attributes that cache what can be recomputed (their content depends on the order
@@ -218,7 +235,7 @@ def _drop_caches(value: Any) -> Any:
         return {
             k: _drop_caches(v)
             for k, v in value.items()
-            if k not in CACHES + MOVED and kind not in ADDED.get(k, ())
+            if k not in CACHES + MOVED + COUNTERS and kind not in ADDED.get(k, ())
         }
     if isinstance(value, list | tuple):
         return [_drop_caches(v) for v in value]

@@ -139,7 +139,53 @@ class BadgeRule:
         self.at: int = badge.at
 
 
-class MemberScore:
+class PeriodPoints:
+    """Net points per week (Monday's day ordinal) and per month (year*12 + month-1).
+
+    The latest week and month an award went to are two plain counters (``in_week``,
+    ``in_month``); the others are in ``weeks`` and ``months``, a week never in both.
+    Nearly every award goes to the week and month of the one before, and was four dict
+    reads and writes (member and group, week and month) with their boxed ints.
+    """
+
+    __slots__ = ("in_month", "in_week", "month", "months", "week", "weeks")
+
+    def __init__(self) -> None:
+        self.week = -1
+        self.in_week = 0
+        self.month = -1
+        self.in_month = 0
+        self.weeks: dict[int, int] = {}
+        self.months: dict[int, int] = {}
+
+    def add(self, week: int, month: int, points: int) -> None:
+        if week != self.week:
+            self._to_week(week)
+        self.in_week += points
+        if month != self.month:
+            self._to_month(month)
+        self.in_month += points
+
+    def _to_week(self, week: int) -> None:
+        if self.week >= 0:
+            self.weeks[self.week] = self.in_week
+        self.in_week = self.weeks.pop(week, 0)
+        self.week = week
+
+    def _to_month(self, month: int) -> None:
+        if self.month >= 0:
+            self.months[self.month] = self.in_month
+        self.in_month = self.months.pop(month, 0)
+        self.month = month
+
+    def in_week_of(self, week: int) -> int:
+        return self.in_week if week == self.week else self.weeks.get(week, 0)
+
+    def in_month_of(self, month: int) -> int:
+        return self.in_month if month == self.month else self.months.get(month, 0)
+
+
+class MemberScore(PeriodPoints):
     """One member's standing in one group."""
 
     __slots__ = (
@@ -152,15 +198,14 @@ class MemberScore:
         "last_award",
         "level",
         "messages",
-        "months",
         "points",
         "posted",
         "spent",
         "streak",
-        "weeks",
     )
 
     def __init__(self) -> None:
+        super().__init__()
         #: earned minus deducted, never below 0: levels and leaderboards
         self.points = 0
         #: what rewards can be paid with
@@ -179,24 +224,20 @@ class MemberScore:
         self.invites = 0
         self.streak = 0
         self.badges: list[str] = []
-        #: net points per week (Monday's day ordinal) and month (year*12 + month-1)
-        self.weeks: dict[int, int] = {}
-        self.months: dict[int, int] = {}
 
 
-class GroupScore:
+class GroupScore(PeriodPoints):
     """One group's members and its own totals (group honour)."""
 
-    __slots__ = ("calendar", "members", "months", "name", "points", "weeks")
+    __slots__ = ("calendar", "members", "name", "points")
 
     def __init__(self, calendar: LocalDays, name: str) -> None:
+        super().__init__()
         self.calendar = calendar
         #: how explanations name the group (its playbook name)
         self.name = name
         self.members: dict[str, MemberScore] = {}
         self.points = 0
-        self.weeks: dict[int, int] = {}
-        self.months: dict[int, int] = {}
 
 
 class Message:
@@ -260,18 +301,13 @@ def _by_points(row: tuple[str, int]) -> tuple[int, str]:
 
 
 def _period_points(
-    weeks: dict[int, int],
-    months: dict[int, int],
-    total: int,
-    period: Period,
-    day_week: int,
-    day_month: int,
+    tally: PeriodPoints, total: int, period: Period, day_week: int, day_month: int
 ) -> int:
     if period == "all":
         return total
     if period == "week":
-        return weeks.get(day_week, 0)
-    return months.get(day_month, 0)
+        return tally.in_week_of(day_week)
+    return tally.in_month_of(day_month)
 
 
 def _ranked(rows: list[tuple[str, int]], size: int | None) -> list[Standing]:
@@ -306,10 +342,10 @@ def leaderboard(
         members = scores.members.items()
         if period == "week":  # _period_points, inlined: a weekly post reads every member
             week = day.week
-            rows = [(member, s.weeks.get(week, 0)) for member, s in members]
+            rows = [(member, s.in_week_of(week)) for member, s in members]
         elif period == "month":
             month = day.month
-            rows = [(member, s.months.get(month, 0)) for member, s in members]
+            rows = [(member, s.in_month_of(month)) for member, s in members]
         else:
             rows = [(member, s.points) for member, s in members]
         return _ranked(rows, size)
@@ -319,9 +355,7 @@ def leaderboard(
         rows.append(
             (
                 name,
-                _period_points(
-                    scores.weeks, scores.months, scores.points, period, day.week, day.month
-                ),
+                _period_points(scores, scores.points, period, day.week, day.month),
             )
         )
     return _ranked(rows, size)
@@ -335,7 +369,7 @@ def community_leaderboard(
     for scores in state.groups.values():
         day = scores.calendar.day(at_ts)
         for member, s in scores.members.items():
-            gained = _period_points(s.weeks, s.months, s.points, period, day.week, day.month)
+            gained = _period_points(s, s.points, period, day.week, day.month)
             totals[member] = totals.get(member, 0) + gained
     return _ranked(list(totals.items()), size)
 
@@ -546,13 +580,18 @@ class ScoringEngine(NativeEngine):
         # _credit, inlined for the positive points of an award (every award passes here)
         week, month = day.week, day.month
         total = record.points = record.points + points
-        weeks, months = record.weeks, record.months
-        weeks[week] = weeks.get(week, 0) + points
-        months[month] = months.get(month, 0) + points
+        # PeriodPoints.add, inlined for the usual case: the week and month of the last award
+        if week == record.week and month == record.month:
+            record.in_week += points
+            record.in_month += points
+        else:
+            record.add(week, month, points)
         scores.points += points
-        weeks, months = scores.weeks, scores.months
-        weeks[week] = weeks.get(week, 0) + points
-        months[month] = months.get(month, 0) + points
+        if week == scores.week and month == scores.month:
+            scores.in_week += points
+            scores.in_month += points
+        else:
+            scores.add(week, month, points)
         record.balance += points
         if self.post_weekly and group not in state.open_weeks:
             end = scores.calendar.start_of(week + 7)
@@ -597,11 +636,9 @@ class ScoringEngine(NativeEngine):
     ) -> None:
         """Add ``points`` (negative: a deduction already clipped at 0) to every ledger."""
         record.points += points
-        record.weeks[week] = record.weeks.get(week, 0) + points
-        record.months[month] = record.months.get(month, 0) + points
+        record.add(week, month, points)
         scores.points += points
-        scores.weeks[week] = scores.weeks.get(week, 0) + points
-        scores.months[month] = scores.months.get(month, 0) + points
+        scores.add(week, month, points)
         if points > 0:
             record.balance += points
         if self.post_weekly and group not in state.open_weeks:
