@@ -9,9 +9,9 @@ in a temporary DuckDB store through the import path, then replays it with a play
 Printed: the seconds of each part (reading the store, converting Arrow rows to
 EngineEvents, the runner), events per second on one core for the replay (conversion +
 runner) as ``shequn run`` does it with its cursor at the end (every action made, none
-kept) and for the runner alone, then the same replay keeping every action (a first
-``shequn run``, or ``shequn replay``: every action keyed and turned into JSON), and per
-engine (an instrumented run: each engine's own step time over the events, ticks and
+kept) and for the runner alone, then the same replay keeping the last 30 days' actions
+(``shequn replay --since 30d``: those keyed and turned into JSON) and keeping every
+action (a first ``shequn run`` over the whole log), and per engine (an instrumented run: each engine's own step time over the events, ticks and
 fed-back actions it is given).
 
     python bench/engines.py                       # 1M events
@@ -259,14 +259,19 @@ class Timed:
 
 
 def replay(
-    table: pa.Table, links: dict[str, str], engines: list[Any], keep: bool = False
+    table: pa.Table,
+    links: dict[str, str],
+    engines: list[Any],
+    keep: bool = False,
+    keep_days: int = 0,
 ) -> tuple[Runner, float, float]:
     """The replay as ``shequn run`` does it: (runner, wall seconds, CPU seconds).
 
-    ``keep``: every action is kept (a first run); else none: the cursor at the log's
+    ``keep``: every action is kept (a first run); else those of the last ``keep_days``
+    (``shequn replay --since 30d`` keeps the window's); 0: none, the cursor at the log's
     last event, as ``shequn run`` sets it (run_community's ``before``).
     """
-    cursor = int(table.column("ts")[-1].value)
+    cursor = int(table.column("ts")[-1].value) - keep_days * 86_400 * 1_000_000
     runner = Runner(COMMUNITY, engines, keep_from_us=None if keep else cursor)
     begin, cpu = time.perf_counter(), time.process_time()
     events: Iterator[tuple[EngineEvent, int]] = engine_events(table, links)
@@ -391,6 +396,12 @@ def main() -> None:
         f"({c.feedback:,} fed back to an engine that reads them or had a deadline due)"
     )
     if not args.no_keep_all:
+        kept, _, keep_s = replay(log.table, log.links, load_engines(book)[0], keep_days=30)
+        print(
+            f"replay keeping the last 30 days' actions, as shequn replay --since 30d "
+            f"({len(kept.taken):,} keyed, as JSON): {keep_s:.2f} s "
+            f"— {n / keep_s:,.0f} events/s on one core"
+        )
         kept, _, keep_s = replay(log.table, log.links, load_engines(book)[0], keep=True)
         print(
             f"replay keeping every action ({len(kept.taken):,} keyed, as JSON): {keep_s:.2f} s "
