@@ -111,7 +111,9 @@ class TeamPermissions:
         if actor not in self.anywhere:
             why = "not on the team"
         elif (group, actor) not in self.table and group in self.listed:
-            why = f"not on its team: {', '.join(self.listed[group])}, and the owner"
+            listed = self.listed[group]
+            owners = [m for m, held in self.roles.items() if "owner" in held and m not in listed]
+            why = f"not on its team: {', '.join(listed)}" + (", and the owner" if owners else "")
         else:
             held = self.roles[actor]
             lists = "; ".join(
