@@ -39,6 +39,10 @@ id = "la"
 name = "Los Angeles"
 timezone = "America/Los_Angeles"
 
+[[team.members]]
+member = "wechat:owner"
+role = "owner"
+
 [points.deductions]
 warn = 3
 
@@ -56,10 +60,17 @@ def at(text: str, zone: str = "Asia/Shanghai") -> int:
 
 
 def give(member: str, points: int, ts: int, group: str = SH) -> EngineEvent:
-    """A team award (how tests put exact points into the ledger)."""
+    """A team award (how tests put exact points into the ledger), by the owner."""
     extra = {"action": "award_points", "engine": "team", "details": {"points": points}}
     return EngineEvent(
-        f"g-{next(_keys)}", "action_taken", group, ts, member, text="", extra=json.dumps(extra)
+        f"g-{next(_keys)}",
+        "action_taken",
+        group,
+        ts,
+        member,
+        actor="wechat:owner",
+        text="",
+        extra=json.dumps(extra),
     )
 
 

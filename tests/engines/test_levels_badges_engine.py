@@ -24,6 +24,10 @@ platform = "discord"
 id = "guild"
 name = "Makers guild"
 
+[[team.members]]
+member = "discord:owner"
+role = "owner"
+
 [points.actions.message]
 points = 10
 min_length = 3
@@ -137,7 +141,9 @@ def test_level_up_at_each_threshold() -> None:
 
 def test_a_jump_over_several_levels_is_one_action() -> None:
     award = json.dumps({"action": "award_points", "engine": "team", "details": {"points": 55}})
-    _, out = drive([ev("action_taken", T0, ALICE, text="prize", extra=award)])
+    _, out = drive(
+        [ev("action_taken", T0, ALICE, text="prize", extra=award, actor="discord:owner")]
+    )
     (up,) = kinds(out, "level_up")
     assert up.details == {"level": "Sage", "points": 55, "previous": "Newcomer"}
     assert "passing 2 more levels" in up.explanation

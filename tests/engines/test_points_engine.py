@@ -26,6 +26,7 @@ from shequn.playbook.model import Playbook
 SH = "telegram/sh"
 LA = "telegram/la"
 ALICE, BOB, CAROL, BOT = "telegram:alice", "telegram:bob", "telegram:carol", "telegram:bot"
+OP = "telegram:op"  # an operator: may award, deduct and redeem
 
 PLAYBOOK = """
 version = 1
@@ -42,6 +43,10 @@ platform = "telegram"
 id = "la"
 name = "LA makers"
 timezone = "America/Los_Angeles"
+
+[[team.members]]
+member = "telegram:op"
+role = "operator"
 
 [points.actions.message]
 points = 1
@@ -370,8 +375,8 @@ def test_team_awards_and_deductions_are_credited() -> None:
     take = {"action": "deduct_points", "engine": "team", "details": {"points": 4}}
     runner = run(
         [
-            ev("action_taken", T0, ALICE, text="prize", extra=json.dumps(award)),
-            ev("action_taken", T0 + 1, ALICE, text="correction", extra=json.dumps(take)),
+            ev("action_taken", T0, ALICE, text="prize", extra=json.dumps(award), actor=OP),
+            ev("action_taken", T0 + 1, ALICE, text="correction", extra=json.dumps(take), actor=OP),
         ]
     )
     assert score(runner, ALICE) == (26, 26)
@@ -421,7 +426,9 @@ def test_redeem_needs_balance_and_stock_and_says_why_not() -> None:
 def test_redeem_recorded_by_the_team_as_an_action() -> None:
     events = [msg(ALICE, T0 + i * 60, f"useful message {i}") for i in range(20)]
     redeem = {"action": "redeem", "engine": "team", "reward": "sticker-pack"}
-    events.append(ev("action_taken", T0 + 2000, ALICE, text="x", extra=json.dumps(redeem)))
+    events.append(
+        ev("action_taken", T0 + 2000, ALICE, text="x", extra=json.dumps(redeem), actor=OP)
+    )
     events.append(msg(BOB, T0 + 2001, "/redeem@makersbot sticker-pack"))
     runner = run(events)
     assert [a.details["reward"] for a in actions(runner, "deduct_points")] == ["sticker-pack"]

@@ -163,7 +163,7 @@ def test_the_team_is_never_on_probation() -> None:
 def test_a_penalty_decided_elsewhere_costs_trust() -> None:
     s = Stream(book())
     taken = {"action": "mute", "engine": "human", "rule": None, "details": {"until": T0 + 600}}
-    lost = s.feed("action_taken", ts=T0, extra=json.dumps(taken))
+    lost = s.feed("action_taken", ts=T0, extra=json.dumps(taken), actor="telegram:mod")
     assert kinds(lost) == ["trust_changed"] and "after the mute by human" in lost[0].explanation
     assert kinds(s.post(ts=T0 + 10)) == ["delete_message"]  # muted until T0 + 600
     assert kinds(s.post(ts=T0 + 700, mentions=("telegram:a",))) == [

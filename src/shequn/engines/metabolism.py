@@ -4,9 +4,10 @@ Inputs
     ``member_joined`` / ``member_listed`` (a roster: the member is there, ``ts`` their
     join or the roster's time) / ``member_left`` / ``member_removed`` and removals
     decided by the other engines or a human (``action_taken`` ``remove``, or ``reject``
-    of someone in the group) track who is in each group; ``message_posted`` tracks when
-    each member last spoke (a member who posts without a join on record was there
-    before the log started); ticks end grace periods.
+    of someone in the group; a human's only from a team member with ``remove`` —
+    ``approve`` for a ``reject`` — in that group, team.py) track who is in each group;
+    ``message_posted`` tracks when each member last spoke (a member who posts without a
+    join on record was there before the log started); ticks end grace periods.
 
 When
     a group with a ``cap`` holds ``at_share`` of it (checked on each join, after a roster,
@@ -51,6 +52,7 @@ from shequn.engines.rules import (
     tagged,
     team_roles,
 )
+from shequn.engines.team import NEEDS, TeamPermissions, human
 from shequn.playbook.model import Playbook
 
 ENGINE: Final = "metabolism"
@@ -123,6 +125,8 @@ class MetabolismEngine(NativeEngine):
             | frozenset(kols[: m.protect_top_kols])
         )
         self.new_seconds = m.protect_new_days * DAY
+        #: who may remove where: a human's removal counts only from them
+        self.permissions = TeamPermissions(playbook)
 
     # --- the contract -------------------------------------------------------------------
 
@@ -208,6 +212,10 @@ class MetabolismEngine(NativeEngine):
             action == "reject" and isinstance(details, dict) and details.get("remove") is True
         )
         if removed and ev.member is not None:
+            if human(ev, taken) and not self.permissions.allows(
+                ev.group, ev.actor, NEEDS[str(action)]
+            ):
+                return  # a removal not honoured (moderation's notice says why)
             self._gone(state, ev.group, ev.member)
 
     def _schedule(self, state: MetabolismState, group: str, when: int) -> None:

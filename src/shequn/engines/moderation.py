@@ -6,7 +6,11 @@ Inputs
     / ``member_listed`` / ``member_renamed`` (nickname; trust starts on joining),
     ``member_left`` / ``member_removed``, ``action_taken`` (screening's restrict and
     unrestrict; penalties decided elsewhere, e.g. by a human, cost trust) and ticks
-    (mutes end).
+    (mutes end). A human's ``warn`` / ``notice`` / ``mute`` / ``remove`` (an
+    ``action_taken`` not fed back and naming no engine) counts only when its ``actor``
+    may give it in that group (``team.permissions``, the group's ``team``: team.py);
+    otherwise it is ignored, and a ``notice`` to the actor (``rule``
+    ``team.permissions``) says why.
 
 State (per ``(group, member)`` and ``(group, member, rule)``)
     when the member joined, their trust level and accepted-message count, mute end,
@@ -62,6 +66,7 @@ from shequn.engines.rules import (
     tagged,
     team_roles,
 )
+from shequn.engines.team import ENGINES, NEEDS, REFUSED, TeamPermissions
 from shequn.engines.trust import IMAGE_KINDS, TrustPolicy
 from shequn.playbook.model import PenaltyStep, Playbook, Rule
 
@@ -136,6 +141,8 @@ class ModerationState:
 
 
 _VERBS: Final = {"warn": "warned", "notice": "sent a notice", "remove": "removed"}
+#: a penalty as a noun ("the mute of telegram:bob is ignored")
+_NOUNS: Final = {"warn": "warning", "notice": "notice", "mute": "mute", "remove": "removal"}
 
 
 class CompiledRule:
@@ -199,6 +206,8 @@ class ModerationEngine(NativeEngine):
         self.zones = group_zones(playbook)
         roles = team_roles(playbook)
         self.team = frozenset(roles)
+        #: who may warn, mute and remove where, computed once (read on a human's action)
+        self.permissions = TeamPermissions(playbook)
         self.trust = TrustPolicy(playbook.trust)
         rules: list[CompiledRule] = []
         for i, rule in enumerate(playbook.rules):
@@ -642,6 +651,22 @@ class ModerationEngine(NativeEngine):
         action, engine = taken.get("action"), taken.get("engine")
         if engine == ENGINE:
             return
+        if ev.action is None and action in _PENALTIES and engine not in ENGINES:
+            # a human's penalty: only from a team member allowed to give it, here
+            refused = self.permissions.refusal(ev.group, ev.actor, NEEDS[action])
+            if refused is not None:
+                why = f"not honoured: {refused}; the {_NOUNS[action]} of {member} is ignored."
+                text = f"Your {_NOUNS[action]} of {member} was not applied: {refused}."
+                told = {
+                    "text": text,
+                    "refused": "permission",
+                    "permission": NEEDS[action],
+                    "about": member,
+                }
+                out.append(
+                    Action("notice", ev.group, ev.actor, ev.ts, ENGINE, why, REFUSED, ev.key, told)
+                )
+                return
         key = (ev.group, member)
         ms = state.members.get(key)
         if ms is None:

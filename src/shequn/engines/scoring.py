@@ -38,6 +38,13 @@ member loses that many points and as many spendable points. Points never go belo
 ``award_points``/``deduct_points`` recorded by others (a team member, the check-in
 engine) are credited / debited as they say.
 
+A human's action (an ``action_taken`` not fed back and naming no engine) counts only
+when its ``actor`` holds the permission in that group (team.py): ``award`` to award or
+deduct points, ``redeem`` to redeem for a member, ``warn`` / ``mute`` / ``remove`` (and
+``approve`` for a ``reject``) for a penalty to cost points or a removal to cancel an
+invitation. Otherwise it changes nothing; a refused award, deduction or redemption is
+a ``notice`` to the actor saying why (a refused penalty: moderation's notice does).
+
 Two numbers per member: **points** (earned minus deducted) set the level and the
 leaderboards; **balance** (points minus what was spent on rewards, also lowered by
 deductions) pays for rewards, so redeeming a reward never costs a level.
@@ -75,6 +82,7 @@ from typing import Any, ClassVar, Final, Literal, NamedTuple
 from shequn.engines.awards import PointsAward
 from shequn.engines.base import NO_DEADLINE, Action, EngineEvent, NativeEngine, taken_fields
 from shequn.engines.checkins import CheckInMatcher, LocalDays, group_zones
+from shequn.engines.team import ENGINES, NEEDS, REFUSED, TeamPermissions
 from shequn.playbook.model import Badge, Playbook, PointRule
 
 Period = Literal["week", "month", "all"]
@@ -419,6 +427,8 @@ class ScoringEngine(NativeEngine):
         self.post_between = boards.between_groups and len(playbook.groups) > 1
         self.board_size = boards.size
         self._zones = group_zones(playbook)
+        #: who may award, deduct and redeem where, computed once (read on a human's action)
+        self._permissions = TeamPermissions(playbook)
         self._names = {f"{g.platform}/{g.id}": g.name or g.id for g in playbook.groups}
         self._rule_text = {action: _rule_text(action, rule) for action, rule in self.rules.items()}
         #: badges are looked at only while a count can still reach one
@@ -1040,6 +1050,14 @@ class ScoringEngine(NativeEngine):
         details = extra.get("details")
         if not isinstance(details, dict):
             details = {}
+        if event.action is None and engine not in ENGINES and isinstance(action, str):
+            need = NEEDS.get(action)  # a human's action: on the team, allowed, here?
+            if need is not None:
+                refused = self._permissions.refusal(event.group, event.actor, need)
+                if refused is not None:
+                    if need == "award" or need == "redeem":  # penalties: moderation says why
+                        self._refuse(event, member, action, details, extra, refused, out)
+                    return
         if action == "remove" or action == "reject":
             # an invitee removed or turned away by screening did not stay
             state.invitations.pop((event.group, member), None)
@@ -1059,7 +1077,12 @@ class ScoringEngine(NativeEngine):
         elif action == "redeem":
             reward = extra.get("reward", details.get("reward"))
             self._redeem(state, event, member, f" {reward}" if isinstance(reward, str) else "", out)
-        elif isinstance(action, str) and action in self.deductions and engine not in NOT_PENALTIES:
+        elif (
+            isinstance(action, str)
+            and action in self.deductions
+            and engine not in NOT_PENALTIES
+            and extra.get("rule") != REFUSED  # a refusal's notice is no penalty
+        ):
             rule = extra.get("rule")
             what = f"the {action} under rule {rule}" if rule else f"the {action}"
             reason = (event.text or "").strip()
@@ -1073,6 +1096,49 @@ class ScoringEngine(NativeEngine):
                 f"{what}; points.deductions.{action} = {self.deductions[action]}",
                 out,
             )
+
+    def _refuse(
+        self,
+        event: EngineEvent,
+        member: str,
+        action: str,
+        details: dict[str, Any],
+        extra: dict[str, Any],
+        refused: str,
+        out: list[Action],
+    ) -> None:
+        """Points awarded, deducted or spent by someone without the permission in this
+        group change nothing; a ``notice`` to them says why."""
+        points = details.get("points")
+        if action == "redeem":
+            reward = extra.get("reward", details.get("reward"))
+            what = (
+                f"the redemption of {reward} for {member}" if reward else f"{member}'s redemption"
+            )
+        else:
+            amount = _points(points) if isinstance(points, int) else "points"
+            what = (
+                f"the award of {amount} to {member}"
+                if action == "award_points"
+                else f"the deduction of {amount} from {member}"
+            )
+        out.append(
+            self._action(
+                event,
+                kind="notice",
+                group=event.group,
+                member=event.actor,
+                explanation=f"not honoured: {refused}; {what} is ignored.",
+                rule=REFUSED,
+                details={
+                    "text": f"Not applied: {what}. {refused[0].upper()}{refused[1:]}.",
+                    "refused": "permission",
+                    "permission": NEEDS[action],
+                    "action": action,
+                    "about": member,
+                },
+            )
+        )
 
     def _credited(
         self,

@@ -17,6 +17,15 @@ Steps, in order
     every answer is accepted and rejects otherwise; ``"queue"`` waits for a human's
     ``join_decided``. At the time limit ``on_timeout`` rejects or queues.
 
+Who decides
+    a ``join_decided`` is honoured only when its ``actor`` may ``approve`` in that group
+    (``team.permissions``; a group's ``team`` list, the owner everywhere: team.py).
+    Otherwise nothing changes — a queued request stays queued, an applicant goes on
+    with screening, an early approval lets nobody in unscreened — and a ``notice`` to
+    the actor (``rule`` ``team.permissions``; to the team when no actor is named) says
+    why: "not honoured: telegram:x may not decide join requests in Makers (not on the
+    team); telegram:new's request stays queued."
+
 Who is screened
     everyone who joins or applies, except the team, bots, members let in by an approved
     join request, members listed in a roster (already there), and — with
@@ -48,6 +57,7 @@ from shequn.engines.rules import (
     normalize,
     team_roles,
 )
+from shequn.engines.team import REFUSED, TeamPermissions
 from shequn.playbook.model import Playbook, Question
 
 ENGINE: Final = "screening"
@@ -124,6 +134,8 @@ class ScreeningEngine(NativeEngine):
         self.settings = s
         self.zones = group_zones(playbook)
         self.team = frozenset(team_roles(playbook))
+        #: who may decide join requests where (``approve``), computed once
+        self.permissions = TeamPermissions(playbook)
         self.questions = tuple(s.questions)
         self.patterns = tuple(
             None if q.pattern is None else re.compile(q.pattern, re.S) for q in s.questions
@@ -459,15 +471,44 @@ class ScreeningEngine(NativeEngine):
             return
         key = (ev.group, ev.member)
         applicant = state.pending.get(key)
-        by = ev.actor or "the team"
+        refused = self.permissions.refusal(ev.group, ev.actor, "approve")
+        if refused is not None:
+            self._refuse(ev, applicant, decision, refused, out)
+            return
+        by = ev.actor
         if applicant is None:
             if decision == "approve":
                 state.approved.add(key)
             return
         if decision == "approve":
-            self._pass(state, ev, applicant, f"decided by {by}", ev.actor, out)
+            self._pass(state, ev, applicant, f"decided by {by}", by, out)
         else:
             self._fail(state, ev, applicant, f"decided by {by}", out)
+
+    @staticmethod
+    def _refuse(
+        ev: EngineEvent, applicant: Applicant | None, decision: str, refused: str, out: list[Action]
+    ) -> None:
+        """A join decision by someone without ``approve`` in this group changes nothing;
+        a ``notice`` to them (to the team when no actor is named) says why."""
+        noun = "approval" if decision == "approve" else "rejection"
+        if applicant is None:
+            left = f"the {noun} of {ev.member} is ignored"
+        elif applicant.queued:
+            left = f"{ev.member}'s request stays queued"
+        else:
+            left = f"{ev.member} goes on with screening"
+        why = f"not honoured: {refused}; {left}."
+        details = {
+            "text": f"Your {noun} of {ev.member} was not applied: {refused}.",
+            "refused": "permission",
+            "permission": "approve",
+            "decision": decision,
+            "about": ev.member,
+        }
+        out.append(
+            Action("notice", ev.group, ev.actor, ev.ts, ENGINE, why, REFUSED, ev.key, details)
+        )
 
     def _timeouts(self, state: ScreeningState, ev: EngineEvent, out: list[Action]) -> None:
         heap = state.deadlines

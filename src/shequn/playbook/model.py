@@ -100,9 +100,18 @@ class Team(Strict):
     """Who runs the community and what each role may do."""
 
     members: list[TeamMember] = []
+    #: role → what it may do; a role left out keeps its default (DEFAULT_PERMISSIONS)
     permissions: dict[TeamRole, list[Permission]] = Field(
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_PERMISSIONS.items()}
     )
+
+    @field_validator("permissions")
+    @classmethod
+    def _defaults_kept(
+        cls, value: dict[TeamRole, list[Permission]]
+    ) -> dict[TeamRole, list[Permission]]:
+        """Narrowing one role (``moderator = ["warn"]``) must not strip the others."""
+        return {**{k: list(v) for k, v in DEFAULT_PERMISSIONS.items()}, **value}
 
 
 class Question(Strict):
