@@ -11,8 +11,9 @@ EngineEvents, the runner), events per second on one core for the replay (convers
 runner) as ``shequn run`` does it with its cursor at the end (every action made, none
 kept) and for the runner alone, then the same replay keeping the last 30 days' actions
 (``shequn replay --since 30d``: those keyed and turned into JSON) and keeping every
-action (a first ``shequn run`` over the whole log), and per engine (an instrumented run: each engine's own step time over the events, ticks and
-fed-back actions it is given).
+action (a first ``shequn run`` over the whole log), and per engine (an instrumented
+run: each engine's own step time over the events, ticks and fed-back actions it is
+given).
 
     python bench/engines.py                       # 1M events
     python bench/engines.py --events 200000 --no-per-engine --no-keep-all
