@@ -2,8 +2,10 @@
 
 Everything is kept per group and member (a member's standing in a group is earned
 there, as on a MEE6 server); the community-wide views sum over groups. Days are
-calendar days in the group's timezone (``groups[].timezone``; unlisted groups: UTC);
-weeks are ISO weeks (Monday first) and months calendar months in that timezone.
+calendar days in the group's timezone (``groups[].timezone``); weeks are ISO weeks
+(Monday first) and months calendar months in that timezone. A group the playbook does
+not list is not run: nothing in it earns, costs or redeems points, and no leaderboard
+is posted there (as screening, moderation and metabolism leave it alone).
 
 Points per action (``points.actions``), each with ``points``, an optional
 ``daily_cap`` (points per member, group and day), a ``cooldown`` (seconds between two
@@ -480,9 +482,10 @@ class ScoringEngine(NativeEngine):
     # -- bookkeeping ---------------------------------------------------------------
 
     def _group(self, state: ScoringState, group: str) -> GroupScore:
+        """A listed group's scores (callers have turned unlisted groups away)."""
         scores = state.groups.get(group)
         if scores is None:
-            zone = LocalDays(self._zones.get(group, "UTC"))
+            zone = LocalDays(self._zones[group])
             scores = state.groups[group] = GroupScore(zone, self._names.get(group, group))
         return scores
 
@@ -731,6 +734,11 @@ class ScoringEngine(NativeEngine):
             self._rotate(state, ts // MESSAGE_MEMORY)
         messages = state.messages.get(group)
         if messages is None:
+            # a group's first message of a generation: the one place a message asks
+            # whether the playbook lists its group (an unlisted group is not run, and
+            # none of its messages is remembered, so its reactions find nothing either)
+            if group not in self._zones:
+                return
             messages = state.messages[group] = {}
         reply_to = event.reply_to
         # what a Message holds, as a tuple until a reaction or an answer refers to it
@@ -885,6 +893,8 @@ class ScoringEngine(NativeEngine):
         if event.is_bot:
             state.bots.add(invitee)
             return
+        if event.group not in self._zones:
+            return  # a group the playbook does not list: no invitation points there
         pair = (event.group, invitee)
         if pair in state.invitations or pair in state.rewarded_invitees:
             return
@@ -991,8 +1001,8 @@ class ScoringEngine(NativeEngine):
 
     def _action_taken(self, state: ScoringState, event: EngineEvent, out: list[Action]) -> None:
         member = event.member
-        if member is None:
-            return
+        if member is None or event.group not in self._zones:
+            return  # a group the playbook does not list: no credits, deductions, rewards
         extra = taken_fields(event)
         if extra is None:
             return
