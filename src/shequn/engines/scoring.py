@@ -489,6 +489,15 @@ class ScoringEngine(NativeEngine):
             scores = state.groups[group] = GroupScore(zone, self._names.get(group, group))
         return scores
 
+    def _listed(self, state: ScoringState, group: str) -> GroupScore | None:
+        """The group's scores, or None for a group the playbook does not list (not run:
+        no credits, deductions or rewards there). The lookup of the group's scores is
+        the check: only a group seen for the first time is looked for in the playbook."""
+        scores = state.groups.get(group)
+        if scores is None and group in self._zones:
+            scores = self._group(state, group)
+        return scores
+
     def _member(self, scores: GroupScore, member: str) -> MemberScore:
         record = scores.members.get(member)
         if record is None:
@@ -1001,8 +1010,8 @@ class ScoringEngine(NativeEngine):
 
     def _action_taken(self, state: ScoringState, event: EngineEvent, out: list[Action]) -> None:
         member = event.member
-        if member is None or event.group not in self._zones:
-            return  # a group the playbook does not list: no credits, deductions, rewards
+        if member is None:
+            return
         extra = taken_fields(event)
         if extra is None:
             return
@@ -1060,7 +1069,9 @@ class ScoringEngine(NativeEngine):
         if not isinstance(points, int) or isinstance(points, bool) or points < 0:
             return
         group = event.group
-        scores = self._group(state, group)
+        scores = self._listed(state, group)
+        if scores is None:
+            return
         record = self._member(scores, member)
         day = scores.calendar.day(event.ts)
         if record.day != day.ordinal:
@@ -1093,7 +1104,9 @@ class ScoringEngine(NativeEngine):
         out: list[Action],
     ) -> None:
         group = event.group
-        scores = self._group(state, group)
+        scores = self._listed(state, group)
+        if scores is None:
+            return
         record = self._member(scores, member)
         taken = min(amount, record.points)
         spendable = min(amount, record.balance)
@@ -1141,7 +1154,9 @@ class ScoringEngine(NativeEngine):
             argument = parts[1] if len(parts) > 1 else ""
         wanted = argument.strip()
         reward = self.rewards.get(wanted.casefold()) or self.reward_names.get(wanted.casefold())
-        scores = self._group(state, group)
+        scores = self._listed(state, group)
+        if scores is None:
+            return
         record = self._member(scores, member)
 
         def refuse(reason: str, code: str) -> None:
