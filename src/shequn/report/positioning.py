@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from shequn.errors import ConfigError
 from shequn.playbook import parse_playbook
 from shequn.playbook.model import Positioning
 from shequn.report.masking import mask_values
@@ -42,7 +43,10 @@ def stored_playbook(location: str | None, community: str) -> tuple[int, str] | N
         return (versions[-1].version, versions[-1].text) if versions else None
     if not Path(target).exists():
         return None
-    con = duckdb.connect(target, read_only=True)
+    try:
+        con = duckdb.connect(target, read_only=True)
+    except duckdb.Error as exc:  # e.g. held by a writer: said as the log's own open says it
+        raise ConfigError("--store", f"cannot open {target} for reading: {exc}") from exc
     try:
         row = con.execute(
             "SELECT version, text FROM playbooks WHERE community = ? ORDER BY version DESC LIMIT 1",
