@@ -135,9 +135,7 @@ def test_once_per_day_later_ones_are_ignored_silently() -> None:
     assert len(out) == 1
 
 
-@pytest.mark.parametrize(
-    ("group", "zone"), [(SH, "Asia/Shanghai"), (LA, "America/Los_Angeles"), (ELSEWHERE, "UTC")]
-)
+@pytest.mark.parametrize(("group", "zone"), [(SH, "Asia/Shanghai"), (LA, "America/Los_Angeles")])
 def test_2359_and_0001_local_are_two_days_of_a_streak(group: str, zone: str) -> None:
     out = step_all(
         [
@@ -240,6 +238,26 @@ def test_check_in_points_bonus_and_streak_badge_reach_the_scoring_engine() -> No
     assert record is not None and record.points == 2 + 2 + 12 and record.streak == 3
     snapshot = runner.snapshots()["checkins"]["streaks"][SH][ALICE]
     assert snapshot == {"streak": 3, "best": 3, "check_ins": 3}
+
+
+def test_a_group_the_playbook_does_not_list_is_not_run() -> None:
+    """No check-in, streak or points in an unlisted group, also a native check-in; the
+    listed group beside it runs as before, and its state holds no entry for the other."""
+    events = [
+        checkin(ALICE, at("2026-03-02 09:00"), ELSEWHERE),
+        EngineEvent("native", "check_in", ELSEWHERE, at("2026-03-02 09:01"), BOB),
+        checkin(ALICE, at("2026-03-02 09:02")),
+        checkin(ALICE, at("2026-03-03 09:00"), ELSEWHERE),
+    ]
+    out = step_all(events)
+    assert [(a.group, a.member, a.details["streak"]) for a in out] == [(SH, ALICE, 1)]
+    playbook = book()
+    runner = Runner("makers", [ScoringEngine(playbook), CheckInEngine(playbook)])
+    for event in events:
+        runner.feed(event)
+    assert {t.action.group for t in runner.taken} == {SH}
+    assert list(runner.snapshots()["checkins"]["streaks"]) == [SH]
+    assert member_score(runner.states[0], ELSEWHERE, ALICE) is None
 
 
 def test_local_days_are_cached_and_exact() -> None:

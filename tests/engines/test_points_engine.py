@@ -566,3 +566,50 @@ def test_a_deferred_award_copies_and_pickles_like_an_action() -> None:
 
 def vars_of(action: Action) -> dict[str, Any]:
     return {name: getattr(action, name) for name in Action.__dataclass_fields__}
+
+
+OTHER = "telegram/other"  # a group the playbook does not list
+
+
+def _everything(group: str, tag: str) -> list[EngineEvent]:
+    """Every way to earn, lose or spend points, and a check-in, in ``group``."""
+
+    def e(kind: str, ts: int, member: str | None, **fields: Any) -> EngineEvent:
+        return EngineEvent(f"{tag}-{kind}-{ts}-{member}", kind, group, ts, member, **fields)
+
+    award = {"action": "award_points", "engine": "team", "details": {"points": 40}}
+    warn = {"action": "warn", "engine": "moderation", "rule": "no-ads", "details": {}}
+    return [
+        e("member_joined", T0, CAROL, actor=BOB),
+        e("message_posted", T0 + 10, ALICE, text="which printer for PETG?", platform_id="q"),
+        e("message_posted", T0 + 70, BOB, text="a Prusa MK4", platform_id="a", reply_to="q"),
+        e("reaction_added", T0 + 80, ALICE, reply_to="a"),
+        e("message_posted", T0 + 90, ALICE, text="签到"),
+        e("check_in", T0 + 100, CAROL),
+        e("action_taken", T0 + 110, ALICE, text="award", extra=json.dumps(award)),
+        e("action_taken", T0 + 120, BOB, text="warn: ads", extra=json.dumps(warn)),
+        e("message_posted", T0 + 130, ALICE, text="/redeem sticker-pack"),
+        e("message_posted", T0 + 8 * 86_400, ALICE, text="a week later, still here"),
+    ]
+
+
+def test_a_group_the_playbook_does_not_list_earns_nothing_and_gets_no_leaderboard() -> None:
+    listed = _everything(SH, "sh")
+    unlisted = _everything(OTHER, "other")
+    mixed = [event for pair in zip(unlisted, listed, strict=True) for event in pair]
+    end = T0 + 10 * 86_400
+    both, alone = run(mixed, until=end), run(listed, until=end)
+
+    def seen(r: Runner) -> list[tuple[Any, ...]]:
+        return [
+            (a.kind, a.group, a.member, a.ts, a.engine, a.explanation, json.dumps(a.details))
+            for a in (t.action for t in r.taken)
+        ]
+
+    # the listed group earns, spends, checks in and gets its leaderboard as when alone
+    kinds = {a[0] for a in seen(alone)}
+    assert {"award_points", "deduct_points", "level_up", "post_message"} <= kinds
+    assert seen(both) == seen(alone)
+    assert {t.action.group for t in both.taken} == {SH}
+    assert both.snapshots() == alone.snapshots()
+    assert member_score(both.states[0], OTHER, ALICE) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC
 from pathlib import Path
 
@@ -311,3 +312,45 @@ def test_watch_refuses_a_dry_run_and_rounds_need_watch(db_path: str) -> None:
         app, ["run", "--community", "makers", "--rounds", "2", "--store", db_path]
     )
     assert result.exit_code != 0 and "--rounds goes with --watch" in result.output
+
+
+def test_run_names_the_groups_with_events_the_playbook_does_not_list(
+    tmp_path: Path, own_engines: None
+) -> None:
+    """Only stored groups that have events and are not listed: g2 is listed (no events),
+    g5 is neither listed nor has events; the note is in text and JSON, said once."""
+    path = str(tmp_path / "store.duckdb")
+    unlisted = ["-1001644844433", "g3", "g4", "g6", "g7", "g8"]
+    with open_store(path) as db:
+        for group in ["g1", "g2", "g5", *unlisted]:
+            name = "Photo walks +49 170 1234567" if group == unlisted[0] else group
+            db.upsert_group("makers", "telegram", group, name, "UTC")
+        items = [{**LOG[0], "group_id": group} for group in ["g1", *unlisted]]
+        for i, item in enumerate(items):
+            item["ts"] = T0 + i
+        store_events(db, "makers", items)
+    _apply(path)
+    lines = _cli(path, "run", "--community", "makers", "--dry-run")
+    note = (
+        "note: 6 groups with events are not in the playbook: telegram/-1001644844433 "
+        "('Photo walks +49 ••• •••••67'), telegram/g3, telegram/g4, telegram/g6, "
+        "telegram/g7 and 1 more — add them to [[groups]] to run them"
+    )
+    assert [line for line in lines if "not in the playbook" in line] == [note]
+    dry_json = _cli(path, "run", "--community", "makers", "--dry-run", "--json")
+    document = json.loads("\n".join(dry_json))
+    assert document["notes"][-1] == note.removeprefix("note: ")
+    shown = _cli(path, "run", "--community", "makers", "--show-phones")
+    assert sum("not in the playbook" in line for line in shown) == 1
+    assert "('Photo walks +49 170 1234567')" in "\n".join(shown)
+
+
+def test_run_has_no_such_note_when_every_group_with_events_is_listed(
+    db_path: str, own_engines: None
+) -> None:
+    with open_store(db_path) as db:
+        db.upsert_group("makers", "telegram", "g1", "g1", "UTC")
+        db.upsert_group("makers", "telegram", "g9", "Empty", "UTC")  # unlisted, no events
+    _apply(db_path)
+    lines = _cli(db_path, "run", "--community", "makers", "--dry-run")
+    assert not any("not in the playbook" in line for line in lines)

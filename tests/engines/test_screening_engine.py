@@ -318,3 +318,47 @@ def test_with_the_runner_a_silent_newcomer_times_out_on_a_tick() -> None:
         ("reject", f"tick:{G}:{tick}"),
         ("delete_message", f"tick:{G}:{tick}"),
     ]
+
+
+POSITIONING = """
+[positioning]
+purpose = "Help makers ship side projects"
+audience = "hobby makers, students"
+topics = ["3D printing", " ", "electronics"]
+goals = ["a weekly show-and-tell", "answers within a day"]
+"""
+
+
+def _passed(playbook: Playbook) -> list[Action]:
+    s = Stream(playbook)
+    s.feed("member_joined")
+    s.say("a robot arm for my studio", T0 + 30)
+    return [a for a in s.say("yes", T0 + 40) if a.kind == "post_message"]
+
+
+def test_the_welcome_shows_the_positioning_with_the_rules() -> None:
+    text = BOOK.format(screening="") + POSITIONING
+    [welcome] = _passed(parse_playbook(text, "screening.toml"))
+    assert welcome.details["text"] == (
+        "Welcome!\n\n"
+        "What this group is for: Help makers ship side projects\n"
+        "Who it is for: hobby makers, students\n"
+        "Topics: 3D printing, electronics\n"
+        "Goals: a weekly show-and-tell; answers within a day\n\n"
+        "Rules:\n• No ads"
+    )
+    assert welcome.explanation == (
+        "welcome with the group's positioning and rules, on passing screening."
+    )
+    # only what the playbook says: a purpose alone is one line, with no welcome text
+    only = BOOK.format(screening="").replace('welcome = "Welcome!"', "")
+    only += '\n[positioning]\npurpose = "Ship things"\n'
+    [welcome] = _passed(parse_playbook(only, "screening.toml"))
+    assert welcome.details["text"] == "What this group is for: Ship things\n\nRules:\n• No ads"
+
+
+def test_an_empty_positioning_leaves_the_welcome_unchanged() -> None:
+    text = BOOK.format(screening="") + '\n[positioning]\npurpose = "  "\ntopics = [""]\n'
+    [welcome] = _passed(parse_playbook(text, "screening.toml"))
+    assert welcome.details["text"] == "Welcome!\n\nRules:\n• No ads"
+    assert welcome.explanation == "welcome with the group rules, on passing screening."

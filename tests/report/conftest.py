@@ -74,3 +74,33 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Hostile:
             )
         export_parquet(store, root / "parquet")
     return Hostile(store_path, root / "parquet", root)
+
+
+#: a positioning that would run (or colour the terminal) if it were ever markup
+HOSTILE_PURPOSE = "<script>window.__pwned=7</script> [bold]Ship[/bold] & call +49 170 1234567"
+POSITIONED_PLAYBOOK = f"""
+version = 1
+community = "makers"
+
+[positioning]
+purpose = {HOSTILE_PURPOSE!r}
+audience = "hobby makers <b>and</b> students"
+topics = ["3D printing", "  ", "electronics"]
+goals = ["a weekly show-and-tell", "answers within a day"]
+
+[[groups]]
+platform = "whatsapp"
+id = "Makers A"
+"""
+
+
+def positioned_copy(hostile: Hostile, folder: Path, playbook: str | None) -> Path:
+    """A copy of the hostile store with ``playbook`` applied to 'makers' (None: none)."""
+    import shutil
+
+    path = folder / "positioned.duckdb"
+    shutil.copyfile(hostile.store, path)
+    if playbook is not None:
+        with open_store(path) as store:
+            store.save_playbook("makers", playbook, "playbook.toml")
+    return path

@@ -18,7 +18,18 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from typer.testing import CliRunner
 
-from conftest import GROUP_NAME, IMG_NAME, IMG_TEXT, RICH_NAME, SCRIPT_NAME, SCRIPT_TEXT, Hostile
+from conftest import (
+    GROUP_NAME,
+    HOSTILE_PURPOSE,
+    IMG_NAME,
+    IMG_TEXT,
+    POSITIONED_PLAYBOOK,
+    RICH_NAME,
+    SCRIPT_NAME,
+    SCRIPT_TEXT,
+    Hostile,
+    positioned_copy,
+)
 from shequn.analytics.context import build_context
 from shequn.analytics.source import duckdb_log
 from shequn.cli import app
@@ -308,3 +319,52 @@ def test_report_out_html_from_the_command_line(hostile: Hostile, tmp_path: Path)
         assert raw not in html
     assert html.count("<script") == 3 and html.count("</script>") == 3
     assert not re.search(r"""(src|href)=["']?https?:""", html)
+
+
+def _page_of(store: Path, folder: Path) -> str:
+    target = folder / "page.html"
+    args = ["report", "--community", "makers", "--metric", "activity.weekly"]
+    result = CliRunner().invoke(app, [*args, "--store", str(store), "--out", str(target)])
+    assert result.exit_code == 0, result.output
+    return target.read_text(encoding="utf-8")
+
+
+def test_the_positioning_box_shows_hostile_text_as_text(
+    browser: Browser, hostile: Hostile, tmp_path: Path
+) -> None:
+    store = positioned_copy(hostile, tmp_path, POSITIONED_PLAYBOOK)
+    visit = Visit(browser, _page_of(store, tmp_path))
+    try:
+        box = visit.js(
+            """() => [...document.querySelectorAll('#positioning p')].map(p => p.textContent)"""
+        )
+        masked = HOSTILE_PURPOSE.replace("+49 170 1234567", "+49 ••• •••••67")
+        assert box == [
+            f"What it is for: {masked}",
+            "Who it is for: hobby makers <b>and</b> students",
+            "Topics: 3D printing, electronics",
+            "Goals: a weekly show-and-tell; answers within a day",
+        ]
+        # at the top: inside the header, before the filters and the tabs
+        assert visit.js("document.querySelector('header #positioning') !== null")
+        assert visit.js("document.querySelector('#positioning').getBoundingClientRect().height") > 0
+        assert visit.js("document.querySelectorAll('script').length") == 3
+        assert visit.js("document.querySelectorAll('#positioning *').length") == 10
+        assert visit.js("window.__pwned") is None
+        assert visit.problems == [] and visit.requests == [] and visit.routed == []
+    finally:
+        visit.page.close()
+
+
+def test_no_positioning_box_without_a_playbook(
+    browser: Browser, hostile: Hostile, tmp_path: Path
+) -> None:
+    store = positioned_copy(hostile, tmp_path, None)
+    visit = Visit(browser, _page_of(store, tmp_path))
+    try:
+        assert visit.js("document.querySelector('#positioning')") is None
+        assert visit.js("document.querySelector('header').textContent.trim()").startswith(
+            "shequn report: makers"
+        )
+    finally:
+        visit.page.close()

@@ -29,7 +29,7 @@ from shequn.cli.common import (
 from shequn.engines.adapters import describe
 from shequn.engines.base import Action
 from shequn.privacy.display import shown
-from shequn.store import open_store
+from shequn.store import GroupInfo, Store, Window, open_store
 
 if TYPE_CHECKING:
     from shequn.playbook.model import Playbook
@@ -202,6 +202,7 @@ def _run_once(
     with errors():
         with open_store(location) as db:
             _, book = current_playbook(db, community)
+            unlisted = unlisted_groups(db, community, book)
         show = Shown.of([book], show_phones)
         kols, kol_note = _kol_ranking(location, community, [book])
         with open_store(location) as db:
@@ -215,6 +216,8 @@ def _run_once(
             )
     if kol_note:
         report.notes.append(kol_note)
+    if unlisted:
+        report.notes.append(unlisted_note(unlisted, show_phones))
     if dry_run and as_json:
         document = {
             "community": community,
@@ -244,6 +247,41 @@ def _run_once(
             f"undo with: shequn imports undo {report.import_id}",
             markup=False,
         )
+
+
+def unlisted_groups(db: Store, community: str, book: Playbook) -> list[GroupInfo]:
+    """The community's stored groups that have events but that ``book`` does not list
+    (the engines do not run them)."""
+    listed = {(g.platform, g.id) for g in book.groups}
+    return [
+        g
+        for g in db.groups(Window(community=community))
+        if g.events and (g.platform, g.group_id) not in listed
+    ]
+
+
+#: unlisted groups named in the note; the rest are counted
+NAMED_GROUPS: Final = 5
+
+
+def unlisted_note(groups: list[GroupInfo], show_phones: bool) -> str:
+    """``2 groups with events are not in the playbook: telegram/-100… ('Photo walks'),
+    … — add them to [[groups]] to run them``. Group ids are shown as they are (a group's
+    id is no phone number); names have phone numbers masked unless ``show_phones``."""
+    named = []
+    for g in groups[:NAMED_GROUPS]:
+        key = f"{g.platform}/{g.group_id}"
+        name = shown(g.name, show_phones=show_phones)
+        named.append(f"{key} ({name!r})" if g.name and g.name != g.group_id else key)
+    listed = ", ".join(named)
+    if len(groups) > NAMED_GROUPS:
+        listed += f" and {len(groups) - NAMED_GROUPS} more"
+    one = len(groups) == 1
+    return (
+        f"{len(groups)} group{'' if one else 's'} with events "
+        f"{'is' if one else 'are'} not in the playbook: {listed} — add "
+        f"{'it' if one else 'them'} to [[groups]] to run {'it' if one else 'them'}"
+    )
 
 
 def _print_dry_run(actions: list[Action], show_all: bool, show: Shown) -> None:

@@ -73,6 +73,7 @@ def report(
     from shequn.report import build_report, print_report, render_html
     from shequn.report.collect import report_log, write_json
     from shequn.report.html import PAGE_ROWS
+    from shequn.report.positioning import current_positioning
     from shequn.tempfiles import sigterm_exits
 
     # killed (SIGTERM) mid-report: exit as usual, so the spill folder is removed
@@ -88,13 +89,17 @@ def report(
                 since=parse_time(since, "--since"),
                 until=parse_time(until, "--until"),
             )
-            with report_log(store_location(ctx, store), engine, parquet) as log:
+            location = store_location(ctx, store)
+            # read before the log is opened: the store is opened once at a time
+            positioning = current_positioning(location, community, show_phones=show_phones)
+            with report_log(location, engine, parquet) as log:
                 result = build_report(
                     build_context(log, scope),
                     metric or None,
                     show_phones=show_phones,
                     row_limit=PAGE_ROWS if page else None,  # the page carries no more
                     defer_rows=to_json,
+                    positioning=positioning,
                 )
         document = result.document
         if out_path is None and as_json:

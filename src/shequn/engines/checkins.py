@@ -5,8 +5,9 @@ whose text is one of ``checkins.keywords`` (``签到``, ``check in``, ``/checkin
 compared without case and surrounding spaces and optionally followed by a non-word
 character and more text (``签到！第 3 天``, ``/checkin@mybot``; but not ``签到了`` or
 ``check inside``). The day is the calendar day in the group's timezone (playbook
-``groups[].timezone``; groups the playbook does not list count in UTC), so a check-in at
-23:59 and another at 00:01 local time are two days, whatever UTC says.
+``groups[].timezone``), so a check-in at 23:59 and another at 00:01 local time are two
+days, whatever UTC says. A group the playbook does not list is not run: nobody checks
+in there.
 
 A message that moderation or screening deleted or held (their action is fed back
 before this engine sees the message) checks nobody in.
@@ -178,7 +179,7 @@ class CheckInEngine(NativeEngine):
     def calendar(self, group: str) -> LocalDays:
         calendar = self._calendars.get(group)
         if calendar is None:
-            calendar = LocalDays(self._zones.get(group, "UTC"))
+            calendar = LocalDays(self._zones[group])
             self._calendars[group] = calendar
         return calendar
 
@@ -266,6 +267,8 @@ class CheckInEngine(NativeEngine):
         assert member is not None
         members = state.groups.get(group)
         if members is None:
+            if group not in self._zones:
+                return []  # a group the playbook does not list is not run
             members = state.groups[group] = {}
         record = members.get(member)
         if record is None:

@@ -2,8 +2,10 @@
 
 Everything is kept per group and member (a member's standing in a group is earned
 there, as on a MEE6 server); the community-wide views sum over groups. Days are
-calendar days in the group's timezone (``groups[].timezone``; unlisted groups: UTC);
-weeks are ISO weeks (Monday first) and months calendar months in that timezone.
+calendar days in the group's timezone (``groups[].timezone``); weeks are ISO weeks
+(Monday first) and months calendar months in that timezone. A group the playbook does
+not list is not run: nothing in it earns, costs or redeems points, and no leaderboard
+is posted there (as screening, moderation and metabolism leave it alone).
 
 Points per action (``points.actions``), each with ``points``, an optional
 ``daily_cap`` (points per member, group and day), a ``cooldown`` (seconds between two
@@ -524,10 +526,20 @@ class ScoringEngine(NativeEngine):
     # -- bookkeeping ---------------------------------------------------------------
 
     def _group(self, state: ScoringState, group: str) -> GroupScore:
+        """A listed group's scores (callers have turned unlisted groups away)."""
         scores = state.groups.get(group)
         if scores is None:
-            zone = LocalDays(self._zones.get(group, "UTC"))
+            zone = LocalDays(self._zones[group])
             scores = state.groups[group] = GroupScore(zone, self._names.get(group, group))
+        return scores
+
+    def _listed(self, state: ScoringState, group: str) -> GroupScore | None:
+        """The group's scores, or None for a group the playbook does not list (not run:
+        no credits, deductions or rewards there). The lookup of the group's scores is
+        the check: only a group seen for the first time is looked for in the playbook."""
+        scores = state.groups.get(group)
+        if scores is None and group in self._zones:
+            scores = self._group(state, group)
         return scores
 
     def _member(self, scores: GroupScore, member: str) -> MemberScore:
@@ -778,6 +790,11 @@ class ScoringEngine(NativeEngine):
             self._rotate(state, ts // MESSAGE_MEMORY)
         messages = state.messages.get(group)
         if messages is None:
+            # a group's first message of a generation: the one place a message asks
+            # whether the playbook lists its group (an unlisted group is not run, and
+            # none of its messages is remembered, so its reactions find nothing either)
+            if group not in self._zones:
+                return
             messages = state.messages[group] = {}
         reply_to = event.reply_to
         # what a Message holds, as a tuple until a reaction or an answer refers to it
@@ -932,6 +949,8 @@ class ScoringEngine(NativeEngine):
         if event.is_bot:
             state.bots.add(invitee)
             return
+        if event.group not in self._zones:
+            return  # a group the playbook does not list: no invitation points there
         pair = (event.group, invitee)
         if pair in state.invitations or pair in state.rewarded_invitees:
             return
@@ -1153,7 +1172,9 @@ class ScoringEngine(NativeEngine):
         if not isinstance(points, int) or isinstance(points, bool) or points < 0:
             return
         group = event.group
-        scores = self._group(state, group)
+        scores = self._listed(state, group)
+        if scores is None:
+            return
         record = self._member(scores, member)
         day = scores.calendar.day(event.ts)
         if record.day != day.ordinal:
@@ -1186,7 +1207,9 @@ class ScoringEngine(NativeEngine):
         out: list[Action],
     ) -> None:
         group = event.group
-        scores = self._group(state, group)
+        scores = self._listed(state, group)
+        if scores is None:
+            return
         record = self._member(scores, member)
         taken = min(amount, record.points)
         spendable = min(amount, record.balance)
@@ -1234,7 +1257,9 @@ class ScoringEngine(NativeEngine):
             argument = parts[1] if len(parts) > 1 else ""
         wanted = argument.strip()
         reward = self.rewards.get(wanted.casefold()) or self.reward_names.get(wanted.casefold())
-        scores = self._group(state, group)
+        scores = self._listed(state, group)
+        if scores is None:
+            return
         record = self._member(scores, member)
 
         def refuse(reason: str, code: str) -> None:

@@ -34,7 +34,8 @@ Who is screened
 Actions
     ``restrict`` on joining, ``notice`` (the prompts, privately), ``hold_message`` or
     ``delete_message`` for what they post before passing, ``approve`` + ``unrestrict`` +
-    ``post_message`` (the welcome with the rules) on passing, ``reject`` (details
+    ``post_message`` (the welcome: the playbook's ``welcome``, its positioning — purpose,
+    audience, topics, goals — and the rules) on passing, ``reject`` (details
     ``clean``, ``remove`` when they are in the group) on failing, with
     ``delete_message`` for their held messages and the join notice when
     ``clean_failed``.
@@ -58,7 +59,7 @@ from shequn.engines.rules import (
     team_roles,
 )
 from shequn.engines.team import REFUSED, TeamPermissions
-from shequn.playbook.model import Playbook, Question
+from shequn.playbook.model import Playbook, Positioning, Question
 
 ENGINE: Final = "screening"
 
@@ -148,10 +149,16 @@ class ScreeningEngine(NativeEngine):
             steps.append("task")
         self.steps = tuple(steps)
         rules = [f"• {r.description or r.id}" for r in playbook.rules]
-        welcome = s.welcome.strip()
+        parts = [s.welcome.strip(), positioning_text(playbook.positioning)]
         if rules:
-            welcome = (welcome + "\n\n" if welcome else "") + "Rules:\n" + "\n".join(rules)
-        self.welcome = welcome
+            parts.append("Rules:\n" + "\n".join(rules))
+        #: the welcome with the positioning and the rules, built once
+        self.welcome = "\n\n".join(part for part in parts if part)
+        self.welcome_why = (
+            "welcome with the group's positioning and rules, on passing screening."
+            if parts[1]
+            else "welcome with the group rules, on passing screening."
+        )
 
     # --- the contract -------------------------------------------------------------------
 
@@ -414,7 +421,7 @@ class ScreeningEngine(NativeEngine):
                 self._act(
                     "post_message",
                     ev,
-                    "welcome with the group rules, on passing screening.",
+                    self.welcome_why,
                     {"text": self.welcome, "mention": ev.member},
                 )
             )
@@ -538,6 +545,24 @@ class ScreeningEngine(NativeEngine):
 
     def _notice(self, ev: EngineEvent, why: str, text: str) -> Action:
         return self._act("notice", ev, f"screening: {why}", {"text": text})
+
+
+def positioning_text(positioning: Positioning) -> str:
+    """The playbook's positioning as the welcome shows it: what the group is for, who it
+    is for, its topics and goals, one line each (empty when the playbook has none)."""
+    lines = []
+    purpose, audience = positioning.purpose.strip(), positioning.audience.strip()
+    topics = [t.strip() for t in positioning.topics if t.strip()]
+    goals = [g.strip() for g in positioning.goals if g.strip()]
+    if purpose:
+        lines.append(f"What this group is for: {purpose}")
+    if audience:
+        lines.append(f"Who it is for: {audience}")
+    if topics:
+        lines.append(f"Topics: {', '.join(topics)}")
+    if goals:
+        lines.append(f"Goals: {'; '.join(goals)}")
+    return "\n".join(lines)
 
 
 def _shown(applicant: Applicant) -> list[dict[str, Any]]:

@@ -180,6 +180,7 @@ def build_report(
     show_phones: bool = False,
     row_limit: int | None = None,
     defer_rows: bool = False,
+    positioning: Mapping[str, Any] | None = None,
 ) -> Report:
     """Run the metrics (all, or ``names``) and the explorer query on ``ctx``'s engine.
 
@@ -190,7 +191,8 @@ def build_report(
     page is not built from a million JSON rows it would cut; ``results`` keep them all.
     ``defer_rows``: the document's rows are left to :func:`write_json`, which writes
     them from ``results`` a chunk at a time (the whole document as Python objects is
-    gigabytes at a million messages).
+    gigabytes at a million messages). ``positioning``: the community's, as
+    :func:`~shequn.report.positioning.current_positioning` gives it (shown at the top).
     """
     known = load_metrics()
     unknown = sorted(set(names or ()) - set(known))
@@ -202,7 +204,7 @@ def build_report(
     explorer["members"] = mask_values(explorer["members"], show_phones=show_phones)
     explorer["names"] = mask_values(explorer["names"], names=True, show_phones=show_phones)
     return assemble(
-        ctx_meta(ctx),
+        {**ctx_meta(ctx), "positioning": positioning},
         results,
         metric_infos(),
         explorer,
@@ -325,6 +327,7 @@ def assemble(
         "version": REPORT_VERSION,
         "generated_at": _iso(generated_at or datetime.now(UTC).replace(tzinfo=None)),
         **{key: meta[key] for key in ("engine", "scope", "period", "settings", "groups")},
+        "positioning": meta.get("positioning"),
         "sections": sections,
         "recommendations": [
             r.as_json()

@@ -15,10 +15,12 @@ import hashlib
 import html
 import json
 import re
+from collections.abc import Mapping
 from importlib import resources
 from typing import Any, Final
 
 from shequn.report.collect import Report
+from shequn.report.positioning import positioning_lines
 
 #: the chart library vendored under assets/ (see scripts/vendor-report-js)
 CHART_LIBRARY: Final = "echarts.min.js"
@@ -99,6 +101,7 @@ def render_html(report: Report) -> str:
         "CSP": html.escape(content_security_policy(chart_js, app_js)),
         "TITLE": html.escape(heading),
         "HEADING": html.escape(heading),
+        "POSITIONING": positioning_html(report.document.get("positioning")),
         "CSS": asset("report.css").replace("</", "<\\/"),
         "DATA": script_json(
             {"report": page_document(report.document), "explorer": report.explorer}
@@ -108,3 +111,20 @@ def render_html(report: Report) -> str:
     }
     # one pass, so a placeholder-like text inside a value is never replaced
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], asset("report.html"))
+
+
+def positioning_html(positioning: Mapping[str, Any] | None) -> str:
+    """The community's positioning as the page's first box (escaped text; nothing at
+    all when the report has none)."""
+    if not positioning:
+        return ""
+    rows = "".join(
+        f'<p><span class="label">{html.escape(label)}:</span> {html.escape(text)}</p>'
+        for label, text in positioning_lines(positioning)
+    )
+    version = positioning.get("playbook_version")
+    source = f"playbook v{version}" if version is not None else "playbook"
+    return (
+        '<section id="positioning" class="block" aria-label="Positioning">'
+        f"<h2>Positioning <small>({html.escape(source)})</small></h2>{rows}</section>"
+    )

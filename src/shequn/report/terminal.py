@@ -23,6 +23,7 @@ from rich.text import Text
 
 from shequn.analytics.metrics.common import ALL_GROUPS
 from shequn.report.collect import Report
+from shequn.report.positioning import positioning_lines
 from shequn.report.recommend import partial_weeks
 
 #: rows shown per ranking
@@ -164,6 +165,13 @@ def print_report(report: Report, console: Console) -> None:
             style="bold",
         )
     )
+    positioning = doc.get("positioning")
+    if positioning:
+        console.print(Text("\nPositioning", style="bold underline"))
+        for label, text in positioning_lines(positioning):
+            line = Text(f"  {label}: ", style="dim")
+            line.append(text)
+            console.print(line)
     recs = doc["recommendations"]
     if recs:
         console.print(Text("\nWhat to do", style="bold underline"))
