@@ -586,8 +586,8 @@ def _everything(group: str, tag: str) -> list[EngineEvent]:
         e("reaction_added", T0 + 80, ALICE, reply_to="a"),
         e("message_posted", T0 + 90, ALICE, text="签到"),
         e("check_in", T0 + 100, CAROL),
-        e("action_taken", T0 + 110, ALICE, text="award", extra=json.dumps(award)),
-        e("action_taken", T0 + 120, BOB, text="warn: ads", extra=json.dumps(warn)),
+        e("action_taken", T0 + 110, ALICE, actor=OP, text="award", extra=json.dumps(award)),
+        e("action_taken", T0 + 120, BOB, actor=OP, text="warn: ads", extra=json.dumps(warn)),
         e("message_posted", T0 + 130, ALICE, text="/redeem sticker-pack"),
         e("message_posted", T0 + 8 * 86_400, ALICE, text="a week later, still here"),
     ]
