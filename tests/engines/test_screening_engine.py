@@ -224,6 +224,16 @@ def test_a_join_request_without_answers_is_asked() -> None:
     assert kinds(s.feed("member_joined", ts=T0 + 1)) == ["restrict"]  # let in early: restricted
 
 
+def test_a_join_request_that_times_out_is_counted_from_the_request_not_a_join() -> None:
+    s = Stream(book())
+    assert kinds(s.feed("join_requested")) == ["notice"]
+    timed_out = s.tick(T0 + 600)
+    assert kinds(timed_out) == ["reject"]
+    assert timed_out[0].explanation.startswith(
+        "rejected: did not finish screening within 10 min of asking to join at 22:13 "
+    )
+
+
 def test_the_team_and_bots_are_never_screened() -> None:
     s = Stream(book())
     assert s.feed("member_joined", member="telegram:owner") == []

@@ -390,7 +390,8 @@ class ScreeningEngine(NativeEngine):
             done.append("submitted the task")
         if not done:
             return "screening asks no captcha, questions or task"
-        return f"{' and '.join(done)}, {duration_words(ev.ts - applicant.since)} after joining"
+        since = "joining" if applicant.in_group else "asking to join"
+        return f"{' and '.join(done)}, {duration_words(ev.ts - applicant.since)} after {since}"
 
     # --- deciding -----------------------------------------------------------------------
 
@@ -529,7 +530,8 @@ class ScreeningEngine(NativeEngine):
             done = sum(1 for s in self.steps[: applicant.step] if isinstance(s, int))
             reason = (
                 f"did not finish screening within {duration_words(self.settings.time_limit)} "
-                f"of joining at {clock(applicant.since, self.zones[group], ev.ts)}"
+                f"of {'joining' if applicant.in_group else 'asking to join'} at "
+                f"{clock(applicant.since, self.zones[group], ev.ts)}"
                 f" (answered {done} of {len(self.questions)} questions)"
             )
             if self.settings.on_timeout == "queue":
