@@ -240,6 +240,7 @@ def run(events: Sequence[EngineEvent], check: bool = False) -> list[Action]:
                         action.member,
                         text=action.explanation,
                         extra=json.dumps(extra),
+                        action=action,  # fed back: the runner's feedback carries it
                     ),
                     depth + 1,
                 )

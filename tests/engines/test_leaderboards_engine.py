@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shequn.engines.base import EngineEvent
+from shequn.engines.base import Action, EngineEvent
 from shequn.engines.runner import Runner
 from shequn.engines.scoring import (
     ScoringEngine,
@@ -75,9 +75,18 @@ def give(member: str, points: int, ts: int, group: str = SH) -> EngineEvent:
 
 
 def warned(member: str, ts: int, group: str = SH) -> EngineEvent:
+    """Moderation's warning, fed back as the runner feeds it."""
     extra = {"action": "warn", "engine": "moderation", "rule": "be-kind"}
+    made = Action("warn", group, member, ts, "moderation", "warned", "be-kind")
     return EngineEvent(
-        f"w-{next(_keys)}", "action_taken", group, ts, member, text="", extra=json.dumps(extra)
+        f"w-{next(_keys)}",
+        "action_taken",
+        group,
+        ts,
+        member,
+        text="",
+        extra=json.dumps(extra),
+        action=made,
     )
 
 

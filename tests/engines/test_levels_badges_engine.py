@@ -104,8 +104,10 @@ def msg(member: str, ts: int, text: str = "hello there", **fields: Any) -> Engin
 
 
 def warn(member: str, ts: int, action: str = "warn") -> EngineEvent:
+    """Moderation's penalty, fed back as the runner feeds it."""
     extra = json.dumps({"action": action, "engine": "moderation", "rule": "no-ads"})
-    return ev("action_taken", ts, member, text=f"{action}: ads", extra=extra)
+    made = Action(action, G, member, ts, "moderation", f"{action}: ads", "no-ads")
+    return ev("action_taken", ts, member, text=f"{action}: ads", extra=extra, action=made)
 
 
 def drive(events: list[EngineEvent]) -> tuple[ScoringState, list[Action]]:

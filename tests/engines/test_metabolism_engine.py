@@ -127,10 +127,15 @@ def test_removals_by_other_engines_count() -> None:
     s = Stream(book())
     old_group(s)
     s.feed("member_joined", "telegram:n1", T0)
+    # fed back, as the runner feeds the engines' actions
     taken = {"action": "remove", "engine": "moderation", "details": {"block_rejoin": True}}
-    s.feed("action_taken", "telegram:m6", T0 + 1, extra=json.dumps(taken))
+    removed = Action("remove", G, "telegram:m6", T0 + 1, "moderation", "removed")
+    removed.details = {"block_rejoin": True}
+    s.feed("action_taken", "telegram:m6", T0 + 1, extra=json.dumps(taken), action=removed)
     rejected = {"action": "reject", "engine": "screening", "details": {"remove": True}}
-    s.feed("action_taken", "telegram:n1", T0 + 1, extra=json.dumps(rejected))
+    turned = Action("reject", G, "telegram:n1", T0 + 1, "screening", "rejected")
+    turned.details = {"remove": True}
+    s.feed("action_taken", "telegram:n1", T0 + 1, extra=json.dumps(rejected), action=turned)
     assert s.feed("member_joined", "telegram:n2", T0 + 2) == []  # 7/10
     assert s.feed("member_joined", "telegram:n3", T0 + 3) == []  # 8/10
     assert len(warned(s.feed("member_joined", "telegram:n4", T0 + 3))) == 2

@@ -122,9 +122,12 @@ def msg(member: str, ts: int, text: str = "hello everyone", **fields: Any) -> En
 
 
 def penalty(member: str, ts: int, action: str, engine: str = "moderation") -> EngineEvent:
+    """An engine's penalty, fed back as the runner feeds it (a stored record naming an
+    engine is someone's, and needs a permitted actor: test_team_permissions.py)."""
     extra = {"action": action, "engine": engine, "rule": "no-ads", "details": {}}
     text = f"{action}: advertising (rule no-ads)"
-    return ev("action_taken", ts, member, text=text, extra=json.dumps(extra))
+    made = Action(action, SH, member, ts, engine, text, "no-ads")
+    return ev("action_taken", ts, member, text=text, extra=json.dumps(extra), action=made)
 
 
 def run(events: list[EngineEvent], playbook: Playbook | None = None, until: int = 0) -> Runner:
@@ -304,7 +307,8 @@ def test_invite_cancelled_when_the_invitee_leaves_first() -> None:
 def test_invite_cancelled_when_screening_rejects_or_an_engine_removes_the_invitee() -> None:
     def taken(member: str, action: str, engine: str) -> EngineEvent:
         extra = json.dumps({"action": action, "engine": engine, "rule": None, "details": {}})
-        return ev("action_taken", T0 + 600, member, text=f"{action}ed", extra=extra)
+        made = Action(action, SH, member, T0 + 600, engine, f"{action}ed")  # fed back
+        return ev("action_taken", T0 + 600, member, text=f"{action}ed", extra=extra, action=made)
 
     events = [
         ev("member_joined", T0, CAROL, actor=ALICE),

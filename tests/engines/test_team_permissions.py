@@ -314,3 +314,53 @@ def test_a_strangers_removal_costs_no_points_and_keeps_the_member_in_the_group()
     runner.feed(EngineEvent("y", "action_taken", G1, T0 + 200, ALICE, **taken("remove", MOD1)))
     assert points(runner, ALICE) == (5, 5)
     assert ALICE not in runner.states[1].members[G1]
+
+
+# -- a stored record naming a built-in engine is no engine's decision -------------------
+
+
+def test_a_stored_record_naming_an_engine_needs_a_permitted_actor_too() -> None:
+    # the engines' own actions reach them fed back (event.action set); the runs' records
+    # are left out of the replay (read_log). A stored action_taken whose extra names a
+    # built-in engine is therefore someone's record like any other: naming "checkins" or
+    # "moderation" must not skip the team's permissions
+    def stored(action: str, engine: str, actor: str | None, **details: Any) -> dict[str, Any]:
+        fields = {"action": action, "engine": engine, "details": details}
+        return {"actor": actor, "extra": json.dumps(fields), "text": f"{engine}'s {action}"}
+
+    messages = [("message_posted", ALICE, T0 + i, {"text": f"message {i}"}) for i in range(10)]
+    runner = scored(
+        [
+            ("member_joined", ALICE, T0 - 10, {}),
+            *messages,
+            ("action_taken", ALICE, T0 + 100, stored("award_points", "checkins", None, points=500)),
+            ("action_taken", ALICE, T0 + 101, stored("remove", "moderation", STRANGER)),
+            ("action_taken", ALICE, T0 + 102, stored("deduct_points", "screening", None, points=3)),
+        ],
+        book(),
+    )
+    assert points(runner, ALICE) == (10, 10)  # no 500 points, no deductions
+    assert ALICE in runner.states[1].members[G1]  # metabolism: still in the group
+    assert [(a.engine, a.member) for a in notices(runner)] == [
+        ("scoring", None),
+        ("moderation", STRANGER),
+        ("scoring", None),
+    ]
+    # the same records by a team member allowed to make them count
+    runner.feed(
+        EngineEvent(
+            "y1",
+            "action_taken",
+            G1,
+            T0 + 200,
+            ALICE,
+            **stored("award_points", "checkins", OWNER, points=500),
+        )
+    )
+    runner.feed(
+        EngineEvent(
+            "y2", "action_taken", G1, T0 + 201, ALICE, **stored("remove", "moderation", MOD1)
+        )
+    )
+    assert points(runner, ALICE) == (505, 505)  # 500 awarded, 5 for the removal
+    assert ALICE not in runner.states[1].members[G1]

@@ -212,9 +212,7 @@ class MetabolismEngine(NativeEngine):
             action == "reject" and isinstance(details, dict) and details.get("remove") is True
         )
         if removed and ev.member is not None:
-            if human(ev, taken) and not self.permissions.allows(
-                ev.group, ev.actor, NEEDS[str(action)]
-            ):
+            if human(ev) and not self.permissions.allows(ev.group, ev.actor, NEEDS[str(action)]):
                 return  # a removal not honoured (moderation's notice says why)
             self._gone(state, ev.group, ev.member)
 

@@ -6,8 +6,8 @@ Inputs
     / ``member_listed`` / ``member_renamed`` (nickname; trust starts on joining),
     ``member_left`` / ``member_removed``, ``action_taken`` (screening's restrict and
     unrestrict; penalties decided elsewhere, e.g. by a human, cost trust) and ticks
-    (mutes end). A human's ``warn`` / ``notice`` / ``mute`` / ``remove`` (an
-    ``action_taken`` not fed back and naming no engine) counts only when its ``actor``
+    (mutes end). A human's ``warn`` / ``notice`` / ``mute`` / ``remove`` (a stored
+    ``action_taken``, not fed back, whatever engine it names) counts only when its ``actor``
     may give it in that group (``team.permissions``, the group's ``team``: team.py);
     otherwise it is ignored, and a ``notice`` to the actor (``rule``
     ``team.permissions``) says why.
@@ -66,7 +66,7 @@ from shequn.engines.rules import (
     tagged,
     team_roles,
 )
-from shequn.engines.team import ENGINES, NEEDS, REFUSED, TeamPermissions
+from shequn.engines.team import NEEDS, REFUSED, TeamPermissions, human
 from shequn.engines.trust import IMAGE_KINDS, TrustPolicy
 from shequn.playbook.model import PenaltyStep, Playbook, Rule
 
@@ -649,10 +649,9 @@ class ModerationEngine(NativeEngine):
         if taken is None:
             return
         action, engine = taken.get("action"), taken.get("engine")
-        if engine == ENGINE:
-            return
-        if ev.action is None and action in _PENALTIES and engine not in ENGINES:
-            # a human's penalty: only from a team member allowed to give it, here
+        if action in _PENALTIES and human(ev):
+            # a human's penalty (whatever engine it names): only from a team member
+            # allowed to give it, here
             refused = self.permissions.refusal(ev.group, ev.actor, NEEDS[action])
             if refused is not None:
                 why = f"not honoured: {refused}; the {_NOUNS[action]} of {member} is ignored."
@@ -667,6 +666,8 @@ class ModerationEngine(NativeEngine):
                     Action("notice", ev.group, ev.actor, ev.ts, ENGINE, why, REFUSED, ev.key, told)
                 )
                 return
+        if engine == ENGINE:
+            return
         key = (ev.group, member)
         ms = state.members.get(key)
         if ms is None:

@@ -40,7 +40,8 @@ member loses that many points and as many spendable points. Points never go belo
 ``award_points``/``deduct_points`` recorded by others (a team member, the check-in
 engine) are credited / debited as they say.
 
-A human's action (an ``action_taken`` not fed back and naming no engine) counts only
+A human's action (a stored ``action_taken``, not fed back, whatever engine it names:
+team.human) counts only
 when its ``actor`` holds the permission in that group (team.py): ``award`` to award or
 deduct points, ``redeem`` to redeem for a member, ``warn`` / ``mute`` / ``remove`` (and
 ``approve`` for a ``reject``) for a penalty to cost points or a removal to cancel an
@@ -84,7 +85,7 @@ from typing import Any, ClassVar, Final, Literal, NamedTuple
 from shequn.engines.awards import PointsAward
 from shequn.engines.base import NO_DEADLINE, Action, EngineEvent, NativeEngine, taken_fields
 from shequn.engines.checkins import CheckInMatcher, LocalDays, group_zones
-from shequn.engines.team import ENGINES, NEEDS, REFUSED, TeamPermissions
+from shequn.engines.team import NEEDS, REFUSED, TeamPermissions, human
 from shequn.playbook.model import Badge, Playbook, PointRule
 
 Period = Literal["week", "month", "all"]
@@ -1069,7 +1070,7 @@ class ScoringEngine(NativeEngine):
         details = extra.get("details")
         if not isinstance(details, dict):
             details = {}
-        if event.action is None and engine not in ENGINES and isinstance(action, str):
+        if isinstance(action, str) and human(event):
             need = NEEDS.get(action)  # a human's action: on the team, allowed, here?
             if need is not None:
                 refused = self._permissions.refusal(event.group, event.actor, need)

@@ -19,15 +19,12 @@ queued."
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 from shequn.engines.base import EngineEvent
 from shequn.engines.rules import group_key, team_roles
 from shequn.playbook.model import Playbook
 
-#: the built-in engines: an ``action_taken`` naming one of them is an engine's decision
-#: (fed back by the runner, or stored by another run), not a human's
-ENGINES: Final = frozenset({"screening", "moderation", "metabolism", "scoring", "checkins"})
 #: the ``rule`` of a refusal notice (what other engines must not read as a penalty)
 REFUSED: Final = "team.permissions"
 #: the permission a human's action needs (actions not named here need none)
@@ -55,10 +52,16 @@ DOING: Final[dict[str, str]] = {
 }
 
 
-def human(event: EngineEvent, taken: dict[str, Any]) -> bool:
-    """Whether an ``action_taken`` (its fields ``taken``) is a human's: not fed back by
-    the runner and not naming one of the built-in engines."""
-    return event.action is None and taken.get("engine") not in ENGINES
+def human(event: EngineEvent) -> bool:
+    """Whether an ``action_taken`` is a human's: not fed back by the runner.
+
+    An engine's own actions reach the engines only fed back (``event.action`` set): the
+    actions the runs recorded are left out of the replay (runner.read_log). So a stored
+    ``action_taken`` is someone's record whatever its ``extra`` says — one naming a
+    built-in engine (``"engine": "checkins"``) needs a permitted ``actor`` like any
+    other, or whoever writes the record could skip the team's permissions.
+    """
+    return event.action is None
 
 
 class TeamPermissions:
