@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -301,6 +301,17 @@ def test_until_now_and_watch_fire_a_deadline_while_the_group_is_silent(tmp_path:
     moment = rejects[0]["ts"].replace(tzinfo=UTC).timestamp()
     # fired at the first tick after the limit (the grid of TICK_SECONDS), not at "now"
     assert asked + 600 <= moment < asked + 600 + 60
+    # a live event stamped 10 s before the last run's wall clock but stored after it (a
+    # webhook's delay) is still ahead of the cursor, which stays LIVE_SETTLE_SECONDS
+    # behind: a later run acts on it (here one up to this moment, given as a time)
+    with open_store(path) as db:
+        late = int(db.setting(CURSOR_SETTING.format(community="makers"))) // 1_000_000 + 20
+        store_events(
+            db, "makers", [{"kind": "join_requested", "ts": late, "member_id": "ann"}], "late"
+        )
+    moment_now = datetime.fromtimestamp(time.time(), UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    lines = _cli(path, "run", "--community", "makers", "--until", moment_now)
+    assert sum(" notice telegram:ann" in line for line in lines) == 1, lines
 
 
 def test_watch_refuses_a_dry_run_and_rounds_need_watch(db_path: str) -> None:

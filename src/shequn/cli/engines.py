@@ -93,13 +93,20 @@ class MaskedConsole:
 CommunityArg = Annotated[str, typer.Option("--community", help="The community to run.")]
 
 
+#: how far ``--until now`` stays behind the wall clock: the time a live event takes to be
+#: stored (a platform's webhook or a bot's poll, then the write). The cursor moves to the
+#: analysed end, and an event stamped before it but stored after the run read the log
+#: would be history — never acted on; this margin keeps it ahead of the cursor
+LIVE_SETTLE_SECONDS: Final = 30
+
+
 def _moment(value: str | None, option: str, sign: int) -> Callable[[int], int] | int | None:
-    """An ISO date/time (UTC), ``now`` (the wall clock), or a duration counted from the
-    log's last event."""
+    """An ISO date/time (UTC), ``now`` (the wall clock, less LIVE_SETTLE_SECONDS), or a
+    duration counted from the log's last event."""
     if value is None:
         return None
     if value.strip().lower() == "now":
-        return int(time.time())
+        return int(time.time()) - LIVE_SETTLE_SECONDS
     if _DURATION.match(value):
         from shequn.playbook.durations import parse_duration
 
@@ -124,8 +131,9 @@ def run(
     until: Annotated[
         str | None,
         typer.Option(
-            help="End of the analysed time: ISO date/time (UTC), now (the wall clock) or a "
-            "duration after the last event, e.g. 3d (default: the last event; with --watch, now)."
+            help="End of the analysed time: ISO date/time (UTC), now (the wall clock, less 30 s "
+            "for live events to be stored) or a duration after the last event, e.g. 3d "
+            "(default: the last event; with --watch, now)."
         ),
     ] = None,
     show_all: Annotated[
