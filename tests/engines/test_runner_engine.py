@@ -187,6 +187,33 @@ def test_contract_breaches_are_errors() -> None:
             Runner("makers", [engine]).feed(ev("message_posted", T0))
 
 
+def test_a_step_that_raises_leaves_no_half_made_action_for_the_next() -> None:
+    """A built-in engine appends its actions to the runner's reused list as it steps; if
+    a step raises, what is there was never acted on and must not be the next step's."""
+    from shequn.engines.registry import load_engines
+    from shequn.playbook import parse_playbook, starting_playbook
+
+    class Boom:
+        name: ClassVar[str] = "boom"
+
+        def start(self) -> None:
+            return None
+
+        def next_deadline(self, state: None) -> None:
+            return None
+
+        def step(self, state: None, event: EngineEvent) -> tuple[None, list[Action]]:
+            raise RuntimeError("boom")
+
+    book = parse_playbook(starting_playbook("makers", "telegram", "g1", "UTC"), "p")
+    runner = Runner("makers", [Boom(), *load_engines(book)[0]])
+    half = Action("warn", "telegram/g1", "telegram:x", T0, "moderation", "half made")
+    runner._out.append(half)  # as an engine's advance leaves it when a later call raises
+    with pytest.raises(RuntimeError, match="boom"):
+        runner.feed(ev("message_posted", T0, text="hello"))
+    assert runner._out == []
+
+
 def test_only_actions_caused_after_keep_from_are_kept() -> None:
     runner = _runner(keep_from_us=(T0 + 5) * 1_000_000)
     runner.feed_all(feed([ev("message_posted", T0 + i * 10, text="spam") for i in range(2)]))

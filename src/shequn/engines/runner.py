@@ -278,6 +278,8 @@ class Runner:
             gc.set_threshold(*threshold)
             self.counts.events += fed
             self.counts.duplicates += duplicates
+            if self._out:  # an engine raised mid-step: what it appended was never acted on
+                self._out = []
 
     def finish(self, until: int) -> None:
         """Emit the ticks due up to ``until`` (s), after the last event (silent groups)."""
