@@ -365,3 +365,24 @@ def test_run_has_no_such_note_when_every_group_with_events_is_listed(
     _apply(db_path)
     lines = _cli(db_path, "run", "--community", "makers", "--dry-run")
     assert not any("not in the playbook" in line for line in lines)
+
+
+def test_a_team_member_listed_by_a_linked_identity_is_the_team_in_the_events(
+    tmp_path: Path,
+) -> None:
+    """The events name a linked identity by its member's key; the playbook's team names
+    the identity. The owner, linked to another key, posts a banned word: exempt as the
+    owner (a rule exempts the team), not warned as a stranger."""
+    from e2e_scenario import PLAYBOOK as E2E_PLAYBOOK
+
+    path = str(tmp_path / "linked.duckdb")
+    with open_store(path) as db:
+        post = {"kind": "message_posted", "ts": T0, "member_id": "owner", "text": "代购"}
+        store_events(db, "makers", [post])
+        db.save_playbook("makers", E2E_PLAYBOOK, "playbook.toml")
+        unlinked = run_community(db, "makers", dry_run=True)
+        db.link_identities("telegram", "owner", "telegram:boss")
+        linked = run_community(db, "makers", dry_run=True)
+    assert [t.action.kind for t in unlinked.actions] == []  # the owner: exempt
+    # linked, the event's member is telegram:boss — still the owner the playbook names
+    assert [t.action.kind for t in linked.actions] == []

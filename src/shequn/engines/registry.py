@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from shequn.engines.base import Engine
@@ -52,6 +52,29 @@ def _engine_class(name: str, target: str) -> type[Any] | None:
     if len(named) != 1:
         raise LookupError(f"engine {name!r}: {target} names no class, and {module_name} has none")
     return named[0]
+
+
+def with_linked_members(playbook: Playbook, links: Mapping[str, str]) -> Playbook:
+    """``playbook`` with every member it names (its team, each group's team, its tags)
+    as the member key the engines see: an identity linked to another member (``shequn
+    members link``, or an importer's own links) is that member in the events, and a
+    team member or a protected member listed by it must be too."""
+    if not links:
+        return playbook
+
+    def key(ref: str) -> str:
+        return links.get(ref, ref)
+
+    team = playbook.team.model_copy(
+        update={
+            "members": [
+                m.model_copy(update={"member": key(m.member)}) for m in playbook.team.members
+            ]
+        }
+    )
+    groups = [g.model_copy(update={"team": [key(r) for r in g.team]}) for g in playbook.groups]
+    tags = {tag: [key(r) for r in refs] for tag, refs in playbook.tags.items()}
+    return playbook.model_copy(update={"team": team, "groups": groups, "tags": tags})
 
 
 def load_engines(

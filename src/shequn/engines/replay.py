@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shequn.engines.base import Engine
-from shequn.engines.registry import load_engines
+from shequn.engines.registry import load_engines, with_linked_members
 from shequn.engines.runner import Runner, Taken, current_playbook, read_log
 from shequn.errors import ConfigError
 from shequn.playbook.model import Playbook
@@ -264,9 +264,9 @@ def replay_community(
             "--playbook", f"it is the playbook of {playbook.community!r}, not {community!r}"
         )
     version, current = current_playbook(store, community)
-    cur_engines, notes = load_engines(current, registry, kols=kols)
-    new_engines, _ = load_engines(playbook, registry, kols=kols)
     log = read_log(store, community)
+    cur_engines, notes = load_engines(with_linked_members(current, log.links), registry, kols=kols)
+    new_engines, _ = load_engines(with_linked_members(playbook, log.links), registry, kols=kols)
     if log.last_us is None or log.first_us is None:
         raise ConfigError("--community", f"no events stored for {community!r}")
     last_s = log.last_us // _US

@@ -768,14 +768,15 @@ def run_community(
     (see :func:`~shequn.engines.registry.load_engines`).
     """
     from shequn.engines.record import record_actions
-    from shequn.engines.registry import load_engines
+    from shequn.engines.registry import load_engines, with_linked_members
 
     started = time.perf_counter()
     version, playbook = current_playbook(store, community)
     notes: list[str] = []
-    if engines is None:
-        engines, notes = load_engines(playbook, registry, kols=kols)
     log = read_log(store, community)
+    if engines is None:
+        linked = with_linked_members(playbook, log.links)
+        engines, notes = load_engines(linked, registry, kols=kols)
     before = cursor(store, community)
     if log.last_us is None:
         return RunReport(
