@@ -184,6 +184,17 @@ def materialize(log: Log, expr: ir.Table) -> ir.Table:
     return log.backend.create_table(name, expr, temp=True)
 
 
+def release_memory() -> None:
+    """Give back to the system the memory Arrow's allocator keeps after it is freed.
+
+    Arrow allocates through mimalloc, which holds freed pages for reuse and returns them
+    only when it next runs (and its delay has passed): a big step's temporaries — a sort's
+    keys, a read's batches — stay in the process's memory while the next step's DuckDB
+    query or NumPy arrays, allocated elsewhere, come on top of them (bench/RESULTS.md).
+    """
+    pa.default_memory_pool().release_unused()
+
+
 def arrow(expr: ir.Table) -> pa.Table:
     """Run an expression (the only place analytics execute)."""
     return expr.to_pyarrow()
