@@ -238,7 +238,11 @@ def arrow_dictionary(log: Log, expr: ir.Table) -> pa.Table:
     chunks: list[list[pa.Array]] = [[] for _ in schema]
     for batch in reader:
         for i, column in enumerate(batch.cast(schema).columns):
-            chunks[i].append(known[i].indices(column) if i in known else column)
+            # the other columns copied: a column of the batch as DuckDB hands it over
+            # keeps the whole batch alive, strings included (Arrow frees an imported
+            # batch when the last of its buffers goes): at 10M messages the edges' 21
+            # batches of strings, 2 GB, were held until the read ended
+            chunks[i].append(known[i].indices(column) if i in known else _copied(column))
         del batch
     columns = [
         pa.chunked_array(
@@ -250,6 +254,11 @@ def arrow_dictionary(log: Log, expr: ir.Table) -> pa.Table:
         for i in range(len(schema))
     ]
     return pa.Table.from_arrays(columns, schema=encoded)
+
+
+def _copied(column: pa.Array) -> pa.Array:
+    """``column`` in buffers of its own (Arrow's concatenation always writes new ones)."""
+    return pa.concat_arrays([column])
 
 
 class _Values:
