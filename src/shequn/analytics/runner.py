@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterable
 from functools import partial
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -16,6 +17,7 @@ from shequn.analytics.source import (
     arrow,
     arrow_dictionary,
     is_text,
+    release_memory,
     sql_memory,
 )
 
@@ -47,6 +49,7 @@ def run_metrics(
         if isinstance(spec, Metric):
             began = clock()
             results[name] = _ordered_result(partial(_computed, spec, ctx), spec.order_by)
+            release_memory()
             timings[name] = clock() - began
     pending = [spec for n in wanted if isinstance(spec := known[n], Derived)]
     if pending:
@@ -71,6 +74,7 @@ def _run_derived(
         for spec in ready:
             began = clock()
             results[spec.name] = _ordered(spec.compute(ctx, results), spec.order_by)
+            release_memory()
             timings[spec.name] = clock() - began
             pending.remove(spec)
 
@@ -105,6 +109,7 @@ def _ordered_result(compute: Callable[[], pa.Table], order_by: tuple[str, ...]) 
     table = compute()
     if not order_by or table.num_rows < 2:
         return table
+    release_memory()  # what the read freed (its batches as they came), before the keys
     indices = _order(table, order_by)
     schema, columns = table.schema, table.columns
     del table  # the only reference: the columns below are the last ones
@@ -114,8 +119,53 @@ def _ordered_result(compute: Callable[[], pa.Table], order_by: tuple[str, ...]) 
 
 
 def _order(table: pa.Table, order_by: tuple[str, ...]) -> pa.Array:
+    combined = _combined_key(table, order_by)
+    if combined is not None:
+        return pc.sort_indices(combined)
     keys = pa.table({str(i): _sort_key(table.column(c)) for i, c in enumerate(order_by)})
     return pc.sort_indices(keys, [(str(i), "ascending") for i in range(len(order_by))])
+
+
+def _combined_key(table: pa.Table, order_by: tuple[str, ...]) -> pa.Array | None:
+    """One integer per row that orders like the rows' ``order_by`` string keys, or None.
+
+    When every key is a string column (plain or dictionary-encoded) without nulls, each
+    row's places among its columns' sorted distinct values (:func:`_sort_key`) are
+    written as the digits of one number, base each column's number of places: comparing
+    the numbers compares the places column after column. The sort is stable either way,
+    so ties keep their order: the same indices as sorting on the columns' keys, from
+    one array of 8 bytes a row instead of one per column (``conversation.edges`` at 10M
+    messages: four keys of 20.8M rows, 670 MB, held beside the table while it sorts).
+    """
+    columns = [table.column(c) for c in order_by]
+    if not all(
+        (pa.types.is_dictionary(c.type) and is_text(c.type.value_type)) or is_text(c.type)
+        for c in columns
+    ):
+        return None
+    if any(c.null_count for c in columns):
+        return None
+    combined = np.zeros(table.num_rows, dtype=np.uint64)
+    span = 1
+    for column in columns:
+        encoded = _encoded_column(column)
+        if encoded.dictionary.null_count:
+            return None
+        places = pc.rank(encoded.dictionary, sort_keys="ascending", tiebreaker="dense")
+        base = int(pc.max(places).as_py() or 0) + 1
+        span *= base
+        if span >= 1 << 63:
+            return None
+        combined *= np.uint64(base)
+        combined += places.to_numpy()[encoded.indices.to_numpy()]
+    return pa.array(combined)
+
+
+def _encoded_column(column: pa.ChunkedArray) -> pa.DictionaryArray:
+    """A string column, dictionary-encoded or as it is, as one dictionary array."""
+    if pa.types.is_dictionary(column.type):
+        return column.combine_chunks()
+    return pc.dictionary_encode(column).combine_chunks()
 
 
 def _ordered(table: pa.Table, order_by: tuple[str, ...]) -> pa.Table:
@@ -131,11 +181,9 @@ def _ordered(table: pa.Table, order_by: tuple[str, ...]) -> pa.Table:
 
 
 def _sort_key(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
-    if pa.types.is_dictionary(column.type):
+    if pa.types.is_dictionary(column.type) or is_text(column.type):
         # already encoded (Metric.dictionary); combining unifies the chunks' dictionaries
-        encoded = column.combine_chunks()
-    elif is_text(column.type):
-        encoded = pc.dictionary_encode(column).combine_chunks()
+        encoded = _encoded_column(column)
     else:
         return column
     # each row's key is its value's place among the sorted distinct values ("dense":

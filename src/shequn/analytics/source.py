@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any, Final
 
 import ibis
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 from ibis.expr import types as ir
@@ -184,6 +186,17 @@ def materialize(log: Log, expr: ir.Table) -> ir.Table:
     return log.backend.create_table(name, expr, temp=True)
 
 
+def release_memory() -> None:
+    """Give back to the system the memory Arrow's allocator keeps after it is freed.
+
+    Arrow allocates through mimalloc, which holds freed pages for reuse and returns them
+    only when it next runs (and its delay has passed): a big step's temporaries — a sort's
+    keys, a read's batches — stay in the process's memory while the next step's DuckDB
+    query or NumPy arrays, allocated elsewhere, come on top of them (bench/RESULTS.md).
+    """
+    pa.default_memory_pool().release_unused()
+
+
 def arrow(expr: ir.Table) -> pa.Table:
     """Run an expression (the only place analytics execute)."""
     return expr.to_pyarrow()
@@ -218,11 +231,63 @@ def arrow_dictionary(log: Log, expr: ir.Table) -> pa.Table:
     backend: Any = log.backend
     # Ibis's own to_pyarrow_batches calls a cursor method DuckDB 2 no longer has
     reader = backend.con.sql(backend.compile(expr)).to_arrow_reader(BATCH_ROWS)
-    batches = [
-        pa.record_batch([_encoded(column) for column in batch.cast(schema).columns], encoded)
-        for batch in reader
+    # each string column's values so far, and its batches as indices into them: encoded
+    # as they come against one dictionary per column, so no second pass unifies the
+    # batches' dictionaries (a copy of every index, held beside the first)
+    known: dict[int, _Values] = {i: _Values() for i, f in enumerate(schema) if is_text(f.type)}
+    chunks: list[list[pa.Array]] = [[] for _ in schema]
+    for batch in reader:
+        for i, column in enumerate(batch.cast(schema).columns):
+            # the other columns copied: a column of the batch as DuckDB hands it over
+            # keeps the whole batch alive, strings included (Arrow frees an imported
+            # batch when the last of its buffers goes): at 10M messages the edges' 21
+            # batches of strings, 2 GB, were held until the read ended
+            chunks[i].append(known[i].indices(column) if i in known else _copied(column))
+        del batch
+    columns = [
+        pa.chunked_array(
+            [pa.DictionaryArray.from_arrays(c, known[i].values) for c in chunks[i]]
+            if i in known
+            else chunks[i],
+            encoded.field(i).type,
+        )
+        for i in range(len(schema))
     ]
-    return pa.Table.from_batches(batches, schema=encoded).unify_dictionaries()
+    return pa.Table.from_arrays(columns, schema=encoded)
+
+
+def _copied(column: pa.Array) -> pa.Array:
+    """``column`` in buffers of its own (Arrow's concatenation always writes new ones)."""
+    return pa.concat_arrays([column])
+
+
+class _Values:
+    """A string column's distinct values in the order they first appear, read batch by
+    batch: each new batch's values are numbered after those seen before, in the order of
+    the batch's own encoding — the dictionary ``unify_dictionaries`` makes of the
+    batches encoded one by one, and so the codes that encoding the whole column gives."""
+
+    def __init__(self) -> None:
+        self.values: pa.Array = pa.array([], pa.string())
+
+    def indices(self, column: pa.Array) -> pa.Array:
+        """``column``'s int32 indices into :attr:`values` (new values appended)."""
+        local = column.dictionary_encode()
+        if len(self.values) == 0:
+            self.values = local.dictionary
+            return local.indices
+        seen = pc.index_in(local.dictionary, value_set=self.values)
+        new = seen.is_null()
+        added = local.dictionary.filter(new)
+        codes = seen.to_numpy(zero_copy_only=False)
+        codes = np.where(
+            new.to_numpy(zero_copy_only=False),
+            len(self.values) + np.cumsum(new.to_numpy(zero_copy_only=False)) - 1,
+            np.nan_to_num(codes),
+        ).astype(np.int32)
+        if len(added):
+            self.values = pa.concat_arrays([self.values, added])
+        return pc.take(pa.array(codes, pa.int32()), local.indices)
 
 
 def _encoded(column: Any) -> Any:

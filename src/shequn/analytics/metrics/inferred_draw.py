@@ -40,7 +40,7 @@ import pyarrow as pa
 
 from shequn.analytics.context import Context
 from shequn.analytics.metrics.conversation import mention_rows, message_links
-from shequn.analytics.source import arrow_dictionary
+from shequn.analytics.source import arrow_dictionary, release_memory
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -72,6 +72,8 @@ def drawn_by_group(ctx: Context) -> dict[str, dict[str, float]]:
             ctx.log, inferred.select("group", "seq", "member", "ts").order_by(["group", "seq"])
         )
     )
+    # the Arrow table read is gone: its memory back to the system before the estimate
+    release_memory()
     if len(msgs.codes) == 0:
         return {}
     mentions = mention_rows(ctx)
@@ -146,7 +148,8 @@ def _per_group(msgs: _Messages, anchored: pa.Table) -> dict[str, dict[str, float
                     targets.append((i, index[target]))
                 else:  # mentioned but never wrote here: credited, no candidate
                     outside[target] += 1 / len(people)
-        drawn = estimate(minutes[lo:hi], author.astype(np.int64), targets)
+        # np.unique's inverse is already int64: no copy of every message beside it
+        drawn = estimate(minutes[lo:hi], author.astype(np.int64, copy=False), targets)
         result = {names[c]: float(drawn[i]) for i, c in enumerate(used)}
         for target, credit in outside.items():
             result[target] = result.get(target, 0.0) + credit
@@ -292,6 +295,8 @@ def estimate(minute: I64, author: I64, mentions: list[tuple[int, int]]) -> F64:
         per_message = np.bincount(m_msg, minlength=n)
         alone = ~anchored[m_msg]
         np.add.at(credit, m_author[alone], 1.0 / per_message[m_msg[alone]])
+        # two arrays of every message the rounds below do not read
+        del per_message, named
     posts = np.bincount(author, minlength=authors).astype(np.float64)
     blocks = pairs.blocks()
     mu = np.full(authors, 0.5)
@@ -305,20 +310,30 @@ def estimate(minute: I64, author: I64, mentions: list[tuple[int, int]]) -> F64:
         total[anchored] = 0.0
         for pieces in blocks:
             i, parent_author, lag = pairs.block(pieces)
-            pull = mu[parent_author] * delay[lag]
+            pull = _pull(mu, delay, parent_author, lag)
             total += np.bincount(i, weights=pull, minlength=n)
+            del i, parent_author, lag, pull
         drawn = credit.copy()
         per_lag = np.zeros(WINDOW_MINUTES + 1)
         answered = 0.0
         for pieces in blocks:
             i, parent_author, lag = pairs.block(pieces)
-            pull = mu[parent_author] * delay[lag]
-            responsibility = pull / total[i]
+            responsibility = _pull(mu, delay, parent_author, lag)
+            responsibility /= total[i]
             drawn += np.bincount(parent_author, weights=responsibility, minlength=authors)
             per_lag += np.bincount(lag, weights=responsibility, minlength=WINDOW_MINUTES + 1)
             answered += float(responsibility.sum())
+            del i, parent_author, lag, responsibility
         if per_lag.sum() > 0:
             delay = per_lag / per_lag.sum()
         share = answered / max(n, 1)
         mu = drawn / np.maximum(posts, 1.0)
     return drawn
+
+
+def _pull(mu: F64, delay: F64, parent_author: I32, lag: I8) -> F64:
+    """``mu[parent_author] * delay[lag]`` with one temporary of the block's size, not two
+    (the same products: each is computed once either way)."""
+    pull: F64 = mu[parent_author]
+    pull *= delay[lag]
+    return pull

@@ -191,13 +191,16 @@ def rank_group(
     ("group", "influence_rank"),
 )
 def ranking(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
+    # the estimate first: its arrays (ten million messages, a hundred million candidate
+    # pairs at 10M) are freed when it returns, before the rows below become Python dicts
+    estimated = drawn_by_group(ctx)
     pagerank: dict[str, dict[str, float]] = defaultdict(dict)
     for row in results["graph.centrality"].select(["group", "member", "pagerank"]).to_pylist():
         pagerank[row["group"]][row["member"]] = row["pagerank"]
     per_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in results["roles.signals"].to_pylist():
         per_group[row["group"]].append(row)
-    drawn = _drawn(per_group, drawn_by_group(ctx))
+    drawn = _drawn(per_group, estimated)
     out: list[dict[str, Any]] = []
     for group in sorted(per_group):
         out.extend(rank_group(per_group[group], pagerank[group], drawn.get(group)))
