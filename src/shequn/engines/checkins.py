@@ -189,9 +189,6 @@ class CheckInEngine(NativeEngine):
     def next_deadline(self, state: CheckInState) -> int | None:
         return None
 
-    #: ``state.due`` is kept equal to ``next_deadline`` (the runner reads it, base.py)
-    keeps_due: ClassVar[bool] = True
-
     @staticmethod
     def reads_feedback(engine: str, kind: str) -> bool:
         """Deletions and holds: a deleted message checks nobody in."""

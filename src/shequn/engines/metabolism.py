@@ -136,9 +136,6 @@ class MetabolismEngine(NativeEngine):
     def next_deadline(self, state: MetabolismState) -> int | None:
         return state.deadlines[0][0] if state.deadlines else None
 
-    #: ``state.due`` is kept equal to ``next_deadline`` (the runner reads it, base.py)
-    keeps_due: ClassVar[bool] = True
-
     @staticmethod
     def reads_feedback(engine: str, kind: str) -> bool:
         """Removals by the other engines (a rejection may remove too)."""

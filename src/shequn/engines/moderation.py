@@ -255,9 +255,6 @@ class ModerationEngine(NativeEngine):
     def next_deadline(self, state: ModerationState) -> int | None:
         return state.unmutes[0][0] if state.unmutes else None
 
-    #: ``state.due`` is kept equal to ``next_deadline`` (the runner reads it, base.py)
-    keeps_due: ClassVar[bool] = True
-
     @staticmethod
     def reads_feedback(engine: str, kind: str) -> bool:
         """Screening's restrictions and decisions; penalties decided elsewhere."""

@@ -386,21 +386,9 @@ class Runner:
         if self._min_due <= ts:
             self._dispatch_due(event, plan, depth, 0)
             return
-        states, dues = self.states, self._dues
+        dues = self._dues
         for i, step, ask, native in plan:
-            if native is not None:
-                actions = self._out
-                due = native.advance(states[i], event, actions)
-                if actions:
-                    self._out = []
-            else:
-                state, actions = step(states[i], event)
-                states[i] = state
-                if ask is None:  # kept on the state (base.py: keeps_due)
-                    due = state.due
-                else:
-                    found = ask(state)
-                    due = NEVER if found is None else found
+            due, actions = self._step_one(i, step, ask, native, event)
             dues[i] = due
             if due < self._min_due:
                 self._min_due = due
@@ -413,30 +401,44 @@ class Runner:
 
     def _dispatch_due(self, event: EngineEvent, plan: _Plan, depth: int, first: int) -> None:
         """:meth:`_dispatch` from engine ``first`` on, while some deadline is due."""
-        states, steps, asks, dues = self.states, self._steps, self._asks, self._dues
+        steps, asks, natives, dues = self._steps, self._asks, self._natives, self._dues
         take = {i for i, _, _, _ in plan}
         ts = event.ts
         for i in range(first, len(steps)):
             if i not in take and dues[i] > ts:
                 continue
-            native = self._natives[i]
-            if native is not None:
-                actions = self._out
-                due: int | None = native.advance(states[i], event, actions)
-                if actions:
-                    self._out = []
-            else:
-                state, actions = steps[i](states[i], event)
-                states[i] = state
-                ask = asks[i]
-                due = state.due if ask is None else ask(state)
-            dues[i] = NEVER if due is None else due
-            if due is not None and due < self._min_due:
+            due, actions = self._step_one(i, steps[i], asks[i], natives[i], event)
+            dues[i] = due
+            if due < self._min_due:
                 self._min_due = due
             if actions:
                 for action in actions:
                     self._act(action, depth + 1)
         self._min_due = min(dues, default=NEVER)
+
+    def _step_one(
+        self,
+        i: int,
+        step: _Step,
+        ask: _Next | None,
+        native: NativeEngine | None,
+        event: EngineEvent,
+    ) -> tuple[int, list[Action]]:
+        """Step engine ``i`` with ``event``: (its next deadline, NEVER for none; the
+        actions it made). A built-in engine's ``advance`` appends to the reused list,
+        replaced when it acted (acting may step engines again); another engine is
+        stepped through ``step``, its deadline read from ``state.due`` when it
+        ``keeps_due``, else asked."""
+        if native is not None:
+            actions = self._out
+            due = native.advance(self.states[i], event, actions)
+            if actions:
+                self._out = []
+            return due, actions
+        state, made = step(self.states[i], event)
+        self.states[i] = state
+        found = state.due if ask is None else ask(state)
+        return (NEVER if found is None else found), made
 
     def _act(self, action: Action, depth: int) -> None:
         """Count, and (where it is read or kept) number, key and keep ``action``; feed it

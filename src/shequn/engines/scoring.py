@@ -473,9 +473,6 @@ class ScoringEngine(NativeEngine):
     def next_deadline(self, state: ScoringState) -> int | None:
         return None if state.due == NEVER else state.due
 
-    #: ``state.due`` is what ``next_deadline`` says (the runner reads it, base.py)
-    keeps_due: ClassVar[bool] = True
-
     def reads_feedback(self, engine: str, kind: str) -> bool:
         """Other engines' deletions, removals, points and the penalties that cost points."""
         if engine == self.name:

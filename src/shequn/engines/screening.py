@@ -168,9 +168,6 @@ class ScreeningEngine(NativeEngine):
     def next_deadline(self, state: ScreeningState) -> int | None:
         return state.deadlines[0][0] if state.deadlines else None
 
-    #: ``state.due`` is kept equal to ``next_deadline`` (the runner reads it, base.py)
-    keeps_due: ClassVar[bool] = True
-
     @staticmethod
     def reads_feedback(engine: str, kind: str) -> bool:
         """Screening acts on no other engine's action."""
