@@ -57,7 +57,7 @@ _LONGEST_SYSTEM_LINE: Final = 1000
 
 _CANDIDATE_COLUMNS: Final = ["source_line", "rest", "member_name", "body", "key"]
 #: identities kept per reader (names repeat: one adder adds many)
-_IDENTITIES_KEPT: Final = 200_000
+_IDENTITIES_KEPT: Final = 20_000
 
 
 class SystemLineReader:
