@@ -135,7 +135,7 @@ class SystemLineReader:
     def _match(self, text: str) -> SystemMatch | None:
         """The export's language first once it is known, then the others in table order."""
         found = system_lines.match_first(text, self._order)
-        if found is not None and self.language is None:
+        if found is not None and not self.language:
             self.language = found.line.lang
             self._order = _language_order(self.language)
         return found
