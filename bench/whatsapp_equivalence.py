@@ -6,7 +6,9 @@ process with its tree first on ``PYTHONPATH``, into separate embedded stores, th
 compares every table of the two stores with ``EXCEPT ALL`` both ways (the ledger
 without its wall-clock columns). Cases: a 200k-message Android export; 60k-message
 exports in iOS / 12-hour / month-first / German / CRLF + BOM / zip, Chinese /
-year-first / 12-hour / zip, and Spanish / month-first; each at two ``--commit-every``
+year-first / 12-hour / zip, and Spanish / month-first; a 200k-message Android export
+with 20,000 members and a 60k-message French iOS one with 10,000 (system lines by the
+ten thousand); each at two ``--commit-every``
 sizes; plus two overlapping re-exports of the 200k group imported one after the
 other. With ``--postgres URL`` the new code also imports every case into that
 PostgreSQL database and its events must equal the embedded store's.
@@ -48,6 +50,14 @@ EXPORTS = {
     "es-mdy-60k": [
         "--messages", "60000", "--members", "400", "--days", "200", "--seed", "8",
         "--date-order", "mdy", "--language", "es",
+    ],
+    # many members: tens of thousands of joins, adds and leaves (system lines)
+    "android-members-20k": [
+        "--messages", "200000", "--members", "20000", "--days", "365", "--seed", "9",
+    ],
+    "ios-fr-members-10k": [
+        "--messages", "60000", "--members", "10000", "--days", "200", "--seed", "10",
+        "--layout", "ios", "--language", "fr",
     ],
 }  # fmt: skip
 

@@ -32,7 +32,7 @@ from shequn.identity import clean_name, identity_of, identity_sql
 from shequn.importers.whatsapp import system_lines
 from shequn.importers.whatsapp.layout import ANDROID, STAMP_PARTS, normalise_ampm_sql
 from shequn.importers.whatsapp.sql import LEAD_CHARS, LRM, escape_re, sql_str
-from shequn.importers.whatsapp.system_events import SystemLineReader, rows_to_table
+from shequn.importers.whatsapp.system_events import SystemLineReader
 from shequn.store.base import Reject
 
 SEP: Final = KEY_SEPARATOR
@@ -248,7 +248,7 @@ class ChunkParser:
         parsed = pc.is_valid(rec.column("ts"))
         rejects = self._rejects(rec.filter(pc.invert(parsed)))
         rec = rec.filter(parsed)
-        system_rows, system_done = self.system.read(rec.filter(rec.column("candidate")))
+        system_events, system_done = self.system.read(rec.filter(rec.column("candidate")))
         if system_done:
             done = pa.array(system_done, pa.int64())
             rec = rec.filter(pc.invert(pc.is_in(rec.column("source_line"), done)))
@@ -260,8 +260,8 @@ class ChunkParser:
         edited = rec.filter(rec.column("is_edited"))
         if edited.num_rows:
             parts.append(self._derived_events(edited, EventKind.MESSAGE_EDITED, "edited"))
-        if system_rows:
-            parts.append(rows_to_table(system_rows))
+        if system_events.num_rows:
+            parts.append(system_events)
         return pa.concat_tables(parts), rejects
 
     def _resolve_mentions(self, rec: pa.Table) -> pa.Table:

@@ -49,7 +49,7 @@ row with sample names and checks that it matches itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
@@ -1827,15 +1827,6 @@ def template_regex(template: str) -> str:
     return "^" + "".join(out) + "$"
 
 
-@cache
-def _compiled(lang: str) -> tuple[tuple[SystemLine, re.Pattern[str]], ...]:
-    return tuple(
-        (line, re.compile(template_regex(line.template), re.DOTALL))
-        for line in SYSTEM_LINES
-        if line.lang == lang
-    )
-
-
 def languages() -> tuple[str, ...]:
     """Language codes the table covers."""
     return tuple(LANGUAGES)
@@ -1848,11 +1839,134 @@ def lines_for(lang: str) -> Iterator[SystemLine]:
 
 def match(text: str, lang: str) -> SystemMatch | None:
     """The first table row of ``lang`` whose template matches the whole ``text``."""
-    for line, pattern in _compiled(lang):
-        m = pattern.match(text)
-        if m is not None:
-            return SystemMatch(line, {k: v for k, v in m.groupdict().items() if v is not None})
-    return None
+    return match_first(text, (lang,))
+
+
+def match_first(text: str, langs: tuple[str, ...]) -> SystemMatch | None:
+    """The first row, trying the languages in ``langs`` order, whose template matches
+    the whole ``text``: what :func:`match` of each language in turn finds.
+
+    One regex call over only the rows the text's ends allow (see :class:`_Matcher`).
+    """
+    matcher = _matcher(langs)
+    allowed = matcher.allowed(text)
+    if not allowed:
+        return None
+    pattern, rows = matcher.alternation(allowed)
+    m = pattern.match(text)
+    if m is None:
+        return None
+    line, fields = rows[m.lastindex or 0]
+    return SystemMatch(line, {name: m.group(group) for name, group in fields})
+
+
+class _Matcher:
+    """The rows of some languages, matched as one regex over the rows a text allows.
+
+    A row's anchored template can match a text only if the text starts with the
+    row's literal prefix (the text before its first placeholder) and ends with its
+    literal suffix (``$`` also matches before a final newline), and a row with
+    placeholders at both ends only if its longest literal piece is in the text. Two
+    anchored regex calls (the suffixes run on the reversed text) find the longest
+    prefix and suffix the text has; a bit mask of rows per prefix and per suffix
+    gives the rows left. Those rows, in table order, are one alternation: alternative
+    *i* is row *i*'s template in a capturing group of its own, so the regex engine
+    tries them in order and the first that matches the whole text wins, as a loop over
+    the rows would; the match's ``lastindex`` (the outer group, closed last) says
+    which row it was.
+    """
+
+    def __init__(self, lines: tuple[SystemLine, ...]) -> None:
+        self.lines = lines
+        self._bodies: list[str] = []
+        self._fields: list[tuple[str, ...]] = []
+        prefixes: dict[str, int] = {}
+        suffixes: dict[str, int] = {}
+        #: rows with placeholders at both ends, by their longest literal piece
+        middles: dict[str, int] = {}
+        for row, line in enumerate(lines):
+            bit = 1 << row
+            pieces = _PLACEHOLDER.split(line.template)[::2]  # literal text between fields
+            body = "(.+?)".join(re.escape(piece) for piece in pieces)
+            self._bodies.append(f"({body}$)")
+            self._fields.append(tuple(_PLACEHOLDER.findall(line.template)))
+            prefixes[pieces[0]] = prefixes.get(pieces[0], 0) | bit
+            suffixes[pieces[-1]] = suffixes.get(pieces[-1], 0) | bit
+            if not pieces[0] and not pieces[-1]:
+                piece = max(pieces, key=len)
+                middles[piece] = middles.get(piece, 0) | bit
+        self._middles = tuple(middles.items())
+        self._middle_rows = sum(middles.values())
+        #: rows allowed by each prefix a text can start with ("" first: no prefix)
+        self._by_prefix = {
+            found: sum(bits for p, bits in prefixes.items() if found.startswith(p))
+            for found in prefixes
+        }
+        self._by_suffix = {
+            found: sum(bits for p, bits in suffixes.items() if found.endswith(p))
+            for found in suffixes
+        }
+        self._by_suffix.setdefault("", 0)
+        self._by_prefix.setdefault("", 0)
+        self._prefix_re = _longest_first(p for p in prefixes if p)
+        self._suffix_re = _longest_first(p[::-1] for p in suffixes if p)
+        self._alternations: dict[int, tuple[re.Pattern[str], dict[int, _RowGroups]]] = {}
+
+    def allowed(self, text: str) -> int:
+        """Bit mask of the rows whose literal ends and pieces the text has."""
+        m = self._prefix_re.match(text)
+        allowed = self._by_prefix[m.group() if m else ""]
+        if not allowed:
+            return 0
+        by_suffix = self._by_suffix
+        m = self._suffix_re.match(text[::-1])
+        ends = by_suffix[m.group()[::-1] if m else ""]
+        if text.endswith("\n"):
+            m = self._suffix_re.match(text[-2::-1])
+            ends |= by_suffix[m.group()[::-1] if m else ""]
+        allowed &= ends
+        if allowed & self._middle_rows:
+            for piece, bits in self._middles:
+                if piece not in text:
+                    allowed &= ~bits
+        return allowed
+
+    def alternation(self, allowed: int) -> tuple[re.Pattern[str], dict[int, _RowGroups]]:
+        """The allowed rows as one alternation, and each row's group numbers."""
+        found = self._alternations.get(allowed)
+        if found is not None:
+            return found
+        bodies: list[str] = []
+        rows: dict[int, _RowGroups] = {}
+        group = 0
+        for row, line in enumerate(self.lines):
+            if not allowed >> row & 1:
+                continue
+            bodies.append(self._bodies[row])
+            names = self._fields[row]
+            rows[group + 1] = (line, tuple((n, group + 2 + i) for i, n in enumerate(names)))
+            group += 1 + len(names)
+        found = (re.compile("(?:" + "|".join(bodies) + ")", re.DOTALL), rows)
+        if len(self._alternations) < _ALTERNATIONS_KEPT:
+            self._alternations[allowed] = found
+        return found
+
+
+#: a matched row and its fields' group numbers
+_RowGroups = tuple[SystemLine, tuple[tuple[str, int], ...]]
+#: alternations kept per language order (texts allow only a few row sets in practice)
+_ALTERNATIONS_KEPT: Final = 1024
+
+
+def _longest_first(literals: Iterable[str]) -> re.Pattern[str]:
+    """Matches the longest of ``literals`` at the start of a text (never the empty one)."""
+    ordered = sorted(set(literals), key=len, reverse=True)
+    return re.compile("|".join(re.escape(lit) for lit in ordered) or "(?!)")
+
+
+@cache
+def _matcher(langs: tuple[str, ...]) -> _Matcher:
+    return _Matcher(tuple(line for lang in langs for line in lines_for(lang)))
 
 
 def split_members(names: str, lang: str) -> list[str]:
