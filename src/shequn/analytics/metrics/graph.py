@@ -241,7 +241,8 @@ def betweenness(graph: igraph.Graph, sample: int | None = None) -> tuple[list[fl
     estimated from ``sample`` (default :func:`sample_size`) random source vertices
     (seeded), scaled by n / k. Returns the values and whether they are exact."""
     with betweenness_running(graph, sample) as finished:
-        return finished()
+        values, exact = finished()
+    return values.tolist(), exact
 
 
 def sample_size(n: int, edges: int) -> int:
@@ -255,20 +256,20 @@ def sample_size(n: int, edges: int) -> int:
 @contextmanager
 def betweenness_running(
     graph: igraph.Graph, sample: int | None = None
-) -> Iterator[Callable[[], tuple[list[float], bool]]]:
+) -> Iterator[Callable[[], tuple[np.ndarray, bool]]]:
     """:func:`betweenness`, started in forked helper processes while the ``with`` body
     runs (PageRank and Leiden, on the other cores); the function it yields finishes it,
     this process running the sources the helpers have not started, and returns
-    :func:`betweenness`'s values. Helpers still running when the body raises are killed.
+    :func:`betweenness`'s values (an array) and whether they are exact. Helpers still
+    running when the body raises are killed.
     """
     n = graph.vcount()
     pairs = (n - 1) * (n - 2) / 2
     if n < 3:
-        yield lambda: ([0.0] * n, True)
+        yield lambda: (np.zeros(n), True)
         return
     if n <= EXACT_BETWEENNESS_MAX and sample is None:
-        raw = graph.betweenness(directed=False)
-        values = [float(v) / pairs for v in raw]
+        values = np.asarray(graph.betweenness(directed=False), dtype=np.float64) / pairs
         yield lambda: (values, True)
         return
     k = min(sample_size(n, graph.ecount()) if sample is None else sample, n)
@@ -279,7 +280,7 @@ def betweenness_running(
     # scales the sum to an unbiased estimate
     scale = n / k / pairs
     with _SharedChunks(graph, chunks) as shared:
-        yield lambda: ([float(v) * scale for v in shared.total()], k == n)
+        yield lambda: (shared.total() * scale, k == n)
 
 
 class _SharedChunks:
@@ -431,20 +432,24 @@ def _leiden_until_settled(graph: igraph.Graph, weights: str | list[float]) -> li
     ("group", "member"),
 )
 def centrality(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
-    columns: dict[str, list[object]] = {name: [] for name in CENTRALITY_SCHEMA.names}
+    tables: list[pa.Table] = []
     # a community of one group has the same graph for the group and for "*": measured once
-    measured: dict[bytes, dict[str, list[object]]] = {}
+    measured: dict[bytes, dict[str, pa.Array]] = {}
     for group, digest, g in group_graphs(results["conversation.edges"]):
         if g is not None:
             measured[digest] = _measure(g)
             del g  # freed before the next group's graph is built
-        for name, values in measured[digest].items():
-            columns[name].extend(values)
-        columns["group"].extend([group] * len(measured[digest]["member"]))
-    return pa.table(columns, schema=CENTRALITY_SCHEMA)
+        columns = measured[digest]
+        rows = len(columns["member"])
+        tables.append(
+            pa.table({"group": pa.repeat(group, rows), **columns}, schema=CENTRALITY_SCHEMA)
+        )
+    if not tables:
+        return CENTRALITY_SCHEMA.empty_table()
+    return pa.concat_tables(tables)
 
 
-def _measure(g: GroupGraph) -> dict[str, list[object]]:
+def _measure(g: GroupGraph) -> dict[str, pa.Array]:
     """Every column of :func:`centrality` but the group, one value per vertex."""
     # the sampled betweenness runs in helper processes meanwhile (on 2 cores the two take
     # about as long at 100,000 members), then here on what they have not started
@@ -465,14 +470,14 @@ def _measure(g: GroupGraph) -> dict[str, list[object]]:
     in_w = g.directed.strength(mode="in", weights=_weights(g.weights))
     out_w = g.directed.strength(mode="out", weights=_weights(g.weights))
     return {
-        "member": list(g.members),
-        "pagerank": [float(r) for r in rank],
-        "betweenness": list(between),
-        "betweenness_exact": [exact] * n,
-        "community": label.tolist(),
-        "community_size": sizes[label].tolist(),
-        "bridged_communities": bridged.tolist(),
-        "in_weight": [float(w) for w in in_w],
-        "out_weight": [float(w) for w in out_w],
-        "partners": np.bincount(member, minlength=n).tolist(),
+        "member": pa.array(g.members, pa.string()),
+        "pagerank": pa.array(np.asarray(rank, dtype=np.float64)),
+        "betweenness": pa.array(between),
+        "betweenness_exact": pa.repeat(exact, n),
+        "community": pa.array(label),
+        "community_size": pa.array(sizes[label].astype(np.int64)),
+        "bridged_communities": pa.array(bridged.astype(np.int64)),
+        "in_weight": pa.array(np.asarray(in_w, dtype=np.float64)),
+        "out_weight": pa.array(np.asarray(out_w, dtype=np.float64)),
+        "partners": pa.array(np.bincount(member, minlength=n).astype(np.int64)),
     }
