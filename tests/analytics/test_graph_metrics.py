@@ -213,6 +213,28 @@ def test_a_helper_that_dies_leaves_its_chunks_here(monkeypatch: Any) -> None:
     assert graph.betweenness(g, sample=300)[0] == alone
 
 
+def test_helpers_are_reaped_when_the_body_raises(monkeypatch: Any) -> None:
+    """An error while PageRank or Leiden runs kills and reaps the helpers."""
+    g = clustered_graph(3000, 12, seed=11)
+    monkeypatch.setattr(graph, "_usable_cpus", lambda: 8)
+    forked: list[int] = []
+    fork = os.fork
+
+    def recorded() -> int:
+        pid = fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", recorded)
+    with pytest.raises(RuntimeError), graph.betweenness_running(g, sample=300):
+        raise RuntimeError("Leiden failed")
+    assert len(forked) == graph.BETWEENNESS_HELPERS
+    for pid in forked:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+
 def test_communities_are_deterministic_and_find_clusters() -> None:
     g = clustered_graph(400, 4, seed=5)
     first = graph.communities(g)

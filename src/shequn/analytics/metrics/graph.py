@@ -12,6 +12,8 @@ import hashlib
 import mmap
 import os
 import random
+import signal
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -306,7 +308,12 @@ class _SharedChunks:
         if not hasattr(os, "fork"):
             helpers = 0
         for _ in range(max(0, helpers)):
-            pid = os.fork()
+            with warnings.catch_warnings():
+                # Python 3.12+ warns when a process with threads (DuckDB's, py4j's) forks:
+                # the helper runs igraph and NumPy only, on memory it inherited, and
+                # leaves with os._exit, so it takes none of those threads' locks
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
             if pid == 0:  # the helper: run chunks, never return into the caller's code
                 status = 1
                 try:
@@ -320,7 +327,7 @@ class _SharedChunks:
     def __exit__(self, *exc: object) -> None:
         for pid in self.helpers:  # only when the body raised: total() reaps them
             try:
-                os.kill(pid, 9)
+                os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
             except (ProcessLookupError, ChildProcessError):
                 pass
