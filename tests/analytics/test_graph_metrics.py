@@ -4,6 +4,7 @@ estimated (the estimate's error measured), Leiden communities deterministic."""
 from __future__ import annotations
 
 import itertools
+import os
 import random
 from collections import defaultdict
 from typing import Any
@@ -160,6 +161,78 @@ def test_sampled_betweenness_error() -> None:
     assert overlap >= 0.8
     # and the same sample again: deterministic
     assert graph.betweenness(g, sample=graph.BETWEENNESS_SAMPLE)[0] == estimate
+
+
+def test_sample_size_is_bounded_by_the_work() -> None:
+    """500 sources on small graphs, fewer once sources × edges passes the bound, never
+    under the minimum nor over the vertices."""
+    assert graph.sample_size(3000, 12_000) == graph.BETWEENNESS_SAMPLE
+    assert graph.sample_size(54_764, 1_060_000) == graph.BETWEENNESS_WORK // 1_060_000
+    assert graph.sample_size(100_000, 10**8) == graph.BETWEENNESS_MIN_SAMPLE
+    assert graph.sample_size(80, 10**8) == 80
+    for edges in (10**5, 10**6, 10**7):
+        k = graph.sample_size(10**6, edges)
+        assert k * edges <= graph.BETWEENNESS_WORK or k == graph.BETWEENNESS_MIN_SAMPLE
+
+
+@pytest.mark.parametrize("helpers", [0, 1, 3])
+def test_helpers_do_not_change_the_estimate(monkeypatch: Any, helpers: int) -> None:
+    """Chunks run by forked helpers or here are added in chunk order: the same numbers
+    with any number of helpers, and the sum of the sources' dependencies computed in
+    one igraph call, to rounding."""
+    g = clustered_graph(3000, 12, seed=11)
+    monkeypatch.setattr(graph, "_usable_cpus", lambda: 8)
+    monkeypatch.setattr(graph, "BETWEENNESS_HELPERS", 0)
+    alone, _ = graph.betweenness(g, sample=300)
+    monkeypatch.setattr(graph, "BETWEENNESS_HELPERS", helpers)
+    shared, _ = graph.betweenness(g, sample=300)
+    assert shared == alone
+    sources = sorted(random.Random(graph.SEED).sample(range(3000), 300))
+    scale = 3000 / 300 / (2999 * 2998 / 2)
+    one_call = g.betweenness(directed=False, sources=sources)
+    for a, b in zip(shared, one_call, strict=True):
+        assert a == pytest.approx(b * scale, rel=1e-12, abs=1e-300)
+
+
+def test_a_helper_that_dies_leaves_its_chunks_here(monkeypatch: Any) -> None:
+    """A chunk a helper took but never finished (the helper was killed) runs here."""
+    g = clustered_graph(3000, 12, seed=11)
+    monkeypatch.setattr(graph, "_usable_cpus", lambda: 8)
+    monkeypatch.setattr(graph, "BETWEENNESS_HELPERS", 0)
+    alone, _ = graph.betweenness(g, sample=300)
+    here = os.getpid()
+    compute = graph._SharedChunks._compute
+
+    def dies_in_a_helper(self: Any, i: int) -> None:
+        if os.getpid() != here:
+            os._exit(3)
+        compute(self, i)
+
+    monkeypatch.setattr(graph._SharedChunks, "_compute", dies_in_a_helper)
+    monkeypatch.setattr(graph, "BETWEENNESS_HELPERS", 2)
+    assert graph.betweenness(g, sample=300)[0] == alone
+
+
+def test_helpers_are_reaped_when_the_body_raises(monkeypatch: Any) -> None:
+    """An error while PageRank or Leiden runs kills and reaps the helpers."""
+    g = clustered_graph(3000, 12, seed=11)
+    monkeypatch.setattr(graph, "_usable_cpus", lambda: 8)
+    forked: list[int] = []
+    fork = os.fork
+
+    def recorded() -> int:
+        pid = fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", recorded)
+    with pytest.raises(RuntimeError), graph.betweenness_running(g, sample=300):
+        raise RuntimeError("Leiden failed")
+    assert len(forked) == graph.BETWEENNESS_HELPERS
+    for pid in forked:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
 
 
 def test_communities_are_deterministic_and_find_clusters() -> None:

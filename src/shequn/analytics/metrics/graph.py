@@ -9,9 +9,14 @@ random step uses :data:`SEED`, so the same edges give the same numbers on every 
 from __future__ import annotations
 
 import hashlib
+import mmap
+import os
 import random
+import signal
+import warnings
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -28,8 +33,21 @@ DAMPING: Final = 0.85
 #: exact betweenness up to this many vertices; above it, estimated from sampled sources
 EXACT_BETWEENNESS_MAX: Final = 2000
 #: source vertices sampled for the estimate (Brandes & Pich 2007: sum the dependencies of
-#: k random sources, scale by n / k; unbiased, error shrinks like 1 / sqrt(k))
+#: k random sources, scale by n / k; unbiased, error shrinks like 1 / sqrt(k)), at most
 BETWEENNESS_SAMPLE: Final = 500
+#: ... and fewer on a large graph: a source costs a breadth-first search over every edge,
+#: so the sample is held to this many (sources × undirected edges), but never under
+#: :data:`BETWEENNESS_MIN_SAMPLE`. 500 sources up to 500,000 edges; at 100,000 members
+#: (1.06M edges) 235 sources, ≈ 11 s CPU instead of ≈ 24 s (bench/RESULTS-grf5.md)
+BETWEENNESS_WORK: Final = 250_000_000
+BETWEENNESS_MIN_SAMPLE: Final = 100
+#: sampled sources run this many to an igraph call (each call builds the graph's
+#: incidence list first: ≈ 30 ms at a million edges, the cost of half a source)
+BETWEENNESS_CHUNK: Final = 25
+#: forked helper processes that run sampled sources while this process runs PageRank and
+#: Leiden, at most (one fewer than the usable CPUs); the chunks' sums are added in chunk
+#: order whoever ran them, so the numbers do not depend on how many helpers there were
+BETWEENNESS_HELPERS: Final = 3
 #: seed of every random step (sampling, Leiden)
 SEED: Final = 20240101
 #: Leiden resolution (1.0: plain modularity)
@@ -37,9 +55,10 @@ RESOLUTION: Final = 1.0
 #: Leiden stops once an iteration raises the partition's modularity by less than this
 #: share of it, or changes nothing (the fixed point, where it used to stop). At 100,000
 #: members the fixed point took 40–90 iterations of ≈ 1 s CPU each (four seeds); this
-#: rule stops after 11–14, 0.20–0.45 % below it, where the four seeds' fixed points
-#: themselves lie 1.0 % apart (bench/RESULTS.md, branch rep3)
-LEIDEN_MIN_GAIN: Final = 3e-4
+#: rule stops after 5, 0.55–0.63 % below the modularity 25 iterations reach, where three
+#: seeds' 25th iterations lie 0.85 % apart and the fixed points 1.0 %
+#: (bench/RESULTS-grf5.md; 3e-4 until then: 11–14 iterations)
+LEIDEN_MIN_GAIN: Final = 2e-3
 
 CENTRALITY_SCHEMA: Final = pa.schema(
     [
@@ -221,24 +240,133 @@ def _weights(weights: str | np.ndarray) -> str | list[float]:
 def betweenness(graph: igraph.Graph, sample: int | None = None) -> tuple[list[float], bool]:
     """Unweighted betweenness of an undirected graph, normalised to [0, 1] by the
     (n-1)(n-2)/2 pairs; exact up to :data:`EXACT_BETWEENNESS_MAX` vertices, else
-    estimated from ``sample`` (default :data:`BETWEENNESS_SAMPLE`) random source vertices
+    estimated from ``sample`` (default :func:`sample_size`) random source vertices
     (seeded), scaled by n / k. Returns the values and whether they are exact."""
+    with betweenness_running(graph, sample) as finished:
+        values, exact = finished()
+    return values.tolist(), exact
+
+
+def sample_size(n: int, edges: int) -> int:
+    """Sampled sources for a graph of ``n`` vertices and ``edges`` undirected edges:
+    :data:`BETWEENNESS_SAMPLE`, fewer when sources × edges would pass
+    :data:`BETWEENNESS_WORK`, never under :data:`BETWEENNESS_MIN_SAMPLE` (nor over n)."""
+    bounded = BETWEENNESS_WORK // max(edges, 1)
+    return min(n, BETWEENNESS_SAMPLE, max(BETWEENNESS_MIN_SAMPLE, bounded))
+
+
+@contextmanager
+def betweenness_running(
+    graph: igraph.Graph, sample: int | None = None
+) -> Iterator[Callable[[], tuple[np.ndarray, bool]]]:
+    """:func:`betweenness`, started in forked helper processes while the ``with`` body
+    runs (PageRank and Leiden, on the other cores); the function it yields finishes it,
+    this process running the sources the helpers have not started, and returns
+    :func:`betweenness`'s values (an array) and whether they are exact. Helpers still
+    running when the body raises are killed.
+    """
     n = graph.vcount()
     pairs = (n - 1) * (n - 2) / 2
     if n < 3:
-        return [0.0] * n, True
-    k = BETWEENNESS_SAMPLE if sample is None else sample
+        yield lambda: (np.zeros(n), True)
+        return
     if n <= EXACT_BETWEENNESS_MAX and sample is None:
-        raw = graph.betweenness(directed=False)
-        return [float(v) / pairs for v in raw], True
-    k = min(k, n)
+        values = np.asarray(graph.betweenness(directed=False), dtype=np.float64) / pairs
+        yield lambda: (values, True)
+        return
+    k = min(sample_size(n, graph.ecount()) if sample is None else sample, n)
     sources = sorted(random.Random(SEED).sample(range(n), k))
+    chunks = [sources[i : i + BETWEENNESS_CHUNK] for i in range(0, k, BETWEENNESS_CHUNK)]
     # igraph sums the dependencies of the paths from the k sources (with all sources it
     # equals the exact value): each source is drawn with probability k / n, so n / k
     # scales the sum to an unbiased estimate
-    raw = graph.betweenness(directed=False, sources=sources)
-    scale = n / k
-    return [float(v) * scale / pairs for v in raw], k == n
+    scale = n / k / pairs
+    with _SharedChunks(graph, chunks) as shared:
+        yield lambda: (shared.total() * scale, k == n)
+
+
+class _SharedChunks:
+    """The dependency sums of chunks of sources, one row per chunk in a shared anonymous
+    memory map, run by forked helpers and by this process alike: each takes the next
+    chunk number from a pipe filled before the fork (a 4-byte read is taken whole), so
+    every chunk runs once; :meth:`total` adds the rows in chunk order."""
+
+    def __init__(self, graph: igraph.Graph, chunks: Sequence[Sequence[int]]) -> None:
+        self.graph, self.chunks = graph, chunks
+        self.n = graph.vcount()
+        self.rows = mmap.mmap(-1, max(1, len(chunks) * self.n * 8))
+        self.done = mmap.mmap(-1, max(1, len(chunks)))
+        self.queue, feed = os.pipe()
+        try:
+            os.write(feed, b"".join(i.to_bytes(4, "little") for i in range(len(chunks))))
+        finally:
+            os.close(feed)
+        self.helpers: list[int] = []
+
+    def __enter__(self) -> _SharedChunks:
+        helpers = min(BETWEENNESS_HELPERS, _usable_cpus() - 1, len(self.chunks) - 1)
+        if not hasattr(os, "fork"):
+            helpers = 0
+        for _ in range(max(0, helpers)):
+            with warnings.catch_warnings():
+                # Python 3.12+ warns when a process with threads (DuckDB's, py4j's) forks:
+                # the helper runs igraph and NumPy only, on memory it inherited, and
+                # leaves with os._exit, so it takes none of those threads' locks
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+            if pid == 0:  # the helper: run chunks, never return into the caller's code
+                status = 1
+                try:
+                    self._run()
+                    status = 0
+                finally:
+                    os._exit(status)
+            self.helpers.append(pid)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for pid in self.helpers:  # only when the body raised: total() reaps them
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        self.helpers = []
+        os.close(self.queue)
+        self.rows.close()
+        self.done.close()
+
+    def _row(self, i: int) -> np.ndarray:
+        return np.frombuffer(self.rows, dtype=np.float64, count=self.n, offset=i * self.n * 8)
+
+    def _compute(self, i: int) -> None:
+        values = self.graph.betweenness(directed=False, sources=self.chunks[i])
+        self._row(i)[:] = values
+        self.done[i] = 1
+
+    def _run(self) -> None:
+        while claim := os.read(self.queue, 4):
+            self._compute(int.from_bytes(claim, "little"))
+
+    def total(self) -> np.ndarray:
+        """The sum of every chunk's dependencies, this process running what is left."""
+        self._run()
+        for pid in self.helpers:
+            os.waitpid(pid, 0)
+        self.helpers = []
+        total = np.zeros(self.n)
+        for i in range(len(self.chunks)):
+            if not self.done[i]:  # a helper died with it: run it here
+                self._compute(i)
+            total += self._row(i)
+        return total
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
 
 
 def communities(graph: igraph.Graph, weights: str | np.ndarray = "weight") -> list[int]:
@@ -299,7 +427,10 @@ def _leiden_until_settled(graph: igraph.Graph, weights: str | list[float]) -> li
     "betweenness on the undirected interaction graph, normalised to 0–1 (the share of "
     "shortest paths between two other members that pass through them — exact up to "
     f"{EXACT_BETWEENNESS_MAX} members, above that estimated from {BETWEENNESS_SAMPLE} "
-    "randomly sampled source members with a fixed seed; betweenness_exact says which); "
+    "randomly sampled source members with a fixed seed, fewer on large graphs (sources "
+    f"× undirected edges at most {BETWEENNESS_WORK:,}, at least {BETWEENNESS_MIN_SAMPLE} "
+    "sources: 235 at 100,000 members, top-30 mean relative error ≈ 0.19); "
+    "betweenness_exact says which); "
     "the Leiden community (modularity, fixed seed, iterated until an iteration adds less "
     f"than {LEIDEN_MIN_GAIN:g} of the modularity; 0 is the largest) and its size; "
     "bridged_communities: how many other communities the member's partners belong to; "
@@ -308,24 +439,31 @@ def _leiden_until_settled(graph: igraph.Graph, weights: str | list[float]) -> li
     ("group", "member"),
 )
 def centrality(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
-    columns: dict[str, list[object]] = {name: [] for name in CENTRALITY_SCHEMA.names}
+    tables: list[pa.Table] = []
     # a community of one group has the same graph for the group and for "*": measured once
-    measured: dict[bytes, dict[str, list[object]]] = {}
+    measured: dict[bytes, dict[str, pa.Array]] = {}
     for group, digest, g in group_graphs(results["conversation.edges"]):
         if g is not None:
             measured[digest] = _measure(g)
             del g  # freed before the next group's graph is built
-        for name, values in measured[digest].items():
-            columns[name].extend(values)
-        columns["group"].extend([group] * len(measured[digest]["member"]))
-    return pa.table(columns, schema=CENTRALITY_SCHEMA)
+        columns = measured[digest]
+        rows = len(columns["member"])
+        tables.append(
+            pa.table({"group": pa.repeat(group, rows), **columns}, schema=CENTRALITY_SCHEMA)
+        )
+    if not tables:
+        return CENTRALITY_SCHEMA.empty_table()
+    return pa.concat_tables(tables)
 
 
-def _measure(g: GroupGraph) -> dict[str, list[object]]:
+def _measure(g: GroupGraph) -> dict[str, pa.Array]:
     """Every column of :func:`centrality` but the group, one value per vertex."""
-    rank = g.directed.pagerank(directed=True, damping=DAMPING, weights=_weights(g.weights))
-    between, exact = betweenness(g.undirected)
-    label = np.array(communities(g.undirected, g.undirected_weights), dtype=np.int64)
+    # the sampled betweenness runs in helper processes meanwhile (on 2 cores the two take
+    # about as long at 100,000 members), then here on what they have not started
+    with betweenness_running(g.undirected) as finished:
+        rank = g.directed.pagerank(directed=True, damping=DAMPING, weights=_weights(g.weights))
+        label = np.array(communities(g.undirected, g.undirected_weights), dtype=np.int64)
+        between, exact = finished()
     n = len(g.members)
     sizes = np.bincount(label, minlength=1)
     # other communities among each member's partners: distinct (member, partner's
@@ -339,14 +477,14 @@ def _measure(g: GroupGraph) -> dict[str, list[object]]:
     in_w = g.directed.strength(mode="in", weights=_weights(g.weights))
     out_w = g.directed.strength(mode="out", weights=_weights(g.weights))
     return {
-        "member": list(g.members),
-        "pagerank": [float(r) for r in rank],
-        "betweenness": list(between),
-        "betweenness_exact": [exact] * n,
-        "community": label.tolist(),
-        "community_size": sizes[label].tolist(),
-        "bridged_communities": bridged.tolist(),
-        "in_weight": [float(w) for w in in_w],
-        "out_weight": [float(w) for w in out_w],
-        "partners": np.bincount(member, minlength=n).tolist(),
+        "member": pa.array(g.members, pa.string()),
+        "pagerank": pa.array(np.asarray(rank, dtype=np.float64)),
+        "betweenness": pa.array(between),
+        "betweenness_exact": pa.repeat(exact, n),
+        "community": pa.array(label),
+        "community_size": pa.array(sizes[label].astype(np.int64)),
+        "bridged_communities": pa.array(bridged.astype(np.int64)),
+        "in_weight": pa.array(np.asarray(in_w, dtype=np.float64)),
+        "out_weight": pa.array(np.asarray(out_w, dtype=np.float64)),
+        "partners": pa.array(np.bincount(member, minlength=n).astype(np.int64)),
     }
