@@ -149,14 +149,14 @@ def message_refs(msgs: ir.Table, wanted: ir.Table | None = None) -> ir.Table:
 def message_links(ctx: Context) -> ir.Table:
     """Every person's message with its parent (the message it answers), where known.
 
-    Columns: the columns of :func:`people_messages` but ``platform_id`` and
-    ``reply_to``, then ``explicit`` (the group has reply ids), ``seq`` (the message's
-    place in the group by time, then key), ``turn`` (first message of a member's turn),
-    ``run`` (turn number in the group), ``burst_start`` and ``burst`` (a new burst
-    starts more than the inferred window after the message before; burst number in the
-    group), ``parent_key``,
-    ``parent_member``, ``parent_ts`` and ``inferred`` (the parent comes from turn taking,
-    not from a reply id). Materialised per context.
+    Columns: the columns of :func:`people_messages` but ``platform_id``, ``reply_to``,
+    ``resource`` and ``line`` (read by nothing after this table), then ``explicit`` (the
+    group has reply ids), ``seq`` (the message's place in the group by time, then key),
+    ``turn`` (first message of a member's turn), ``run`` (turn number in the group),
+    ``burst_start`` and ``burst`` (a new burst starts more than the inferred window after
+    the message before; burst number in the group), ``parent_key``, ``parent_member``
+    and ``inferred`` (the parent comes from turn taking, not from a reply id).
+    Materialised per context.
     """
     return ctx.shared("conversation.links", lambda: _message_links(ctx))
 
@@ -183,6 +183,10 @@ def _message_links(ctx: Context) -> ir.Table:
     lagged = lagged.mutate(
         turn=lagged.prev_member.isnull() | (lagged.prev_member != lagged.member),
         burst_start=lagged.prev_ts.isnull() | (lagged.ts > lagged.prev_ts + window),
+        # answers the message before, if the group has no reply ids
+        answers_prev=lagged.prev_member.notnull()
+        & (lagged.prev_member != lagged.member)
+        & (lagged.ts <= lagged.prev_ts + window),
     )
     so_far = ibis.cumulative_window(group_by="group", order_by="seq")
     lagged = lagged.mutate(
@@ -190,41 +194,34 @@ def _message_links(ctx: Context) -> ir.Table:
         burst=lagged.burst_start.cast("int64").sum().over(so_far),
     )
     turns = lagged.select(
-        "seq", "prev_key", "prev_member", "prev_ts", "turn", "burst_start", "run", "burst",
-        turn_key="key",
+        "seq", "prev_key", "prev_member", "turn", "burst_start", "run", "burst",
+        "answers_prev", turn_key="key",
     )  # fmt: skip
     lagged = flagged.join(turns, flagged.key == turns.turn_key).drop("turn_key")
 
     pointing = msgs.filter(msgs.reply_to.notnull())
     wanted = pointing.select(ref_group=pointing.group, ref=pointing.reply_to).distinct()
     refs = message_refs(msgs, wanted)
-    parents = msgs.select(p_key=msgs.key, p_member=msgs.member, p_ts=msgs.ts)
+    parents = msgs.select(p_key=msgs.key, p_member=msgs.member)
     parents = parents.semi_join(refs, parents.p_key == refs.ref_key)
     explicit = lagged.left_join(
         refs, [lagged.group == refs.ref_group, lagged.reply_to == refs.ref]
     ).drop("ref_group", "ref")
     explicit = explicit.left_join(parents, explicit.ref_key == parents.p_key).drop("p_key")
-    inferred_ok = (
-        ~explicit.explicit
-        & explicit.turn
-        & explicit.prev_member.notnull()
-        & (explicit.ts <= explicit.prev_ts + ibis.interval(minutes=INFERRED_WINDOW_MINUTES))
-    )
+    inferred_ok = ~explicit.explicit & explicit.answers_prev
     out = explicit.mutate(
         parent_key=ibis.ifelse(explicit.explicit, explicit.ref_key, explicit.prev_key),
         parent_member=ibis.ifelse(explicit.explicit, explicit.p_member, explicit.prev_member),
-        parent_ts=ibis.ifelse(explicit.explicit, explicit.p_ts, explicit.prev_ts),
         inferred=inferred_ok,
     )
     has_parent = out.explicit | out.inferred
     out = out.mutate(
         parent_key=ibis.ifelse(has_parent, out.parent_key, ibis.null("string")),
         parent_member=ibis.ifelse(has_parent, out.parent_member, ibis.null("string")),
-        parent_ts=ibis.ifelse(has_parent, out.parent_ts, ibis.null("timestamp")),
     )
     return out.drop(
-        "ref_key", "p_member", "p_ts", "prev_key", "prev_member", "prev_ts",
-        "platform_id", "reply_to",
+        "ref_key", "p_member", "prev_key", "prev_member", "answers_prev", "platform_id",
+        "reply_to", "resource", "line",
     )  # fmt: skip
 
 
