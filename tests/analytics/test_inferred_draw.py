@@ -4,7 +4,7 @@ EM written from the model's description, and on logs whose answer is known."""
 from __future__ import annotations
 
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 import numpy as np
@@ -223,28 +223,50 @@ def test_keys_read_encoded_get_the_codes_of_the_strings() -> None:
 
 @pytest.mark.parametrize("seed", range(6))
 def test_candidate_pairs_are_those_the_model_names(seed: int) -> None:
-    """Every (answer, parent, lag) CandidatePairs holds, against the docstring's rule
-    written out: the last CANDIDATES messages before within WINDOW_MINUTES and the later
-    ones of the same minute, by someone else (lags are whole minutes)."""
+    """Every (answer, parent's author, lag) CandidatePairs holds, against the docstring's
+    rule written out: the last CANDIDATES messages before within WINDOW_MINUTES and the
+    later ones of the same minute, by someone else (lags are whole minutes); with
+    mentions, a naming message keeps only the pairs to members it names."""
     rng = random.Random(seed)
     n = rng.randint(1, 400)
     minutes = sorted(
         rng.randint(29_000_000, 29_000_000 + rng.choice([3, 40, 600])) for _ in range(n)
     )
     authors = [rng.randint(0, rng.choice([1, 3, 20])) for _ in range(n)]
-    expected = set()
-    for i in range(n):
-        for j in range(max(0, i - em.CANDIDATES), i):
-            if minutes[i] - minutes[j] <= em.WINDOW_MINUTES and authors[j] != authors[i]:
-                expected.add((i, j, minutes[i] - minutes[j]))
-        for j in range(i + 1, min(n, i + 1 + em.CANDIDATES)):
-            if minutes[j] == minutes[i] and authors[j] != authors[i]:
-                expected.add((i, j, 0))
-    pairs = em.CandidatePairs(np.array(minutes, dtype=np.int64), np.array(authors, dtype=np.int64))
-    found = [
-        (int(a), int(a) + step.offset, int(lag))
-        for step in pairs.steps
-        for a, lag in zip(step.answers, step.lags, strict=True)
-    ]
-    assert len(found) == len(set(found)) == len(pairs)
-    assert set(found) == expected
+    people = max(authors) + 1
+    mentions = {(i, rng.randrange(people)) for i in range(n) if rng.random() < 0.2}
+    naming = {i for i, _ in mentions}
+    for with_mentions in (False, True):
+        expected: Counter[tuple[int, int, int]] = Counter()
+        for i in range(n):
+            candidates = [
+                (j, minutes[i] - minutes[j])
+                for j in range(max(0, i - em.CANDIDATES), i)
+                if minutes[i] - minutes[j] <= em.WINDOW_MINUTES
+            ] + [
+                (j, 0)
+                for j in range(i + 1, min(n, i + 1 + em.CANDIDATES))
+                if minutes[j] == minutes[i]
+            ]
+            for j, lag in candidates:
+                if authors[j] == authors[i]:
+                    continue
+                if with_mentions and i in naming and (i, authors[j]) not in mentions:
+                    continue
+                expected[(i, authors[j], lag)] += 1
+        if with_mentions:
+            named = np.zeros(n, dtype=bool)
+            named[[i for i, _ in mentions]] = True
+            wanted = np.sort(np.array([i * people + a for i, a in mentions], dtype=np.int64))
+            pairs = em.CandidatePairs(
+                np.array(minutes, dtype=np.int64), np.array(authors, dtype=np.int64), named, wanted
+            )
+        else:
+            pairs = em.CandidatePairs(
+                np.array(minutes, dtype=np.int64), np.array(authors, dtype=np.int64)
+            )
+        answers, parent_authors, lags = pairs.listed()
+        found = Counter(zip(answers.tolist(), parent_authors.tolist(), lags.tolist(), strict=True))
+        assert len(pairs) == sum(expected.values())
+        assert found == expected
+        assert pairs.starts.tolist() == [0, *np.cumsum(pairs.counts).tolist()]

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -43,8 +44,6 @@ from shequn.analytics.metrics.conversation import mention_rows, message_links
 from shequn.analytics.source import arrow_dictionary, release_memory
 
 I64 = npt.NDArray[np.int64]
-I32 = npt.NDArray[np.int32]
-I8 = npt.NDArray[np.int8]
 F64 = npt.NDArray[np.float64]
 
 #: an answer comes at most this many minutes after the message it answers
@@ -157,103 +156,121 @@ def _per_group(msgs: _Messages, anchored: pa.Table) -> dict[str, dict[str, float
     return out
 
 
-@dataclass
-class _Step:
-    """The candidate pairs of one lag: each answering message (ascending), its parent
-    ``offset`` places away, and the lag between them in minutes."""
-
-    offset: int
-    answers: I32
-    lags: I8
+#: the lags an answer can have, 0 .. WINDOW_MINUTES whole minutes
+LAGS: Final = WINDOW_MINUTES + 1
 
 
 class CandidatePairs:
-    """(answer, parent, lag in minutes) for every message and each message it may answer:
-    the last :data:`CANDIDATES` before it within :data:`WINDOW_MINUTES` minutes and any
-    later one in the same minute, written by someone else.
+    """(answer, parent's author, lag in minutes) for every message and each message it may
+    answer: the last :data:`CANDIDATES` before it within :data:`WINDOW_MINUTES` minutes
+    and any later one in the same minute, written by someone else. A message that
+    @mentions members (``named``) keeps only the pairs whose parent's author it names
+    (``wanted``: message × ``authors`` + author, ascending).
 
-    The pairs come lag by lag (earlier parent, then later), each lag's in message order,
-    and are read in blocks of :data:`PAIRS_PER_STEP` of that sequence. Only the answers
-    and the lags are held (5 bytes a pair: ten million messages give about a hundred
-    million pairs); each block's parents and their authors are worked out when it is
-    read, from the lag's offset.
+    Held message by message, as a sparse matrix row by row: ``starts[i]`` is message i's
+    first pair (``starts[n]`` the number of pairs), ``counts[i]`` its pairs, and each pair
+    is one ``cell``, the parent's author × :data:`LAGS` + the lag — all the EM needs of a
+    pair, since the rate of an answer depends only on the parent's author and the lag.
+    4 bytes a pair (ten million messages give about a hundred million pairs) and 9 a
+    message. Within a message the pairs come lag by lag, the earlier parent first.
     """
 
-    def __init__(self, minute: I64, author: I64) -> None:
+    def __init__(
+        self,
+        minute: I64,
+        author: I64,
+        named: npt.NDArray[np.bool_] | None = None,
+        wanted: I64 | None = None,
+    ) -> None:
         n = len(minute)
-        every = np.arange(n, dtype=np.int64)
-        # how far back each message's window reaches and how many later messages share
-        # its minute, capped at CANDIDATES + 1 (one byte each: the lags below need no
-        # more, and ten million messages need no three arrays of eight bytes held)
-        cap = CANDIDATES + 1
-        back = np.minimum(every - np.searchsorted(minute, minute - WINDOW_MINUTES), cap)
-        back = back.astype(np.int8)
-        ahead = np.searchsorted(minute, minute, side="right") - 1 - every
-        ahead = np.minimum(ahead, cap).astype(np.int8)
-        del every
-        minutes = minute.astype(np.int32)  # minutes since 1970 fit, and lags are small
-        self.steps: list[_Step] = []
-        for lag in range(1, CANDIDATES + 1):
-            if lag >= n:
-                break
-            # minutes between each message and the one lag places before it
-            gap = minutes[lag:] - minutes[: n - lag]
-            for before in (True, False):
-                # before: message i answers i - lag; after: i + lag, of the same minute
-                ok = back[lag:] >= lag if before else ahead[: n - lag] >= lag
-                ok &= author[lag:] != author[: n - lag]
-                at = np.flatnonzero(ok)
-                lags = gap[at].astype(np.int8)
-                answer = (at + lag if before else at).astype(np.int32)
-                del ok, at
-                self.steps.append(_Step(-lag if before else lag, answer, lags))
-            del gap
-        self.author = author.astype(np.int32)
+        authors = int(author.max()) + 1 if n else 0
+        # two walks over the pairs, lag by lag: the first counts each message's pairs,
+        # the second writes them in place (no pair array beside another, no sort)
+        counts = np.zeros(n, dtype=np.uint8)
+        for answers, _ in _slots(minute, author, authors, named, wanted):
+            counts[answers] += 1  # a message answers once per lag and side
+        starts = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts, out=starts[1:])
+        cells = np.empty(int(starts[-1]), dtype=np.int32)
+        fill = starts[:-1].copy()
+        for answers, cell in _slots(minute, author, authors, named, wanted):
+            at = fill[answers]
+            cells[at] = cell
+            fill[answers] = at + 1
+        del fill
+        self.starts, self.counts, self.cells = starts, counts, cells
 
     def __len__(self) -> int:
-        return sum(len(step.answers) for step in self.steps)
+        return len(self.cells)
 
-    def keep(self, step: _Step, kept: npt.NDArray[np.bool_]) -> None:
-        """Only the ``kept`` pairs of ``step``."""
-        step.answers, step.lags = step.answers[kept], step.lags[kept]
+    def listed(self) -> tuple[I64, I64, I64]:
+        """Every pair as (answer, parent's author, lag) arrays (for tests)."""
+        answers = np.repeat(np.arange(len(self.counts), dtype=np.int64), self.counts)
+        cells = self.cells.astype(np.int64)
+        return answers, cells // LAGS, cells % LAGS
 
-    def parent_authors(self, step: _Step, answers: I32) -> I32:
-        parents: I32 = self.author[answers + step.offset]
-        return parents
-
-    def blocks(self) -> list[list[tuple[_Step, slice]]]:
-        """The sequence of pairs cut every :data:`PAIRS_PER_STEP`: each block as the
-        pieces of the steps it holds."""
-        out: list[list[tuple[_Step, slice]]] = []
-        current: list[tuple[_Step, slice]] = []
-        room = PAIRS_PER_STEP
-        for step in self.steps:
-            at, size = 0, len(step.answers)
-            while at < size:
-                take = min(room, size - at)
-                current.append((step, slice(at, at + take)))
-                at += take
-                room -= take
-                if room == 0:
-                    out.append(current)
-                    current, room = [], PAIRS_PER_STEP
-        if current:
-            out.append(current)
+    def blocks(self) -> list[tuple[int, int]]:
+        """The messages cut into ranges [lo, hi) of at most :data:`PAIRS_PER_STEP` pairs
+        (a message's pairs are never cut; a range holds at least one message)."""
+        n = len(self.counts)
+        out: list[tuple[int, int]] = []
+        lo = 0
+        while lo < n:
+            end = int(self.starts[lo]) + PAIRS_PER_STEP
+            hi = int(np.searchsorted(self.starts, end, side="right")) - 1
+            hi = min(max(hi, lo + 1), n)
+            out.append((lo, hi))
+            lo = hi
         return out
 
-    def block(self, pieces: list[tuple[_Step, slice]]) -> tuple[I32, I32, I8]:
-        """One block's (answer, parent's author, lag) arrays."""
-        parts = [
-            (s.answers[piece], self.parent_authors(s, s.answers[piece]), s.lags[piece])
-            for s, piece in pieces
-        ]
-        if len(parts) == 1:
-            return parts[0]
-        return (
-            np.concatenate([a for a, _, _ in parts]),
-            np.concatenate([b for _, b, _ in parts]),
-            np.concatenate([c for _, _, c in parts]),
-        )
+
+def _slots(
+    minute: I64,
+    author: I64,
+    authors: int,
+    named: npt.NDArray[np.bool_] | None,
+    wanted: I64 | None,
+) -> Iterator[tuple[I64, I64]]:
+    """The candidate pairs lag by lag (earlier parent, then later): the answering messages
+    (ascending) and each pair's cell (parent's author × LAGS + lag)."""
+    n = len(minute)
+    every = np.arange(n, dtype=np.int64)
+    # how far back each message's window reaches and how many later messages share its
+    # minute, capped at CANDIDATES + 1 (one byte each: the lags below need no more)
+    cap = CANDIDATES + 1
+    back = np.minimum(every - np.searchsorted(minute, minute - WINDOW_MINUTES), cap)
+    back = back.astype(np.int8)
+    ahead = np.searchsorted(minute, minute, side="right") - 1 - every
+    ahead = np.minimum(ahead, cap).astype(np.int8)
+    del every
+    minutes = minute.astype(np.int32)  # minutes since 1970 fit, and lags are small
+    for lag in range(1, CANDIDATES + 1):
+        if lag >= n:
+            break
+        # minutes between each message and the one lag places before it
+        gap = minutes[lag:] - minutes[: n - lag]
+        for before in (True, False):
+            # before: message i answers i - lag; after: i + lag, of the same minute
+            ok = back[lag:] >= lag if before else ahead[: n - lag] >= lag
+            ok &= author[lag:] != author[: n - lag]
+            at = np.flatnonzero(ok)
+            del ok
+            answers = at + lag if before else at
+            parent_author = author[at if before else at + lag]
+            cell = parent_author * LAGS + gap[at]
+            if named is not None and wanted is not None:
+                # a message that names members answers only their messages: its other
+                # pairs go (only the few pairs of naming messages are looked up)
+                naming = np.flatnonzero(named[answers])
+                pair_key = answers[naming] * authors + parent_author[naming]
+                at_key = np.minimum(np.searchsorted(wanted, pair_key), len(wanted) - 1)
+                unwanted = naming[wanted[at_key] != pair_key]
+                if len(unwanted):
+                    kept = np.ones(len(answers), dtype=bool)
+                    kept[unwanted] = False
+                    answers, cell = answers[kept], cell[kept]
+            yield answers, cell
+        del gap
 
 
 def estimate(minute: I64, author: I64, mentions: list[tuple[int, int]]) -> F64:
@@ -261,6 +278,12 @@ def estimate(minute: I64, author: I64, mentions: list[tuple[int, int]]) -> F64:
 
     ``minute``: each message's minute, ascending; ``author``: its author's code;
     ``mentions``: (message, mentioned author) pairs.
+
+    A pair's rate is mu[parent's author] × delay[lag], so a round needs per pair only its
+    cell (author, lag): each message's total is the sum of its pairs' rates (and its
+    background), and the responsibility a pair takes, rate / total, summed per cell is
+    mu × delay × the sum of 1 / total over the cell's pairs — four array passes over the
+    pairs a round.
     """
     n = len(minute)
     authors = int(author.max()) + 1 if n else 0
@@ -270,70 +293,58 @@ def estimate(minute: I64, author: I64, mentions: list[tuple[int, int]]) -> F64:
         np.searchsorted(minute, minute + RATE_MINUTES, side="right")
         - np.searchsorted(minute, minute - RATE_MINUTES, side="left")
     ) / (2 * RATE_MINUTES + 1)
-    pairs = CandidatePairs(minute, author)
-    anchored = np.zeros(n, dtype=bool)
     credit = np.zeros(authors)
     if mentions:
         m_msg = np.asarray([m for m, _ in mentions], dtype=np.int64)
         m_author = np.asarray([a for _, a in mentions], dtype=np.int64)
         named = np.zeros(n, dtype=bool)
         named[m_msg] = True
-        wanted = m_msg * authors + m_author
-        for step in pairs.steps:
-            # a message that names members answers only their messages: its other pairs
-            # go (only the few pairs of naming messages are looked up)
-            naming = np.flatnonzero(named[step.answers])
-            answers = step.answers[naming]
-            pair_key = answers.astype(np.int64) * authors + pairs.parent_authors(step, answers)
-            unwanted = naming[~np.isin(pair_key, wanted)]
-            if len(unwanted):
-                kept = np.ones(len(step.answers), dtype=bool)
-                kept[unwanted] = False
-                pairs.keep(step, kept)
-            anchored[step.answers[named[step.answers]]] = True
-        # a mention with none of the member's messages in reach: 1/k to each named
+        pairs = CandidatePairs(minute, author, named, np.sort(m_msg * authors + m_author))
+        # a message that names members and has one of their messages in reach answers
+        # those; a mention with none in reach: 1/k to each named
+        anchored = named & (pairs.counts > 0)
         per_message = np.bincount(m_msg, minlength=n)
         alone = ~anchored[m_msg]
         np.add.at(credit, m_author[alone], 1.0 / per_message[m_msg[alone]])
-        # two arrays of every message the rounds below do not read
         del per_message, named
+    else:
+        pairs = CandidatePairs(minute, author)
+        anchored = np.zeros(n, dtype=bool)
     posts = np.bincount(author, minlength=authors).astype(np.float64)
+    starts, counts, cells = pairs.starts, pairs.counts, pairs.cells
     blocks = pairs.blocks()
     mu = np.full(authors, 0.5)
-    delay = np.full(WINDOW_MINUTES + 1, 1.0 / (WINDOW_MINUTES + 1))
+    delay = np.full(LAGS, 1.0 / LAGS)
     share = 0.5  # of messages that answer one before them
     drawn = credit.copy()
     total = np.empty(n)
     for _ in range(ITERATIONS):
+        # each cell's rate, mu[author] * delay[lag]
+        pull = np.multiply.outer(mu, delay).ravel()
         # np.where(anchored, 0.0, (1.0 - share) * rate), written into one buffer
         np.multiply(rate, 1.0 - share, out=total)
         total[anchored] = 0.0
-        for pieces in blocks:
-            i, parent_author, lag = pairs.block(pieces)
-            pull = _pull(mu, delay, parent_author, lag)
-            total += np.bincount(i, weights=pull, minlength=n)
-            del i, parent_author, lag, pull
-        drawn = credit.copy()
-        per_lag = np.zeros(WINDOW_MINUTES + 1)
-        answered = 0.0
-        for pieces in blocks:
-            i, parent_author, lag = pairs.block(pieces)
-            responsibility = _pull(mu, delay, parent_author, lag)
-            responsibility /= total[i]
-            drawn += np.bincount(parent_author, weights=responsibility, minlength=authors)
-            per_lag += np.bincount(lag, weights=responsibility, minlength=WINDOW_MINUTES + 1)
-            answered += float(responsibility.sum())
-            del i, parent_author, lag, responsibility
+        for lo, hi in blocks:
+            a, b = int(starts[lo]), int(starts[hi])
+            if a == b:
+                continue
+            has = counts[lo:hi] > 0
+            part = total[lo:hi]
+            part[has] += np.add.reduceat(pull[cells[a:b]], starts[lo:hi][has] - a)
+        # a message's background is > 0 unless it is anchored, and then its pairs are
+        np.divide(1.0, total, out=total)
+        inverse = np.zeros(authors * LAGS)
+        for lo, hi in blocks:
+            a, b = int(starts[lo]), int(starts[hi])
+            weights = np.repeat(total[lo:hi], counts[lo:hi])
+            inverse += np.bincount(cells[a:b], weights=weights, minlength=authors * LAGS)
+            del weights
+        # the responsibility summed per cell: (author, lag)
+        taken = (pull * inverse).reshape(authors, LAGS)
+        drawn = credit + taken.sum(axis=1)
+        per_lag = taken.sum(axis=0)
         if per_lag.sum() > 0:
             delay = per_lag / per_lag.sum()
-        share = answered / max(n, 1)
+        share = float(per_lag.sum()) / max(n, 1)
         mu = drawn / np.maximum(posts, 1.0)
     return drawn
-
-
-def _pull(mu: F64, delay: F64, parent_author: I32, lag: I8) -> F64:
-    """``mu[parent_author] * delay[lag]`` with one temporary of the block's size, not two
-    (the same products: each is computed once either way)."""
-    pull: F64 = mu[parent_author]
-    pull *= delay[lag]
-    return pull
