@@ -31,7 +31,8 @@ def member_weeks(ctx: Context) -> ir.Table:
     """One row per (group, member, local week) with a post, the community ``*`` included:
     ``messages`` and ``days`` (distinct local days with a post). Materialised per context
     (activity.weekly and health.components read it). A post without a member counts too,
-    under a null ``member``.
+    under a null ``member``. ``prev_week`` and ``next_week`` are the member's active
+    weeks before and after (null: none), in the group.
     """
     return ctx.shared("activity.member_weeks", lambda: _member_weeks(ctx))
 
@@ -53,8 +54,10 @@ def _member_weeks(ctx: Context) -> ir.Table:
     )
     if len(ctx.timezones) == 1:
         # one group: the community's rows are the group's
-        return per.union(per.mutate(group=ibis.literal(ALL_GROUPS)).select(per.columns))
-    return per
+        per = per.union(per.mutate(group=ibis.literal(ALL_GROUPS)).select(per.columns))
+    # each member's active weeks in order (one sort, for every metric reading the table)
+    order = ibis.window(group_by=[per.group, per.member], order_by=per.week)
+    return per.mutate(prev_week=per.week.lag().over(order), next_week=per.week.lead().over(order))
 
 
 @metric(
@@ -72,10 +75,8 @@ def _member_weeks(ctx: Context) -> ir.Table:
 def weekly(ctx: Context) -> ir.Table:
     pw = member_weeks(ctx)
     pw = pw.filter(pw.member.notnull())
-    # each member's active weeks in order: the one before and after tell new, returning,
-    # reactivated and churned without joining the table to itself
-    order = ibis.window(group_by=[pw.group, pw.member], order_by=pw.week)
-    pw = pw.mutate(prev_week=pw.week.lag().over(order), next_week=pw.week.lead().over(order))
+    # the member's active weeks before and after tell new, returning, reactivated and
+    # churned without joining the table to itself
     one_week = ibis.interval(days=7)
     flagged = pw.mutate(
         is_new=pw.prev_week.isnull(),
