@@ -308,6 +308,13 @@ MEMBERS_SCHEMA: Final = pa.schema(
 )
 
 
+#: the roles.signals columns :func:`classify_group` reads
+SIGNAL_COLUMNS: Final = (
+    "group", "member", "messages", "moderation", "adds", "answers_given", "resource_posts",
+    "first_seen", "last_post",
+)  # fmt: skip
+
+
 def classify_group(
     ctx_end: datetime,
     lurker_days: int,
@@ -419,14 +426,20 @@ def _role(
     ("group", "member"),
 )
 def members(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
+    # only the columns the rules read become Python values (200,000 rows × 21 columns
+    # at 100,000 members, most of them never read here)
     per_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in results["roles.signals"].to_pylist():
+    for row in results["roles.signals"].select(list(SIGNAL_COLUMNS)).to_pylist():
         per_group[row["group"]].append(row)
     kols: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-    for row in results["kols.ranking"].to_pylist():
+    ranking = results["kols.ranking"].select(["group", "member", "draw_ratio", "is_kol"])
+    for row in ranking.to_pylist():
         kols[row["group"]][row["member"]] = row
     graph: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-    for row in results["graph.centrality"].to_pylist():
+    centrality = results["graph.centrality"].select(
+        ["group", "member", "betweenness", "bridged_communities"]
+    )
+    for row in centrality.to_pylist():
         graph[row["group"]][row["member"]] = row
     out: list[dict[str, Any]] = []
     for group in sorted(per_group):
@@ -538,7 +551,8 @@ def find_gaps(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
 )
 def gaps(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
     per_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in results["roles.members"].to_pylist():
+    read = ["group", "role", "is_manager", "is_kol", "is_connector", "is_helper", "is_seed"]
+    for row in results["roles.members"].select(read).to_pylist():
         per_group[row["group"]].append(row)
     rows = [
         {"group": group, "gap": gap, "explanation": text}
