@@ -11,6 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pyarrow.parquet as pq
 import pytest
+from test_retention_metrics import LINKS, ZONES, key_of, scenario, small_context
+from test_retention_metrics import local as local_time
+from test_retention_metrics import monday as retention_monday
 
 from shequn.analytics.context import Context
 from shequn.analytics.runner import run_metrics
@@ -98,3 +101,62 @@ def test_concentration_matches_the_truth(community: Any, results: dict[str, Any]
     assert math.isclose(row["top10_share"], sum(top[: math.ceil(n / 10)]) / total)
     assert math.isclose(row["gini"], gini, rel_tol=1e-12)
     assert 0.3 < row["gini"] < 1  # heavy-tailed, as the simulator's activity is
+
+
+WEEK = timedelta(days=7)
+
+
+def reference_weeks(rows: list[dict[str, Any]]) -> dict[tuple[str, datetime], dict[str, Any]]:
+    """activity.weekly's counts per (group, week), ``*`` included, written out plainly."""
+    posts: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
+    for r in rows:
+        if r["kind"] == "message_posted" and r.get("member") is not None:
+            at = local_time(r["ts"], ZONES[r["group"]])
+            for group in (r["group"], "*"):
+                posts[group].append((key_of(r, LINKS), at))
+    out = {}
+    for group, mine in posts.items():
+        active: dict[datetime, set[str]] = defaultdict(set)
+        days: dict[datetime, set[tuple[str, datetime]]] = defaultdict(set)
+        messages: Counter[datetime] = Counter()
+        for member, at in mine:
+            week = retention_monday(at)
+            active[week].add(member)
+            days[week].add((member, at.replace(hour=0, minute=0, second=0, microsecond=0)))
+            messages[week] += 1
+        for week in active:
+            before = active.get(week - WEEK, set())
+            earlier = {m for w in active if w < week for m in active[w]}
+            now = active[week]
+            out[(group, week)] = {
+                "messages": messages[week],
+                "active_members": len(now),
+                "new_members": len(now - earlier),
+                "returning": len(now & before),
+                "reactivated": len((now & earlier) - before),
+                "churned": len(before - now),
+                "dau": len(days[week]) / 7,
+                "mau": len(
+                    set().union(
+                        *(active.get(week - timedelta(days=7 * k), set()) for k in range(4))
+                    )
+                ),
+            }
+    return out
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_weekly_in_two_groups_on_two_clocks(seed: int) -> None:
+    """Two groups on two clocks, a member in both under linked identities, a post without
+    a member: every week's counts, ``*`` counting a member (and a day) once."""
+    rows = scenario(seed)
+    rows.append({"kind": "message_posted", "group": "slack/two", "ts": datetime(2024, 4, 2)})
+    ctx = small_context(rows, ZONES, LINKS)
+    got = run_metrics(ctx, ["activity.weekly"])["activity.weekly"].to_pylist()
+    expected = reference_weeks(rows)
+    assert {(r["group"], r["week"]) for r in got} == set(expected)
+    for r in got:
+        e = expected[(r["group"], r["week"])]
+        for name, value in e.items():
+            assert r[name] == pytest.approx(value, rel=1e-12), (r["group"], r["week"], name)
+    assert any(e["churned"] and e["reactivated"] for e in expected.values())

@@ -450,6 +450,38 @@ def test_one_group_matches_the_reference(seed: int) -> None:
         approx_row(row, ref.summary(group, weeks))
 
 
+@pytest.mark.parametrize("seed", [3, 11])
+def test_a_group_whose_period_ends_before_the_last_week_of_the_community(seed: int) -> None:
+    """The period ends on Sunday 23:00 UTC, Monday 01:00 in Berlin: the community (``*``)
+    has a last week that the UTC group does not, and a member of that group alone is no
+    member of ``*`` in it, whatever their standing at the group's end (``*``'s members
+    are counted from changes: the group's standing must end where its weeks do)."""
+    cutoff = datetime(2024, 5, 12, 22, 59, 59)  # Sunday, UTC (Berlin: summer time, +2)
+    rows = [r for r in scenario(seed) if r["ts"] < cutoff]
+    rows.append({"kind": "message_posted", "group": "slack/two", "ts": cutoff, "member": "U1"})
+    ctx = small_context(rows, ZONES, LINKS)
+    ref = Reference(rows, ZONES, LINKS, ctx.end)
+    results = run_metrics(ctx, ["retention.cohorts", "retention.summary"])
+    expected = ref.cohorts()
+    got = {(r["group"], r["cohort"], r["k"]): r for r in results["retention.cohorts"].to_pylist()}
+    assert set(got) == set(expected)
+    for key, e in expected.items():
+        r = got[key]
+        assert (r["week"], r["complete"]) == (e["week"], e["complete"]), key
+        assert (r["cohort_size"], r["still_posting"], r["still_member"]) == (
+            e["size"],
+            e["post"],
+            e["mem"],
+        ), key
+    last = datetime(2024, 5, 13)
+    assert any(g == "*" and e["week"] == last for (g, _, _), e in expected.items())
+    assert not any(g == "slack/two" and e["week"] == last for (g, _, _), e in expected.items())
+    weeks = ref.member_weeks()
+    summary = {r["group"]: r for r in results["retention.summary"].to_pylist()}
+    for group, row in summary.items():
+        approx_row(row, ref.summary(group, weeks))
+
+
 def test_summary_matches_the_reference(
     small: tuple[Context, Reference, dict[str, pa.Table]],
 ) -> None:

@@ -28,18 +28,32 @@ NOT_PERSONAL: Final = frozenset({"group"})
 NAME_COLUMNS: Final = frozenset({"name", "member_name"})
 
 
+#: each value already masked, as shown: (is a name column, value) → shown text
+_Memo = dict[tuple[bool, str], str]
+
+
 def displayed(results: Mapping[str, pa.Table], *, show_phones: bool = False) -> dict[str, pa.Table]:
-    """The results a report shows: input-only tables dropped, phone numbers masked."""
+    """The results a report shows: input-only tables dropped, phone numbers masked.
+
+    Each distinct value is masked once for the whole set: the same member keys fill the
+    member columns of many tables (100,000 of them in a dozen tables at 100,000 members),
+    and masking one is a regular-expression search in Python.
+    """
+    memo: _Memo = {}
     return {
-        name: mask_table(table, show_phones=show_phones)
+        name: mask_table(table, show_phones=show_phones, memo=memo)
         for name, table in results.items()
         if name not in INPUT_ONLY
     }
 
 
-def mask_table(table: pa.Table, *, show_phones: bool = False) -> pa.Table:
+def mask_table(
+    table: pa.Table, *, show_phones: bool = False, memo: _Memo | None = None
+) -> pa.Table:
     """Every string (dictionary-encoded string, list-of-string) column but
-    :data:`NOT_PERSONAL` as shown."""
+    :data:`NOT_PERSONAL` as shown; ``memo`` keeps values masked before (shared by calls
+    with the same ``show_phones``)."""
+    memo = {} if memo is None else memo
     for index, column in enumerate(table.schema):
         if column.name in NOT_PERSONAL:
             continue
@@ -47,10 +61,14 @@ def mask_table(table: pa.Table, *, show_phones: bool = False) -> pa.Table:
         if show_phones and not names:
             continue
         if is_text(column.type):
-            values = _mask_strings(table.column(index), names=names, show_phones=show_phones)
+            values = _mask_strings(
+                table.column(index), names=names, show_phones=show_phones, memo=memo
+            )
             table = table.set_column(index, column, values)
         elif pa.types.is_dictionary(column.type) and is_text(column.type.value_type):
-            values = _mask_dictionary(table.column(index), names=names, show_phones=show_phones)
+            values = _mask_dictionary(
+                table.column(index), names=names, show_phones=show_phones, memo=memo
+            )
             table = table.set_column(index, column, values)
         elif pa.types.is_list(column.type) and is_text(column.type.value_type):
             values = _mask_lists(table.column(index), show_phones=show_phones)
@@ -66,19 +84,44 @@ def mask_values(values: list[Any], *, names: bool = False, show_phones: bool = F
     ]
 
 
-def _mask_strings(column: pa.ChunkedArray, *, names: bool, show_phones: bool) -> pa.ChunkedArray:
+def _memo_masked(values: list[Any], *, names: bool, show_phones: bool, memo: _Memo) -> list[Any]:
+    """:func:`mask_values`, each value looked up in ``memo`` first."""
+    out: list[Any] = []
+    for value in values:
+        if not isinstance(value, str):
+            out.append(value)
+            continue
+        key = (names, value)
+        masked = memo.get(key)
+        if masked is None:
+            masked = memo[key] = shown(
+                clean_name(value) if names else value, show_phones=show_phones
+            )
+        out.append(masked)
+    return out
+
+
+def _mask_strings(
+    column: pa.ChunkedArray, *, names: bool, show_phones: bool, memo: _Memo
+) -> pa.ChunkedArray:
     # each distinct value once: member columns repeat the same keys many times
     encoded = pc.dictionary_encode(column).combine_chunks()
-    shown_values = mask_values(encoded.dictionary.to_pylist(), names=names, show_phones=show_phones)
+    shown_values = _memo_masked(
+        encoded.dictionary.to_pylist(), names=names, show_phones=show_phones, memo=memo
+    )
     dictionary = pa.array(shown_values, type=column.type)
     return pa.chunked_array([pc.take(dictionary, encoded.indices)], type=column.type)
 
 
-def _mask_dictionary(column: pa.ChunkedArray, *, names: bool, show_phones: bool) -> pa.ChunkedArray:
+def _mask_dictionary(
+    column: pa.ChunkedArray, *, names: bool, show_phones: bool, memo: _Memo
+) -> pa.ChunkedArray:
     """A dictionary-encoded column (``conversation.edges``) masked in its dictionary: the
     rows keep their indices, each distinct value is masked once."""
     encoded = column.combine_chunks()  # one dictionary for every row
-    shown_values = mask_values(encoded.dictionary.to_pylist(), names=names, show_phones=show_phones)
+    shown_values = _memo_masked(
+        encoded.dictionary.to_pylist(), names=names, show_phones=show_phones, memo=memo
+    )
     dictionary = pa.array(shown_values, type=column.type.value_type)
     return pa.chunked_array(
         [pa.DictionaryArray.from_arrays(encoded.indices, dictionary)], type=column.type

@@ -7,20 +7,57 @@ week when they posted at least one message in it. For the community as a whole
 
 from __future__ import annotations
 
+from typing import Final
+
 import ibis
+import pyarrow as pa
 from ibis.expr import types as ir
 
 from shequn.analytics.context import Context
-from shequn.analytics.metrics.common import day_of, period_ends, week_of, with_all_groups
+from shequn.analytics.metrics.common import (
+    ALL_GROUPS,
+    day_of,
+    period_ends,
+    week_of,
+    with_all_groups,
+)
 from shequn.analytics.registry import metric
+
+#: a week's monthly actives (MAU) are those active in it and the weeks before: 28 days
+MONTH_WEEKS: Final = 4
+
+
+def member_weeks(ctx: Context) -> ir.Table:
+    """One row per (group, member, local week) with a post, the community ``*`` included:
+    ``messages`` and ``days`` (distinct local days with a post). Materialised per context
+    (activity.weekly and health.components read it). A post without a member counts too,
+    under a null ``member``. ``prev_week`` and ``next_week`` are the member's active
+    weeks before and after (null: none), in the group.
+    """
+    return ctx.shared("activity.member_weeks", lambda: _member_weeks(ctx))
 
 
 def _member_weeks(ctx: Context) -> ir.Table:
     m = ctx.messages
-    posts = with_all_groups(
-        m.select(group=m.group, member=m.member, week=week_of(m.local_ts), day=day_of(m.local_ts))
+    daily = m.group_by(
+        [m.group, m.member, week_of(m.local_ts).name("week"), day_of(m.local_ts).name("day")]
+    ).aggregate(messages=m.count())
+    if len(ctx.timezones) > 1:
+        # a member's days across the groups: a day with posts in two groups is one day
+        everywhere = daily.group_by(["member", "week", "day"]).aggregate(
+            messages=daily.messages.sum()
+        )
+        everywhere = everywhere.mutate(group=ibis.literal(ALL_GROUPS)).select(daily.columns)
+        daily = daily.union(everywhere)
+    per = daily.group_by(["group", "member", "week"]).aggregate(
+        messages=daily.messages.sum().cast("int64"), days=daily.count()
     )
-    return posts
+    if len(ctx.timezones) == 1:
+        # one group: the community's rows are the group's
+        per = per.union(per.mutate(group=ibis.literal(ALL_GROUPS)).select(per.columns))
+    # each member's active weeks in order (one sort, for every metric reading the table)
+    order = ibis.window(group_by=[per.group, per.member], order_by=per.week)
+    return per.mutate(prev_week=per.week.lag().over(order), next_week=per.week.lead().over(order))
 
 
 @metric(
@@ -36,28 +73,14 @@ def _member_weeks(ctx: Context) -> ir.Table:
     ("group", "week"),
 )
 def weekly(ctx: Context) -> ir.Table:
-    posts = _member_weeks(ctx)
-    per_member_week = posts.group_by(["group", "member", "week"]).aggregate(
-        messages=posts.count(), days=posts.day.nunique()
-    )
-    first = per_member_week.group_by(["group", "member"]).aggregate(
-        first_week=per_member_week.week.min()
-    )
-    pw = per_member_week.join(first, ["group", "member"])
-    earlier = pw.select(
-        group="group", member="member", prev_week="week"
-    )  # the same member's active weeks, to look back
-    last_week = earlier.mutate(week=earlier.prev_week + ibis.interval(days=7)).select(
-        "group", "member", "week", had_last=ibis.literal(True)
-    )
-    flagged = pw.left_join(last_week, ["group", "member", "week"]).select(
-        pw.group,
-        pw.member,
-        pw.week,
-        pw.messages,
-        pw.days,
-        is_new=pw.week == pw.first_week,
-        was_active_last_week=last_week.had_last.notnull(),
+    pw = member_weeks(ctx)
+    pw = pw.filter(pw.member.notnull())
+    # the member's active weeks before and after tell new, returning, reactivated and
+    # churned without joining the table to itself
+    one_week = ibis.interval(days=7)
+    flagged = pw.mutate(
+        is_new=pw.prev_week.isnull(),
+        was_active_last_week=ibis.coalesce(pw.prev_week == pw.week - one_week, False),
     )
     weeks = flagged.group_by(["group", "week"]).aggregate(
         messages=flagged.messages.sum(),
@@ -67,8 +90,8 @@ def weekly(ctx: Context) -> ir.Table:
         reactivated=((~flagged.is_new) & (~flagged.was_active_last_week)).sum(),
         member_days=flagged.days.sum(),
     )
-    churned = _churned(flagged)
-    mau = _rolling_actives(posts)
+    churned = _churned(pw)
+    mau = rolling_actives(pw, MONTH_WEEKS)
     out = weeks.left_join(churned, ["group", "week"]).drop("group_right", "week_right")
     out = out.left_join(mau, ["group", "week"]).drop("group_right", "week_right")
     ends = period_ends(ctx)
@@ -87,34 +110,35 @@ def weekly(ctx: Context) -> ir.Table:
         messages_per_active=out.messages.cast("float64") / out.active_members,
         dau=dau,
         wau=out.active_members,
-        mau=out.mau,
-        stickiness=dau / out.mau.cast("float64"),
+        mau=out.actives,
+        stickiness=dau / out.actives.cast("float64"),
     )
 
 
-def _churned(flagged: ir.Table) -> ir.Table:
-    """Members active in week w-1 and not in week w, counted in week w."""
-    nxt = flagged.select(group="group", member="member", week=flagged.week + ibis.interval(days=7))
-    present = flagged.select("group", "member", "week", here=ibis.literal(True))
-    gone = nxt.left_join(present, ["group", "member", "week"])
-    gone = gone.filter(gone.here.isnull())
+def _churned(pw: ir.Table) -> ir.Table:
+    """Members active in week w-1 and not in week w, counted in week w: an active week
+    whose member's next active week is not the one after it."""
+    after = pw.week + ibis.interval(days=7)
+    gone = pw.filter(pw.next_week.isnull() | (pw.next_week != after))
+    gone = gone.select("group", week=gone.week + ibis.interval(days=7))
     return gone.group_by([gone.group, gone.week]).aggregate(churned=gone.count())
 
 
-def _rolling_actives(posts: ir.Table) -> ir.Table:
-    """Distinct posters in each week and the three before (28 days)."""
-    active = posts.select("group", "member", "week").distinct()
-    weeks = active.select("group", "week").distinct()
-    seen = active.select(g2="group", member="member", w2="week")
-    span = weeks.join(
-        seen,
-        [
-            weeks.group == seen.g2,
-            seen.w2 <= weeks.week,
-            seen.w2 > weeks.week - ibis.interval(days=28),
-        ],
-    )
-    return span.group_by(["group", "week"]).aggregate(mau=span.member.nunique())
+def rolling_actives(pw: ir.Table, span: int) -> ir.Table:
+    """``actives``: distinct members active in each week and the ``span - 1`` before.
+
+    ``pw`` holds each member's active weeks with ``prev_week``, their active week before.
+    A week counts a member once, from the first of their active weeks that covers it: an
+    active week covers itself and the ``span - 1`` weeks after it, those not covered by
+    the member's previous active week already (no distinct count over a join of every
+    week with the weeks before it).
+    """
+    offsets = ibis.memtable(pa.table({"offset": pa.array(range(span), pa.int64())}))
+    rows = pw.select("group", "week", "prev_week").cross_join(offsets)
+    rows = rows.mutate(covered=rows.week + (rows.offset * 7).as_interval("D"))
+    reach = ibis.interval(days=7 * (span - 1))
+    rows = rows.filter(rows.prev_week.isnull() | (rows.covered > rows.prev_week + reach))
+    return rows.group_by([rows.group, rows.covered.name("week")]).aggregate(actives=rows.count())
 
 
 @metric(

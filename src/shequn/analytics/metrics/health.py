@@ -39,7 +39,7 @@ import pyarrow as pa
 from ibis.expr import types as ir
 
 from shequn.analytics.context import Context
-from shequn.analytics.metrics.common import week_of, with_all_groups
+from shequn.analytics.metrics.activity import member_weeks, rolling_actives
 from shequn.analytics.metrics.growth import weeks
 from shequn.analytics.registry import derived, metric
 
@@ -74,12 +74,11 @@ HEALTHY_LURKER_SHARE: Final = 0.5
     ("group", "week"),
 )
 def components(ctx: Context) -> ir.Table:
-    m = ctx.messages
-    posts = with_all_groups(m.select(group=m.group, member=m.member, week=week_of(m.local_ts)))
-    per = posts.group_by(["group", "week", "member"]).aggregate(n=posts.count())
+    pw = member_weeks(ctx)
+    per = pw.select("group", "week", "member", n=pw.messages)
     calendar = weeks(ctx)
     weekly = _weekly(per)
-    kept = _kept(calendar, per.select("group", "week", "member"))
+    kept = _kept(pw)
     out = calendar.left_join(weekly, ["group", "week"]).drop("group_right", "week_right")
     out = out.left_join(kept, ["group", "week"]).drop("group_right", "week_right")
     return out.select(
@@ -94,17 +93,25 @@ def components(ctx: Context) -> ir.Table:
 
 
 def _weekly(per: ir.Table) -> ir.Table:
-    """Messages, posters and the top 10 % posters' share per (group, week)."""
-    by_volume = ibis.window(group_by=["group", "week"], order_by=[ibis.desc("n"), "member"])
-    ranked = per.mutate(
-        rank=ibis.row_number().over(by_volume),
-        posters=per.count().over(ibis.window(group_by=["group", "week"])),
+    """Messages, posters and the top 10 % posters' share per (group, week).
+
+    The top posters' messages are the largest counts of the week whoever wrote them
+    (members tied on a count write as much), so they are read from how many posters
+    wrote each count: the top t take the counts from the largest down, the last count
+    only as many times as places are left — no ranking of every poster.
+    """
+    counts = per.group_by(["group", "week", "n"]).aggregate(posters=per.count())
+    larger = ibis.cumulative_window(group_by=["group", "week"], order_by=ibis.desc("n"))
+    counts = counts.mutate(
+        above=counts.posters.sum().over(larger) - counts.posters,
+        total=counts.posters.sum().over(ibis.window(group_by=["group", "week"])),
     )
-    top = ranked.rank < (ranked.posters * 10 + 99) // 100
-    out = ranked.group_by(["group", "week"]).aggregate(
-        messages=ranked.n.sum(),
-        active_members=ranked.count(),
-        top_messages=ranked.n.sum(where=top),
+    top = (counts.total * 10 + 99) // 100  # ceil(10 % of the posters), at least one
+    taken = ibis.least(ibis.greatest(top - counts.above, 0), counts.posters)
+    out = counts.group_by(["group", "week"]).aggregate(
+        messages=(counts.n * counts.posters).sum().cast("int64"),
+        active_members=counts.posters.sum().cast("int64"),
+        top_messages=(counts.n * taken).sum(),
     )
     return out.select(
         "group",
@@ -115,33 +122,41 @@ def _weekly(per: ir.Table) -> ir.Table:
     )
 
 
-def _kept(calendar: ir.Table, active: ir.Table) -> ir.Table:
-    """Per week: posters of weeks w-7…w-4, and how many of them posted in weeks w-3…w."""
-    a = active.rename(a_group="group", a_week="week")
-
-    def window(first: int, last: int) -> ir.Table:
-        span = calendar.join(
-            a,
-            [
-                calendar.group == a.a_group,
-                a.a_week >= calendar.week - ibis.interval(days=7 * first),
-                a.a_week <= calendar.week - ibis.interval(days=7 * last),
-            ],
-        )
-        return span.select("group", "week", "member").distinct()
-
-    before = window(7, 4)
-    recent = window(3, 0).rename(r_group="group", r_week="week", r_member="member")
-    both = before.left_join(
-        recent,
-        [
-            before.group == recent.r_group,
-            before.week == recent.r_week,
-            before.member == recent.r_member,
-        ],
+def _kept(pw: ir.Table) -> ir.Table:
+    """Per week w: posters of weeks w-7…w-4 (A), and how many of them posted in weeks
+    w-3…w (B) — |A ∩ B| = |A| + |B| − |A ∪ B|, each a count of distinct posters over a
+    run of weeks (:func:`~shequn.analytics.metrics.activity.rolling_actives`), A being
+    B four weeks earlier. Posts without a member count as one poster in A, never in B."""
+    rows = pw.select("group", "member", "week", "prev_week")
+    month = TREND_WEEKS
+    earlier = rolling_actives(rows, month)
+    earlier = earlier.select(
+        "group", week=earlier.week + ibis.interval(days=7 * month), earlier=earlier.actives
     )
-    return both.group_by(["group", "week"]).aggregate(
-        previous_month_active=both.count(), still_active=both.r_member.notnull().sum()
+    named = rows.filter(rows.member.notnull())
+    named_earlier = rolling_actives(named, month)
+    named_earlier = named_earlier.select(
+        "group",
+        week=named_earlier.week + ibis.interval(days=7 * month),
+        named_earlier=named_earlier.actives,
+    )
+    recent = rolling_actives(named, month).rename(recent="actives")
+    either = rolling_actives(named, 2 * month).rename(either="actives")
+    # the named posters of a week are among its posters: every week has a row here
+    out = earlier.left_join(named_earlier, ["group", "week"]).drop("group_right", "week_right")
+    out = out.left_join(recent, ["group", "week"]).drop("group_right", "week_right")
+    out = out.left_join(either, ["group", "week"]).drop("group_right", "week_right")
+    zero = ibis.literal(0, "int64")
+    both = (
+        ibis.coalesce(out.named_earlier, zero)
+        + ibis.coalesce(out.recent, zero)
+        - ibis.coalesce(out.either, zero)
+    )
+    return out.select(
+        "group",
+        "week",
+        previous_month_active=ibis.coalesce(out.earlier, zero),
+        still_active=both,
     )
 
 

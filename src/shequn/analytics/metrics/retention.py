@@ -22,7 +22,9 @@ Weeks are local weeks (Monday 00:00 on the group's clock).
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
 from typing import Final
+from zoneinfo import ZoneInfo
 
 import ibis
 import pyarrow as pa
@@ -116,19 +118,55 @@ def _week_numbers(ctx: Context) -> ir.Table:
     return ibis.memtable(pa.table({"k": pa.array(range(span), pa.int64())}))
 
 
-def member_weeks(ctx: Context) -> ir.Table:
-    """One row per member of each join cohort and week since joining (k = 0 …).
+def cohort_weeks(ctx: Context) -> ir.Table:
+    """One row per join cohort and week since joining (k = 0 …) inside the period.
 
-    Columns: ``group``, ``member``, ``cohort`` (local Monday of the join), ``k``,
-    ``week`` (cohort + k weeks), ``complete`` (the week ended inside the period),
-    ``posted`` (a message in that week), ``is_member`` (not gone at the week's end).
-    Materialised per context.
+    Columns: ``group``, ``cohort`` (local Monday of the join), ``k``, ``week`` (cohort + k
+    weeks), ``complete`` (the week ended inside the period), ``cohort_size`` (members who
+    joined that week). Materialised per context (a few thousand rows).
+    """
+    return ctx.shared("retention.cohort_weeks", lambda: _cohort_weeks(ctx))
+
+
+def _cohort_weeks(ctx: Context) -> ir.Table:
+    facts = member_facts(ctx)
+    cohorts = facts.group_by(["group", facts.join_week.name("cohort")]).aggregate(
+        cohort_size=facts.count()
+    )
+    grid = cohorts.cross_join(_week_numbers(ctx))
+    grid = grid.mutate(week=grid.cohort + (grid.k * 7).as_interval("D"))
+    ends = period_ends(ctx)
+    grid = grid.join(ends, grid.group == ends.end_group)
+    grid = grid.filter(grid.week < grid.last_local)
+    return grid.select(
+        "group",
+        "cohort",
+        "k",
+        "week",
+        complete=(grid.week + ibis.interval(days=7)) <= grid.complete_until,
+        cohort_size=grid.cohort_size.cast("int64"),
+    )
+
+
+def member_weeks(ctx: Context) -> ir.Table:
+    """The weeks in which a member's standing may change: one row per member and week
+    since joining (k = 0 …, inside the period) in which they have an event.
+
+    Columns: ``group``, ``member``, ``cohort``, ``k``, ``posted`` (a message in that
+    week), ``change`` (+1: a member again at the week's end, having been gone at the end
+    of their previous such week; −1: gone, having been a member; 0: unchanged; at k = 0,
+    +1 or 0 as they are a member at its end). Every member has a row at k = 0 (their
+    join is an event of that week), so a cohort's members at the end of week k are the
+    sum of its changes up to k, and its posters those rows with ``posted``: the member ×
+    week grid (every member in every week since joining, 7.5M rows at 100,000 members
+    and a year) is never built. Materialised per context.
     """
     return ctx.shared("retention.member_weeks", lambda: _member_weeks(ctx))
 
 
 def _member_weeks(ctx: Context) -> ir.Table:
     facts = member_facts(ctx)
+    grid = cohort_weeks(ctx)
     e = member_events(ctx)
     is_exit = e.kind.isin(list(EXIT_KINDS))
     weekly = e.group_by(["group", "member", week_of(e.local_ts).name("week")]).aggregate(
@@ -136,77 +174,96 @@ def _member_weeks(ctx: Context) -> ir.Table:
         exit_ts=e.ts.max(where=is_exit),
         presence_ts=e.ts.max(where=~is_exit),
     )
-    weekly = weekly.select(
-        w_group="group", w_member="member", w_week="week", posts="posts", exit_ts="exit_ts",
-        presence_ts="presence_ts",
-    )  # fmt: skip
-
-    grid = _grid(ctx, facts)
-    in_groups = grid.filter(grid.group != ALL_GROUPS)
-    g = in_groups.left_join(
-        weekly,
-        [
-            in_groups.group == weekly.w_group,
-            in_groups.member == weekly.w_member,
-            in_groups.week == weekly.w_week,
-        ],
+    joins = facts.filter(facts.group != ALL_GROUPS).select(
+        f_group="group", f_member="member", cohort="join_week"
     )
-    so_far = ibis.cumulative_window(group_by=[g.group, g.member], order_by=g.k)
-    g = g.mutate(
-        cum_exit=g.exit_ts.max().over(so_far), cum_presence=g.presence_ts.max().over(so_far)
+    w = weekly.join(joins, [weekly.group == joins.f_group, weekly.member == joins.f_member])
+    # the weeks of the member's grid: from the join week on, before the period's end
+    g = grid.select(g_group="group", g_cohort="cohort", g_week="week", k="k")
+    w = w.join(g, [w.group == g.g_group, w.cohort == g.g_cohort, w.week == g.g_week])
+    so_far = ibis.cumulative_window(group_by=[w.group, w.member], order_by=w.k)
+    w = w.mutate(
+        cum_exit=w.exit_ts.max().over(so_far), cum_presence=w.presence_ts.max().over(so_far)
     )
-    groups = g.select(
+    w = w.mutate(status=ibis.ifelse(_gone(w.cum_exit, w.cum_presence), 0, 1))
+    before = ibis.window(group_by=[w.group, w.member], order_by=w.k)
+    groups = w.select(
         "group",
         "member",
         "cohort",
         "k",
         "week",
-        "complete",
-        posted=ibis.coalesce(g.posts, 0) > 0,
-        is_member=~_gone(g.cum_exit, g.cum_presence),
+        posted=w.posts > 0,
+        change=(w.status - ibis.coalesce(w.status.lag().over(before), 0)).cast("int64"),
     )
-
     if len(ctx.timezones) == 1:
         # one group: the community's members, cohorts, weeks and period end are the
-        # group's, so its rows are the group's rows (no status across groups to build:
-        # an aggregate and a join of a row per member and week, 3.7M at 100,000 members)
-        return groups.union(groups.mutate(group=ibis.literal(ALL_GROUPS)))
-    status = groups.group_by(
-        [groups.member.name("s_member"), groups.week.name("s_week")]
-    ).aggregate(
-        any_posted=ibis.ifelse(groups.posted, 1, 0).max(),
-        any_member=ibis.ifelse(groups.is_member, 1, 0).max(),
-    )
-    whole = grid.filter(grid.group == ALL_GROUPS)
-    s = whole.left_join(status, [whole.member == status.s_member, whole.week == status.s_week])
-    community = s.select(
-        "group",
-        "member",
-        "cohort",
-        "k",
-        "week",
-        "complete",
-        posted=ibis.coalesce(s.any_posted, 0) == 1,
-        is_member=ibis.coalesce(s.any_member, 0) == 1,
-    )
-    return groups.union(community)
+        # group's, so its rows are the group's rows
+        return groups.drop("week").union(groups.drop("week").mutate(group=ibis.literal(ALL_GROUPS)))
+    return groups.drop("week").union(_community_weeks(ctx, facts, grid, groups))
 
 
-def _grid(ctx: Context, facts: ir.Table) -> ir.Table:
-    ends = period_ends(ctx)
-    ks = _week_numbers(ctx)
-    cohorts = facts.select("group", "member", cohort=facts.join_week)
-    grid = cohorts.cross_join(ks)
-    grid = grid.mutate(week=grid.cohort + (grid.k * 7).as_interval("D"))
-    grid = grid.join(ends, grid.group == ends.end_group)
-    grid = grid.filter(grid.week < grid.last_local)
-    return grid.select(
-        "group",
-        "member",
-        "cohort",
-        "k",
-        "week",
-        complete=(grid.week + ibis.interval(days=7)) <= grid.complete_until,
+def _community_weeks(ctx: Context, facts: ir.Table, grid: ir.Table, groups: ir.Table) -> ir.Table:
+    """The rows of group ``*``: posted in a week when posted in any group; a member at a
+    week's end while a member of any group whose own weeks (its join week … the period's
+    end on its clock) hold that week.
+
+    The groups a member belongs to at a week's end are counted as a running sum of the
+    groups' changes, plus, in the first week past each group's period, the loss of the
+    standing the member had there at its end; the member belongs to ``*`` while that
+    count is above zero, and ``*``'s changes are where that flips.
+    """
+    ends = _first_weeks_after(ctx)
+    final = groups.group_by(["group", "member"]).aggregate(standing=groups.change.sum())
+    closing = final.join(ends, final.group == ends.x_group).select(
+        member=final.member,
+        week=ends.x_week.cast(groups.week.type()),
+        change=(-final.standing).cast("int64"),
+        posted=ibis.literal(False),
+    )
+    rows = groups.select("member", "week", "change", "posted").union(closing)
+    per = rows.group_by(["member", "week"]).aggregate(
+        change=rows.change.sum(), posted=ibis.ifelse(rows.posted, 1, 0).max()
+    )
+    running = ibis.cumulative_window(group_by=per.member, order_by=per.week)
+    per = per.mutate(status=ibis.ifelse(per.change.sum().over(running) > 0, 1, 0))
+    before = ibis.window(group_by=per.member, order_by=per.week)
+    per = per.mutate(
+        c_change=per.status - ibis.coalesce(per.status.lag().over(before), 0),
+    )
+    whole = facts.filter(facts.group == ALL_GROUPS).select(c_member="member", c_cohort="join_week")
+    own = grid.filter(grid.group == ALL_GROUPS)
+    c = per.join(whole, per.member == whole.c_member)
+    c = c.join(own, [c.c_cohort == own.cohort, c.week == own.week])
+    return c.select(
+        group=ibis.literal(ALL_GROUPS),
+        member=c.member,
+        cohort=c.c_cohort,
+        k=c.k,
+        posted=c.posted == 1,
+        change=c.c_change.cast("int64"),
+    )
+
+
+def _first_weeks_after(ctx: Context) -> ir.Table:
+    """Per group, the first local Monday at or after the period's end on its clock (the
+    first week past the group's weeks)."""
+    end = ctx.end if ctx.end.tzinfo is not None else ctx.end.replace(tzinfo=UTC)
+    groups, weeks = [], []
+    for group, zone in sorted(ctx.timezones.items()):
+        last = end.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+        monday = (last - timedelta(days=last.weekday())).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        groups.append(group)
+        weeks.append(monday if monday >= last else monday + timedelta(days=7))
+    return ibis.memtable(
+        pa.table(
+            {
+                "x_group": pa.array(groups, pa.string()),
+                "x_week": pa.array(weeks, pa.timestamp("us")),
+            }
+        )
     )
 
 
@@ -227,11 +284,21 @@ def _share(part: ir.IntegerValue, whole: ir.IntegerValue) -> ir.FloatingValue:
     ("group", "cohort", "k"),
 )
 def cohorts(ctx: Context) -> ir.Table:
+    grid = cohort_weeks(ctx)
     mw = member_weeks(ctx)
-    out = mw.group_by(["group", "cohort", "k", "week", "complete"]).aggregate(
-        cohort_size=mw.count(),
-        still_posting=ibis.ifelse(mw.posted, 1, 0).sum(),
-        still_member=ibis.ifelse(mw.is_member, 1, 0).sum(),
+    per = mw.group_by(
+        [mw.group.name("p_group"), mw.cohort.name("p_cohort"), mw.k.name("p_k")]
+    ).aggregate(
+        posting=ibis.ifelse(mw.posted, 1, 0).sum(),
+        change=mw.change.sum(),
+    )
+    out = grid.left_join(
+        per, [grid.group == per.p_group, grid.cohort == per.p_cohort, grid.k == per.p_k]
+    )
+    so_far = ibis.cumulative_window(group_by=[out.group, out.cohort], order_by=out.k)
+    out = out.mutate(
+        still_posting=ibis.coalesce(out.posting, 0),
+        still_member=ibis.coalesce(out.change, 0).sum().over(so_far),
     )
     return out.select(
         "group",
@@ -263,7 +330,7 @@ def summary(ctx: Context) -> ir.Table:
     facts = member_facts(ctx)
     sizes = facts.group_by("group").aggregate(members=facts.count())
     lifetime = _median_lifetime(facts)
-    cliff = _cliff(member_weeks(ctx))
+    cliff = _cliff(ctx)
     out = sizes.left_join(lifetime, sizes.group == lifetime.l_group)
     out = out.left_join(cliff, out.group == cliff.c_group)
     cliff_members = ibis.coalesce(out.cliff_members, 0)
@@ -310,17 +377,35 @@ def _median_lifetime(facts: ir.Table) -> ir.Table:
     )
 
 
-def _cliff(mw: ir.Table) -> ir.Table:
+def _cliff(ctx: Context) -> ir.Table:
     """Per group, over cohorts whose week ``CLIFF_LAST_WEEK`` is complete."""
-    mature_rows = mw.filter((mw.k == CLIFF_LAST_WEEK) & mw.complete)
-    mature = mature_rows.select(m_group="group", m_member="member")
-    rows = mw.join(mature, [mw.group == mature.m_group, mw.member == mature.m_member])
+    grid = cohort_weeks(ctx)
+    facts = member_facts(ctx)
+    mature = grid.filter((grid.k == CLIFF_LAST_WEEK) & grid.complete).select(
+        m_group="group", m_cohort="cohort"
+    )
+    members = facts.join(
+        mature, [facts.group == mature.m_group, facts.join_week == mature.m_cohort]
+    ).select("group", "member", cohort="join_week")
+    mw = member_weeks(ctx)
+    posts = mw.filter(mw.posted & mw.k.isin([1, 3, 4, 5]))
 
     def posted_in(k: int) -> ir.IntegerValue:
-        return ibis.ifelse(rows.posted & (rows.k == k), 1, 0).max()
+        return ibis.ifelse(posts.k == k, 1, 0).max()
 
-    per = rows.group_by(["group", "member", "cohort"]).aggregate(
+    weeks = posts.group_by([posts.group.name("q_group"), posts.member.name("q_member")]).aggregate(
         p1=posted_in(1), p3=posted_in(3), p4=posted_in(4), p5=posted_in(5)
+    )
+    per = members.left_join(
+        weeks, [members.group == weeks.q_group, members.member == weeks.q_member]
+    )
+    per = per.select(
+        "group",
+        "cohort",
+        p1=ibis.coalesce(per.p1, 0),
+        p3=ibis.coalesce(per.p3, 0),
+        p4=ibis.coalesce(per.p4, 0),
+        p5=ibis.coalesce(per.p5, 0),
     )
     return per.group_by(per.group.name("c_group")).aggregate(
         cliff_cohorts=per.cohort.nunique(),

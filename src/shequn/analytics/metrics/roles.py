@@ -23,7 +23,7 @@ kols.md); ``roles.mix`` and ``roles.gaps`` summarise them.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -32,7 +32,7 @@ import pyarrow as pa
 from ibis.expr import types as ir
 
 from shequn.analytics.context import EXIT_KINDS, MEMBERSHIP_KINDS, Context
-from shequn.analytics.metrics.common import day_of, with_all_groups
+from shequn.analytics.metrics.common import ALL_GROUPS, day_of, with_all_groups
 from shequn.analytics.metrics.conversation import (
     interactions,
     mention_rows,
@@ -76,18 +76,33 @@ SETTINGS_KINDS: Final = (
 )  # fmt: skip
 
 
+def per_member(ctx: Context, rows: ir.Table, aggregate: Callable[[ir.Table], ir.Table]) -> ir.Table:
+    """``aggregate`` of ``rows`` (with a ``group`` column) per group, and again over every
+    group as ``*``: as :func:`~shequn.analytics.metrics.common.with_all_groups` then
+    ``aggregate``, but in a community of one group ``*``'s rows are the group's rows,
+    so the rows are aggregated once (not twice, as a union of two copies)."""
+    if len(ctx.timezones) == 1:
+        per = aggregate(rows)
+        return per.union(per.mutate(group=ibis.literal(ALL_GROUPS)).select(per.columns))
+    return aggregate(with_all_groups(rows))
+
+
 def _members(ctx: Context) -> ir.Table:
     e = ctx.events
     people = e.filter(~e.is_bot & e.member_id.notnull())
     seen = people.filter(
         people.kind.isin([*MEMBERSHIP_KINDS, "message_posted", "reaction_added", *EXIT_KINDS])
     )
-    rows = with_all_groups(seen.select("group", "member", "ts", "kind"))
-    joined = rows.kind.isin([*MEMBERSHIP_KINDS, "message_posted", "reaction_added"])
-    return rows.group_by(["group", "member"]).aggregate(
-        first_seen=rows.ts.min(),
-        last_in=rows.ts.max(where=joined),
-        last_exit=rows.ts.max(where=rows.kind.isin(list(EXIT_KINDS))),
+    rows = seen.select("group", "member", "ts", "kind")
+    joined = [*MEMBERSHIP_KINDS, "message_posted", "reaction_added"]
+    return per_member(
+        ctx,
+        rows,
+        lambda t: t.group_by(["group", "member"]).aggregate(
+            first_seen=t.ts.min(),
+            last_in=t.ts.max(where=t.kind.isin(joined)),
+            last_exit=t.ts.max(where=t.kind.isin(list(EXIT_KINDS))),
+        ),
     )
 
 
@@ -107,36 +122,48 @@ def _members(ctx: Context) -> ir.Table:
 def signals(ctx: Context) -> ir.Table:
     msgs = people_messages(ctx)
     links = message_links(ctx)
-    posts = with_all_groups(
-        msgs.select("group", "member", "ts", "question", "resource", day=day_of(msgs.local_ts))
-    )
-    post_stats = posts.group_by(["group", "member"]).aggregate(
-        messages=posts.count(),
-        active_days=posts.day.nunique(),
-        first_post=posts.ts.min(),
-        last_post=posts.ts.max(),
-        questions=posts.question.sum(),
-        resource_posts=posts.resource.sum(),
+    posts = msgs.select("group", "member", "ts", "question", "resource", day=day_of(msgs.local_ts))
+    post_stats = per_member(
+        ctx,
+        posts,
+        lambda t: t.group_by(["group", "member"]).aggregate(
+            messages=t.count(),
+            active_days=t.day.nunique(),
+            first_post=t.ts.min(),
+            last_post=t.ts.max(),
+            questions=t.question.sum(),
+            resource_posts=t.resource.sum(),
+        ),
     )
 
     answering = links.filter(links.parent_member.notnull() & (links.parent_member != links.member))
-    given = with_all_groups(answering.select("group", "member", explicit=~answering.inferred))
-    replies_given = given.group_by(["group", "member"]).aggregate(
-        replies_given=given.explicit.sum()
+    given = answering.select("group", "member", explicit=~answering.inferred)
+    replies_given = per_member(
+        ctx,
+        given,
+        lambda t: t.group_by(["group", "member"]).aggregate(replies_given=t.explicit.sum()),
     )
-    got = with_all_groups(
-        answering.select("group", member=answering.parent_member, inferred=answering.inferred)
-    )
-    replies_got = got.group_by(["group", "member"]).aggregate(
-        replies_received=(~got.inferred).sum(), inferred_received=got.inferred.sum()
+    got = answering.select("group", member=answering.parent_member, inferred=answering.inferred)
+    replies_got = per_member(
+        ctx,
+        got,
+        lambda t: t.group_by(["group", "member"]).aggregate(
+            replies_received=(~t.inferred).sum(), inferred_received=t.inferred.sum()
+        ),
     )
     mentioned = mention_rows(ctx)
-    mentioned = with_all_groups(mentioned.select("group", member=mentioned.target))
-    mentions_got = mentioned.group_by(["group", "member"]).aggregate(
-        mentions_received=mentioned.count()
+    mentioned = mentioned.select("group", member=mentioned.target)
+    mentions_got = per_member(
+        ctx,
+        mentioned,
+        lambda t: t.group_by(["group", "member"]).aggregate(mentions_received=t.count()),
     )
-    inter = with_all_groups(interactions(ctx).select("group", "source", member="target"))
-    responders = inter.group_by(["group", "member"]).aggregate(responders=inter.source.nunique())
+    inter = interactions(ctx).select("group", "source", member="target")
+    responders = per_member(
+        ctx,
+        inter,
+        lambda t: t.group_by(["group", "member"]).aggregate(responders=t.source.nunique()),
+    )
 
     questions = links.filter(links.question).select(q_group="group", q_key="key", asker="member")
     replies = replies_to(ctx)
@@ -145,22 +172,24 @@ def signals(ctx: Context) -> ir.Table:
         [replies.group == questions.q_group, replies.replied_key == questions.q_key],
     )
     answers = answers.filter(answers.reply_member != answers.asker)
-    answers = with_all_groups(
-        answers.select("group", member=answers.reply_member, question=answers.replied_key)
-    )
-    answers_given = answers.group_by(["group", "member"]).aggregate(
-        answers_given=answers.question.nunique()
+    answers = answers.select("group", member=answers.reply_member, question=answers.replied_key)
+    answers_given = per_member(
+        ctx,
+        answers,
+        lambda t: t.group_by(["group", "member"]).aggregate(answers_given=t.question.nunique()),
     )
 
     reactions = _reactions_received(ctx, msgs)
     threads = thread_table(ctx)
-    drawing = with_all_groups(
-        threads.filter(threads.participants > 1).select(
-            "group", member=threads.starter, others=threads.participants - 1
-        )
+    drawing = threads.filter(threads.participants > 1).select(
+        "group", member=threads.starter, others=threads.participants - 1
     )
-    thread_stats = drawing.group_by(["group", "member"]).aggregate(
-        threads_started=drawing.count(), others_drawn=drawing.others.sum()
+    thread_stats = per_member(
+        ctx,
+        drawing,
+        lambda t: t.group_by(["group", "member"]).aggregate(
+            threads_started=t.count(), others_drawn=t.others.sum()
+        ),
     )
     acts = _acts(ctx)
 
@@ -213,8 +242,11 @@ def _reactions_received(ctx: Context, msgs: ir.Table) -> ir.Table:
     hit = r.join(refs, [r.group == refs.ref_group, r.reply_to == refs.ref])
     hit = hit.join(authors, hit.ref_key == authors.a_key)
     hit = hit.filter(hit.author != hit.reactor)
-    rows = with_all_groups(hit.select("group", member=hit.author))
-    return rows.group_by(["group", "member"]).aggregate(reactions_received=rows.count())
+    return per_member(
+        ctx,
+        hit.select("group", member=hit.author),
+        lambda t: t.group_by(["group", "member"]).aggregate(reactions_received=t.count()),
+    )
 
 
 def _acts(ctx: Context) -> ir.Table:
@@ -240,9 +272,12 @@ def _acts(ctx: Context) -> ir.Table:
     set_rows = settings.select(
         "group", who=settings.member, added=ibis.null("string"), act=ibis.literal(1)
     )
-    rows = with_all_groups(add_rows.union(mod_rows).union(set_rows))
-    return rows.group_by(["group", rows.who.name("member")]).aggregate(
-        adds=rows.added.nunique(), moderation=rows.act.sum()
+    return per_member(
+        ctx,
+        add_rows.union(mod_rows).union(set_rows),
+        lambda t: t.group_by(["group", t.who.name("member")]).aggregate(
+            adds=t.added.nunique(), moderation=t.act.sum()
+        ),
     )
 
 
@@ -271,6 +306,13 @@ MEMBERS_SCHEMA: Final = pa.schema(
         ("is_lurker", pa.bool_()),
     ]
 )
+
+
+#: the roles.signals columns :func:`classify_group` reads
+SIGNAL_COLUMNS: Final = (
+    "group", "member", "messages", "moderation", "adds", "answers_given", "resource_posts",
+    "first_seen", "last_post",
+)  # fmt: skip
 
 
 def classify_group(
@@ -384,14 +426,20 @@ def _role(
     ("group", "member"),
 )
 def members(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
+    # only the columns the rules read become Python values (200,000 rows × 21 columns
+    # at 100,000 members, most of them never read here)
     per_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in results["roles.signals"].to_pylist():
+    for row in results["roles.signals"].select(list(SIGNAL_COLUMNS)).to_pylist():
         per_group[row["group"]].append(row)
     kols: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-    for row in results["kols.ranking"].to_pylist():
+    ranking = results["kols.ranking"].select(["group", "member", "draw_ratio", "is_kol"])
+    for row in ranking.to_pylist():
         kols[row["group"]][row["member"]] = row
     graph: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-    for row in results["graph.centrality"].to_pylist():
+    centrality = results["graph.centrality"].select(
+        ["group", "member", "betweenness", "bridged_communities"]
+    )
+    for row in centrality.to_pylist():
         graph[row["group"]][row["member"]] = row
     out: list[dict[str, Any]] = []
     for group in sorted(per_group):
@@ -503,7 +551,8 @@ def find_gaps(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
 )
 def gaps(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
     per_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in results["roles.members"].to_pylist():
+    read = ["group", "role", "is_manager", "is_kol", "is_connector", "is_helper", "is_seed"]
+    for row in results["roles.members"].select(read).to_pylist():
         per_group[row["group"]].append(row)
     rows = [
         {"group": group, "gap": gap, "explanation": text}
