@@ -38,7 +38,7 @@ BETWEENNESS_SAMPLE: Final = 500
 #: ... and fewer on a large graph: a source costs a breadth-first search over every edge,
 #: so the sample is held to this many (sources × undirected edges), but never under
 #: :data:`BETWEENNESS_MIN_SAMPLE`. 500 sources up to 500,000 edges; at 100,000 members
-#: (1.06M edges) 235 sources, ≈ 11 s CPU instead of ≈ 24 s (bench/RESULTS-grf5.md)
+#: (1.06M edges) 235 sources, ≈ 11 s CPU instead of ≈ 24 s (bench/RESULTS.md, branch grf5)
 BETWEENNESS_WORK: Final = 250_000_000
 BETWEENNESS_MIN_SAMPLE: Final = 100
 #: sampled sources run this many to an igraph call (each call builds the graph's
@@ -57,7 +57,7 @@ RESOLUTION: Final = 1.0
 #: members the fixed point took 40–90 iterations of ≈ 1 s CPU each (four seeds); this
 #: rule stops after 5, 0.55–0.63 % below the modularity 25 iterations reach, where three
 #: seeds' 25th iterations lie 0.85 % apart and the fixed points 1.0 %
-#: (bench/RESULTS-grf5.md; 3e-4 until then: 11–14 iterations)
+#: (bench/RESULTS.md, branch grf5; 3e-4 until then: 11–14 iterations)
 LEIDEN_MIN_GAIN: Final = 2e-3
 
 CENTRALITY_SCHEMA: Final = pa.schema(
