@@ -173,17 +173,30 @@ def materialize(log: Log, expr: ir.Table) -> ir.Table:
     """``expr`` computed now and kept for the life of the backend's connection: on
     DuckDB a table in the log's scratch database file (compressed, read back through
     the buffer pool) or else a temporary table (in memory, spilling to disk past the
-    memory limit) — the store itself stays read-only; a cached DataFrame on Spark."""
+    memory limit) — the store itself stays read-only; a checkpointed DataFrame on Spark."""
     name = f"shequn_shared_{uuid.uuid4().hex}"
     if log.engine == "spark":
-        # a view first: it registers the in-memory tables the expression reads; Spark
-        # types some literals its own way (0.5 as a decimal), so the view is cast back to
-        # the expression's schema
-        view = log.backend.create_view(name, expr)
-        return view.cast(expr.schema()).cache()
+        return _spark_checkpoint(log, name, expr)
     if log.scratch is not None:
         return log.backend.create_table(name, expr, database=f"{log.scratch}.main")
     return log.backend.create_table(name, expr, temp=True)
+
+
+def _spark_checkpoint(log: Log, name: str, expr: ir.Table) -> ir.Table:
+    """The rows of ``expr`` held by Spark with no lineage behind them.
+
+    A cached DataFrame keeps its whole plan: a query over shared tables built on shared
+    tables carries every one's plan, and Spark writes the plan out as text on each run —
+    with activity's and health's tables read several times over, that text alone ran the
+    driver out of heap. A local checkpoint computes the rows once and starts a new plan.
+    """
+    # a view first: it registers the in-memory tables the expression reads; Spark types
+    # some literals its own way (0.5 as a decimal), so it is cast back to the schema
+    backend: Any = log.backend
+    view = backend.create_view(f"{name}_plan", expr).cast(expr.schema())
+    frame = backend._session.sql(backend.compile(view)).localCheckpoint(eager=True)
+    frame.createOrReplaceTempView(name)
+    return backend.table(name)
 
 
 def release_memory() -> None:
