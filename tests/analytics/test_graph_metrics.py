@@ -324,3 +324,63 @@ def test_leiden_stops_when_an_iteration_adds_little(monkeypatch: Any) -> None:
     assert gains[-1] < graph.LEIDEN_MIN_GAIN * quality[-1] or seen[-1][1] == seen[-2][1]
     assert partition(labels) == partition(seen[-1][1])
     assert g.modularity(labels, weights=weights) == pytest.approx(quality[-1])
+
+
+HELPERS_THEN_WAIT = """
+import os, sys, time
+from shequn.analytics.metrics import graph
+import igraph
+
+graph._usable_cpus = lambda: 8
+g = igraph.Graph.Erdos_Renyi(n=20000, m=200000)  # ≈ 20 s of sources
+fork = os.fork
+def recorded():
+    pid = fork()
+    if pid:
+        print(pid, flush=True)
+    return pid
+os.fork = recorded
+with graph.betweenness_running(g, sample=4000):
+    print("running", flush=True)
+    time.sleep(60)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
+def test_helpers_end_when_the_report_is_killed(tmp_path: Any) -> None:
+    """A report killed outright (SIGKILL, the OOM killer, SIGTERM with no handler) while
+    helpers run leaves none of them running the rest of the sources."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HELPERS_THEN_WAIT], stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert proc.stdout is not None
+    helpers = []
+    for line in proc.stdout:
+        if line.strip() == "running":
+            break
+        helpers.append(int(line))
+    assert helpers
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    deadline = time.monotonic() + 2
+    while any(_alive(pid) for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lingering = [pid for pid in helpers if _alive(pid)]
+    for pid in lingering:
+        os.kill(pid, signal.SIGKILL)
+    assert not lingering
