@@ -388,6 +388,31 @@ def approx_row(ours: Row, theirs: Row) -> None:
             assert ours[name] == value, (name, ours, theirs)
 
 
+def cohorts_as_expected(results: dict[str, pa.Table], expected: dict[Any, Row]) -> dict[Any, Row]:
+    """retention.cohorts' rows by (group, cohort, k), each asserted equal to the
+    reference's week, completeness, size, posters and members."""
+    got = {(r["group"], r["cohort"], r["k"]): r for r in results["retention.cohorts"].to_pylist()}
+    assert set(got) == set(expected)
+    for key, e in expected.items():
+        r = got[key]
+        assert (r["week"], r["complete"]) == (e["week"], e["complete"]), key
+        assert (r["cohort_size"], r["still_posting"], r["still_member"]) == (
+            e["size"],
+            e["post"],
+            e["mem"],
+        ), key
+    return got
+
+
+def summary_as_expected(results: dict[str, pa.Table], ref: Reference) -> dict[str, Row]:
+    """retention.summary's rows by group, each asserted equal to the reference's."""
+    weeks = ref.member_weeks()
+    rows = {r["group"]: r for r in results["retention.summary"].to_pylist()}
+    for group, row in rows.items():
+        approx_row(row, ref.summary(group, weeks))
+    return rows
+
+
 # -- against the reference -----------------------------------------------------------------
 
 
@@ -404,16 +429,9 @@ def test_cohorts_match_the_reference(
 ) -> None:
     _, ref, results = small
     expected = ref.cohorts()
-    got = {(r["group"], r["cohort"], r["k"]): r for r in results["retention.cohorts"].to_pylist()}
-    assert set(got) == set(expected)
+    got = cohorts_as_expected(results, expected)
     for key, e in expected.items():
         r = got[key]
-        assert r["week"] == e["week"] and r["complete"] == e["complete"], key
-        assert (r["cohort_size"], r["still_posting"], r["still_member"]) == (
-            e["size"],
-            e["post"],
-            e["mem"],
-        ), key
         assert r["posting_share"] == pytest.approx(e["post"] / e["size"])
         assert r["member_share"] == pytest.approx(e["mem"] / e["size"])
     # the scenario has what the definitions are about
@@ -432,22 +450,10 @@ def test_one_group_matches_the_reference(seed: int) -> None:
     ref = Reference(rows, zones, LINKS, ctx.end)
     results = run_metrics(ctx, ["retention.cohorts", "retention.summary"])
     expected = ref.cohorts()
-    got = {(r["group"], r["cohort"], r["k"]): r for r in results["retention.cohorts"].to_pylist()}
-    assert set(got) == set(expected)
+    got = cohorts_as_expected(results, expected)
     assert {g for g, _, _ in got} == {"*", "whatsapp/one"}
-    for key, e in expected.items():
-        r = got[key]
-        assert (r["week"], r["complete"]) == (e["week"], e["complete"]), key
-        assert (r["cohort_size"], r["still_posting"], r["still_member"]) == (
-            e["size"],
-            e["post"],
-            e["mem"],
-        ), key
     assert any(e["mem"] < e["size"] for e in expected.values())
-    weeks = ref.member_weeks()
-    summary = {r["group"]: r for r in results["retention.summary"].to_pylist()}
-    for group, row in summary.items():
-        approx_row(row, ref.summary(group, weeks))
+    summary_as_expected(results, ref)
 
 
 @pytest.mark.parametrize("seed", [3, 11])
@@ -463,34 +469,19 @@ def test_a_group_whose_period_ends_before_the_last_week_of_the_community(seed: i
     ref = Reference(rows, ZONES, LINKS, ctx.end)
     results = run_metrics(ctx, ["retention.cohorts", "retention.summary"])
     expected = ref.cohorts()
-    got = {(r["group"], r["cohort"], r["k"]): r for r in results["retention.cohorts"].to_pylist()}
-    assert set(got) == set(expected)
-    for key, e in expected.items():
-        r = got[key]
-        assert (r["week"], r["complete"]) == (e["week"], e["complete"]), key
-        assert (r["cohort_size"], r["still_posting"], r["still_member"]) == (
-            e["size"],
-            e["post"],
-            e["mem"],
-        ), key
+    cohorts_as_expected(results, expected)
     last = datetime(2024, 5, 13)
     assert any(g == "*" and e["week"] == last for (g, _, _), e in expected.items())
     assert not any(g == "slack/two" and e["week"] == last for (g, _, _), e in expected.items())
-    weeks = ref.member_weeks()
-    summary = {r["group"]: r for r in results["retention.summary"].to_pylist()}
-    for group, row in summary.items():
-        approx_row(row, ref.summary(group, weeks))
+    summary_as_expected(results, ref)
 
 
 def test_summary_matches_the_reference(
     small: tuple[Context, Reference, dict[str, pa.Table]],
 ) -> None:
     _, ref, results = small
-    weeks = ref.member_weeks()
-    rows = {r["group"]: r for r in results["retention.summary"].to_pylist()}
+    rows = summary_as_expected(results, ref)
     assert set(rows) == {"*", "whatsapp/one", "slack/two"}
-    for group, row in rows.items():
-        approx_row(row, ref.summary(group, weeks))
     assert rows["*"]["cliff_members"] > 0
 
 
