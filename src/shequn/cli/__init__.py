@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
@@ -21,6 +20,7 @@ from shequn.cli.common import (
     SinceOption,
     StoreOption,
     UntilOption,
+    cell,
     err,
     errors,
     out,
@@ -34,6 +34,7 @@ from shequn.cli.playbook import playbook_app
 from shequn.cli.report import export_parquet_command, report
 from shequn.importers.base import ImportSettings
 from shequn.localtime import machine_timezone, validate_timezone
+from shequn.safe_text import printable
 from shequn.store import open_store
 from shequn.store.common import STATS_COUNTS
 
@@ -132,8 +133,10 @@ def import_(
     else:
         into = f"as {result.platform} group {result.group_id!r}"
     out.print(
-        f"{verb} {path} {into} "
-        f"(community {community!r}, timezone {result.timezone}, import #{record.import_id})",
+        printable(
+            f"{verb} {path} {into} "
+            f"(community {community!r}, timezone {result.timezone}, import #{record.import_id})"
+        ),
         markup=False,
     )
     out.print(
@@ -148,7 +151,7 @@ def import_(
             markup=False,
         )
     for note in result.notes:
-        out.print(f"  note: {note}", markup=False)
+        out.print(f"  note: {printable(note)}", markup=False)
     if record.rejected:
         out.print(
             f"  see rejected lines with: shequn imports show {record.import_id}", markup=False
@@ -199,7 +202,7 @@ def stats(
     if as_json:
         out.print(json.dumps(result, ensure_ascii=False), markup=False)
         return
-    table = Table(title=f"community {escape(community or '(all)')}", show_header=True)
+    table = Table(title=f"community {cell(community or '(all)')}", show_header=True)
     table.add_column("measure")
     table.add_column("value", justify="right")
     for name in (*STATS_COUNTS, "rejected_records"):
@@ -266,10 +269,10 @@ def groups(
         table.add_column(column, justify="right" if column in ("messages", "events") else "left")
     for g in found:
         table.add_row(
-            escape(g.community),
+            cell(g.community),
             g.platform,
-            escape(g.group_id),
-            *([escape(g.name or "")] if named else []),
+            cell(g.group_id),
+            *([cell(g.name or "")] if named else []),
             g.timezone,
             f"{g.messages:,}",
             f"{g.events:,}",

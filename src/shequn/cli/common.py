@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from shequn.errors import ConfigError, PlaybookError, ShequnError
+from shequn.safe_text import printable
 from shequn.store import Window
 
 # every error on one line however long the path in it.
@@ -46,9 +47,15 @@ ShowPhonesOption = Annotated[
 
 
 def fail(message: str) -> typer.Exit:
-    message = re.sub(r"\s*\n\s*", " ", message.strip())
+    message = printable(re.sub(r"\s*\n\s*", " ", message.strip()))
     err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
     return typer.Exit(1)
+
+
+def cell(text: str) -> str:
+    """Text from the chats as a rich table cell: control characters written out, markup
+    shown as typed."""
+    return escape(printable(text))
 
 
 @contextmanager

@@ -29,6 +29,7 @@ from shequn.cli.common import (
 from shequn.engines.adapters import describe
 from shequn.engines.base import Action
 from shequn.privacy.display import shown
+from shequn.safe_text import printable
 from shequn.store import GroupInfo, Store, Window, open_store
 
 if TYPE_CHECKING:
@@ -38,18 +39,6 @@ if TYPE_CHECKING:
 SHOWN_ROWS = 40
 
 _DURATION = re.compile(r"^\s*(?:\d+\s*[smhdw]\s*)+$")
-
-#: characters that drive a terminal or reorder what it shows (C0 and C1 controls, DEL,
-#: the bidirectional embeddings, overrides and isolates): a member's name, answer or
-#: message quoted in an explanation must not colour, retitle or rewrite the screen
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """``text`` with every control character written out (``\\x1b``, ``\\u202e``)."""
-    return _CONTROL.sub(
-        lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text
-    )
 
 
 class Shown:

@@ -6,7 +6,6 @@ import json
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from shequn.cli.common import (
@@ -15,12 +14,14 @@ from shequn.cli.common import (
     SinceOption,
     StoreOption,
     UntilOption,
+    cell,
     errors,
     out,
     store_location,
     window,
 )
 from shequn.privacy.display import shown
+from shequn.safe_text import printable
 from shequn.store import open_store
 
 # help comes from the `imports_list` docstring, so `shequn imports --help` shows its example
@@ -93,14 +94,14 @@ def imports_list(
     for r in records:
         table.add_row(
             str(r.import_id),
-            escape(r.community),
-            escape(r.group_id),
+            cell(r.community),
+            cell(r.group_id),
             r.status,
             f"{r.records_read:,}",
             f"{r.events_stored:,}",
             f"{r.duplicates:,}",
             f"{r.rejected:,}",
-            escape(r.source),
+            cell(r.source),
         )
     out.print(table if records else "no imports yet")
 
@@ -152,9 +153,12 @@ def imports_show(
     with errors(), open_store(store_location(ctx, store)) as db:
         record = db.get_import(import_id)
         rejects = db.rejects(import_id)
-    out.print(f"import #{record.import_id} {record.status}: {record.source}", markup=False)
     out.print(
-        f"  community {record.community}, {record.platform} group {record.group_id}", markup=False
+        printable(f"import #{record.import_id} {record.status}: {record.source}"), markup=False
+    )
+    out.print(
+        printable(f"  community {record.community}, {record.platform} group {record.group_id}"),
+        markup=False,
     )
     out.print(
         f"  records {record.records_read:,}, stored {record.events_stored:,}, "
@@ -162,7 +166,9 @@ def imports_show(
         markup=False,
     )
     if record.message:
-        out.print(f"  {record.message}", markup=False)
+        out.print(f"  {printable(record.message)}", markup=False)
     for reject in rejects:
         raw = shown(reject.raw, show_phones=show_phones)
-        out.print(f"  {reject.source}:{reject.line}: {reject.reason}: {raw!r}", markup=False)
+        out.print(
+            printable(f"  {reject.source}:{reject.line}: {reject.reason}: {raw!r}"), markup=False
+        )

@@ -6,7 +6,6 @@ import json
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from shequn.cli.common import (
@@ -14,6 +13,7 @@ from shequn.cli.common import (
     JsonOption,
     ShowPhonesOption,
     StoreOption,
+    cell,
     errors,
     out,
     store_location,
@@ -21,6 +21,7 @@ from shequn.cli.common import (
 from shequn.members import resolve, suggest_links
 from shequn.privacy.display import shown
 from shequn.privacy.forgetting import forget_member
+from shequn.safe_text import printable
 from shequn.store import open_store
 from shequn.store.base import IdentityInfo
 
@@ -83,9 +84,9 @@ def members_list(
         row = _row(info, show_phones)
         table.add_row(
             info.platform,
-            escape(str(row["identity"])),
-            escape(", ".join(shown(n, show_phones=show_phones) for n in info.names[:3])),
-            escape(str(row["member"])),
+            cell(str(row["identity"])),
+            cell(", ".join(shown(n, show_phones=show_phones) for n in info.names[:3])),
+            cell(str(row["member"])),
             f"{info.messages:,}",
             f"{info.events:,}",
             info.last.strftime("%Y-%m-%d") if info.last else "-",
@@ -112,8 +113,10 @@ def members_link(
         a, b = resolve(known, first), resolve(known, second)
         key = db.link_members((a.platform, a.identity), (b.platform, b.identity))
     out.print(
-        f"linked {a.platform}:{shown(a.identity)} and {b.platform}:{shown(b.identity)} "
-        f"as member {shown(key)}",
+        printable(
+            f"linked {a.platform}:{shown(a.identity)} and {b.platform}:{shown(b.identity)} "
+            f"as member {shown(key)}"
+        ),
         markup=False,
     )
 
@@ -133,7 +136,7 @@ def members_unlink(
         info = resolve(db.identities(community), member)
         changed = db.unlink_member(info.platform, info.identity)
     name = f"{info.platform}:{shown(info.identity)}"
-    out.print(f"unlinked {name}" if changed else f"{name} was not linked", markup=False)
+    out.print(printable(f"unlinked {name}" if changed else f"{name} was not linked"), markup=False)
 
 
 @members_app.command("suggest")
@@ -167,7 +170,7 @@ def members_suggest(
         out.print("no likely links found", markup=False)
         return
     for s in suggestions:
-        out.print(f"{ref(s.a)}  ~  {ref(s.b)}   ({'; '.join(s.reasons)})", markup=False)
+        out.print(printable(f"{ref(s.a)}  ~  {ref(s.b)}   ({'; '.join(s.reasons)})"), markup=False)
     out.print("apply one with: shequn members link A B", markup=False)
 
 
@@ -188,7 +191,7 @@ def forget(
     """
     with errors(), open_store(store_location(ctx, store)) as db:
         info = resolve(db.identities(community), member)
-        label = f"{info.platform}:{shown(info.identity)}"
+        label = printable(f"{info.platform}:{shown(info.identity)}")
         if not yes and not typer.confirm(f"forget {label} and every identity linked to it?"):
             raise typer.Exit(1)
         report = forget_member(db, info.platform, info.identity)

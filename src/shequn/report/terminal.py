@@ -8,7 +8,8 @@ active hours come as a weekday × hour strip. A metric without a view is listed 
 end as available in ``--json`` / ``--out report.html``.
 
 Every cell is a :class:`rich.text.Text`, so a name like ``[bold]x[/]`` prints as
-written and never as markup.
+written and never as markup, and every text from the chats goes through
+:func:`~shequn.safe_text.printable`, so a terminal escape in one is shown, not obeyed.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from shequn.analytics.metrics.common import ALL_GROUPS
 from shequn.report.collect import Report
 from shequn.report.positioning import positioning_lines
 from shequn.report.recommend import partial_weeks
+from shequn.safe_text import printable
 
 #: rows shown per ranking
 ROWS: Final = 10
@@ -159,7 +161,7 @@ def print_report(report: Report, console: Console) -> None:
     scope = doc["scope"]
     console.print(
         Text(
-            f"shequn report · community {scope.get('community') or '(all)'} · "
+            f"shequn report · community {printable(scope.get('community') or '(all)')} · "
             f"{(doc['period']['start'] or '')[:10]} – {(doc['period']['end'] or '')[:10]} UTC · "
             f"{len(doc['groups'])} group(s) · engine {doc['engine']}",
             style="bold",
@@ -170,7 +172,7 @@ def print_report(report: Report, console: Console) -> None:
         console.print(Text("\nPositioning", style="bold underline"))
         for label, text in positioning_lines(positioning):
             line = Text(f"  {label}: ", style="dim")
-            line.append(text)
+            line.append(printable(text))
             console.print(line)
     recs = doc["recommendations"]
     if recs:
@@ -178,7 +180,7 @@ def print_report(report: Report, console: Console) -> None:
         for rec in recs:
             line = Text("  ")
             line.append(f"{rec['severity']:<8}", style=SEVERITY_STYLE.get(rec["severity"], ""))
-            line.append(rec["text"])
+            line.append(printable(rec["text"]))
             console.print(line)
     names = member_names(report)
     metrics: dict[str, Any] = doc["metrics"]
@@ -250,7 +252,7 @@ def view_table(
         numeric = any(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
         table.add_column(Text(column.replace("_", " ")), justify="right" if numeric else "left")
     for row in rows:
-        table.add_row(*(Text(_cell(row, c, names, partial)) for c in columns))
+        table.add_row(*(Text(printable(_cell(row, c, names, partial))) for c in columns))
     return table
 
 
@@ -296,7 +298,9 @@ def role_mix(metric: dict[str, Any]) -> Table:
     for role in roles:
         table.add_column(Text(role), justify="right")
     for group in groups:
-        table.add_row(Text(group), *(Text(counts[group].get(role, "-")) for role in roles))
+        table.add_row(
+            Text(printable(group)), *(Text(counts[group].get(role, "-")) for role in roles)
+        )
     return table
 
 
