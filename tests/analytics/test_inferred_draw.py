@@ -110,6 +110,29 @@ def test_blocks_of_pairs_give_the_same_estimate(monkeypatch: pytest.MonkeyPatch)
     np.testing.assert_allclose(in_blocks, whole, rtol=1e-12)
 
 
+@pytest.mark.parametrize("walk", [1, 7, 64])
+def test_pairs_found_range_by_range_are_the_pairs_found_at_once(
+    monkeypatch: pytest.MonkeyPatch, walk: int
+) -> None:
+    """Walking the answering messages in ranges finds every pair across a range's edge,
+    in the same order (the estimate's sums then add up in the same order too)."""
+    minutes, authors, mentions = random_log(5)
+    writers = [(i, a) for i, a in mentions if a < 12]
+    named = np.zeros(len(minutes), dtype=bool)
+    named[[i for i, _ in writers]] = True
+    wanted = np.sort(np.array([i * 12 + a for i, a in writers], dtype=np.int64))
+    args = (np.asarray(minutes), np.asarray(authors), named, wanted)
+    whole = em.CandidatePairs(*args)
+    estimate = em.estimate(np.asarray(minutes), np.asarray(authors), writers)
+    monkeypatch.setattr(em, "MESSAGES_PER_WALK", walk)
+    ranged = em.CandidatePairs(*args)
+    assert ranged.cells.tolist() == whole.cells.tolist()
+    assert ranged.starts.tolist() == whole.starts.tolist()
+    assert em.estimate(np.asarray(minutes), np.asarray(authors), writers).tolist() == (
+        estimate.tolist()
+    )
+
+
 def test_the_member_others_answer_draws_most() -> None:
     # every 10 minutes, one of five members speaks; when it is member 0, two others
     # answer within two minutes; after anyone else, one other speaks five minutes later

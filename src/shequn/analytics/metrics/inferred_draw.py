@@ -57,7 +57,11 @@ RATE_MINUTES: Final = 30
 ITERATIONS: Final = 10
 #: the E-step walks the candidate pairs in blocks of this many (bounded temporaries:
 #: ten million messages give about a hundred million pairs)
-PAIRS_PER_STEP: Final = 1 << 22
+PAIRS_PER_STEP: Final = 1 << 20
+#: the candidate pairs are found for this many answering messages at a time (a few
+#: arrays of each range beside the pairs, not of every message: at ten million messages
+#: those were half a gigabyte on top of the report's peak)
+MESSAGES_PER_WALK: Final = 1 << 20
 
 
 def drawn_by_group(ctx: Context) -> dict[str, dict[str, float]]:
@@ -184,20 +188,22 @@ class CandidatePairs:
     ) -> None:
         n = len(minute)
         authors = int(author.max()) + 1 if n else 0
-        # two walks over the pairs, lag by lag: the first counts each message's pairs,
-        # the second writes them in place (no pair array beside another, no sort)
+        walks = [(lo, min(lo + MESSAGES_PER_WALK, n)) for lo in range(0, n, MESSAGES_PER_WALK)]
+        # two walks over the pairs: the first counts each message's pairs, the second
+        # writes them in place (no pair array beside another, no sort)
         counts = np.zeros(n, dtype=np.uint8)
-        for answers, _ in _slots(minute, author, authors, named, wanted):
-            counts[answers] += 1  # a message answers once per lag and side
+        for lo, hi in walks:
+            for answers, _ in _slots(minute, author, authors, named, wanted, lo, hi):
+                counts[answers] += 1  # a message answers once per lag and side
         starts = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=starts[1:])
         cells = np.empty(int(starts[-1]), dtype=np.int32)
-        fill = starts[:-1].copy()
-        for answers, cell in _slots(minute, author, authors, named, wanted):
-            at = fill[answers]
-            cells[at] = cell
-            fill[answers] = at + 1
-        del fill
+        for lo, hi in walks:
+            fill = starts[lo:hi].copy()
+            for answers, cell in _slots(minute, author, authors, named, wanted, lo, hi):
+                at = fill[answers - lo]
+                cells[at] = cell
+                fill[answers - lo] = at + 1
         self.starts, self.counts, self.cells = starts, counts, cells
 
     def __len__(self) -> int:
@@ -230,34 +236,39 @@ def _slots(
     authors: int,
     named: npt.NDArray[np.bool_] | None,
     wanted: I64 | None,
+    lo: int,
+    hi: int,
 ) -> Iterator[tuple[I64, I64]]:
-    """The candidate pairs lag by lag (earlier parent, then later): the answering messages
-    (ascending) and each pair's cell (parent's author × LAGS + lag)."""
+    """The candidate pairs of the answering messages lo .. hi - 1, lag by lag (earlier
+    parent, then later): the answering messages (ascending) and each pair's cell (parent's
+    author × LAGS + lag)."""
     n = len(minute)
-    every = np.arange(n, dtype=np.int64)
+    every = np.arange(lo, hi, dtype=np.int64)
     # how far back each message's window reaches and how many later messages share its
     # minute, capped at CANDIDATES + 1 (one byte each: the lags below need no more)
     cap = CANDIDATES + 1
-    back = np.minimum(every - np.searchsorted(minute, minute - WINDOW_MINUTES), cap)
+    own = minute[lo:hi]
+    back = np.minimum(every - np.searchsorted(minute, own - WINDOW_MINUTES), cap)
     back = back.astype(np.int8)
-    ahead = np.searchsorted(minute, minute, side="right") - 1 - every
-    ahead = np.minimum(ahead, cap).astype(np.int8)
-    del every
-    minutes = minute.astype(np.int32)  # minutes since 1970 fit, and lags are small
+    ahead = np.minimum(np.searchsorted(minute, own, side="right") - 1 - every, cap)
+    ahead = ahead.astype(np.int8)
+    del every, own
     for lag in range(1, CANDIDATES + 1):
         if lag >= n:
             break
-        # minutes between each message and the one lag places before it
-        gap = minutes[lag:] - minutes[: n - lag]
-        for before in (True, False):
-            # before: message i answers i - lag; after: i + lag, of the same minute
-            ok = back[lag:] >= lag if before else ahead[: n - lag] >= lag
-            ok &= author[lag:] != author[: n - lag]
-            at = np.flatnonzero(ok)
+        for step in (-lag, lag):  # the parent lag places before, then after (same minute)
+            first, last = max(lo, -step), min(hi, n - step)
+            if first >= last:
+                continue
+            reach = back if step < 0 else ahead
+            ok = reach[first - lo : last - lo] >= lag
+            ok &= author[first:last] != author[first + step : last + step]
+            answers = np.flatnonzero(ok) + first
             del ok
-            answers = at + lag if before else at
-            parent_author = author[at if before else at + lag]
-            cell = parent_author * LAGS + gap[at]
+            parent_author = author[answers + step]
+            cell = parent_author * LAGS
+            if step < 0:
+                cell += minute[answers] - minute[answers + step]
             if named is not None and wanted is not None:
                 # a message that names members answers only their messages: its other
                 # pairs go (only the few pairs of naming messages are looked up)
@@ -270,7 +281,6 @@ def _slots(
                     kept[unwanted] = False
                     answers, cell = answers[kept], cell[kept]
             yield answers, cell
-        del gap
 
 
 def estimate(minute: I64, author: I64, mentions: list[tuple[int, int]]) -> F64:
