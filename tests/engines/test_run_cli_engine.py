@@ -314,6 +314,32 @@ def test_until_now_and_watch_fire_a_deadline_while_the_group_is_silent(tmp_path:
     assert sum(" notice telegram:ann" in line for line in lines) == 1, lines
 
 
+def test_watch_outlives_a_run_that_fails_while_an_import_holds_the_store(db_path: str) -> None:
+    """An import holds the embedded store's lock, so a round cannot open it: the watcher
+    reports that round and acts in the next one, once the store is free."""
+    import subprocess
+    import sys
+
+    _apply(db_path)
+    command = [sys.executable, "-m", "shequn.cli", "run", "--community", "makers"]
+    watcher = subprocess.Popen(
+        [*command, "--watch", "0.2", "--rounds", "40", "--until", "2024-03-02", "--store", db_path],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert watcher.stderr is not None
+    with open_store(db_path):  # the lock an import holds
+        failure = watcher.stderr.readline()
+    stdout, stderr = watcher.communicate(timeout=300)
+    assert "cannot open store" in failure and "lock" in failure, failure
+    assert "run 1 failed; trying again in 0.2 s" in stderr
+    assert watcher.returncode == 0, stderr
+    assert sum(line.startswith("recorded ") for line in stdout.splitlines()) == 1, stdout
+    assert stdout.splitlines()[-1].startswith("nothing new to do"), stdout
+    assert len(_actions(db_path)) > 0
+
+
 def test_watch_refuses_a_dry_run_and_rounds_need_watch(db_path: str) -> None:
     result = CliRunner().invoke(
         app, ["run", "--community", "makers", "--dry-run", "--watch", "1", "--store", db_path]

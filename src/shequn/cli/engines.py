@@ -21,6 +21,7 @@ from shequn.cli.common import (
     JsonOption,
     ShowPhonesOption,
     StoreOption,
+    err,
     errors,
     out,
     parse_time,
@@ -138,7 +139,8 @@ def run(
             metavar="SECONDS",
             help="Live: run again every SECONDS, each time up to the wall clock, so that "
             "deadlines (screening time limits, mutes, grace periods) fire while the groups "
-            "are silent and new events are acted on as they are stored; Ctrl-C stops.",
+            "are silent and new events are acted on as they are stored; a run that fails "
+            "(the store busy with an import) is reported and tried again; Ctrl-C stops.",
         ),
     ] = None,
     rounds: Annotated[
@@ -174,14 +176,24 @@ def run(
             param_hint="--watch",
         )
     done = 0
+    failed = False
     try:
         while rounds is None or done < rounds:
-            _run_once(location, community, until or "now", False, False, as_json, show_phones)
+            try:
+                _run_once(location, community, until or "now", False, False, as_json, show_phones)
+                failed = False
+            except typer.Exit:
+                # the error is printed; a watcher outlives it (an import holding the
+                # embedded store, a playbook being edited): the next run tries again
+                failed = True
+                err.print(f"run {done + 1:,} failed; trying again in {watch:g} s", markup=False)
             done += 1
             if rounds is None or done < rounds:
                 time.sleep(watch)
     except KeyboardInterrupt:
         out.print(f"stopped after {done:,} run(s)", markup=False)
+    if failed:
+        raise typer.Exit(1)
 
 
 def _run_once(
