@@ -322,19 +322,21 @@ def test_watch_outlives_a_run_that_fails_while_an_import_holds_the_store(db_path
 
     _apply(db_path)
     command = [sys.executable, "-m", "shequn.cli", "run", "--community", "makers"]
-    watcher = subprocess.Popen(
+    with subprocess.Popen(
         [*command, "--watch", "0.2", "--rounds", "40", "--until", "2024-03-02", "--store", db_path],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    assert watcher.stderr is not None
-    with open_store(db_path):  # the lock an import holds
-        failure = watcher.stderr.readline()
-    stdout, stderr = watcher.communicate(timeout=300)
+    ) as watcher:
+        assert watcher.stderr is not None and watcher.stdout is not None
+        with open_store(db_path):  # the lock an import holds
+            failure = watcher.stderr.readline()
+        # read on through the same buffered stream (communicate() would skip what it holds)
+        stderr = failure + watcher.stderr.read()
+        stdout = watcher.stdout.read()
+    assert watcher.returncode == 0, stderr
     assert "cannot open store" in failure and "lock" in failure, failure
     assert "run 1 failed; trying again in 0.2 s" in stderr
-    assert watcher.returncode == 0, stderr
     assert sum(line.startswith("recorded ") for line in stdout.splitlines()) == 1, stdout
     assert stdout.splitlines()[-1].startswith("nothing new to do"), stdout
     assert len(_actions(db_path)) > 0
