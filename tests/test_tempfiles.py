@@ -3,13 +3,18 @@ a process was killed outright — by the next process that makes one."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
-from shequn.tempfiles import SIGTERM_STATUS
+import duckdb
+import pytest
+
+from shequn.tempfiles import SIGTERM_STATUS, sigterm_exits
 
 #: a process that makes a private folder, says where, then waits to be killed
 WAITER = """
@@ -61,3 +66,28 @@ def test_a_killed_process_folder_is_removed_by_the_next(tmp_path: Path) -> None:
     finally:
         alive.kill()
         alive.wait(timeout=30)
+
+
+def test_sigterm_during_a_duckdb_query_still_exits_as_sigterm() -> None:
+    """DuckDB runs the signal handler while it works and raises its own "Query
+    interrupted" instead of the handler's SystemExit: the block still ends in
+    SystemExit(SIGTERM_STATUS), not in an error that exits 1."""
+    con = duckdb.connect()
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
+    with pytest.raises(SystemExit) as exited, sigterm_exits():
+        timer.start()
+        try:  # minutes of work: only the signal ends it
+            con.execute("SELECT sum(i * i) FROM range(20000000000) t(i)").fetchall()
+        finally:
+            timer.cancel()
+    assert exited.value.code == SIGTERM_STATUS
+    assert "interrupted" in str(exited.value.__cause__)
+
+
+def test_sigterm_a_library_swallowed_still_ends_the_block() -> None:
+    reached_end = False
+    with pytest.raises(SystemExit) as exited, sigterm_exits():
+        with contextlib.suppress(SystemExit):  # a library that catches everything
+            os.kill(os.getpid(), signal.SIGTERM)
+        reached_end = True
+    assert reached_end and exited.value.code == SIGTERM_STATUS

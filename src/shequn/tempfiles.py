@@ -62,16 +62,30 @@ def _running(pid: int) -> bool:
 @contextmanager
 def sigterm_exits() -> Iterator[None]:
     """Within the block, SIGTERM raises SystemExit, so ``finally`` blocks and ``atexit``
-    clean up as at a normal exit (the default action ends the process on the spot)."""
+    clean up as at a normal exit (the default action ends the process on the spot).
+
+    A library running at that moment may swallow the SystemExit: DuckDB checks for
+    signals while it works and turns the handler's exception into its own "query
+    interrupted" error (which the CLI would report as a failure and exit 1), or into
+    nothing. Either way the block ends in SystemExit(SIGTERM_STATUS) once a SIGTERM
+    came."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    received: list[int] = []
 
     def leave(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
         raise SystemExit(SIGTERM_STATUS)
 
     previous = signal.signal(signal.SIGTERM, leave)
     try:
         yield
+    except BaseException as exc:
+        if received and not (isinstance(exc, SystemExit) and exc.code == SIGTERM_STATUS):
+            raise SystemExit(SIGTERM_STATUS) from exc
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if received:
+        raise SystemExit(SIGTERM_STATUS)
