@@ -95,20 +95,23 @@ class Context:
     #: the clock of ``timings`` (bench/metric_times.py counts CPU seconds)
     clock: Callable[[], float] = field(default=time.perf_counter, repr=False, compare=False)
 
-    def shared(self, name: str, build: Callable[[], ir.Table]) -> ir.Table:
+    def shared(
+        self, name: str, build: Callable[[], ir.Table], uncompressed: tuple[str, ...] = ()
+    ) -> ir.Table:
         """The table ``build()`` returns, computed once per context.
 
         Several metrics read the same intermediate tables; as one expression each, the
         engine would recompute them in every metric (and Ibis repeats a sub-plan at
         every use inside one query). Materialised once, later metrics read the stored
-        rows. ``name`` identifies the table within the context.
+        rows. ``name`` identifies the table within the context; ``uncompressed`` names
+        columns of hashes stored as they are (:func:`~shequn.analytics.source.materialize`).
         """
         table = self.tables.get(name)
         if table is None:
             began = self.clock()
             table = build()
             if self.materialized:
-                table = materialize(self.log, table)
+                table = materialize(self.log, table, uncompressed)
             self.timings[name] = self.clock() - began
             self.tables[name] = table
         return table
@@ -125,7 +128,9 @@ class Context:
     @property
     def events(self) -> ir.Table:
         """The scoped events, each with ``member``, ``actor``, ``group`` and ``local_ts``."""
-        return self.shared("events", lambda: self.resolved.drop(*UNUSED_COLUMNS))
+        return self.shared(
+            "events", lambda: self.resolved.drop(*UNUSED_COLUMNS), uncompressed=("key",)
+        )
 
     @property
     def messages(self) -> ir.Table:
