@@ -33,9 +33,17 @@ T = TypeVar("T")
 #: event kinds that make someone a member of a group (besides posting)
 MEMBERSHIP_KINDS: Final = ("member_joined", "member_listed")
 EXIT_KINDS: Final = ("member_left", "member_removed")
-#: event columns no metric reads, left out of the materialised events (``source_line``
-#: is read: it orders a minute's messages as the export wrote them)
-UNUSED_COLUMNS: Final = ("schema_version", "ts_raw", "import_id")
+#: event columns no metric reads, left out of the materialised events: writing a column
+#: into the shared tables' file costs more than computing the events (its compression:
+#: at 1M messages ≈ 0.1 s CPU for a column of one repeated value, 0.3 s for a column of
+#: identities). The raw identities are read as ``member`` and ``actor``, null exactly
+#: when they are; ``group`` stands for platform and group; the community is the
+#: scope's. (``source_line`` is read: it orders a minute's messages as the export
+#: wrote them.)
+UNUSED_COLUMNS: Final = (
+    "schema_version", "ts_raw", "import_id", "community", "group_id", "member_id",
+    "by_member_id", "forwarded_from", "amount", "currency", "extra", "topic_id",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -87,20 +95,23 @@ class Context:
     #: the clock of ``timings`` (bench/metric_times.py counts CPU seconds)
     clock: Callable[[], float] = field(default=time.perf_counter, repr=False, compare=False)
 
-    def shared(self, name: str, build: Callable[[], ir.Table]) -> ir.Table:
+    def shared(
+        self, name: str, build: Callable[[], ir.Table], uncompressed: tuple[str, ...] = ()
+    ) -> ir.Table:
         """The table ``build()`` returns, computed once per context.
 
         Several metrics read the same intermediate tables; as one expression each, the
         engine would recompute them in every metric (and Ibis repeats a sub-plan at
         every use inside one query). Materialised once, later metrics read the stored
-        rows. ``name`` identifies the table within the context.
+        rows. ``name`` identifies the table within the context; ``uncompressed`` names
+        columns of hashes stored as they are (:func:`~shequn.analytics.source.materialize`).
         """
         table = self.tables.get(name)
         if table is None:
             began = self.clock()
             table = build()
             if self.materialized:
-                table = materialize(self.log, table)
+                table = materialize(self.log, table, uncompressed)
             self.timings[name] = self.clock() - began
             self.tables[name] = table
         return table
@@ -117,7 +128,9 @@ class Context:
     @property
     def events(self) -> ir.Table:
         """The scoped events, each with ``member``, ``actor``, ``group`` and ``local_ts``."""
-        return self.shared("events", lambda: self.resolved.drop(*UNUSED_COLUMNS))
+        return self.shared(
+            "events", lambda: self.resolved.drop(*UNUSED_COLUMNS), uncompressed=("key",)
+        )
 
     @property
     def messages(self) -> ir.Table:

@@ -25,6 +25,8 @@ from shequn.analytics.registry import metric
 
 #: a week's monthly actives (MAU) are those active in it and the weeks before: 28 days
 MONTH_WEEKS: Final = 4
+#: seconds in a week (local Mondays are whole weeks apart)
+WEEK_SECONDS: Final = 7 * 86_400
 
 
 def member_weeks(ctx: Context) -> ir.Table:
@@ -52,10 +54,17 @@ def _member_weeks(ctx: Context) -> ir.Table:
     per = daily.group_by(["group", "member", "week"]).aggregate(
         messages=daily.messages.sum().cast("int64"), days=daily.count()
     )
+    per = _with_neighbour_weeks(per)
     if len(ctx.timezones) == 1:
-        # one group: the community's rows are the group's
+        # one group: the community's rows are the group's, neighbour weeks included (so
+        # the rows are sorted once, not twice as a union of two copies)
         per = per.union(per.mutate(group=ibis.literal(ALL_GROUPS)).select(per.columns))
-    # each member's active weeks in order (one sort, for every metric reading the table)
+    return per
+
+
+def _with_neighbour_weeks(per: ir.Table) -> ir.Table:
+    """``per`` with each member's active weeks before and after in the group (one sort,
+    for every metric reading the table)."""
     order = ibis.window(group_by=[per.group, per.member], order_by=per.week)
     return per.mutate(prev_week=per.week.lag().over(order), next_week=per.week.lead().over(order))
 
@@ -130,15 +139,29 @@ def rolling_actives(pw: ir.Table, span: int) -> ir.Table:
     ``pw`` holds each member's active weeks with ``prev_week``, their active week before.
     A week counts a member once, from the first of their active weeks that covers it: an
     active week covers itself and the ``span - 1`` weeks after it, those not covered by
-    the member's previous active week already (no distinct count over a join of every
-    week with the weeks before it).
+    the member's previous active week already — from offset ``first`` on, ``span`` minus
+    the weeks since the previous active week (0 without one). The active weeks are
+    counted per (group, week, first) before they meet the offsets, so the ``span``-fold
+    rows are a few per week, not a few per member (no distinct count over a join of
+    every week with the weeks before it).
     """
+    since = _whole_weeks(pw.week, pw.prev_week)
+    first = ibis.ifelse(pw.prev_week.isnull(), 0, ibis.greatest(span - since, 0))
+    starts = pw.group_by(["group", "week", first.name("first")]).aggregate(n=pw.count())
     offsets = ibis.memtable(pa.table({"offset": pa.array(range(span), pa.int64())}))
-    rows = pw.select("group", "week", "prev_week").cross_join(offsets)
-    rows = rows.mutate(covered=rows.week + (rows.offset * 7).as_interval("D"))
-    reach = ibis.interval(days=7 * (span - 1))
-    rows = rows.filter(rows.prev_week.isnull() | (rows.covered > rows.prev_week + reach))
-    return rows.group_by([rows.group, rows.covered.name("week")]).aggregate(actives=rows.count())
+    rows = starts.cross_join(offsets)
+    rows = rows.filter(rows.offset >= rows.first)
+    covered = rows.week + (rows.offset * 7).as_interval("D")
+    return rows.group_by([rows.group, covered.name("week")]).aggregate(
+        actives=rows.n.sum().cast("int64")
+    )
+
+
+def _whole_weeks(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.IntegerValue:
+    """Weeks from one local Monday to a later one, in integers (rounded to the nearest
+    week, so an engine that read the naive times across a clock change still agrees)."""
+    seconds = later.epoch_seconds().cast("int64") - earlier.epoch_seconds().cast("int64")
+    return (seconds + WEEK_SECONDS // 2) // WEEK_SECONDS
 
 
 @metric(

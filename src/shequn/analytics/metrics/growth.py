@@ -38,8 +38,8 @@ UNKNOWN_SOURCE: Final = "unknown"
 def joins(ctx: Context) -> ir.Table:
     """Every join: group, member, inviter (or null), source, invite_link, ts, local_ts, key."""
     e = ctx.events
-    j = e.filter((e.kind == "member_joined") & e.member_id.notnull())
-    has_inviter = j.by_member_id.notnull() & (j.actor != j.member)
+    j = e.filter((e.kind == "member_joined") & e.member.notnull())
+    has_inviter = j.actor.notnull() & (j.actor != j.member)
     return j.select(
         group=j.group,
         member=j.member,
@@ -63,10 +63,10 @@ def first_joins(ctx: Context) -> ir.Table:
 def presence(ctx: Context) -> ir.Table:
     """Per group (and ``*``) and member: ``first_seen`` and ``exited`` (null: still in)."""
     e = ctx.events
-    as_subject = e.filter(e.member_id.notnull()).select(
+    as_subject = e.filter(e.member.notnull()).select(
         group=e.group, member=e.member, local_ts=e.local_ts, kind=e.kind
     )
-    acted = e.filter(e.by_member_id.notnull())
+    acted = e.filter(e.actor.notnull())
     as_actor = acted.select(
         group=acted.group,
         member=acted.actor,
@@ -477,7 +477,7 @@ def inviters(ctx: Context) -> ir.Table:
 )
 def flow(ctx: Context) -> ir.Table:
     e = ctx.events
-    moves = e.filter(e.kind.isin(["member_joined", *EXIT_KINDS]) & e.member_id.notnull())
+    moves = e.filter(e.kind.isin(["member_joined", *EXIT_KINDS]) & e.member.notnull())
     moves = with_all_groups(
         moves.select(group=moves.group, kind=moves.kind, week=week_of(moves.local_ts))
     )

@@ -112,6 +112,13 @@ def _gone(last_exit: ir.TimestampValue, last_presence: ir.TimestampValue) -> ir.
     return last_exit.notnull() & (last_presence.isnull() | (last_exit >= last_presence))
 
 
+def _member_at_end(
+    last_exit: ir.TimestampValue, last_presence: ir.TimestampValue
+) -> ir.IntegerValue:
+    """1 while a member (not :func:`_gone`), else 0."""
+    return ibis.ifelse(_gone(last_exit, last_presence), 0, 1)
+
+
 def _week_numbers(ctx: Context) -> ir.Table:
     """k = 0 … enough weeks to cover the period (rows past its end are filtered later)."""
     span = max(0, (ctx.end - ctx.start).days) // 7 + 3
@@ -181,12 +188,14 @@ def _member_weeks(ctx: Context) -> ir.Table:
     # the weeks of the member's grid: from the join week on, before the period's end
     g = grid.select(g_group="group", g_cohort="cohort", g_week="week", k="k")
     w = w.join(g, [w.group == g.g_group, w.cohort == g.g_cohort, w.week == g.g_week])
+    # the standing at the end of this week and of the member's previous such week, from
+    # the latest exit and presence up to this row and up to the row before: four running
+    # maxima in one ordered pass (a lag of the standing would sort the rows again)
     so_far = ibis.cumulative_window(group_by=[w.group, w.member], order_by=w.k)
-    w = w.mutate(
-        cum_exit=w.exit_ts.max().over(so_far), cum_presence=w.presence_ts.max().over(so_far)
-    )
-    w = w.mutate(status=ibis.ifelse(_gone(w.cum_exit, w.cum_presence), 0, 1))
-    before = ibis.window(group_by=[w.group, w.member], order_by=w.k)
+    before = ibis.window(group_by=[w.group, w.member], order_by=w.k, rows=(None, -1))
+    first = ibis.row_number().over(ibis.window(group_by=[w.group, w.member], order_by=w.k)) == 0
+    status = _member_at_end(w.exit_ts.max().over(so_far), w.presence_ts.max().over(so_far))
+    was = _member_at_end(w.exit_ts.max().over(before), w.presence_ts.max().over(before))
     groups = w.select(
         "group",
         "member",
@@ -194,7 +203,7 @@ def _member_weeks(ctx: Context) -> ir.Table:
         "k",
         "week",
         posted=w.posts > 0,
-        change=(w.status - ibis.coalesce(w.status.lag().over(before), 0)).cast("int64"),
+        change=(status - ibis.ifelse(first, 0, was)).cast("int64"),
     )
     if len(ctx.timezones) == 1:
         # one group: the community's members, cohorts, weeks and period end are the
