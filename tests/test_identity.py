@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from shequn.identity import INVISIBLE_MARKS, clean_name, identity_of, identity_sql
+from shequn.identity import (
+    INVISIBLE_CLASS,
+    INVISIBLE_MARKS,
+    WHITESPACE_CLASS,
+    clean_name,
+    identity_of,
+    identity_sql,
+)
 
 NAME_CHARS = st.sampled_from(
     list("abcXYZ 0123456789+()-.~:")
@@ -44,6 +53,22 @@ def test_sql_identity_equals_python_identity(con: duckdb.DuckDBPyConnection, nam
 )
 def test_written_forms_map_to_one_identity(written: str, identity: str) -> None:
     assert identity_of(written) == identity
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(
+        st.sampled_from([*"ab ~+1", *" ~", *"\t\n\r\x0b\x0c\x00", "\u00a0", "\u200e"]), max_size=8
+    )
+)
+@example("a  b")
+@example(" ~ a\tb ")
+def test_clean_name_skips_the_substitutions_only_where_they_change_nothing(name: str) -> None:
+    visible = re.sub(INVISIBLE_CLASS, "", name)
+    expected = re.sub(WHITESPACE_CLASS + "+", " ", visible).strip(" ")
+    if expected.startswith("~"):
+        expected = expected[1:].lstrip(" ")
+    assert clean_name(name) == expected
 
 
 def test_clean_name_keeps_the_visible_name() -> None:

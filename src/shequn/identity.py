@@ -35,11 +35,23 @@ _NOT_DIGIT_RE: Final = re.compile("[^0-9]")
 
 
 def clean_name(written: str) -> str:
-    """The display name without invisible marks, ``~`` prefix and odd spaces."""
-    name = _SPACES_RE.sub(" ", _INVISIBLE_RE.sub("", written)).strip(" ")
+    """The display name without invisible marks, ``~`` prefix and odd spaces.
+
+    Most names are printable ASCII with single spaces: no mark to drop, no run of
+    spaces to collapse, so the two substitutions (most of the cost) are skipped.
+    """
+    if written.isascii() and written.isprintable() and "  " not in written:
+        name = written.strip(" ")
+    else:
+        name = _visible(written)
     if name.startswith("~"):
         name = name[1:].lstrip(" ")
     return name
+
+
+def _visible(written: str) -> str:
+    """``written`` without invisible marks, each run of spaces one space, trimmed."""
+    return _SPACES_RE.sub(" ", _INVISIBLE_RE.sub("", written)).strip(" ")
 
 
 def is_phone_number(name: str) -> bool:

@@ -358,3 +358,21 @@ def test_a_text_with_a_colon_is_not_taken_for_a_colon_name(tmp_path: Path) -> No
         ("Dr: Who", "first visit"),
         ("Dr: Who", "second visit"),
     ]
+
+
+def test_a_system_line_with_an_invalid_date_is_a_reject_not_an_event(tmp_path: Path) -> None:
+    export = tmp_path / "WhatsApp Chat with Dates.txt"
+    export.write_text(
+        "14/03/2024, 10:00 - Ann: hello\n"
+        "31/02/2024, 10:01 - Bob joined using this group's invite link\n"
+        "14/03/2024, 10:02 - Carl joined using this group's invite link\n"
+        "14/03/2024, 10:03 - Ann: welcome\n",
+        encoding="utf-8",
+    )
+    _, rows, rejects = parse(export)
+    assert [(r["source_line"], r["kind"], r["member_id"]) for r in rows] == [
+        (1, "message_posted", "Ann"),
+        (3, "member_joined", "Carl"),
+        (4, "message_posted", "Ann"),
+    ]
+    assert [(r.line, r.reason.split(" ")[0]) for r in rejects] == [(2, "invalid")]

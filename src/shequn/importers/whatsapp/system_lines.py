@@ -1897,6 +1897,7 @@ class _Matcher:
                 middles[piece] = middles.get(piece, 0) | bit
         self._middles = tuple(middles.items())
         self._middle_rows = sum(middles.values())
+        self._not_middle_rows = ~self._middle_rows
         #: rows allowed by each prefix a text can start with ("" first: no prefix)
         self._by_prefix = {
             found: sum(bits for p, bits in prefixes.items() if found.startswith(p))
@@ -1926,9 +1927,9 @@ class _Matcher:
             ends |= by_suffix[m.group()[::-1] if m else ""]
         allowed &= ends
         if allowed & self._middle_rows:
-            for piece, bits in self._middles:
-                if piece not in text:
-                    allowed &= ~bits
+            # the rows of the pieces present: few, so few operations on the long masks
+            present = sum(bits for piece, bits in self._middles if piece in text)
+            allowed &= present | self._not_middle_rows
         return allowed
 
     def alternation(self, allowed: int) -> tuple[re.Pattern[str], dict[int, _RowGroups]]:
