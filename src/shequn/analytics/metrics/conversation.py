@@ -154,8 +154,10 @@ def message_links(ctx: Context) -> ir.Table:
     group has reply ids), ``seq`` (the message's place in the group by time, then key),
     ``turn`` (first message of a member's turn), ``run`` (turn number in the group),
     ``burst_start`` and ``burst`` (a new burst starts more than the inferred window after
-    the message before; burst number in the group), ``parent_key``, ``parent_member``
-    and ``inferred`` (the parent comes from turn taking, not from a reply id).
+    the message before; burst number in the group), ``parent_key`` (the message an
+    explicit reply answers; null for an inferred answer, whose parent is the message
+    before it in the group: ``seq`` − 1), ``parent_member`` (the parent's author, both
+    ways) and ``inferred`` (the parent comes from turn taking, not from a reply id).
     Materialised per context.
     """
     return ctx.shared("conversation.links", lambda: _message_links(ctx))
@@ -170,12 +172,13 @@ def _message_links(ctx: Context) -> ir.Table:
     # (its line): WhatsApp writes minutes only, and who spoke after whom within a minute
     # is the turn taking read below. The windows sort only the columns they read (not
     # the mentions, flags and local times each message carries); the result is joined
-    # back on the message's key
+    # back on the message's key. They carry no previous key: every string they move
+    # costs at ten million messages in one group (the sorts spill), and nothing reads
+    # an inferred answer's parent key (seq - 1 names it)
     order = ibis.window(group_by="group", order_by=["ts", "line", "key"])
     narrow = msgs.select("group", "key", "member", "ts", "line")
     lagged = narrow.mutate(
         seq=ibis.row_number().over(order),
-        prev_key=narrow.key.lag().over(order),
         prev_member=narrow.member.lag().over(order),
         prev_ts=narrow.ts.lag().over(order),
     )
@@ -194,8 +197,8 @@ def _message_links(ctx: Context) -> ir.Table:
         burst=lagged.burst_start.cast("int64").sum().over(so_far),
     )
     turns = lagged.select(
-        "seq", "prev_key", "prev_member", "turn", "burst_start", "run", "burst",
-        "answers_prev", turn_key="key",
+        "seq", "prev_member", "turn", "burst_start", "run", "burst", "answers_prev",
+        turn_key="key",
     )  # fmt: skip
     lagged = flagged.join(turns, flagged.key == turns.turn_key).drop("turn_key")
 
@@ -210,18 +213,17 @@ def _message_links(ctx: Context) -> ir.Table:
     explicit = explicit.left_join(parents, explicit.ref_key == parents.p_key).drop("p_key")
     inferred_ok = ~explicit.explicit & explicit.answers_prev
     out = explicit.mutate(
-        parent_key=ibis.ifelse(explicit.explicit, explicit.ref_key, explicit.prev_key),
+        parent_key=ibis.ifelse(explicit.explicit, explicit.ref_key, ibis.null("string")),
         parent_member=ibis.ifelse(explicit.explicit, explicit.p_member, explicit.prev_member),
         inferred=inferred_ok,
     )
     has_parent = out.explicit | out.inferred
     out = out.mutate(
-        parent_key=ibis.ifelse(has_parent, out.parent_key, ibis.null("string")),
         parent_member=ibis.ifelse(has_parent, out.parent_member, ibis.null("string")),
     )
     return out.drop(
-        "ref_key", "p_member", "prev_key", "prev_member", "answers_prev", "platform_id",
-        "reply_to", "resource", "line",
+        "ref_key", "p_member", "prev_member", "answers_prev", "platform_id", "reply_to",
+        "resource", "line",
     )  # fmt: skip
 
 
