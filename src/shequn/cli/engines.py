@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, TextIO
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from shequn.cli.common import (
     JsonOption,
     ShowPhonesOption,
     StoreOption,
+    cell,
     err,
     errors,
     out,
@@ -312,10 +312,10 @@ def _print_dry_run(actions: list[Action], show_all: bool, show: Shown) -> None:
     table.add_column("of which")
     for (engine, rule), kinds in sorted(per_source.items()):
         table.add_row(
-            escape(printable(engine)),
-            escape(printable(rule or "-")),
+            cell(engine),
+            cell(rule or "-"),
             f"{kinds.total():,}",
-            escape(printable(", ".join(f"{kind} {n:,}" for kind, n in kinds.most_common()))),
+            cell(", ".join(f"{kind} {n:,}" for kind, n in kinds.most_common())),
         )
     out.print(table)
     out.print("the first of each, with its reason (--all lists every action):", markup=False)
@@ -429,7 +429,7 @@ def _table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) ->
     for column in columns:
         table.add_column(column)
     for row in rows[:SHOWN_ROWS]:
-        table.add_row(*(escape(printable(cell)) for cell in row))
+        table.add_row(*(cell(value) for value in row))
     out.print(table)
     if len(rows) > SHOWN_ROWS:
         out.print(f"… and {len(rows) - SHOWN_ROWS:,} more (see --json)", markup=False)

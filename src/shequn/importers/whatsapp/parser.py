@@ -52,6 +52,8 @@ _MESSAGE_COLUMNS: Final = [
     "is_deleted",
     "is_edited",
 ]
+#: the event columns, which the message columns other than the flags are
+_EVENT_NAMES: Final = frozenset(EVENT_SCHEMA.names)
 #: how long identical (stamp, author, text) keep counting across chunks
 CARRY_SECONDS: Final = 2 * 86_400
 _QUOTES: Final = '["“”„«»「」『』]'
@@ -363,28 +365,17 @@ class ChunkParser:
         self, rec: pa.Table, kind: EventKind = EventKind.MESSAGE_POSTED
     ) -> pa.Table:
         n = rec.num_rows
-        columns = {
-            "key": rec.column("key"),
-            "schema_version": pa.array(np.full(n, SCHEMA_VERSION, dtype=np.int16)),
-            "kind": _constant(kind.value, n),
-            "platform": _constant("whatsapp", n),
-            "community": _constant(self.community, n),
-            "group_id": _constant(self.group_id, n),
-            "is_bot": pa.array(np.zeros(n, dtype=bool)),
-            "import_id": pa.array(np.full(n, self.import_id, dtype=np.int64)),
-        }
-        for name in (
-            "ts",
-            "ts_raw",
-            "member_id",
-            "member_name",
-            "text",
-            "mentions",
-            "attachment_kind",
-            "extra",
-            "source_line",
-        ):
-            columns[name] = rec.column(name)
+        # the message columns that are event columns pass as they are (not the flags)
+        columns = {name: rec.column(name) for name in _MESSAGE_COLUMNS if name in _EVENT_NAMES}
+        columns.update(
+            schema_version=pa.array(np.full(n, SCHEMA_VERSION, dtype=np.int16)),
+            kind=_constant(kind.value, n),
+            platform=_constant("whatsapp", n),
+            community=_constant(self.community, n),
+            group_id=_constant(self.group_id, n),
+            is_bot=pa.array(np.zeros(n, dtype=bool)),
+            import_id=pa.array(np.full(n, self.import_id, dtype=np.int64)),
+        )
         return pa.table(
             [columns.get(f.name, pa.nulls(n, f.type)) for f in EVENT_SCHEMA], schema=EVENT_SCHEMA
         )
