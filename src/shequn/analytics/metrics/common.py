@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -25,19 +24,6 @@ def with_all_groups(table: ir.Table, group: str = "group") -> ir.Table:
     """
     everything = table.mutate(**{group: ibis.literal(ALL_GROUPS)})
     return table.union(everything.select(table.columns))
-
-
-def per_group_and_all(
-    ctx: Context, rows: ir.Table, aggregate: Callable[[ir.Table], ir.Table]
-) -> ir.Table:
-    """``aggregate`` of ``rows`` (with a ``group`` column) per group, and again over every
-    group as :data:`ALL_GROUPS`: :func:`with_all_groups` then ``aggregate``, except in a
-    community of one group, where ``*``'s rows are the group's rows: there they are
-    aggregated once and the result copied (half the work, the same rows)."""
-    if len(ctx.timezones) == 1:
-        per = aggregate(rows)
-        return per.union(per.mutate(group=ibis.literal(ALL_GROUPS)).select(per.columns))
-    return aggregate(with_all_groups(rows))
 
 
 def week_of(ts: ir.TimestampValue) -> ir.TimestampValue:

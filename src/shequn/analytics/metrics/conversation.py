@@ -35,7 +35,7 @@ import ibis
 from ibis.expr import types as ir
 
 from shequn.analytics.context import Context
-from shequn.analytics.metrics.common import per_group_and_all, week_of, with_all_groups
+from shequn.analytics.metrics.common import week_of, with_all_groups
 from shequn.analytics.registry import metric
 
 #: a message by B this many minutes after A's (A ≠ B) answers it, where no reply ids exist
@@ -347,12 +347,10 @@ def _interactions(ctx: Context) -> ir.Table:
     dictionary=True,
 )
 def edges(ctx: Context) -> ir.Table:
-    def per_pair(rows: ir.Table) -> ir.Table:
-        return rows.group_by(["group", "source", "target", "kind"]).aggregate(
-            weight=rows.weight.sum(), interactions=rows.count()
-        )
-
-    return per_group_and_all(ctx, interactions(ctx), per_pair)
+    rows = with_all_groups(interactions(ctx))
+    return rows.group_by(["group", "source", "target", "kind"]).aggregate(
+        weight=rows.weight.sum(), interactions=rows.count()
+    )
 
 
 def question_replies(ctx: Context) -> ir.Table:
