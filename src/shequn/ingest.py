@@ -214,6 +214,8 @@ def _run(
                 record.import_id, batch.events, batch.rejects, batch.position, batch.records_read
             )
             committed = batch.position
+            # not held while the next batch is parsed
+            del batch
             if on_commit is not None:
                 on_commit(committed, new_events)
         # a failure anywhere between begin and finish must end the import (a DuckDB store

@@ -28,6 +28,8 @@ def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
                 if stop.is_set():
                     return
                 queue.put(item)
+                # not kept while the next item is made: the consumer may be done with it
+                del item
         except BaseException as exc:  # handed to the consumer, re-raised there
             queue.put(exc)
             return
@@ -43,6 +45,7 @@ def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
             if isinstance(item, BaseException):
                 raise item
             yield item  # type: ignore[misc]
+            del item  # nor here while waiting for the next one
     finally:
         stop.set()
         while worker.is_alive():

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -376,3 +378,29 @@ def test_a_system_line_with_an_invalid_date_is_a_reject_not_an_event(tmp_path: P
         (4, "message_posted", "Ann"),
     ]
     assert [(r.line, r.reason.split(" ")[0]) for r in rejects] == [(2, "invalid")]
+
+
+def test_a_yielded_batch_is_not_held_while_the_next_chunk_is_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The import's peak counts every batch still referenced: once the store lets go of
+    one, the importer must not keep it (nor the chunk's lines) through the next parse."""
+    from shequn.importers.whatsapp import parser as parser_module
+
+    previous: list[weakref.ref[Any]] = []
+    held: list[bool] = []
+    parse = parser_module.ChunkParser.parse
+
+    def checking_parse(self: Any, msgs: Any) -> Any:
+        gc.collect()
+        held.extend(ref() is not None for ref in previous)
+        return parse(self, msgs)
+
+    monkeypatch.setattr(parser_module.ChunkParser, "parse", checking_parse)
+    batches = WhatsAppImporter(MAKERS).batches(ImportSettings(timezone="UTC", commit_every=3))
+    for _ in range(3):
+        batch = next(batches)
+        previous[:] = [weakref.ref(batch.events)]
+        del batch
+    batches.close()
+    assert held == [False, False]

@@ -97,6 +97,7 @@ class WhatsAppImporter:
         for block, consumed in self.chat.line_blocks():
             pending.append(block)
             pending_rows += len(block)
+            del block
             while pending_rows >= commit_every:
                 lines = pa.concat_arrays(pending)
                 headers = self._header_rows(lines)
@@ -109,10 +110,17 @@ class WhatsAppImporter:
                     cut = int(later[0])
                 else:
                     cut = int(cut_at[-1])
-                yield Chunk(lines.slice(0, cut), headers[headers < cut], first_line, consumed)
+                chunk = Chunk(lines.slice(0, cut), headers[headers < cut], first_line, consumed)
+                # the rest is copied out (usually less than a block), so that the chunk's
+                # lines are freed as soon as its consumer lets go of them, not when the
+                # next chunk is cut
+                rest = pa.concat_arrays([lines.slice(cut)])
+                del lines
                 first_line += cut
-                rest = lines.slice(cut)
                 pending, pending_rows = [rest], len(rest)
+                del rest
+                yield chunk
+                del chunk
         if pending:
             lines = pa.concat_arrays(pending)
             end = len(lines)
@@ -218,14 +226,25 @@ class WhatsAppImporter:
         )
         for chunk in self._chunks(settings.commit_every):
             orphans = chunk.orphans(self.chat.display)
-            events, rejects = parser.parse(chunk.messages())
-            yield Batch(
+            position = chunk.first_line + len(chunk.lines) - 1
+            records_read = len(chunk.headers) + len(orphans)
+            consumed = chunk.consumed
+            msgs = chunk.messages()
+            del chunk  # its lines are in msgs now: not held through the parse
+            events, rejects = parser.parse(msgs)
+            del msgs
+            batch = Batch(
                 events=events,
                 rejects=sorted(orphans + rejects, key=lambda r: r.line),
-                position=chunk.first_line + len(chunk.lines) - 1,
-                records_read=len(chunk.headers) + len(orphans),
-                bytes_read=chunk.consumed,
+                position=position,
+                records_read=records_read,
+                bytes_read=consumed,
             )
+            # nothing of this batch stays referenced here while the next chunk is parsed
+            # (the store may be done with it): one batch less in the import's peak
+            del events, rejects
+            yield batch
+            del batch
         self.language = parser.system.language
 
 

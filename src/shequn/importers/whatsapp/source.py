@@ -209,7 +209,11 @@ class ChatFile:
                     tail = data
                     continue
                 tail = data[cut + 1 :]
-                yield _split_lines(data[:cut]), consumed
+                lines = _split_lines(data[:cut])
+                # the block's bytes are not kept while the lines are parsed
+                del block, data
+                yield lines, consumed
+                del lines
             if tail:
                 yield _split_lines(tail), consumed
 
