@@ -87,6 +87,11 @@ def is_question(text: ir.StringValue) -> ir.BooleanValue:
     return text.notnull() & ibis.coalesce(found, False)
 
 
+#: columns of hashes the shared tables store as they are: DuckDB's string compression
+#: costs more CPU to write than it saves on 32 random hex digits a row
+#: (:func:`~shequn.analytics.source.materialize`)
+HASHES: Final = ("key",)
+
 #: a post is a resource when it carries media or a file, or its text holds a link
 URL: Final = r"https?://"
 
@@ -118,7 +123,7 @@ def people_messages(ctx: Context) -> ir.Table:
             line=ibis.coalesce(m.source_line, ibis.literal(0, "int64")),
         )
 
-    return ctx.shared("conversation.messages", build)
+    return ctx.shared("conversation.messages", build, uncompressed=HASHES)
 
 
 def _explicit_groups(msgs: ir.Table) -> ir.Table:
@@ -160,7 +165,9 @@ def message_links(ctx: Context) -> ir.Table:
     ways) and ``inferred`` (the parent comes from turn taking, not from a reply id).
     Materialised per context.
     """
-    return ctx.shared("conversation.links", lambda: _message_links(ctx))
+    return ctx.shared(
+        "conversation.links", lambda: _message_links(ctx), uncompressed=(*HASHES, "parent_key")
+    )
 
 
 def _message_links(ctx: Context) -> ir.Table:
@@ -234,7 +241,11 @@ def replies_to(ctx: Context) -> ir.Table:
     the first message of the next turn answers every message of the turn before it, when
     it came within the window of that turn's last message. Materialised per context.
     """
-    return ctx.shared("conversation.replies", lambda: _replies_to(message_links(ctx)))
+    return ctx.shared(
+        "conversation.replies",
+        lambda: _replies_to(message_links(ctx)),
+        uncompressed=("replied_key",),
+    )
 
 
 def _replies_to(links: ir.Table) -> ir.Table:
@@ -268,7 +279,7 @@ def mention_rows(ctx: Context) -> ir.Table:
     (that is the reply edge). A mention of the member an *inferred* answer points at is
     kept: the mention is the evidence, the inference only a guess. Materialised per
     context."""
-    return ctx.shared("conversation.mentions", lambda: _mention_rows(ctx))
+    return ctx.shared("conversation.mentions", lambda: _mention_rows(ctx), uncompressed=HASHES)
 
 
 def _mention_rows(ctx: Context) -> ir.Table:
