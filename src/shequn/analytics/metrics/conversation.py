@@ -235,11 +235,15 @@ def _message_links(ctx: Context) -> ir.Table:
 
 
 def replies_to(ctx: Context) -> ir.Table:
-    """(group, replied_key, reply_member, reply_ts): who answered which message, and when.
+    """(group, replied_key, reply_member, reply_ts): who answered which question, and when.
 
-    Explicit groups: every message whose parent is the replied message. Inferred groups:
+    Explicit groups: every message whose parent is the replied question. Inferred groups:
     the first message of the next turn answers every message of the turn before it, when
-    it came within the window of that turn's last message. Materialised per context.
+    it came within the window of that turn's last message. Only replies to questions
+    (:func:`is_question`) are kept: both readers (``conversation.response``,
+    ``roles.signals``) join them to the questions, and in a busy WhatsApp group nearly
+    every message is answered this way (at 1M messages 992,939 replies, 220,297 of them
+    to questions). Materialised per context.
     """
     return ctx.shared(
         "conversation.replies",
@@ -250,6 +254,10 @@ def replies_to(ctx: Context) -> ir.Table:
 
 def _replies_to(links: ir.Table) -> ir.Table:
     explicit = links.filter(links.explicit & links.parent_key.notnull())
+    asked = links.filter(links.explicit & links.question).select(q_group="group", q_key="key")
+    explicit = explicit.semi_join(
+        asked, [explicit.group == asked.q_group, explicit.parent_key == asked.q_key]
+    )
     direct = explicit.select(
         "group",
         replied_key=explicit.parent_key,
@@ -260,9 +268,8 @@ def _replies_to(links: ir.Table) -> ir.Table:
     starts = inferred.filter(inferred.turn & inferred.inferred).select(
         s_group="group", s_run=inferred.run - 1, s_member="member", s_ts="ts"
     )
-    answered = inferred.join(
-        starts, [inferred.group == starts.s_group, inferred.run == starts.s_run]
-    )
+    asked = inferred.filter(inferred.question)
+    answered = asked.join(starts, [asked.group == starts.s_group, asked.run == starts.s_run])
     by_turn = answered.select(
         "group",
         replied_key=answered.key,
