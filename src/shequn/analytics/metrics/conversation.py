@@ -319,9 +319,12 @@ def _mention_rows(ctx: Context) -> ir.Table:
 
 
 def interactions(ctx: Context) -> ir.Table:
-    """One row per interaction: (group, source, target, kind, weight). Materialised per
-    context."""
-    return ctx.shared("conversation.interactions", lambda: _interactions(ctx))
+    """One row per interaction: (group, source, target, kind, weight).
+
+    Not materialised: its two readers (``conversation.edges``, ``roles.signals``) read it
+    once each, and a filter of the links beside the mentions costs less than writing
+    and reading back a row per interaction (ten million at 10M messages)."""
+    return _interactions(ctx)
 
 
 def _interactions(ctx: Context) -> ir.Table:
