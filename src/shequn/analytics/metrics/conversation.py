@@ -110,7 +110,6 @@ def people_messages(ctx: Context) -> ir.Table:
         resource = m.attachment_kind.notnull() | ibis.coalesce(m.text.re_search(URL), False)
         return m.select(
             "group",
-            "platform",
             "key",
             "platform_id",
             "member",
@@ -294,9 +293,11 @@ def _mention_rows(ctx: Context) -> ir.Table:
     m = links.filter(links.mentions.notnull())
     rows = m.select(
         "group",
-        "platform",
         "key",
         "member",
+        # the platform is the group's first part (platform/group_id): the messages and
+        # their links need not carry it for the mentions alone
+        platform=m.group.split("/")[0],
         parent_member=ibis.ifelse(m.inferred, ibis.null("string"), m.parent_member),
         identity=m.mentions.unnest(),
     )
