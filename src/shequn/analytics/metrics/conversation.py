@@ -180,21 +180,34 @@ def _message_links(ctx: Context) -> ir.Table:
     # the mentions, flags and local times each message carries); the result is joined
     # back on the message's key. They carry no previous key: every string they move
     # costs at ten million messages in one group (the sorts spill), and nothing reads
-    # an inferred answer's parent key (seq - 1 names it)
+    # an inferred answer's parent key (seq - 1 names it). Nor member keys: each member
+    # is numbered within the group (a window over the distinct members, a few thousand
+    # rows), the windows move the numbers, and the previous member's key is joined back
+    # by its number (a message without a member has no number: its comparisons stay null
+    # as they were with the key, and the group is matched null-safe, as it partitions)
+    members = msgs.filter(msgs.member.notnull()).select("group", "member").distinct()
+    members = members.select(
+        c_group="group",
+        c_member="member",
+        code=ibis.row_number().over(ibis.window(group_by="group", order_by="member")),
+    )
+    coded = msgs.left_join(
+        members, [msgs.group.identical_to(members.c_group), msgs.member == members.c_member]
+    )
     order = ibis.window(group_by="group", order_by=["ts", "line", "key"])
-    narrow = msgs.select("group", "key", "member", "ts", "line")
+    narrow = coded.select("group", "key", "code", "ts", "line")
     lagged = narrow.mutate(
         seq=ibis.row_number().over(order),
-        prev_member=narrow.member.lag().over(order),
+        prev_code=narrow.code.lag().over(order),
         prev_ts=narrow.ts.lag().over(order),
     )
     window = ibis.interval(minutes=INFERRED_WINDOW_MINUTES)
     lagged = lagged.mutate(
-        turn=lagged.prev_member.isnull() | (lagged.prev_member != lagged.member),
+        turn=lagged.prev_code.isnull() | (lagged.prev_code != lagged.code),
         burst_start=lagged.prev_ts.isnull() | (lagged.ts > lagged.prev_ts + window),
         # answers the message before, if the group has no reply ids
-        answers_prev=lagged.prev_member.notnull()
-        & (lagged.prev_member != lagged.member)
+        answers_prev=lagged.prev_code.notnull()
+        & (lagged.prev_code != lagged.code)
         & (lagged.ts <= lagged.prev_ts + window),
     )
     so_far = ibis.cumulative_window(group_by="group", order_by="seq")
@@ -203,10 +216,14 @@ def _message_links(ctx: Context) -> ir.Table:
         burst=lagged.burst_start.cast("int64").sum().over(so_far),
     )
     turns = lagged.select(
-        "seq", "prev_member", "turn", "burst_start", "run", "burst", "answers_prev",
+        "seq", "prev_code", "turn", "burst_start", "run", "burst", "answers_prev",
         turn_key="key",
     )  # fmt: skip
     lagged = flagged.join(turns, flagged.key == turns.turn_key).drop("turn_key")
+    named = members.select(n_group="c_group", n_code="code", prev_member="c_member")
+    lagged = lagged.left_join(
+        named, [lagged.group.identical_to(named.n_group), lagged.prev_code == named.n_code]
+    ).drop("n_group", "n_code", "prev_code")
 
     pointing = msgs.filter(msgs.reply_to.notnull())
     wanted = pointing.select(ref_group=pointing.group, ref=pointing.reply_to).distinct()
