@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from shequn.analytics.context import Context, build_context
+from shequn.analytics.context import Context, Scope, build_context
 from shequn.analytics.metrics.conversation import INFERRED_WEIGHT, INFERRED_WINDOW_MINUTES
 from shequn.analytics.runner import run_metrics
 from shequn.analytics.source import duckdb_log, parquet_log
@@ -250,6 +250,22 @@ def test_edges_match_plain_python(tiny_results: dict[str, pa.Table]) -> None:
     # an inferred answer that also @mentions its inferred parent: both edges
     assert ours[("whatsapp/w1", "whatsapp:B", "whatsapp:C", "inferred")] == (INFERRED_WEIGHT, 1)
     assert ours[("whatsapp/w1", "whatsapp:B", "whatsapp:C", "mention")] == (1.0, 1)
+
+
+@pytest.mark.parametrize("group", ["discord/g1", "whatsapp/w1"])
+def test_edges_of_one_group(tiny: Context, group: str) -> None:
+    """A scope of one group takes the one-group path (its pairs aggregated once, the "*"
+    rows copied from them): the group's edges as plain Python has them, twice."""
+    one = build_context(tiny.log, Scope(groups=(group,)))
+    assert list(one.timezones) == [group]
+    rows = run_metrics(one, ["conversation.edges"])["conversation.edges"].to_pylist()
+    ours = {
+        (r["group"], r["source"], r["target"], r["kind"]): (r["weight"], r["interactions"])
+        for r in rows
+    }
+    plain = {k[1:]: v for k, v in plain_edges().items() if k[0] == group}
+    assert ours == {(g, *k): v for g in (group, "*") for k, v in plain.items()}
+    assert [(r["group"], r["source"], r["target"], r["kind"]) for r in rows] == sorted(ours)
 
 
 def test_response_matches_plain_python(tiny: Context, tiny_results: dict[str, pa.Table]) -> None:

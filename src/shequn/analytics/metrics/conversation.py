@@ -35,7 +35,7 @@ import ibis
 from ibis.expr import types as ir
 
 from shequn.analytics.context import Context
-from shequn.analytics.metrics.common import week_of, with_all_groups
+from shequn.analytics.metrics.common import ALL_GROUPS, week_of, with_all_groups
 from shequn.analytics.registry import metric
 
 #: a message by B this many minutes after A's (A ≠ B) answers it, where no reply ids exist
@@ -87,6 +87,11 @@ def is_question(text: ir.StringValue) -> ir.BooleanValue:
     return text.notnull() & ibis.coalesce(found, False)
 
 
+#: columns of hashes the shared tables store as they are: DuckDB's string compression
+#: costs more CPU to write than it saves on 32 random hex digits a row
+#: (:func:`~shequn.analytics.source.materialize`)
+HASHES: Final = ("key",)
+
 #: a post is a resource when it carries media or a file, or its text holds a link
 URL: Final = r"https?://"
 
@@ -105,7 +110,6 @@ def people_messages(ctx: Context) -> ir.Table:
         resource = m.attachment_kind.notnull() | ibis.coalesce(m.text.re_search(URL), False)
         return m.select(
             "group",
-            "platform",
             "key",
             "platform_id",
             "member",
@@ -118,7 +122,7 @@ def people_messages(ctx: Context) -> ir.Table:
             line=ibis.coalesce(m.source_line, ibis.literal(0, "int64")),
         )
 
-    return ctx.shared("conversation.messages", build)
+    return ctx.shared("conversation.messages", build, uncompressed=HASHES)
 
 
 def _explicit_groups(msgs: ir.Table) -> ir.Table:
@@ -160,7 +164,9 @@ def message_links(ctx: Context) -> ir.Table:
     ways) and ``inferred`` (the parent comes from turn taking, not from a reply id).
     Materialised per context.
     """
-    return ctx.shared("conversation.links", lambda: _message_links(ctx))
+    return ctx.shared(
+        "conversation.links", lambda: _message_links(ctx), uncompressed=(*HASHES, "parent_key")
+    )
 
 
 def _message_links(ctx: Context) -> ir.Table:
@@ -174,21 +180,35 @@ def _message_links(ctx: Context) -> ir.Table:
     # the mentions, flags and local times each message carries); the result is joined
     # back on the message's key. They carry no previous key: every string they move
     # costs at ten million messages in one group (the sorts spill), and nothing reads
-    # an inferred answer's parent key (seq - 1 names it)
+    # an inferred answer's parent key (seq - 1 names it). Nor member keys: each member
+    # is numbered within the group (a window over the distinct members: at most
+    # 100,000 rows in the benchmark's group, against ten million messages), the windows
+    # move the numbers, and the previous member's key is joined back by its number (a
+    # message without a member has no number: its comparisons stay null as they were
+    # with the key, and the group is matched null-safe, as it partitions)
+    members = msgs.filter(msgs.member.notnull()).select("group", "member").distinct()
+    members = members.select(
+        c_group="group",
+        c_member="member",
+        code=ibis.row_number().over(ibis.window(group_by="group", order_by="member")),
+    )
+    coded = msgs.left_join(
+        members, [msgs.group.identical_to(members.c_group), msgs.member == members.c_member]
+    )
     order = ibis.window(group_by="group", order_by=["ts", "line", "key"])
-    narrow = msgs.select("group", "key", "member", "ts", "line")
+    narrow = coded.select("group", "key", "code", "ts", "line")
     lagged = narrow.mutate(
         seq=ibis.row_number().over(order),
-        prev_member=narrow.member.lag().over(order),
+        prev_code=narrow.code.lag().over(order),
         prev_ts=narrow.ts.lag().over(order),
     )
     window = ibis.interval(minutes=INFERRED_WINDOW_MINUTES)
     lagged = lagged.mutate(
-        turn=lagged.prev_member.isnull() | (lagged.prev_member != lagged.member),
+        turn=lagged.prev_code.isnull() | (lagged.prev_code != lagged.code),
         burst_start=lagged.prev_ts.isnull() | (lagged.ts > lagged.prev_ts + window),
         # answers the message before, if the group has no reply ids
-        answers_prev=lagged.prev_member.notnull()
-        & (lagged.prev_member != lagged.member)
+        answers_prev=lagged.prev_code.notnull()
+        & (lagged.prev_code != lagged.code)
         & (lagged.ts <= lagged.prev_ts + window),
     )
     so_far = ibis.cumulative_window(group_by="group", order_by="seq")
@@ -197,10 +217,14 @@ def _message_links(ctx: Context) -> ir.Table:
         burst=lagged.burst_start.cast("int64").sum().over(so_far),
     )
     turns = lagged.select(
-        "seq", "prev_member", "turn", "burst_start", "run", "burst", "answers_prev",
+        "seq", "prev_code", "turn", "burst_start", "run", "burst", "answers_prev",
         turn_key="key",
     )  # fmt: skip
     lagged = flagged.join(turns, flagged.key == turns.turn_key).drop("turn_key")
+    named = members.select(n_group="c_group", n_code="code", prev_member="c_member")
+    lagged = lagged.left_join(
+        named, [lagged.group.identical_to(named.n_group), lagged.prev_code == named.n_code]
+    ).drop("n_group", "n_code", "prev_code")
 
     pointing = msgs.filter(msgs.reply_to.notnull())
     wanted = pointing.select(ref_group=pointing.group, ref=pointing.reply_to).distinct()
@@ -228,17 +252,29 @@ def _message_links(ctx: Context) -> ir.Table:
 
 
 def replies_to(ctx: Context) -> ir.Table:
-    """(group, replied_key, reply_member, reply_ts): who answered which message, and when.
+    """(group, replied_key, reply_member, reply_ts): who answered which question, and when.
 
-    Explicit groups: every message whose parent is the replied message. Inferred groups:
+    Explicit groups: every message whose parent is the replied question. Inferred groups:
     the first message of the next turn answers every message of the turn before it, when
-    it came within the window of that turn's last message. Materialised per context.
+    it came within the window of that turn's last message. Only replies to questions
+    (:func:`is_question`) are kept: both readers (``conversation.response``,
+    ``roles.signals``) join them to the questions, and in a busy WhatsApp group nearly
+    every message is answered this way (at 1M messages 992,939 replies, 220,297 of them
+    to questions). Materialised per context.
     """
-    return ctx.shared("conversation.replies", lambda: _replies_to(message_links(ctx)))
+    return ctx.shared(
+        "conversation.replies",
+        lambda: _replies_to(message_links(ctx)),
+        uncompressed=("replied_key",),
+    )
 
 
 def _replies_to(links: ir.Table) -> ir.Table:
     explicit = links.filter(links.explicit & links.parent_key.notnull())
+    asked = links.filter(links.explicit & links.question).select(q_group="group", q_key="key")
+    explicit = explicit.semi_join(
+        asked, [explicit.group == asked.q_group, explicit.parent_key == asked.q_key]
+    )
     direct = explicit.select(
         "group",
         replied_key=explicit.parent_key,
@@ -249,9 +285,8 @@ def _replies_to(links: ir.Table) -> ir.Table:
     starts = inferred.filter(inferred.turn & inferred.inferred).select(
         s_group="group", s_run=inferred.run - 1, s_member="member", s_ts="ts"
     )
-    answered = inferred.join(
-        starts, [inferred.group == starts.s_group, inferred.run == starts.s_run]
-    )
+    asked = inferred.filter(inferred.question)
+    answered = asked.join(starts, [asked.group == starts.s_group, asked.run == starts.s_run])
     by_turn = answered.select(
         "group",
         replied_key=answered.key,
@@ -268,7 +303,7 @@ def mention_rows(ctx: Context) -> ir.Table:
     (that is the reply edge). A mention of the member an *inferred* answer points at is
     kept: the mention is the evidence, the inference only a guess. Materialised per
     context."""
-    return ctx.shared("conversation.mentions", lambda: _mention_rows(ctx))
+    return ctx.shared("conversation.mentions", lambda: _mention_rows(ctx), uncompressed=HASHES)
 
 
 def _mention_rows(ctx: Context) -> ir.Table:
@@ -276,9 +311,11 @@ def _mention_rows(ctx: Context) -> ir.Table:
     m = links.filter(links.mentions.notnull())
     rows = m.select(
         "group",
-        "platform",
         "key",
         "member",
+        # the platform is the group's first part (platform/group_id): the messages and
+        # their links need not carry it for the mentions alone
+        platform=m.group.split("/")[0],
         parent_member=ibis.ifelse(m.inferred, ibis.null("string"), m.parent_member),
         identity=m.mentions.unnest(),
     )
@@ -301,9 +338,12 @@ def _mention_rows(ctx: Context) -> ir.Table:
 
 
 def interactions(ctx: Context) -> ir.Table:
-    """One row per interaction: (group, source, target, kind, weight). Materialised per
-    context."""
-    return ctx.shared("conversation.interactions", lambda: _interactions(ctx))
+    """One row per interaction: (group, source, target, kind, weight).
+
+    Not materialised: its two readers (``conversation.edges``, ``roles.signals``) read it
+    once each, and a filter of the links beside the mentions costs less than writing
+    and reading back a row per interaction (ten million at 10M messages)."""
+    return _interactions(ctx)
 
 
 def _interactions(ctx: Context) -> ir.Table:
@@ -347,9 +387,28 @@ def _interactions(ctx: Context) -> ir.Table:
     dictionary=True,
 )
 def edges(ctx: Context) -> ir.Table:
-    rows = with_all_groups(interactions(ctx))
-    return rows.group_by(["group", "source", "target", "kind"]).aggregate(
+    if len(ctx.timezones) > 1:
+        rows = with_all_groups(interactions(ctx))
+        return rows.group_by(["group", "source", "target", "kind"]).aggregate(
+            weight=rows.weight.sum(), interactions=rows.count()
+        )
+    # one group (the groups in scope are the context's): the community's rows are the
+    # group's, so they are aggregated once and each pair written twice, instead of
+    # aggregating every interaction and its "*" copy (20.8M rows at 10M messages). Each
+    # row unnests two labels, not a union of two copies, so the aggregate is computed
+    # once (and no in-memory table: the edges are read through DuckDB's own cursor)
+    rows = interactions(ctx)
+    per = rows.group_by(["group", "source", "target", "kind"]).aggregate(
         weight=rows.weight.sum(), interactions=rows.count()
+    )
+    both = per.mutate(everything=ibis.literal([False, True], "array<boolean>").unnest())
+    return both.select(
+        group=ibis.ifelse(both.everything, ibis.literal(ALL_GROUPS), both.group),
+        source=both.source,
+        target=both.target,
+        kind=both.kind,
+        weight=both.weight,
+        interactions=both.interactions,
     )
 
 
