@@ -83,33 +83,44 @@ def _jieba() -> Any:
 
 
 class Names:
-    """Names to strip after ``@``, longest first, found by their first character.
+    """Names to strip after ``@``, longest first.
 
-    Only ``@`` + name is removed, and a removal leaves a space, so after an ``@`` of the
-    text there only ever stands the character that stood there originally, or a space:
-    names starting with anything else cannot match and are never tried. The names
-    tried are tried in the same order as all of them would be.
+    Replacing ``@`` + a name that the text does not hold changes nothing, so going
+    through every name in order is the same as going, each time, to the next name in
+    order that the text holds — found by looking up, after each ``@`` of the text, the
+    text's next characters of each length a name has (a few dozen lookups, where trying
+    names by their first character tried thousands at 100,000 members).
     """
 
     def __init__(self, names: Iterable[str]) -> None:
         self.ordered = sorted({n for n in names if n}, key=len, reverse=True)
-        self.by_first: dict[str, list[int]] = {}
-        for i, name in enumerate(self.ordered):
-            self.by_first.setdefault(name[0], []).append(i)
+        self.place = {name: i for i, name in enumerate(self.ordered)}
+        self.lengths = sorted({len(name) for name in self.ordered})
 
     def strip(self, text: str) -> str:
         """``text`` with every ``@`` + name replaced by a space, longest names first."""
-        if "@" not in text:
-            return text
-        firsts = {" "}
+        done = -1
+        while "@" in text:
+            following = self._next(text, done)
+            if following is None:
+                break
+            text = text.replace("@" + self.ordered[following], " ")
+            done = following
+        return text
+
+    def _next(self, text: str, done: int) -> int | None:
+        """The first name in order after place ``done`` that follows an ``@`` of ``text``."""
+        best: int | None = None
         at = text.find("@")
         while at != -1:
-            firsts.add(text[at + 1 : at + 2])
+            for length in self.lengths:
+                if at + 1 + length > len(text):
+                    break
+                i = self.place.get(text[at + 1 : at + 1 + length])
+                if i is not None and i > done and (best is None or i < best):
+                    best = i
             at = text.find("@", at + 1)
-        tried = sorted(i for c in firsts for i in self.by_first.get(c, ()))
-        for i in tried:
-            text = text.replace("@" + self.ordered[i], " ")
-        return text
+        return best
 
 
 def terms(text: str, names: Iterable[str] | Names = ()) -> list[str]:
