@@ -38,7 +38,6 @@ from shequn.analytics.context import EXIT_KINDS, MEMBERSHIP_KINDS, Context
 from shequn.analytics.metrics.common import ALL_GROUPS, day_of, with_all_groups
 from shequn.analytics.metrics.conversation import (
     interactions,
-    mention_rows,
     message_links,
     message_refs,
     people_messages,
@@ -135,26 +134,8 @@ def signals(ctx: Context) -> ir.Table:
         given,
         lambda t: t.group_by(["group", "member"]).aggregate(replies_given=t.explicit.sum()),
     )
-    got = answering.select("group", member=answering.parent_member, inferred=answering.inferred)
-    replies_got = per_member(
-        ctx,
-        got,
-        lambda t: t.group_by(["group", "member"]).aggregate(
-            replies_received=(~t.inferred).sum(), inferred_received=t.inferred.sum()
-        ),
-    )
-    mentioned = mention_rows(ctx)
-    mentioned = mentioned.select("group", member=mentioned.target)
-    mentions_got = per_member(
-        ctx,
-        mentioned,
-        lambda t: t.group_by(["group", "member"]).aggregate(mentions_received=t.count()),
-    )
-    inter = interactions(ctx).select("group", "source", member="target")
-    responders = per_member(
-        ctx,
-        inter,
-        lambda t: t.group_by(["group", "member"]).aggregate(responders=t.source.nunique()),
+    received = per_member(
+        ctx, interactions(ctx).select("group", "source", "kind", member="target"), _received
     )
 
     questions = links.filter(links.question).select(q_group="group", q_key="key", asker="member")
@@ -189,9 +170,7 @@ def signals(ctx: Context) -> ir.Table:
     for part in (
         post_stats,
         replies_given,
-        replies_got,
-        mentions_got,
-        responders,
+        received,
         answers_given,
         reactions,
         thread_stats,
@@ -243,6 +222,26 @@ def _post_stats(posts: ir.Table) -> ir.Table:
         last_post=days.last_post.max(),
         questions=days.questions.sum().cast("int64"),
         resource_posts=days.resource_posts.sum().cast("int64"),
+    )
+
+
+def _received(interactions: ir.Table) -> ir.Table:
+    """Per (group, member): replies (reply ids), inferred answers and @mentions received,
+    and responders — different members who replied to or mentioned them — from one
+    aggregate of the interactions per (group, member, source) (a distinct count of the
+    sources beside the three counts would make a second pass over the rows; the replies
+    and inferred answers are the interactions of those kinds, the mentions the rest)."""
+    t = interactions
+    pairs = t.group_by(["group", "member", "source"]).aggregate(
+        replies=ibis.ifelse(t.kind == "reply", 1, 0).sum(),
+        inferred=ibis.ifelse(t.kind == "inferred", 1, 0).sum(),
+        mentions=ibis.ifelse(t.kind == "mention", 1, 0).sum(),
+    )
+    return pairs.group_by(["group", "member"]).aggregate(
+        replies_received=pairs.replies.sum().cast("int64"),
+        inferred_received=pairs.inferred.sum().cast("int64"),
+        mentions_received=pairs.mentions.sum().cast("int64"),
+        responders=pairs.count(),
     )
 
 
