@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -557,8 +558,9 @@ def members(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
 )
 def mix(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
     counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ROLES, 0))
-    for row in results["roles.members"].select(["group", "role"]).to_pylist():
-        counts[row["group"]][row["role"]] += 1
+    members = results["roles.members"].select(["group", "role"])
+    for row in members.group_by(["group", "role"]).aggregate([("role", "count")]).to_pylist():
+        counts[row["group"]][row["role"]] += row["role_count"]
     rows = []
     for group in sorted(counts):
         total = sum(counts[group].values())
@@ -572,15 +574,42 @@ def mix(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
+@dataclass(frozen=True)
+class RoleCounts:
+    """How many of one group's members hold each role or signal the gaps are read from."""
+
+    members: int
+    lurkers: int
+    managers: int
+    kols: int
+    #: KOLs who are managers too
+    kol_managers: int
+    connectors: int
+    helpers: int
+    seeds: int
+
+
 def find_gaps(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """What is missing or out of balance in one group's role structure."""
-    roles: dict[str, int] = defaultdict(int)
-    for r in rows:
-        roles[r["role"]] += 1
-    total = max(1, len(rows))
+    """What is missing or out of balance in one group's role structure (its rows)."""
+    return role_gaps(
+        RoleCounts(
+            members=len(rows),
+            lurkers=sum(1 for r in rows if r["role"] == "lurker"),
+            managers=sum(1 for r in rows if r["is_manager"]),
+            kols=sum(1 for r in rows if r["is_kol"]),
+            kol_managers=sum(1 for r in rows if r["is_kol"] and r["is_manager"]),
+            connectors=sum(1 for r in rows if r["is_connector"]),
+            helpers=sum(1 for r in rows if r["is_helper"]),
+            seeds=sum(1 for r in rows if r["is_seed"]),
+        )
+    )
+
+
+def role_gaps(counts: RoleCounts) -> list[tuple[str, str]]:
+    """What is missing or out of balance in a group with these counts."""
+    total = max(1, counts.members)
     gaps: list[tuple[str, str]] = []
-    kols = [r for r in rows if r["is_kol"]]
-    if not any(r["is_manager"] for r in rows):
+    if not counts.managers:
         gaps.append(
             (
                 "no manager",
@@ -588,7 +617,7 @@ def find_gaps(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
                 "changed the group's settings: the group has no visible operator.",
             )
         )
-    if not kols:
+    if not counts.kols:
         gaps.append(
             (
                 "no KOL",
@@ -596,33 +625,33 @@ def find_gaps(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
                 "rest: nobody starts discussions others join (001 §8).",
             )
         )
-    elif all(r["is_manager"] for r in kols):
+    elif counts.kol_managers == counts.kols:
         gaps.append(
             (
                 "KOLs are all managers",
-                f"All {len(kols)} members who draw answers "
+                f"All {counts.kols} members who draw answers "
                 "are operators: no member leads discussion on their own.",
             )
         )
-    if not any(r["is_connector"] for r in rows):
+    if not counts.connectors:
         gaps.append(
             (
                 "no connector",
                 "No member bridges otherwise separate clusters of the interaction graph.",
             )
         )
-    if not any(r["is_helper"] for r in rows):
+    if not counts.helpers:
         gaps.append(
             ("no helper", "Nobody answers other members' questions markedly more than the rest.")
         )
-    if not any(r["is_seed"] for r in rows):
+    if not counts.seeds:
         gaps.append(
             (
                 "no active seed members",
                 "None of the members from the group's first day still posts.",
             )
         )
-    lurkers = roles["lurker"] / total
+    lurkers = counts.lurkers / total
     if lurkers > LURKER_GAP_SHARE:
         gaps.append(
             (
@@ -646,14 +675,32 @@ def find_gaps(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
     ("group", "gap"),
 )
 def gaps(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
-    per_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    read = ["group", "role", "is_manager", "is_kol", "is_connector", "is_helper", "is_seed"]
-    for row in results["roles.members"].select(read).to_pylist():
-        per_group[row["group"]].append(row)
+    members = results["roles.members"]
+    flags = {
+        "lurkers": pc.equal(members["role"], "lurker"),
+        "managers": members["is_manager"],
+        "kols": members["is_kol"],
+        "kol_managers": pc.and_(members["is_kol"], members["is_manager"]),
+        "connectors": members["is_connector"],
+        "helpers": members["is_helper"],
+        "seeds": members["is_seed"],
+    }
+    table = pa.table(
+        {"group": members["group"], **{k: pc.cast(v, pa.int64()) for k, v in flags.items()}}
+    )
+    per_group = table.group_by("group").aggregate(
+        [("group", "count"), *[(name, "sum") for name in flags]]
+    )
+    counts = {
+        row["group"]: RoleCounts(
+            members=row["group_count"], **{name: row[f"{name}_sum"] for name in flags}
+        )
+        for row in per_group.to_pylist()
+    }
     rows = [
         {"group": group, "gap": gap, "explanation": text}
-        for group in sorted(per_group)
-        for gap, text in find_gaps(per_group[group])
+        for group in sorted(counts)
+        for gap, text in role_gaps(counts[group])
     ]
     schema = pa.schema([("group", pa.string()), ("gap", pa.string()), ("explanation", pa.string())])
     return pa.Table.from_pylist(rows, schema=schema)
