@@ -32,6 +32,7 @@ from ibis.expr import types as ir
 from shequn.analytics.context import Context
 from shequn.analytics.metrics.common import ALL_GROUPS, week_of
 from shequn.analytics.registry import derived, metric
+from shequn.analytics.source import arrow
 
 #: messages per group handed to the text processing (the latest ones)
 SAMPLE_SIZE: Final = 20_000
@@ -172,15 +173,32 @@ def _recent(texts: ir.Table) -> ir.Table:
     """``texts`` from the day (UTC) on which each group's latest :data:`SAMPLE_SIZE`
     begin: the days after it hold fewer than that, so the sample is the same as from
     every row, but the window that ranks them sorts a few days, not the whole log (ten
-    million rows with their text at 10M messages)."""
+    million rows with their text at 10M messages).
+
+    The days are found first, in a query of their own over the times alone, and the
+    rows are then read from the earliest of them on: as one query the engine held every
+    text in scope to read them twice (at 10M messages 9M texts, ≈ 10 s CPU), and a
+    constant bound lets it skip the older parts of the table unread.
+    """
     day = texts.ts.truncate("D")
     per_day = texts.group_by(["group", day.name("day")]).aggregate(n=texts.count())
     later = ibis.window(group_by="group", order_by=ibis.desc("day"), preceding=None, following=0)
     per_day = per_day.mutate(through=per_day.n.sum().over(later))
     # a day is needed while the days after it hold fewer than SAMPLE_SIZE messages
     needed = per_day.filter(per_day.through - per_day.n < SAMPLE_SIZE)
-    since = needed.group_by("group").aggregate(since=needed.day.min())
-    since = since.select(since_group="group", since="since")
+    found = arrow(needed.group_by("group").aggregate(since=needed.day.min()))
+    if found.num_rows == 0:
+        return texts
+    since = ibis.memtable(
+        pa.table(
+            {
+                "since_group": found["group"].cast(pa.string()),
+                "since": found["since"].cast(pa.timestamp("us")),
+            }
+        )
+    )
+    first = min(found["since"].cast(pa.timestamp("us")).to_pylist())
+    texts = texts.filter(texts.ts >= ibis.literal(first, "timestamp"))
     recent = texts.join(since, texts.group == since.since_group)
     return recent.filter(recent.ts >= recent.since).drop("since_group", "since")
 
