@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from shequn.analytics.context import Context, build_context
+from shequn.analytics.context import Context
 from shequn.analytics.source import arrow, materialize
 
 
@@ -41,11 +41,3 @@ def test_without_uncompressed_columns_every_string_is_compressed(
     expr = duckdb_context.resolved.select("key", "member")
     stored = _compressions(duckdb_context, materialize(duckdb_context.log, expr).get_name())
     assert "Uncompressed" not in stored["key"] | stored["member"]
-
-
-def test_the_events_keep_keys_and_members_as_they_are(duckdb_context: Context) -> None:
-    context = build_context(duckdb_context.log)  # a context of its own: a fresh events table
-    stored = _compressions(context, context.events.get_name())
-    assert "Uncompressed" in stored["key"] and "Uncompressed" in stored["member"]
-    assert not (stored["key"] | stored["member"]) & {"DICT_FSST", "FSST", "Dictionary"}
-    assert "Uncompressed" not in stored["kind"]

@@ -46,10 +46,6 @@ UNUSED_COLUMNS: Final = (
 )  # fmt: skip
 
 
-#: event columns stored as they are in the shared tables' file (:meth:`Context.events`)
-UNCOMPRESSED: Final = ("key", "member")
-
-
 @dataclass(frozen=True)
 class Scope:
     """Which part of the log to analyse."""
@@ -131,15 +127,9 @@ class Context:
 
     @property
     def events(self) -> ir.Table:
-        """The scoped events, each with ``member``, ``actor``, ``group`` and ``local_ts``.
-
-        The keys and the members are stored as they are: the members' compression (a
-        dictionary of 100,000 strings at 1M messages) costs CPU on the write and again
-        on every read, and nearly every metric reads them (1M, alternating: write 3.3 →
-        2.7 s CPU, three aggregates by member 0.94 → 0.69 s; ≈ 25 bytes a row more).
-        """
+        """The scoped events, each with ``member``, ``actor``, ``group`` and ``local_ts``."""
         return self.shared(
-            "events", lambda: self.resolved.drop(*UNUSED_COLUMNS), uncompressed=UNCOMPRESSED
+            "events", lambda: self.resolved.drop(*UNUSED_COLUMNS), uncompressed=("key",)
         )
 
     @property
