@@ -17,14 +17,15 @@ they have left every group.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 from zoneinfo import ZoneInfo
 
 import ibis
-import igraph
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 from ibis.expr import types as ir
 
 from shequn.analytics.context import EXIT_KINDS, Context
@@ -181,57 +182,78 @@ def joins_metric(ctx: Context) -> ir.Table:
     return f.select("group", "member", "inviter", "source", "invite_link", joined=f.ts)
 
 
-@dataclass
-class _Tree:
-    """One group's invite forest, built from first joins."""
+def _forest(group: str, first: pa.Table) -> pa.Table:
+    """One group's invite forest (rows of :data:`_TREE_SCHEMA`) from its first joins, one
+    row per member: each member and each inviter whose own join is not in the log, by
+    key, with their generation, the parent actually used, their root, and their direct
+    and all descendants — on arrays of member numbers, not a dict per member."""
+    members = first["member"].combine_chunks()
+    inviters = pc.unique(first["inviter"].drop_null())
+    # an inviter whose own join is not in the log is a root: no join, no source
+    extra = inviters.filter(pc.invert(pc.is_in(inviters, members)))
+    listed = pa.concat_arrays([members, extra.cast(members.type)])
+    order = pc.sort_indices(listed)  # by code point, as Python sorts strings
+    names = listed.take(order)
+    none = pa.nulls(len(extra))
+    joined = pa.concat_arrays([first["joined"].combine_chunks(), none.cast(pa.timestamp("us"))])
+    source = pa.concat_arrays([first["source"].combine_chunks(), none.cast(pa.string())])
+    joined, source = joined.take(order), source.take(order)
+    inviter = pa.concat_arrays([first["inviter"].combine_chunks(), none.cast(pa.string())])
+    parent = _indices(pc.index_in(inviter.take(order), names))
+    generation, root = _walk(parent)
+    while (generation < 0).any():
+        # members on a cycle of first joins (only possible with inconsistent clocks), and
+        # those below them, never reach a root: the earliest of them (then by key)
+        # becomes a root and the walk repeats
+        stuck = np.flatnonzero(generation < 0)
+        times = pc.cast(joined, pa.int64()).take(pa.array(stuck))
+        dated = stuck[times.is_valid().to_numpy(zero_copy_only=False)]
+        if len(dated):
+            at = times.drop_null().to_numpy()
+            parent[dated[np.lexsort((dated, at))[0]]] = -1
+        else:
+            parent[stuck[0]] = -1
+        generation, root = _walk(parent)
+    has_parent = parent >= 0
+    invitees = np.bincount(parent[has_parent], minlength=len(names))
+    descendants = np.zeros(len(names), dtype=np.int64)
+    for level in range(int(generation.max(initial=0)), 0, -1):  # the deepest first
+        at_level = np.flatnonzero(generation == level)
+        np.add.at(descendants, parent[at_level], descendants[at_level] + 1)
+    return pa.table(
+        {
+            "group": pa.repeat(pa.scalar(group, pa.string()), len(names)),
+            "member": names,
+            "inviter": names.take(pa.array(np.where(has_parent, parent, 0), mask=~has_parent)),
+            "root": names.take(pa.array(root)),
+            "generation": pa.array(generation),
+            "joined": joined,
+            "source": source,
+            "invitees": pa.array(invitees.astype(np.int64)),
+            "descendants": pa.array(descendants),
+        },
+        schema=_TREE_SCHEMA,
+    )
 
-    parent: dict[str, str | None] = field(default_factory=dict)
-    joined: dict[str, Any] = field(default_factory=dict)
-    source: dict[str, str | None] = field(default_factory=dict)
+
+def _indices(found: pa.Array) -> npt.NDArray[np.int64]:
+    """Positions found by ``index_in``, −1 where none."""
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def _forests(first: pa.Table) -> dict[str, _Tree]:
-    trees: dict[str, _Tree] = {}
-    for row in first.to_pylist():
-        tree = trees.setdefault(row["group"], _Tree())
-        tree.parent[row["member"]] = row["inviter"]
-        tree.joined[row["member"]] = row["joined"]
-        tree.source[row["member"]] = row["source"]
-    for tree in trees.values():
-        for inviter in [p for p in tree.parent.values() if p is not None]:
-            if inviter not in tree.parent:  # an inviter whose own join is not in the log
-                tree.parent[inviter] = None
-                tree.joined[inviter] = None
-                tree.source[inviter] = None
-    return trees
-
-
-def _generations(tree: _Tree) -> tuple[dict[str, int], dict[str, str | None], dict[str, str]]:
-    """Generation (0 for roots), the parent actually used and each member's root.
-
-    Members on a cycle of first joins (only possible with inconsistent clocks) never
-    reach a root; the earliest of them (then by key) becomes a root and the walk repeats.
-    """
-    names = sorted(tree.parent)
-    index = {name: i for i, name in enumerate(names)}
-    parent = dict(tree.parent)
-    generation: dict[str, int] = {}
-    while len(generation) < len(names):
-        graph = igraph.Graph(n=len(names) + 1, directed=True)
-        hub = len(names)
-        edges = [(hub if parent[m] is None else index[str(parent[m])], index[m]) for m in names]
-        graph.add_edges(edges)
-        depth = graph.distances(source=[hub], mode="out")[0]
-        generation = {m: int(depth[index[m]]) - 1 for m in names if depth[index[m]] != float("inf")}
-        if len(generation) < len(names):
-            stuck = [m for m in names if m not in generation]
-            first = min(stuck, key=lambda m: (tree.joined[m] is None, tree.joined[m] or 0, m))
-            parent[first] = None
-    root: dict[str, str] = {}
-    for m in sorted(names, key=lambda n: generation[n]):
-        p = parent[m]
-        root[m] = m if p is None else root[p]
-    return generation, parent, root
+def _walk(parent: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Each member's generation (steps up to a root; −1 for members who never reach one)
+    and root, by pointer jumping: every round doubles the steps each member has taken
+    (its ancestor's ancestor), so log₂(members) rounds walk the longest chain."""
+    n = len(parent)
+    is_root = parent < 0
+    above = np.where(is_root, np.arange(n), parent)
+    steps = (~is_root).astype(np.int64)
+    for _ in range(max(1, n.bit_length()) + 1):
+        steps = steps + steps[above]
+        above = above[above]
+    reached = is_root[above]
+    return np.where(reached, steps, -1), above
 
 
 @derived(
@@ -246,27 +268,10 @@ def _generations(tree: _Tree) -> tuple[dict[str, int], dict[str, str | None], di
     ("group", "member"),
 )
 def invite_tree(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
-    rows: dict[str, list[Any]] = {name: [] for name in _TREE_SCHEMA.names}
-    for group, tree in sorted(_forests(results["growth.joins"]).items()):
-        generation, parent, root = _generations(tree)
-        children: dict[str, int] = dict.fromkeys(generation, 0)
-        descendants: dict[str, int] = dict.fromkeys(generation, 0)
-        for m in sorted(generation, key=lambda n: -generation[n]):
-            p = parent[m]
-            if p is not None:
-                children[p] += 1
-                descendants[p] += descendants[m] + 1
-        for m in sorted(generation):
-            rows["group"].append(group)
-            rows["member"].append(m)
-            rows["inviter"].append(parent[m])
-            rows["root"].append(root[m])
-            rows["generation"].append(generation[m])
-            rows["joined"].append(tree.joined[m])
-            rows["source"].append(tree.source[m])
-            rows["invitees"].append(children[m])
-            rows["descendants"].append(descendants[m])
-    return pa.table(rows, schema=_TREE_SCHEMA)
+    first = results["growth.joins"]
+    groups = sorted(pc.unique(first["group"]).to_pylist())
+    forests = [_forest(group, first.filter(pc.equal(first["group"], group))) for group in groups]
+    return pa.concat_tables(forests) if forests else _TREE_SCHEMA.empty_table()
 
 
 _TREE_SCHEMA: Final = pa.schema(
@@ -295,23 +300,43 @@ _TREE_SCHEMA: Final = pa.schema(
     ("group", "generation"),
 )
 def generations(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
-    size: dict[tuple[str, int], int] = {}
-    inviting: dict[tuple[str, int], int] = {}
-    for row in results["growth.invite_tree"].to_pylist():
-        for group in (row["group"], ALL_GROUPS):
-            at = (group, row["generation"])
-            size[at] = size.get(at, 0) + 1
-            inviting[at] = inviting.get(at, 0) + (1 if row["invitees"] > 0 else 0)
-    rows: dict[str, list[Any]] = {name: [] for name in _GENERATION_SCHEMA.names}
-    for group, g in sorted(size):
-        following = size.get((group, g + 1), 0)
-        rows["group"].append(group)
-        rows["generation"].append(g)
-        rows["members"].append(size[(group, g)])
-        rows["inviters"].append(inviting[(group, g)])
-        rows["invitees"].append(following)
-        rows["k"].append(following / size[(group, g)])
-    return pa.table(rows, schema=_GENERATION_SCHEMA)
+    tree = results["growth.invite_tree"]
+    rows = pa.table(
+        {
+            "group": tree["group"],
+            "generation": tree["generation"],
+            "inviting": pc.cast(pc.greater(tree["invitees"], 0), pa.int64()),
+        }
+    )
+    # each member counts in their group and again in *
+    rows = pa.concat_tables(
+        [rows, rows.set_column(0, "group", pa.repeat(pa.scalar(ALL_GROUPS), rows.num_rows))]
+    )
+    per = rows.group_by(["group", "generation"]).aggregate(
+        [("inviting", "count"), ("inviting", "sum")]
+    )
+    per = per.sort_by([("group", "ascending"), ("generation", "ascending")])
+    size = per["inviting_count"].to_numpy()
+    group = per["group"].combine_chunks()
+    generation = per["generation"].to_numpy()
+    # the next generation of the same group is the next row, if there is one
+    following = np.zeros(len(size), dtype=np.int64)
+    if len(size) > 1:
+        next_one = pc.equal(group[1:], group[:-1]).to_numpy(zero_copy_only=False) & (
+            generation[1:] == generation[:-1] + 1
+        )
+        following[:-1] = np.where(next_one, size[1:], 0)
+    return pa.table(
+        {
+            "group": group,
+            "generation": pa.array(generation),
+            "members": pa.array(size),
+            "inviters": per["inviting_sum"],
+            "invitees": pa.array(following),
+            "k": pa.array(following / size),
+        },
+        schema=_GENERATION_SCHEMA,
+    )
 
 
 _GENERATION_SCHEMA: Final = pa.schema(

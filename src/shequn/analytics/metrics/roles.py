@@ -24,18 +24,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 import ibis
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 from ibis.expr import types as ir
 
 from shequn.analytics.context import EXIT_KINDS, MEMBERSHIP_KINDS, Context
 from shequn.analytics.metrics.common import ALL_GROUPS, day_of, with_all_groups
 from shequn.analytics.metrics.conversation import (
     interactions,
-    mention_rows,
     message_links,
     message_refs,
     people_messages,
@@ -132,26 +135,8 @@ def signals(ctx: Context) -> ir.Table:
         given,
         lambda t: t.group_by(["group", "member"]).aggregate(replies_given=t.explicit.sum()),
     )
-    got = answering.select("group", member=answering.parent_member, inferred=answering.inferred)
-    replies_got = per_member(
-        ctx,
-        got,
-        lambda t: t.group_by(["group", "member"]).aggregate(
-            replies_received=(~t.inferred).sum(), inferred_received=t.inferred.sum()
-        ),
-    )
-    mentioned = mention_rows(ctx)
-    mentioned = mentioned.select("group", member=mentioned.target)
-    mentions_got = per_member(
-        ctx,
-        mentioned,
-        lambda t: t.group_by(["group", "member"]).aggregate(mentions_received=t.count()),
-    )
-    inter = interactions(ctx).select("group", "source", member="target")
-    responders = per_member(
-        ctx,
-        inter,
-        lambda t: t.group_by(["group", "member"]).aggregate(responders=t.source.nunique()),
+    received = per_member(
+        ctx, interactions(ctx).select("group", "source", "kind", member="target"), _received
     )
 
     questions = links.filter(links.question).select(q_group="group", q_key="key", asker="member")
@@ -186,9 +171,7 @@ def signals(ctx: Context) -> ir.Table:
     for part in (
         post_stats,
         replies_given,
-        replies_got,
-        mentions_got,
-        responders,
+        received,
         answers_given,
         reactions,
         thread_stats,
@@ -240,6 +223,26 @@ def _post_stats(posts: ir.Table) -> ir.Table:
         last_post=days.last_post.max(),
         questions=days.questions.sum().cast("int64"),
         resource_posts=days.resource_posts.sum().cast("int64"),
+    )
+
+
+def _received(interactions: ir.Table) -> ir.Table:
+    """Per (group, member): replies (reply ids), inferred answers and @mentions received,
+    and responders — different members who replied to or mentioned them — from one
+    aggregate of the interactions per (group, member, source) (a distinct count of the
+    sources beside the three counts would make a second pass over the rows; the replies
+    and inferred answers are the interactions of those kinds, the mentions the rest)."""
+    t = interactions
+    pairs = t.group_by(["group", "member", "source"]).aggregate(
+        replies=ibis.ifelse(t.kind == "reply", 1, 0).sum(),
+        inferred=ibis.ifelse(t.kind == "inferred", 1, 0).sum(),
+        mentions=ibis.ifelse(t.kind == "mention", 1, 0).sum(),
+    )
+    return pairs.group_by(["group", "member"]).aggregate(
+        replies_received=pairs.replies.sum().cast("int64"),
+        inferred_received=pairs.inferred.sum().cast("int64"),
+        mentions_received=pairs.mentions.sum().cast("int64"),
+        responders=pairs.count(),
     )
 
 
@@ -318,11 +321,18 @@ MEMBERS_SCHEMA: Final = pa.schema(
 )
 
 
-#: the roles.signals columns :func:`classify_group` reads
+#: the roles.signals columns :func:`classify` reads
 SIGNAL_COLUMNS: Final = (
     "group", "member", "messages", "moderation", "adds", "answers_given", "resource_posts",
     "first_seen", "last_post",
 )  # fmt: skip
+SIGNALS_SCHEMA: Final = pa.schema([MEMBERS_SCHEMA.field(name) for name in SIGNAL_COLUMNS])
+#: the roles in the order a member is given the first that fits (``ROLES`` without
+#: manager first); a member's role is its place here
+_PRECEDENCE: Final = (
+    "manager", "lurker", "kol", "connector", "helper", "seed", "contributor", "follower",
+)  # fmt: skip
+_MICROSECONDS: Final = 1_000_000
 
 
 def classify_group(
@@ -332,89 +342,182 @@ def classify_group(
     kols: Mapping[str, dict[str, Any]],
     graph: Mapping[str, dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """Roles of one group's members from their signals, KOL ranking and graph rows."""
-    posters = [r for r in rows if r["messages"] > 0]
-    n_posters = max(1, len(posters))
-    mean_answers = sum(r["answers_given"] for r in posters) / n_posters
-    mean_resources = sum(r["resource_posts"] for r in posters) / n_posters
-    between = [g["betweenness"] for g in graph.values()]
-    mean_between = sum(between) / len(between) if between else 0.0
-    starts = [r["first_seen"] for r in rows if r["first_seen"] is not None]
-    group_start = min(starts) if starts else None
-    active_since = ctx_end - timedelta(days=lurker_days)
-    out: list[dict[str, Any]] = []
-    for r in rows:
-        g = graph.get(r["member"], {})
-        k = kols.get(r["member"], {})
-        b = float(g.get("betweenness", 0.0))
-        bridged = int(g.get("bridged_communities", 0))
-        draw_ratio = float(k.get("draw_ratio", 0.0))
-        flags = {
-            "is_manager": r["moderation"] >= MANAGER_MIN_ACTS or r["adds"] >= MANAGER_MIN_ADDS,
-            "is_kol": bool(k.get("is_kol", False)),
-            "is_connector": mean_between > 0
-            and b >= CONNECTOR_RATIO * mean_between
-            and bridged >= CONNECTOR_MIN_COMMUNITIES,
-            "is_helper": r["answers_given"] >= max(HELPER_MIN_ANSWERS, HELPER_RATIO * mean_answers),
-            "is_seed": group_start is not None
-            and r["first_seen"] is not None
-            and r["first_seen"] <= group_start + SEED_WINDOW
-            and r["last_post"] is not None
-            and r["last_post"] >= active_since,
-            "is_contributor": r["resource_posts"]
-            >= max(CONTRIBUTOR_MIN_RESOURCES, CONTRIBUTOR_RATIO * mean_resources),
-            "is_lurker": r["messages"] <= LURKER_MAX_MESSAGES,
-        }
-        role, why = _role(r, flags, draw_ratio, b, mean_between, bridged)
-        out.append(
-            {
-                "group": r["group"],
-                "member": r["member"],
-                "role": role,
-                "why": why,
-                "messages": r["messages"],
-                "moderation": r["moderation"],
-                "adds": r["adds"],
-                "draw_ratio": draw_ratio,
-                "betweenness": b,
-                "bridged_communities": bridged,
-                "answers_given": r["answers_given"],
-                "resource_posts": r["resource_posts"],
-                "first_seen": r["first_seen"],
-                "last_post": r["last_post"],
-                **flags,
-            }
-        )
+    """:func:`classify` of one group given as rows: its signals, and its KOL ranking and
+    graph rows by member."""
+    group = rows[0]["group"] if rows else ""
+    kol_rows = [
+        {"group": group, "member": m, "draw_ratio": k.get("draw_ratio", 0.0),
+         "is_kol": k.get("is_kol", False)}
+        for m, k in kols.items()
+    ]  # fmt: skip
+    graph_rows = [
+        {"group": group, "member": m, "betweenness": g.get("betweenness", 0.0),
+         "bridged_communities": g.get("bridged_communities", 0)}
+        for m, g in graph.items()
+    ]  # fmt: skip
+    table = classify(
+        ctx_end,
+        lurker_days,
+        pa.Table.from_pylist(rows, schema=SIGNALS_SCHEMA),
+        pa.Table.from_pylist(kol_rows, schema=_schema(("group", "member", "draw_ratio", "is_kol"))),
+        pa.Table.from_pylist(
+            graph_rows, schema=_schema(("group", "member", "betweenness", "bridged_communities"))
+        ),
+    )
+    out: list[dict[str, Any]] = table.to_pylist()
     return out
 
 
-def _role(
-    r: Mapping[str, Any],
-    flags: Mapping[str, bool],
-    draw_ratio: float,
-    b: float,
-    mean_between: float,
-    bridged: int,
-) -> tuple[str, str]:
-    if flags["is_manager"]:
-        return "manager", f"{r['moderation']} moderation acts, {r['adds']} members added"
-    if flags["is_lurker"]:
-        return "lurker", f"{r['messages']} messages in the period"
-    if flags["is_kol"]:
-        return "kol", f"draws {draw_ratio:.2f}× the group's answers per message"
-    if flags["is_connector"]:
-        ratio = b / mean_between if mean_between else 0.0
-        return (
-            "connector",
-            f"betweenness {ratio:.1f}× the mean, partners in {bridged} other clusters",
-        )
-    if flags["is_helper"]:
-        return "helper", f"answered {r['answers_given']} questions of others"
-    if flags["is_seed"]:
-        return "seed", "here since the group's first day and still posting"
-    if flags["is_contributor"]:
-        return "contributor", f"{r['resource_posts']} posts with media, files or links"
-    return "follower", f"{r['messages']} messages, no leading signal"
+def _schema(names: tuple[str, ...]) -> pa.Schema:
+    return pa.schema([MEMBERS_SCHEMA.field(name) for name in names])
+
+
+def classify(
+    ctx_end: datetime, lurker_days: int, signals: pa.Table, kols: pa.Table, graph: pa.Table
+) -> pa.Table:
+    """Roles of every member from their signals (:data:`SIGNAL_COLUMNS`), KOL ranking
+    (``draw_ratio``, ``is_kol``) and graph rows (``betweenness``,
+    ``bridged_communities``), one row per (group, member) in each; groups in order,
+    members as in ``signals``. Column by column: at 100,000 members the rules as Python
+    dicts, one per member and input, cost seconds."""
+    n = signals.num_rows
+    rows = signals.select(list(SIGNAL_COLUMNS)).append_column("row", pa.array(np.arange(n)))
+    keys = ["group", "member"]
+    rows = rows.join(kols.select([*keys, "draw_ratio", "is_kol"]), keys, join_type="left outer")
+    rows = rows.join(
+        graph.select([*keys, "betweenness", "bridged_communities"]), keys, join_type="left outer"
+    )
+    rows = rows.take(pc.sort_indices(rows["row"]))  # a join does not keep the row order
+
+    encoded = pc.dictionary_encode(rows["group"]).combine_chunks()
+    code = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    groups = encoded.dictionary.to_pylist()
+    messages = _ints(rows["messages"])
+    answers = _ints(rows["answers_given"])
+    resources = _ints(rows["resource_posts"])
+    moderation = _ints(rows["moderation"])
+    adds = _ints(rows["adds"])
+    between = rows["betweenness"].fill_null(0.0).to_numpy()
+    bridged = _ints(rows["bridged_communities"].fill_null(0))
+    draw_ratio = rows["draw_ratio"].fill_null(0.0).to_numpy()
+
+    # per group: the means over its posters (at least one), the graph members' mean
+    # betweenness (summed in the graph's row order, as a running sum) and its start
+    posters = messages > 0
+    n_posters = np.maximum(np.bincount(code, weights=posters, minlength=len(groups)), 1)
+    mean_answers = np.bincount(code, weights=answers * posters, minlength=len(groups)) / n_posters
+    mean_resources = (
+        np.bincount(code, weights=resources * posters, minlength=len(groups)) / n_posters
+    )
+    mean_between = _mean_betweenness(graph, groups)
+    first_seen = _micros(rows["first_seen"])
+    last_post = _micros(rows["last_post"])
+    seen = ~np.isnan(first_seen)
+    start = np.full(len(groups), np.inf)
+    np.minimum.at(start, code[seen], first_seen[seen])
+    active_since = _micros(pa.array([ctx_end - timedelta(days=lurker_days)], pa.timestamp("us")))
+
+    g_between = mean_between[code]
+    flags = {
+        "is_manager": (moderation >= MANAGER_MIN_ACTS) | (adds >= MANAGER_MIN_ADDS),
+        "is_kol": rows["is_kol"].fill_null(False).to_numpy(zero_copy_only=False),
+        "is_connector": (g_between > 0)
+        & (between >= CONNECTOR_RATIO * g_between)
+        & (bridged >= CONNECTOR_MIN_COMMUNITIES),
+        "is_helper": answers >= np.maximum(HELPER_MIN_ANSWERS, HELPER_RATIO * mean_answers[code]),
+        # NaN (no time) compares false
+        "is_seed": (first_seen <= start[code] + SEED_WINDOW / timedelta(microseconds=1))
+        & (last_post >= active_since[0]),
+        "is_contributor": resources
+        >= np.maximum(CONTRIBUTOR_MIN_RESOURCES, CONTRIBUTOR_RATIO * mean_resources[code]),
+        "is_lurker": messages <= LURKER_MAX_MESSAGES,
+    }
+    order = ("is_manager", "is_lurker", "is_kol", "is_connector", "is_helper", "is_seed",
+             "is_contributor")  # fmt: skip
+    role = np.select([flags[f] for f in order], list(range(len(order))), len(order))
+    why = _why(rows, role, between / np.where(g_between > 0, g_between, 1.0), bridged, draw_ratio)
+
+    out = pa.table(
+        {
+            "group": rows["group"],
+            "member": rows["member"],
+            "role": pc.take(pa.array(_PRECEDENCE), pa.array(role)),
+            "why": why,
+            "messages": rows["messages"],
+            "moderation": rows["moderation"],
+            "adds": rows["adds"],
+            "draw_ratio": pa.array(draw_ratio),
+            "betweenness": pa.array(between),
+            "bridged_communities": pa.array(bridged),
+            "answers_given": rows["answers_given"],
+            "resource_posts": rows["resource_posts"],
+            "first_seen": rows["first_seen"],
+            "last_post": rows["last_post"],
+            **{name: pa.array(value) for name, value in flags.items()},
+        },
+        schema=MEMBERS_SCHEMA,
+    )
+    return out.take(pc.sort_indices(out["group"]))  # stable: members keep their order
+
+
+def _ints(column: pa.ChunkedArray) -> npt.NDArray[np.int64]:
+    return np.asarray(column.to_numpy(), dtype=np.int64)
+
+
+def _micros(column: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.float64]:
+    """Timestamps as float microseconds (exact below 2⁵³: the year 2255), NaN for null."""
+    return np.asarray(column.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _mean_betweenness(graph: pa.Table, groups: list[str]) -> npt.NDArray[np.float64]:
+    """Each group's mean betweenness over its graph members (0 without any), summed one
+    after another in the graph's row order, as Python's ``sum`` adds them."""
+    encoded = pc.dictionary_encode(graph["group"]).combine_chunks()
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    order = np.argsort(codes, kind="stable")
+    values = graph["betweenness"].to_numpy()[order].tolist()
+    ends = np.cumsum(np.bincount(codes, minlength=len(encoded.dictionary))).tolist()
+    means = {}
+    for i, group in enumerate(encoded.dictionary.to_pylist()):
+        between = values[(ends[i - 1] if i else 0) : ends[i]]
+        means[group] = sum(between) / len(between) if between else 0.0
+    return np.array([means.get(g, 0.0) for g in groups], dtype=np.float64)
+
+
+def _why(
+    rows: pa.Table,
+    role: npt.NDArray[np.int64],
+    ratio: npt.NDArray[np.float64],
+    bridged: npt.NDArray[np.int64],
+    draw: npt.NDArray[np.float64],
+) -> pa.Array:
+    """Each member's reason for their role (``role``: the place in :data:`_PRECEDENCE`):
+    the numbers as text, column by column; KOLs' and connectors' ratios, rounded, as
+    Python formats them."""
+
+    def text(*parts: str | pa.ChunkedArray) -> pa.Array:
+        pieces = [p if isinstance(p, str) else pc.cast(p, pa.string()) for p in parts]
+        return pc.binary_join_element_wise(*pieces, "").combine_chunks()
+
+    rounded: list[str] = [""] * len(role)
+    for i in np.flatnonzero((role == 2) | (role == 3)).tolist():
+        if role[i] == 2:
+            rounded[i] = f"draws {draw[i]:.2f}× the group's answers per message"
+        else:
+            rounded[i] = (
+                f"betweenness {ratio[i]:.1f}× the mean, partners in {bridged[i]} other clusters"
+            )
+    reasons = [
+        text(rows["moderation"], " moderation acts, ", rows["adds"], " members added"),
+        text(rows["messages"], " messages in the period"),
+        pa.array(rounded, pa.string()),
+        pa.array(rounded, pa.string()),
+        text("answered ", rows["answers_given"], " questions of others"),
+        pa.repeat(pa.scalar("here since the group's first day and still posting"), len(role)),
+        text(rows["resource_posts"], " posts with media, files or links"),
+        text(rows["messages"], " messages, no leading signal"),
+    ]
+    return pc.choose(pa.array(role), *reasons)
 
 
 @derived(
@@ -436,29 +539,13 @@ def _role(
     ("group", "member"),
 )
 def members(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
-    # only the columns the rules read become Python values (200,000 rows × 21 columns
-    # at 100,000 members, most of them never read here)
-    per_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in results["roles.signals"].select(list(SIGNAL_COLUMNS)).to_pylist():
-        per_group[row["group"]].append(row)
-    kols: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-    ranking = results["kols.ranking"].select(["group", "member", "draw_ratio", "is_kol"])
-    for row in ranking.to_pylist():
-        kols[row["group"]][row["member"]] = row
-    graph: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-    centrality = results["graph.centrality"].select(
-        ["group", "member", "betweenness", "bridged_communities"]
+    return classify(
+        ctx.end,
+        ctx.settings.lurker_days,
+        results["roles.signals"],
+        results["kols.ranking"],
+        results["graph.centrality"],
     )
-    for row in centrality.to_pylist():
-        graph[row["group"]][row["member"]] = row
-    out: list[dict[str, Any]] = []
-    for group in sorted(per_group):
-        out.extend(
-            classify_group(
-                ctx.end, ctx.settings.lurker_days, per_group[group], kols[group], graph[group]
-            )
-        )
-    return pa.Table.from_pylist(out, schema=MEMBERS_SCHEMA)
 
 
 @derived(
@@ -471,8 +558,9 @@ def members(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
 )
 def mix(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
     counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ROLES, 0))
-    for row in results["roles.members"].select(["group", "role"]).to_pylist():
-        counts[row["group"]][row["role"]] += 1
+    members = results["roles.members"].select(["group", "role"])
+    for row in members.group_by(["group", "role"]).aggregate([("role", "count")]).to_pylist():
+        counts[row["group"]][row["role"]] += row["role_count"]
     rows = []
     for group in sorted(counts):
         total = sum(counts[group].values())
@@ -486,15 +574,42 @@ def mix(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
+@dataclass(frozen=True)
+class RoleCounts:
+    """How many of one group's members hold each role or signal the gaps are read from."""
+
+    members: int
+    lurkers: int
+    managers: int
+    kols: int
+    #: KOLs who are managers too
+    kol_managers: int
+    connectors: int
+    helpers: int
+    seeds: int
+
+
 def find_gaps(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """What is missing or out of balance in one group's role structure."""
-    roles: dict[str, int] = defaultdict(int)
-    for r in rows:
-        roles[r["role"]] += 1
-    total = max(1, len(rows))
+    """What is missing or out of balance in one group's role structure (its rows)."""
+    return role_gaps(
+        RoleCounts(
+            members=len(rows),
+            lurkers=sum(1 for r in rows if r["role"] == "lurker"),
+            managers=sum(1 for r in rows if r["is_manager"]),
+            kols=sum(1 for r in rows if r["is_kol"]),
+            kol_managers=sum(1 for r in rows if r["is_kol"] and r["is_manager"]),
+            connectors=sum(1 for r in rows if r["is_connector"]),
+            helpers=sum(1 for r in rows if r["is_helper"]),
+            seeds=sum(1 for r in rows if r["is_seed"]),
+        )
+    )
+
+
+def role_gaps(counts: RoleCounts) -> list[tuple[str, str]]:
+    """What is missing or out of balance in a group with these counts."""
+    total = max(1, counts.members)
     gaps: list[tuple[str, str]] = []
-    kols = [r for r in rows if r["is_kol"]]
-    if not any(r["is_manager"] for r in rows):
+    if not counts.managers:
         gaps.append(
             (
                 "no manager",
@@ -502,7 +617,7 @@ def find_gaps(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
                 "changed the group's settings: the group has no visible operator.",
             )
         )
-    if not kols:
+    if not counts.kols:
         gaps.append(
             (
                 "no KOL",
@@ -510,33 +625,33 @@ def find_gaps(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
                 "rest: nobody starts discussions others join (001 §8).",
             )
         )
-    elif all(r["is_manager"] for r in kols):
+    elif counts.kol_managers == counts.kols:
         gaps.append(
             (
                 "KOLs are all managers",
-                f"All {len(kols)} members who draw answers "
+                f"All {counts.kols} members who draw answers "
                 "are operators: no member leads discussion on their own.",
             )
         )
-    if not any(r["is_connector"] for r in rows):
+    if not counts.connectors:
         gaps.append(
             (
                 "no connector",
                 "No member bridges otherwise separate clusters of the interaction graph.",
             )
         )
-    if not any(r["is_helper"] for r in rows):
+    if not counts.helpers:
         gaps.append(
             ("no helper", "Nobody answers other members' questions markedly more than the rest.")
         )
-    if not any(r["is_seed"] for r in rows):
+    if not counts.seeds:
         gaps.append(
             (
                 "no active seed members",
                 "None of the members from the group's first day still posts.",
             )
         )
-    lurkers = roles["lurker"] / total
+    lurkers = counts.lurkers / total
     if lurkers > LURKER_GAP_SHARE:
         gaps.append(
             (
@@ -560,14 +675,32 @@ def find_gaps(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
     ("group", "gap"),
 )
 def gaps(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
-    per_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    read = ["group", "role", "is_manager", "is_kol", "is_connector", "is_helper", "is_seed"]
-    for row in results["roles.members"].select(read).to_pylist():
-        per_group[row["group"]].append(row)
+    members = results["roles.members"]
+    flags = {
+        "lurkers": pc.equal(members["role"], "lurker"),
+        "managers": members["is_manager"],
+        "kols": members["is_kol"],
+        "kol_managers": pc.and_(members["is_kol"], members["is_manager"]),
+        "connectors": members["is_connector"],
+        "helpers": members["is_helper"],
+        "seeds": members["is_seed"],
+    }
+    table = pa.table(
+        {"group": members["group"], **{k: pc.cast(v, pa.int64()) for k, v in flags.items()}}
+    )
+    per_group = table.group_by("group").aggregate(
+        [("group", "count"), *[(name, "sum") for name in flags]]
+    )
+    counts = {
+        row["group"]: RoleCounts(
+            members=row["group_count"], **{name: row[f"{name}_sum"] for name in flags}
+        )
+        for row in per_group.to_pylist()
+    }
     rows = [
         {"group": group, "gap": gap, "explanation": text}
-        for group in sorted(per_group)
-        for gap, text in find_gaps(per_group[group])
+        for group in sorted(counts)
+        for gap, text in role_gaps(counts[group])
     ]
     schema = pa.schema([("group", pa.string()), ("gap", pa.string()), ("explanation", pa.string())])
     return pa.Table.from_pylist(rows, schema=schema)

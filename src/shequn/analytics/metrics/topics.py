@@ -32,6 +32,7 @@ from ibis.expr import types as ir
 from shequn.analytics.context import Context
 from shequn.analytics.metrics.common import ALL_GROUPS, week_of
 from shequn.analytics.registry import derived, metric
+from shequn.analytics.source import arrow
 
 #: messages per group handed to the text processing (the latest ones)
 SAMPLE_SIZE: Final = 20_000
@@ -83,33 +84,44 @@ def _jieba() -> Any:
 
 
 class Names:
-    """Names to strip after ``@``, longest first, found by their first character.
+    """Names to strip after ``@``, longest first.
 
-    Only ``@`` + name is removed, and a removal leaves a space, so after an ``@`` of the
-    text there only ever stands the character that stood there originally, or a space:
-    names starting with anything else cannot match and are never tried. The names
-    tried are tried in the same order as all of them would be.
+    Replacing ``@`` + a name that the text does not hold changes nothing, so going
+    through every name in order is the same as going, each time, to the next name in
+    order that the text holds — found by looking up, after each ``@`` of the text, the
+    text's next characters of each length a name has (a few dozen lookups, where trying
+    names by their first character tried thousands at 100,000 members).
     """
 
     def __init__(self, names: Iterable[str]) -> None:
         self.ordered = sorted({n for n in names if n}, key=len, reverse=True)
-        self.by_first: dict[str, list[int]] = {}
-        for i, name in enumerate(self.ordered):
-            self.by_first.setdefault(name[0], []).append(i)
+        self.place = {name: i for i, name in enumerate(self.ordered)}
+        self.lengths = sorted({len(name) for name in self.ordered})
 
     def strip(self, text: str) -> str:
         """``text`` with every ``@`` + name replaced by a space, longest names first."""
-        if "@" not in text:
-            return text
-        firsts = {" "}
+        done = -1
+        while "@" in text:
+            following = self._next(text, done)
+            if following is None:
+                break
+            text = text.replace("@" + self.ordered[following], " ")
+            done = following
+        return text
+
+    def _next(self, text: str, done: int) -> int | None:
+        """The first name in order after place ``done`` that follows an ``@`` of ``text``."""
+        best: int | None = None
         at = text.find("@")
         while at != -1:
-            firsts.add(text[at + 1 : at + 2])
+            for length in self.lengths:
+                if at + 1 + length > len(text):
+                    break
+                i = self.place.get(text[at + 1 : at + 1 + length])
+                if i is not None and i > done and (best is None or i < best):
+                    best = i
             at = text.find("@", at + 1)
-        tried = sorted(i for c in firsts for i in self.by_first.get(c, ()))
-        for i in tried:
-            text = text.replace("@" + self.ordered[i], " ")
-        return text
+        return best
 
 
 def terms(text: str, names: Iterable[str] | Names = ()) -> list[str]:
@@ -161,15 +173,32 @@ def _recent(texts: ir.Table) -> ir.Table:
     """``texts`` from the day (UTC) on which each group's latest :data:`SAMPLE_SIZE`
     begin: the days after it hold fewer than that, so the sample is the same as from
     every row, but the window that ranks them sorts a few days, not the whole log (ten
-    million rows with their text at 10M messages)."""
+    million rows with their text at 10M messages).
+
+    The days are found first, in a query of their own over the times alone, and the
+    rows are then read from the earliest of them on: as one query the engine held every
+    text in scope to read them twice (at 10M messages 9M texts, ≈ 10 s CPU), and a
+    constant bound lets it skip the older parts of the table unread.
+    """
     day = texts.ts.truncate("D")
     per_day = texts.group_by(["group", day.name("day")]).aggregate(n=texts.count())
     later = ibis.window(group_by="group", order_by=ibis.desc("day"), preceding=None, following=0)
     per_day = per_day.mutate(through=per_day.n.sum().over(later))
     # a day is needed while the days after it hold fewer than SAMPLE_SIZE messages
     needed = per_day.filter(per_day.through - per_day.n < SAMPLE_SIZE)
-    since = needed.group_by("group").aggregate(since=needed.day.min())
-    since = since.select(since_group="group", since="since")
+    found = arrow(needed.group_by("group").aggregate(since=needed.day.min()))
+    if found.num_rows == 0:
+        return texts
+    since = ibis.memtable(
+        pa.table(
+            {
+                "since_group": found["group"].cast(pa.string()),
+                "since": found["since"].cast(pa.timestamp("us")),
+            }
+        )
+    )
+    first = min(found["since"].cast(pa.timestamp("us")).to_pylist())
+    texts = texts.filter(texts.ts >= ibis.literal(first, "timestamp"))
     recent = texts.join(since, texts.group == since.since_group)
     return recent.filter(recent.ts >= recent.since).drop("since_group", "since")
 
