@@ -533,8 +533,7 @@ def _measure(g: GroupGraph) -> dict[str, pa.Array]:
     member = np.concatenate((a, b))
     their = label[np.concatenate((b, a))]
     other = their != label[member]
-    distinct = np.unique(member[other] * max(n, 1) + their[other])
-    bridged = np.bincount(distinct // max(n, 1), minlength=n)
+    bridged = _distinct_per_member(member[other], their[other], n, len(sizes))
     in_w = g.directed.strength(mode="in", weights=_weights(g.weights))
     out_w = g.directed.strength(mode="out", weights=_weights(g.weights))
     return {
@@ -549,3 +548,22 @@ def _measure(g: GroupGraph) -> dict[str, pa.Array]:
         "out_weight": pa.array(np.asarray(out_w, dtype=np.float64)),
         "partners": pa.array(np.bincount(member, minlength=n).astype(np.int64)),
     }
+
+
+#: :func:`_distinct_per_member` marks (member, community) pairs in a table of this many
+#: cells at most (one byte each), else sorts them
+PAIR_TABLE_MAX: Final = 1 << 26
+
+
+def _distinct_per_member(member: np.ndarray, label: np.ndarray, n: int, labels: int) -> np.ndarray:
+    """How many distinct labels each of the ``n`` members has among the (member, label)
+    pairs: marked in an n × labels table when it is small (a few communities: one pass,
+    where sorting two million pair keys took ≈ 0.3 s at 100,000 members), else counted
+    from the sorted distinct pair keys."""
+    if n * labels <= PAIR_TABLE_MAX:
+        seen = np.zeros(n * labels, dtype=bool)
+        seen[member * labels + label] = True
+        counts: np.ndarray = seen.reshape(n, labels).sum(axis=1)
+        return counts
+    distinct = np.unique(member * max(n, 1) + label)
+    return np.bincount(distinct // max(n, 1), minlength=n)

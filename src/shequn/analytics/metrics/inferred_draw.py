@@ -132,7 +132,13 @@ def _per_group(msgs: _Messages, anchored: pa.Table) -> dict[str, dict[str, float
     out: dict[str, dict[str, float]] = {}
     for lo, hi in itertools.pairwise(bounds):
         group = group_names[in_group[lo]]
-        used, author = np.unique(codes[lo:hi], return_inverse=True)
+        # the group's authors numbered in code order (np.unique's numbers, without
+        # sorting every message: codes index the names)
+        present = np.zeros(len(names), dtype=bool)
+        present[codes[lo:hi]] = True
+        used = np.flatnonzero(present)
+        author = (np.cumsum(present, dtype=np.int64) - 1)[codes[lo:hi]]
+        del present
         # each mention's message (its place among the group's) and mentioned member (its
         # author number, null when they never wrote here), all at once: a million
         # mentions at 10M messages
@@ -150,8 +156,7 @@ def _per_group(msgs: _Messages, anchored: pa.Table) -> dict[str, dict[str, float
         for target, k in zip(elsewhere, named[~wrote].tolist(), strict=True):
             # mentioned but never wrote here: credited, no candidate
             outside[target] += 1 / k
-        # np.unique's inverse is already int64: no copy of every message beside it
-        drawn = estimate(minutes[lo:hi], author.astype(np.int64, copy=False), targets)
+        drawn = estimate(minutes[lo:hi], author, targets)
         result = {names[c]: float(drawn[i]) for i, c in enumerate(used)}
         for target, credit in outside.items():
             result[target] = result.get(target, 0.0) + credit
