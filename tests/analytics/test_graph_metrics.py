@@ -392,7 +392,8 @@ def test_distinct_communities_per_member_table_or_sort(monkeypatch: pytest.Monke
     rng = np.random.default_rng(3)
     member = rng.integers(0, 50, 2_000)
     label = rng.integers(0, 7, 2_000)
-    expected = [len({int(c) for m, c in zip(member, label) if m == v}) for v in range(60)]
+    pairs = list(zip(member.tolist(), label.tolist(), strict=True))
+    expected = [len({c for m, c in pairs if m == v}) for v in range(60)]
     table = graph._distinct_per_member(member, label, 60, 7)
     monkeypatch.setattr(graph, "PAIR_TABLE_MAX", 0)
     sort = graph._distinct_per_member(member, label, 60, 7)
