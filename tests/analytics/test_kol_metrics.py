@@ -110,7 +110,11 @@ def _rank_rows(
     def drew(r: dict[str, Any]) -> float:
         return drawn.get(r["member"], 0.0) if drawn is not None else kols.draw(r, explicit)
 
-    mean_draw = sum(drew(r) for r in posters) / total
+    # added left to right, as sum() adds floats up to Python 3.11 (3.12 compensates)
+    mean_draw = 0.0
+    for r in posters:
+        mean_draw += drew(r)
+    mean_draw /= total
     mean_reactions = sum(r["reactions_received"] for r in posters) / total
     out = []
     for r in posters:

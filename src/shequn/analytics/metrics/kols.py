@@ -175,7 +175,8 @@ def rank_table(signals: pa.Table, pagerank: F64, drawn: F64 | None = None) -> pa
     n = messages[keep]
     total_messages = int(n.sum())
     drew = drawn[keep] if drawn is not None else _draws(posters, _is_explicit(posters))
-    # running sums, as ``sum`` adds floats one by one (NumPy's sum adds pairwise)
+    # running sums, left to right as ``sum`` added floats up to Python 3.11 (NumPy's sum
+    # adds pairwise)
     mean_draw = float(np.cumsum(drew)[-1]) / total_messages
     received = _ints(posters, "reactions_received")
     mean_reactions = int(received.sum()) / total_messages
