@@ -384,3 +384,17 @@ def test_helpers_end_when_the_report_is_killed(tmp_path: Any) -> None:
     for pid in lingering:
         os.kill(pid, signal.SIGKILL)
     assert not lingering
+
+
+def test_distinct_communities_per_member_table_or_sort(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Marking (member, community) pairs in a table counts what sorting the pair keys
+    counts (the sort is kept for many communities)."""
+    rng = np.random.default_rng(3)
+    member = rng.integers(0, 50, 2_000)
+    label = rng.integers(0, 7, 2_000)
+    pairs = list(zip(member.tolist(), label.tolist(), strict=True))
+    expected = [len({c for m, c in pairs if m == v}) for v in range(60)]
+    table = graph._distinct_per_member(member, label, 60, 7)
+    monkeypatch.setattr(graph, "PAIR_TABLE_MAX", 0)
+    sort = graph._distinct_per_member(member, label, 60, 7)
+    assert table.tolist() == sort.tolist() == expected

@@ -292,4 +292,20 @@ def test_candidate_pairs_are_those_the_model_names(seed: int) -> None:
         found = Counter(zip(answers.tolist(), parent_authors.tolist(), lags.tolist(), strict=True))
         assert len(pairs) == sum(expected.values())
         assert found == expected
+        # and in their order: message by message, lag by lag, the earlier parent first
+        in_order = []
+        for i in range(n):
+            for lag in range(1, em.CANDIDATES + 1):
+                for j in (i - lag, i + lag):
+                    if not 0 <= j < n or authors[j] == authors[i]:
+                        continue
+                    if j < i and minutes[i] - minutes[j] > em.WINDOW_MINUTES:
+                        continue
+                    if j > i and minutes[j] != minutes[i]:
+                        continue
+                    if with_mentions and i in naming and (i, authors[j]) not in mentions:
+                        continue
+                    in_order.append((i, authors[j], minutes[i] - minutes[j]))
+        listed = zip(answers.tolist(), parent_authors.tolist(), lags.tolist(), strict=True)
+        assert list(listed) == in_order
         assert pairs.starts.tolist() == [0, *np.cumsum(pairs.counts).tolist()]

@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from shequn.analytics.context import Context
 from shequn.analytics.metrics.conversation import mention_rows, message_links
@@ -60,8 +61,9 @@ ITERATIONS: Final = 10
 PAIRS_PER_STEP: Final = 1 << 20
 #: the candidate pairs are found for this many answering messages at a time (a few
 #: arrays of each range beside the pairs, not of every message: at ten million messages
-#: those were half a gigabyte on top of the report's peak)
-MESSAGES_PER_WALK: Final = 1 << 20
+#: those were half a gigabyte on top of the report's peak; a range's pairs, about nine
+#: a message, are written through five 8-byte temporaries: ≈ 45 MB at this size)
+MESSAGES_PER_WALK: Final = 1 << 17
 
 
 def drawn_by_group(ctx: Context) -> dict[str, dict[str, float]]:
@@ -127,32 +129,36 @@ def _per_group(msgs: _Messages, anchored: pa.Table) -> dict[str, dict[str, float
     group_names, in_group, codes = msgs.group_names, msgs.in_group, msgs.codes
     names, seqs, minutes = msgs.names, msgs.seqs, msgs.minutes
     bounds = [0, *(np.flatnonzero(np.diff(in_group)) + 1).tolist(), len(in_group)]
-    mention_of: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for group, seq, target in zip(
-        anchored["group"].to_pylist(),
-        anchored["seq"].to_pylist(),
-        anchored["target"].to_pylist(),
-        strict=True,
-    ):
-        mention_of[group].append((seq, target))
     out: dict[str, dict[str, float]] = {}
     for lo, hi in itertools.pairwise(bounds):
         group = group_names[in_group[lo]]
-        used, author = np.unique(codes[lo:hi], return_inverse=True)
-        index = {names[c]: i for i, c in enumerate(used)}
-        named: dict[int, list[str]] = defaultdict(list)
-        for seq, target in mention_of.get(group, []):
-            named[int(np.searchsorted(seqs[lo:hi], seq))].append(target)
-        targets: list[tuple[int, int]] = []
+        # the group's authors numbered in code order (np.unique's numbers, without
+        # sorting every message: codes index the names)
+        present = np.zeros(len(names), dtype=bool)
+        present[codes[lo:hi]] = True
+        used = np.flatnonzero(present)
+        author = (np.cumsum(present, dtype=np.int64) - 1)[codes[lo:hi]]
+        del present
+        # each mention's message (its place among the group's) and mentioned member (its
+        # author number, null when they never wrote here), all at once: a million
+        # mentions at 10M messages
+        mentioned = anchored.filter(pc.equal(anchored["group"], group))
+        place = np.searchsorted(seqs[lo:hi], mentioned["seq"].to_numpy())
+        # the members a message names (anchored is ordered by group and seq: a message's
+        # mentions are one run)
+        _, run, people = np.unique(place, return_inverse=True, return_counts=True)
+        named = people[run.ravel()]
+        writer = pc.index_in(mentioned["target"], value_set=pa.array([names[c] for c in used]))
+        wrote = writer.is_valid().to_numpy(zero_copy_only=False)
+        targets = np.column_stack((place[wrote], writer.drop_null().to_numpy())).astype(np.int64)
         outside: dict[str, float] = defaultdict(float)
-        for i, people in named.items():
-            for target in people:
-                if target in index:
-                    targets.append((i, index[target]))
-                else:  # mentioned but never wrote here: credited, no candidate
-                    outside[target] += 1 / len(people)
-        # np.unique's inverse is already int64: no copy of every message beside it
-        drawn = estimate(minutes[lo:hi], author.astype(np.int64, copy=False), targets)
+        elsewhere = mentioned["target"].filter(pa.array(~wrote)).to_pylist()
+        for target, k in zip(elsewhere, named[~wrote].tolist(), strict=True):
+            # mentioned but never wrote here: credited, no candidate
+            outside[target] += 1 / k
+        # a million mentions at 10M messages: gone before the estimate's peak
+        del mentioned, place, run, people, named, writer, wrote, elsewhere
+        drawn = estimate(minutes[lo:hi], author, targets)
         result = {names[c]: float(drawn[i]) for i, c in enumerate(used)}
         for target, credit in outside.items():
             result[target] = result.get(target, 0.0) + credit
@@ -189,21 +195,33 @@ class CandidatePairs:
         n = len(minute)
         authors = int(author.max()) + 1 if n else 0
         walks = [(lo, min(lo + MESSAGES_PER_WALK, n)) for lo in range(0, n, MESSAGES_PER_WALK)]
-        # two walks over the pairs: the first counts each message's pairs, the second
-        # writes them in place (no pair array beside another, no sort)
+        # one walk finds each message's pairs, as one bit per slot (lag and side), and
+        # keeps them (two bytes a message); the cells are then written range by range
+        # from those bits: a message's pairs are the slots whose bit is set, in slot
+        # order, and a range's pairs one slice of the cells (no cursor, no scatter)
+        found = np.empty((n, (SLOTS + 7) // 8), dtype=np.uint8)
         counts = np.zeros(n, dtype=np.uint8)
         for lo, hi in walks:
-            for answers, _ in _slots(minute, author, authors, named, wanted, lo, hi):
-                counts[answers] += 1  # a message answers once per lag and side
+            ok = _slots(minute, author, authors, named, wanted, lo, hi)
+            counts[lo:hi] = ok.sum(axis=1, dtype=np.uint8)
+            found[lo:hi] = np.packbits(ok, axis=1, bitorder="little")
+            del ok
         starts = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=starts[1:])
         cells = np.empty(int(starts[-1]), dtype=np.int32)
         for lo, hi in walks:
-            fill = starts[lo:hi].copy()
-            for answers, cell in _slots(minute, author, authors, named, wanted, lo, hi):
-                at = fill[answers - lo]
-                cells[at] = cell
-                fill[answers - lo] = at + 1
+            bits = np.unpackbits(found[lo:hi], axis=1, count=SLOTS, bitorder="little")
+            at = np.flatnonzero(bits)
+            del bits
+            answers = at // SLOTS + lo
+            slot = at % SLOTS
+            del at
+            parents = answers + _STEPS[slot]
+            # the lag; a later parent shares the answer's minute: 0
+            cell = author[parents] * LAGS
+            cell += minute[answers] - minute[parents]
+            cells[starts[lo] : starts[hi]] = cell
+            del answers, slot, parents, cell
         self.starts, self.counts, self.cells = starts, counts, cells
 
     def __len__(self) -> int:
@@ -230,6 +248,12 @@ class CandidatePairs:
         return out
 
 
+#: a message's candidate slots, in the order its pairs are held: the message 1 place
+#: before, 1 after (same minute), 2 before, 2 after, ... CANDIDATES before and after
+SLOTS: Final = 2 * CANDIDATES
+_STEPS: Final = np.array([s * lag for lag in range(1, CANDIDATES + 1) for s in (-1, 1)])
+
+
 def _slots(
     minute: I64,
     author: I64,
@@ -238,10 +262,9 @@ def _slots(
     wanted: I64 | None,
     lo: int,
     hi: int,
-) -> Iterator[tuple[I64, I64]]:
-    """The candidate pairs of the answering messages lo .. hi - 1, lag by lag (earlier
-    parent, then later): the answering messages (ascending) and each pair's cell (parent's
-    author × LAGS + lag)."""
+) -> npt.NDArray[np.bool_]:
+    """Which candidate slots of the answering messages lo .. hi - 1 hold a pair: one
+    row per message, one column per slot (:data:`SLOTS` order)."""
     n = len(minute)
     every = np.arange(lo, hi, dtype=np.int64)
     # how far back each message's window reaches and how many later messages share its
@@ -253,41 +276,37 @@ def _slots(
     ahead = np.minimum(np.searchsorted(minute, own, side="right") - 1 - every, cap)
     ahead = ahead.astype(np.int8)
     del every, own
-    for lag in range(1, CANDIDATES + 1):
-        if lag >= n:
-            break
-        for step in (-lag, lag):  # the parent lag places before, then after (same minute)
-            first, last = max(lo, -step), min(hi, n - step)
-            if first >= last:
-                continue
-            reach = back if step < 0 else ahead
-            ok = reach[first - lo : last - lo] >= lag
-            ok &= author[first:last] != author[first + step : last + step]
-            answers = np.flatnonzero(ok) + first
-            del ok
-            parent_author = author[answers + step]
-            cell = parent_author * LAGS
-            if step < 0:
-                cell += minute[answers] - minute[answers + step]
-            if named is not None and wanted is not None:
-                # a message that names members answers only their messages: its other
-                # pairs go (only the few pairs of naming messages are looked up)
-                naming = np.flatnonzero(named[answers])
-                pair_key = answers[naming] * authors + parent_author[naming]
-                at_key = np.minimum(np.searchsorted(wanted, pair_key), len(wanted) - 1)
-                unwanted = naming[wanted[at_key] != pair_key]
-                if len(unwanted):
-                    kept = np.ones(len(answers), dtype=bool)
-                    kept[unwanted] = False
-                    answers, cell = answers[kept], cell[kept]
-            yield answers, cell
+    ok = np.zeros((hi - lo, SLOTS), dtype=bool)
+    for place, step in enumerate(_STEPS.tolist()):
+        lag = abs(step)
+        first, last = max(lo, -step), min(hi, n - step)
+        if first >= last:
+            continue
+        reach = back if step < 0 else ahead
+        column = ok[first - lo : last - lo, place]
+        np.greater_equal(reach[first - lo : last - lo], lag, out=column)
+        column &= author[first:last] != author[first + step : last + step]
+    if named is not None and wanted is not None:
+        # a message that names members answers only their messages: its other pairs go
+        # (only the few pairs of naming messages are looked up)
+        naming = np.flatnonzero(named[lo:hi])
+        row, which = np.nonzero(ok[naming])
+        answers = naming[row] + lo
+        pair_key = answers * authors + author[answers + _STEPS[which]]
+        at_key = np.minimum(np.searchsorted(wanted, pair_key), len(wanted) - 1)
+        unwanted = wanted[at_key] != pair_key
+        ok[naming[row[unwanted]], which[unwanted]] = False
+    return ok
 
 
-def estimate(minute: I64, author: I64, mentions: list[tuple[int, int]]) -> F64:
+def estimate(
+    minute: I64, author: I64, mentions: Sequence[tuple[int, int]] | npt.NDArray[np.int64]
+) -> F64:
     """Expected answers drawn by each author (index into ``author``'s codes).
 
     ``minute``: each message's minute, ascending; ``author``: its author's code;
-    ``mentions``: (message, mentioned author) pairs.
+    ``mentions``: (message, mentioned author) pairs (a sequence, or an array of two
+    columns).
 
     A pair's rate is mu[parent's author] × delay[lag], so a round needs per pair only its
     cell (author, lag): each message's total is the sum of its pairs' rates (and its
@@ -304,9 +323,9 @@ def estimate(minute: I64, author: I64, mentions: list[tuple[int, int]]) -> F64:
         - np.searchsorted(minute, minute - RATE_MINUTES, side="left")
     ) / (2 * RATE_MINUTES + 1)
     credit = np.zeros(authors)
-    if mentions:
-        m_msg = np.asarray([m for m, _ in mentions], dtype=np.int64)
-        m_author = np.asarray([a for _, a in mentions], dtype=np.int64)
+    if len(mentions):
+        mentioned = np.asarray(mentions, dtype=np.int64).reshape(-1, 2)
+        m_msg, m_author = mentioned[:, 0], mentioned[:, 1]
         named = np.zeros(n, dtype=bool)
         named[m_msg] = True
         pairs = CandidatePairs(minute, author, named, np.sort(m_msg * authors + m_author))
@@ -334,21 +353,24 @@ def estimate(minute: I64, author: I64, mentions: list[tuple[int, int]]) -> F64:
         # np.where(anchored, 0.0, (1.0 - share) * rate), written into one buffer
         np.multiply(rate, 1.0 - share, out=total)
         total[anchored] = 0.0
-        for lo, hi in blocks:
-            a, b = int(starts[lo]), int(starts[hi])
-            if a == b:
-                continue
-            has = counts[lo:hi] > 0
-            part = total[lo:hi]
-            part[has] += np.add.reduceat(pull[cells[a:b]], starts[lo:hi][has] - a)
-        # a message's background is > 0 unless it is anchored, and then its pairs are
-        np.divide(1.0, total, out=total)
         inverse = np.zeros(authors * LAGS)
+        # block by block, each block's totals, their inverses and its pairs' share of
+        # them: a message's total needs only its own pairs, so the block's pairs are
+        # read once a round, their cells made index integers once (NumPy converts int32
+        # indices on every use: the gather and the bincount cost 1.5× with them)
         for lo, hi in blocks:
             a, b = int(starts[lo]), int(starts[hi])
-            weights = np.repeat(total[lo:hi], counts[lo:hi])
-            inverse += np.bincount(cells[a:b], weights=weights, minlength=authors * LAGS)
-            del weights
+            part = total[lo:hi]
+            if a < b:
+                at = cells[a:b].astype(np.intp)
+                has = counts[lo:hi] > 0
+                part[has] += np.add.reduceat(pull[at], starts[lo:hi][has] - a)
+            # a message's background is > 0 unless it is anchored, and then its pairs are
+            np.divide(1.0, part, out=part)
+            if a < b:
+                weights = np.repeat(part, counts[lo:hi])
+                inverse += np.bincount(at, weights=weights, minlength=authors * LAGS)
+                del weights, at
         # the responsibility summed per cell: (author, lag)
         taken = (pull * inverse).reshape(authors, LAGS)
         drawn = credit + taken.sum(axis=1)
