@@ -41,8 +41,8 @@ EXIT_KINDS: Final = ("member_left", "member_removed")
 #: scope's. (``source_line`` is read: it orders a minute's messages as the export
 #: wrote them.)
 UNUSED_COLUMNS: Final = (
-    "schema_version", "ts_raw", "import_id", "community", "group_id", "member_id",
-    "by_member_id", "forwarded_from", "amount", "currency", "extra", "topic_id",
+    "schema_version", "ts_raw", "import_id", "community", "platform", "group_id",
+    "member_id", "by_member_id", "forwarded_from", "amount", "currency", "extra", "topic_id",
 )  # fmt: skip
 
 
