@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -24,6 +25,22 @@ def with_all_groups(table: ir.Table, group: str = "group") -> ir.Table:
     """
     everything = table.mutate(**{group: ibis.literal(ALL_GROUPS)})
     return table.union(everything.select(table.columns))
+
+
+def per_group_and_all(
+    ctx: Context, rows: ir.Table, aggregate: Callable[[ir.Table], ir.Table]
+) -> ir.Table:
+    """``aggregate`` of ``rows`` (with a ``group`` column) per group, and again over every
+    group as :data:`ALL_GROUPS`: :func:`with_all_groups` then ``aggregate``, except in a
+    context of one group, where ``*``'s rows are the group's: there the rows are
+    aggregated once and each result row written twice — by unnesting two labels, not as
+    a union of two copies, so the aggregate is computed once."""
+    if len(ctx.timezones) > 1:
+        return aggregate(with_all_groups(rows))
+    per = aggregate(rows)
+    both = per.mutate(in_all_groups=ibis.literal([False, True], "array<boolean>").unnest())
+    group = ibis.ifelse(both.in_all_groups, ibis.literal(ALL_GROUPS), both.group)
+    return both.select(*[group.name(c) if c == "group" else both[c] for c in per.columns])
 
 
 def week_of(ts: ir.TimestampValue) -> ir.TimestampValue:

@@ -35,7 +35,7 @@ import ibis
 from ibis.expr import types as ir
 
 from shequn.analytics.context import Context
-from shequn.analytics.metrics.common import ALL_GROUPS, week_of, with_all_groups
+from shequn.analytics.metrics.common import per_group_and_all, week_of, with_all_groups
 from shequn.analytics.registry import metric
 
 #: a message by B this many minutes after A's (A ≠ B) answers it, where no reply ids exist
@@ -387,29 +387,14 @@ def _interactions(ctx: Context) -> ir.Table:
     dictionary=True,
 )
 def edges(ctx: Context) -> ir.Table:
-    if len(ctx.timezones) > 1:
-        rows = with_all_groups(interactions(ctx))
+    def per_pair(rows: ir.Table) -> ir.Table:
         return rows.group_by(["group", "source", "target", "kind"]).aggregate(
             weight=rows.weight.sum(), interactions=rows.count()
         )
-    # one group (the groups in scope are the context's): the community's rows are the
-    # group's, so they are aggregated once and each pair written twice, instead of
-    # aggregating every interaction and its "*" copy (20.8M rows at 10M messages). Each
-    # row unnests two labels, not a union of two copies, so the aggregate is computed
-    # once (and no in-memory table: the edges are read through DuckDB's own cursor)
-    rows = interactions(ctx)
-    per = rows.group_by(["group", "source", "target", "kind"]).aggregate(
-        weight=rows.weight.sum(), interactions=rows.count()
-    )
-    both = per.mutate(everything=ibis.literal([False, True], "array<boolean>").unnest())
-    return both.select(
-        group=ibis.ifelse(both.everything, ibis.literal(ALL_GROUPS), both.group),
-        source=both.source,
-        target=both.target,
-        kind=both.kind,
-        weight=both.weight,
-        interactions=both.interactions,
-    )
+
+    # one group: the pairs aggregated once and written for the group and "*" (20.8M
+    # rows at 10M messages would otherwise be aggregated twice)
+    return per_group_and_all(ctx, interactions(ctx), per_pair)
 
 
 def question_replies(ctx: Context) -> ir.Table:

@@ -23,7 +23,7 @@ kols.md); ``roles.mix`` and ``roles.gaps`` summarise them.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 from ibis.expr import types as ir
 
 from shequn.analytics.context import EXIT_KINDS, MEMBERSHIP_KINDS, Context
-from shequn.analytics.metrics.common import ALL_GROUPS, day_of, with_all_groups
+from shequn.analytics.metrics.common import day_of, per_group_and_all
 from shequn.analytics.metrics.conversation import (
     interactions,
     message_links,
@@ -79,17 +79,6 @@ SETTINGS_KINDS: Final = (
 )  # fmt: skip
 
 
-def per_member(ctx: Context, rows: ir.Table, aggregate: Callable[[ir.Table], ir.Table]) -> ir.Table:
-    """``aggregate`` of ``rows`` (with a ``group`` column) per group, and again over every
-    group as ``*``: as :func:`~shequn.analytics.metrics.common.with_all_groups` then
-    ``aggregate``, but in a community of one group ``*``'s rows are the group's rows,
-    so the rows are aggregated once (not twice, as a union of two copies)."""
-    if len(ctx.timezones) == 1:
-        per = aggregate(rows)
-        return per.union(per.mutate(group=ibis.literal(ALL_GROUPS)).select(per.columns))
-    return aggregate(with_all_groups(rows))
-
-
 def _members(ctx: Context) -> ir.Table:
     e = ctx.events
     people = e.filter(~e.is_bot & e.member.notnull())
@@ -98,7 +87,7 @@ def _members(ctx: Context) -> ir.Table:
     )
     rows = seen.select("group", "member", "ts", "kind")
     joined = [*MEMBERSHIP_KINDS, "message_posted", "reaction_added"]
-    return per_member(
+    return per_group_and_all(
         ctx,
         rows,
         lambda t: t.group_by(["group", "member"]).aggregate(
@@ -126,16 +115,16 @@ def signals(ctx: Context) -> ir.Table:
     msgs = people_messages(ctx)
     links = message_links(ctx)
     posts = msgs.select("group", "member", "ts", "question", "resource", day=day_of(msgs.local_ts))
-    post_stats = per_member(ctx, posts, _post_stats)
+    post_stats = per_group_and_all(ctx, posts, _post_stats)
 
     answering = links.filter(links.parent_member.notnull() & (links.parent_member != links.member))
     given = answering.select("group", "member", explicit=~answering.inferred)
-    replies_given = per_member(
+    replies_given = per_group_and_all(
         ctx,
         given,
         lambda t: t.group_by(["group", "member"]).aggregate(replies_given=t.explicit.sum()),
     )
-    received = per_member(
+    received = per_group_and_all(
         ctx, interactions(ctx).select("group", "source", "kind", member="target"), _received
     )
 
@@ -147,7 +136,7 @@ def signals(ctx: Context) -> ir.Table:
     )
     answers = answers.filter(answers.reply_member != answers.asker)
     answers = answers.select("group", member=answers.reply_member, question=answers.replied_key)
-    answers_given = per_member(
+    answers_given = per_group_and_all(
         ctx,
         answers,
         lambda t: t.group_by(["group", "member"]).aggregate(answers_given=t.question.nunique()),
@@ -158,7 +147,7 @@ def signals(ctx: Context) -> ir.Table:
     drawing = threads.filter(threads.participants > 1).select(
         "group", member=threads.starter, others=threads.participants - 1
     )
-    thread_stats = per_member(
+    thread_stats = per_group_and_all(
         ctx,
         drawing,
         lambda t: t.group_by(["group", "member"]).aggregate(
@@ -256,7 +245,7 @@ def _reactions_received(ctx: Context, msgs: ir.Table) -> ir.Table:
     hit = r.join(refs, [r.group == refs.ref_group, r.reply_to == refs.ref])
     hit = hit.join(authors, hit.ref_key == authors.a_key)
     hit = hit.filter(hit.author != hit.reactor)
-    return per_member(
+    return per_group_and_all(
         ctx,
         hit.select("group", member=hit.author),
         lambda t: t.group_by(["group", "member"]).aggregate(reactions_received=t.count()),
@@ -285,7 +274,7 @@ def _acts(ctx: Context) -> ir.Table:
     set_rows = settings.select(
         "group", who=settings.member, added=ibis.null("string"), act=ibis.literal(1)
     )
-    return per_member(
+    return per_group_and_all(
         ctx,
         add_rows.union(mod_rows).union(set_rows),
         lambda t: t.group_by(["group", t.who.name("member")]).aggregate(
