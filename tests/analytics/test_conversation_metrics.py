@@ -11,7 +11,7 @@ import statistics
 from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -24,6 +24,7 @@ from shequn.analytics.metrics.conversation import (
     INFERRED_WEIGHT,
     INFERRED_WINDOW_MINUTES,
     message_links,
+    thread_table,
 )
 from shequn.analytics.runner import run_metrics
 from shequn.analytics.source import duckdb_log, parquet_log
@@ -366,6 +367,10 @@ Drawn = tuple[str, str | None, int, int | None, int | None]
 MIDNIGHT_EVE = datetime(2024, 3, 1, 23, 50)
 
 
+#: the drawn groups' platforms
+DRAWN_PLATFORMS: Final = {"g1": "discord", "w1": "whatsapp", "w2": "whatsapp"}
+
+
 def drawn_key(i: int) -> str:
     """Event keys in an order of their own (neither the drawing's nor the lines')."""
     return f"{(i * 7919) % 1009:04d}-{i}"
@@ -376,7 +381,7 @@ def write_drawn_log(folder: Path, drawn: list[Drawn]) -> Path:
     rows: list[dict[str, Any]] = []
     for i, (group, member, minutes, line, reply) in enumerate(drawn):
         row = dict.fromkeys(EVENT_SCHEMA.names)
-        platform = "discord" if group == "g1" else "whatsapp"
+        platform = DRAWN_PLATFORMS[group]
         row.update(
             schema_version=2, community="t", is_bot=False, import_id=1, key=drawn_key(i),
             kind="message_posted", platform=platform, group_id=group,
@@ -403,7 +408,7 @@ def plain_links(drawn: list[Drawn]) -> dict[str, dict[str, Any]]:
     """key → the turn-taking columns of message_links, computed message by message,
     with SQL's nulls: comparing a member with no member gives null."""
     window = timedelta(minutes=INFERRED_WINDOW_MINUTES)
-    platform = {"g1": "discord", "w1": "whatsapp", "w2": "whatsapp"}
+    platform = DRAWN_PLATFORMS
     msgs = [
         {
             "group": f"{platform[g]}/{g}", "key": drawn_key(i),
@@ -443,6 +448,31 @@ def plain_links(drawn: list[Drawn]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def plain_bursts(drawn: list[Drawn]) -> dict[tuple[str, str], tuple[str | None, int, int, int]]:
+    """(group, root key) → (starter, messages, depth, participants) of the threads of the
+    groups without reply ids: bursts of more than one message."""
+    links = plain_links(drawn)
+    platform = DRAWN_PLATFORMS
+    explicit = {g for g, *_, reply in drawn if reply is not None}
+    bursts: dict[tuple[str, int], list[tuple[int, str, str | None, bool]]] = defaultdict(list)
+    for i, (g, who, *_) in enumerate(drawn):
+        if g not in explicit:
+            row = links[drawn_key(i)]
+            member = None if who is None else f"{platform[g]}:{who}"
+            later_turn = row["turn"] is True and not row["burst_start"]
+            bursts[(f"{platform[g]}/{g}", row["burst"])].append(
+                (row["seq"], drawn_key(i), member, later_turn)
+            )
+    out = {}
+    for (group, _burst), rows in bursts.items():
+        if len(rows) > 1:
+            rows.sort()
+            members = {member for _seq, _key, member, _turn in rows if member is not None}
+            depth = sum(turn for *_, turn in rows)
+            out[(group, rows[0][1])] = (rows[0][2], len(rows), depth, len(members))
+    return out
+
+
 @st.composite
 def drawn_logs(draw: st.DrawFn) -> list[Drawn]:
     """Messages around midnights: ties at one minute (and one line), members alone
@@ -477,8 +507,19 @@ def test_turns_across_days_match_plain_python(
     tmp_path_factory: pytest.TempPathFactory, drawn: list[Drawn]
 ) -> None:
     """message_links numbers each day apart and carries the counts over from the days
-    before: the same seq, turns, runs, bursts and parents as one pass over each group."""
+    before: the same seq, turns, runs, bursts and parents as one pass over each group;
+    the bursts' threads count their messages, later turns and members."""
     folder = write_drawn_log(tmp_path_factory.mktemp("drawn"), drawn)
-    links = message_links(build_context(parquet_log(folder))).to_pyarrow().to_pylist()
+    ctx = build_context(parquet_log(folder))
+    links = message_links(ctx).to_pyarrow().to_pylist()
     got = {row["key"]: {c: row[c] for c in TURN_COLUMNS} for row in links}
     assert got == plain_links(drawn)
+    bursts = plain_bursts(drawn)
+    replied = {g for g, *_, reply in drawn if reply is not None}
+    inferred_groups = {f"{DRAWN_PLATFORMS[g]}/{g}" for g, *_ in drawn if g not in replied}
+    threads = {
+        (t["group"], t["root"]): (t["starter"], t["messages"], t["depth"], t["participants"])
+        for t in thread_table(ctx).to_pyarrow().to_pylist()
+        if t["group"] in inferred_groups
+    }
+    assert threads == bursts

@@ -610,16 +610,22 @@ def _thread_table(ctx: Context) -> ir.Table:
     trees = trees.select("group", "root", "starter", "started", "messages", "depth", "participants")
 
     # bursts are numbered in message_links (explicit is per group, so the inferred rows
-    # are whole groups and their numbering is the same); one aggregate per burst, no
+    # are whole groups and their numbering is the same); aggregates per burst, no
     # window: the deepest message of a burst is its last, so the thread's depth is the
-    # burst's count, and its root the message of the burst's smallest seq
+    # burst's count, and its root the message of the burst's smallest seq. The members
+    # are counted in two steps (per burst and member, then per burst: the rows of a
+    # member count once, a message without one not at all) instead of COUNT(DISTINCT),
+    # which DuckDB computes in a slower per-group hash (0.52 → 0.42 s at 1M messages)
     rows = links.filter(~links.explicit)
     later_turn = (rows.turn & ~rows.burst_start).cast("int64")
-    bursts = rows.group_by(["group", "burst"]).aggregate(
-        first=rows.seq.min(),
-        messages=rows.count(),
-        depth=later_turn.sum(),
-        participants=rows.member.nunique(),
+    by_member = rows.group_by(["group", "burst", "member"]).aggregate(
+        first=rows.seq.min(), messages=rows.count(), depth=later_turn.sum()
+    )
+    bursts = by_member.group_by(["group", "burst"]).aggregate(
+        first=by_member.first.min(),
+        messages=by_member.messages.sum(),
+        depth=by_member.depth.sum(),
+        participants=by_member.member.count(),
     )
     bursts = bursts.filter(bursts.messages > 1)
     roots = rows.select(
