@@ -181,22 +181,28 @@ def _message_links(ctx: Context) -> ir.Table:
     # and local times each message carries); the result is joined back on the message's
     # key. They carry no previous key: every string they move costs at ten million
     # messages in one group, and nothing reads an inferred answer's parent key (seq - 1
-    # names it). Nor member keys: each member is numbered within the group (a window
-    # over the distinct members: at most 100,000 rows in the benchmark's group, against
-    # ten million messages), the windows move the numbers, and the previous member's
-    # key is joined back by its number (a message without a member has no number: its
-    # comparisons stay null as they were with the key, and the group is matched
-    # null-safe, as it partitions)
-    members = msgs.filter(msgs.member.notnull()).select("group", "member").distinct()
-    members = members.select(
+    # names it). Nor member keys or group names: each (group, member) pair is numbered
+    # (members within the group, groups among the groups: a window over the distinct
+    # pairs, at most 100,000 rows in the benchmark's group, against ten million
+    # messages), the windows move and partition by the numbers, and the previous
+    # member's key is joined back by its number. A message without a member has a pair
+    # too (its member null, matched null-safe) but no member number: its comparisons
+    # stay null as they were with the key
+    pairs = msgs.select("group", "member").distinct()
+    by_member = ibis.window(group_by="group", order_by="member")
+    members = pairs.select(
         c_group="group",
         c_member="member",
-        code=ibis.row_number().over(ibis.window(group_by="group", order_by="member")),
+        code=ibis.ifelse(
+            pairs.member.notnull(), ibis.row_number().over(by_member), ibis.null("int64")
+        ),
+        group_number=ibis.dense_rank().over(ibis.window(order_by="group")),
     )
-    coded = msgs.left_join(
-        members, [msgs.group.identical_to(members.c_group), msgs.member == members.c_member]
+    coded = msgs.join(
+        members,
+        [msgs.group.identical_to(members.c_group), msgs.member.identical_to(members.c_member)],
     )
-    turns = turn_taking(coded.select("group", "key", "code", "ts", "line"))
+    turns = turn_taking(coded.select("key", "code", "ts", "line", group="group_number"))
     turns = turns.select(
         "seq", "prev_code", "turn", "burst_start", "run", "burst", "answers_prev",
         turn_key="key",
@@ -259,11 +265,11 @@ def _answers_prev(
 def turn_taking(narrow: ir.Table) -> ir.Table:
     """Each message's place in its group and the turns and bursts it starts or sits in.
 
-    ``narrow``: (group, key, code, ts, line), ``code`` the member's number (null without
-    a member). Adds ``seq`` (0, 1, … in the group by time, export line, key),
-    ``prev_code`` (the member number of the message before), ``turn``,
-    ``burst_start``, ``answers_prev`` and the running counts ``run`` (turns so far)
-    and ``burst`` (bursts so far).
+    ``narrow``: (group, key, code, ts, line), ``group`` the group's number and ``code``
+    the member's (null without a member): integers sort faster than names. Adds
+    ``seq`` (0, 1, … in the group by time, export line, key), ``prev_code`` (the
+    member number of the message before), ``turn``, ``burst_start``, ``answers_prev``
+    and the running counts ``run`` (turns so far) and ``burst`` (bursts so far).
 
     The messages are numbered **per day** (UTC; a day is a range of times, so the
     group's order is the days' order, then the order within each day), not in one
