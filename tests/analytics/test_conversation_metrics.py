@@ -11,14 +11,21 @@ import statistics
 from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from shequn.analytics.context import Context, Scope, build_context
-from shequn.analytics.metrics.conversation import INFERRED_WEIGHT, INFERRED_WINDOW_MINUTES
+from shequn.analytics.metrics.conversation import (
+    INFERRED_WEIGHT,
+    INFERRED_WINDOW_MINUTES,
+    message_links,
+    thread_table,
+)
 from shequn.analytics.runner import run_metrics
 from shequn.analytics.source import duckdb_log, parquet_log
 from shequn.events import EVENT_SCHEMA
@@ -349,3 +356,170 @@ def test_turns_within_a_minute_follow_the_export(tmp_path: Path) -> None:
     }
     # Bob answers Ann, then each minute Cy answers Bob and Bob (next minute) answers Cy
     assert inferred == {("Bob", "Ann"): 1, ("Cy", "Bob"): 12, ("Bob", "Cy"): 11}
+
+
+# ------------------------------------------- turn taking across days, plain Python
+
+#: a message: (group, member or None, minutes after MIDNIGHT_EVE, export line or None,
+#: index of the message it replies to or None)
+Drawn = tuple[str, str | None, int, int | None, int | None]
+#: 23:50 the evening before a day boundary: minutes 10, 1450, … fall at midnight
+MIDNIGHT_EVE = datetime(2024, 3, 1, 23, 50)
+
+
+#: the drawn groups' platforms
+DRAWN_PLATFORMS: Final = {"g1": "discord", "w1": "whatsapp", "w2": "whatsapp"}
+
+
+def drawn_key(i: int) -> str:
+    """Event keys in an order of their own (neither the drawing's nor the lines')."""
+    return f"{(i * 7919) % 1009:04d}-{i}"
+
+
+def write_drawn_log(folder: Path, drawn: list[Drawn]) -> Path:
+    """The drawn messages as a Parquet log (groups w1, w2 on WhatsApp, g1 on Discord)."""
+    rows: list[dict[str, Any]] = []
+    for i, (group, member, minutes, line, reply) in enumerate(drawn):
+        row = dict.fromkeys(EVENT_SCHEMA.names)
+        platform = DRAWN_PLATFORMS[group]
+        row.update(
+            schema_version=2, community="t", is_bot=False, import_id=1, key=drawn_key(i),
+            kind="message_posted", platform=platform, group_id=group,
+            ts=MIDNIGHT_EVE + timedelta(minutes=minutes), member_id=member, text="hi",
+            source_line=line, reply_to=None if reply is None else drawn_key(reply),
+        )  # fmt: skip
+        rows.append(row)
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=EVENT_SCHEMA), folder / "events.parquet")
+    no_links = pa.schema(
+        [("platform", pa.string()), ("identity", pa.string()), ("member_key", pa.string()),
+         ("import_id", pa.int64())]
+    )  # fmt: skip
+    pq.write_table(no_links.empty_table(), folder / "identity_links.parquet")
+    groups = [
+        {"community": "t", "platform": p, "group_id": g, "name": g, "timezone": "UTC"}
+        for p, g in (("whatsapp", "w1"), ("whatsapp", "w2"), ("discord", "g1"))
+    ]
+    pq.write_table(pa.Table.from_pylist(groups), folder / "groups.parquet")
+    return folder
+
+
+def plain_links(drawn: list[Drawn]) -> dict[str, dict[str, Any]]:
+    """key → the turn-taking columns of message_links, computed message by message,
+    with SQL's nulls: comparing a member with no member gives null."""
+    window = timedelta(minutes=INFERRED_WINDOW_MINUTES)
+    platform = DRAWN_PLATFORMS
+    msgs = [
+        {
+            "group": f"{platform[g]}/{g}", "key": drawn_key(i),
+            "member": None if who is None else f"{platform[g]}:{who}",
+            "ts": MIDNIGHT_EVE + timedelta(minutes=minutes), "line": line or 0,
+            "reply_to": None if reply is None else drawn_key(reply),
+        }
+        for i, (g, who, minutes, line, reply) in enumerate(drawn)
+    ]  # fmt: skip
+    out: dict[str, dict[str, Any]] = {}
+    for group in {m["group"] for m in msgs}:
+        rows = sorted(
+            (m for m in msgs if m["group"] == group), key=lambda m: (m["ts"], m["line"], m["key"])
+        )
+        explicit = any(m["reply_to"] for m in rows)
+        by_key = {m["key"]: m for m in rows}
+        run = burst = 0
+        for seq, m in enumerate(rows):
+            prev = rows[seq - 1] if seq else None
+            prev_member = prev["member"] if prev else None
+            differs = None if m["member"] is None else prev_member != m["member"]
+            turn = True if prev_member is None else differs
+            burst_start = prev is None or m["ts"] > prev["ts"] + window
+            run += turn is True
+            burst += burst_start
+            close = prev is not None and m["ts"] <= prev["ts"] + window
+            answers = differs if prev_member is not None and close else False
+            parent = by_key.get(m["reply_to"]) if explicit else None
+            out[m["key"]] = {
+                "seq": seq, "turn": turn, "run": run, "burst_start": burst_start,
+                "burst": burst, "parent_key": parent["key"] if parent else None,
+                "parent_member": (parent["member"] if parent else None)
+                if explicit
+                else (prev_member if answers else None),
+                "inferred": False if explicit else answers,
+            }  # fmt: skip
+    return out
+
+
+def plain_bursts(drawn: list[Drawn]) -> dict[tuple[str, str], tuple[str | None, int, int, int]]:
+    """(group, root key) → (starter, messages, depth, participants) of the threads of the
+    groups without reply ids: bursts of more than one message."""
+    links = plain_links(drawn)
+    platform = DRAWN_PLATFORMS
+    explicit = {g for g, *_, reply in drawn if reply is not None}
+    bursts: dict[tuple[str, int], list[tuple[int, str, str | None, bool]]] = defaultdict(list)
+    for i, (g, who, *_) in enumerate(drawn):
+        if g not in explicit:
+            row = links[drawn_key(i)]
+            member = None if who is None else f"{platform[g]}:{who}"
+            later_turn = row["turn"] is True and not row["burst_start"]
+            bursts[(f"{platform[g]}/{g}", row["burst"])].append(
+                (row["seq"], drawn_key(i), member, later_turn)
+            )
+    out = {}
+    for (group, _burst), rows in bursts.items():
+        if len(rows) > 1:
+            rows.sort()
+            members = {member for _seq, _key, member, _turn in rows if member is not None}
+            depth = sum(turn for *_, turn in rows)
+            out[(group, rows[0][1])] = (rows[0][2], len(rows), depth, len(members))
+    return out
+
+
+@st.composite
+def drawn_logs(draw: st.DrawFn) -> list[Drawn]:
+    """Messages around midnights: ties at one minute (and one line), members alone
+    across a boundary, bursts spanning it, messages without a member, a Discord group
+    whose messages may reply to one another."""
+    n = draw(st.integers(1, 40))
+    drawn: list[Drawn] = []
+    for i in range(n):
+        group = draw(st.sampled_from(["w1", "w2", "g1"]))
+        member = draw(st.sampled_from(["A", "B", "C", None]))
+        day = draw(st.sampled_from([0, 0, 1, 3])) * 24 * 60
+        minutes = day + draw(st.integers(0, 20))  # minute 10 is midnight
+        line = draw(st.one_of(st.none(), st.integers(0, 3)))
+        reply = draw(st.one_of(st.none(), st.integers(0, i))) if group == "g1" and i else None
+        drawn.append((group, member, minutes, line, reply))
+    return drawn
+
+
+#: the columns message_links computes from the order of the messages
+TURN_COLUMNS = ("seq", "turn", "run", "burst_start", "burst", "parent_key", "parent_member",
+                "inferred")  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None)
+@given(drawn=drawn_logs())
+@example(  # a burst over midnight: B's turn starts the day, A alone across the boundary
+    drawn=[("w1", "A", 8, 1, None), ("w1", "B", 9, 0, None), ("w1", "B", 10, 0, None),
+           ("w1", "A", 10, 0, None), ("w1", "A", 11, None, None), ("w1", None, 1449, 2, None),
+           ("w1", "A", 1450, 0, None), ("w1", "C", 1451, 0, None)]
+)  # fmt: skip
+def test_turns_across_days_match_plain_python(
+    tmp_path_factory: pytest.TempPathFactory, drawn: list[Drawn]
+) -> None:
+    """message_links numbers each day apart and carries the counts over from the days
+    before: the same seq, turns, runs, bursts and parents as one pass over each group;
+    the bursts' threads count their messages, later turns and members."""
+    folder = write_drawn_log(tmp_path_factory.mktemp("drawn"), drawn)
+    ctx = build_context(parquet_log(folder))
+    links = message_links(ctx).to_pyarrow().to_pylist()
+    got = {row["key"]: {c: row[c] for c in TURN_COLUMNS} for row in links}
+    assert got == plain_links(drawn)
+    bursts = plain_bursts(drawn)
+    replied = {g for g, *_, reply in drawn if reply is not None}
+    inferred_groups = {f"{DRAWN_PLATFORMS[g]}/{g}" for g, *_ in drawn if g not in replied}
+    threads = {
+        (t["group"], t["root"]): (t["starter"], t["messages"], t["depth"], t["participants"])
+        for t in thread_table(ctx).to_pyarrow().to_pylist()
+        if t["group"] in inferred_groups
+    }
+    assert threads == bursts

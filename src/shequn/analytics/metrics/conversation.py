@@ -155,13 +155,14 @@ def message_links(ctx: Context) -> ir.Table:
 
     Columns: the columns of :func:`people_messages` but ``platform_id``, ``reply_to``,
     ``resource`` and ``line`` (read by nothing after this table), then ``explicit`` (the
-    group has reply ids), ``seq`` (the message's place in the group by time, then key),
-    ``turn`` (first message of a member's turn), ``run`` (turn number in the group),
-    ``burst_start`` and ``burst`` (a new burst starts more than the inferred window after
-    the message before; burst number in the group), ``parent_key`` (the message an
-    explicit reply answers; null for an inferred answer, whose parent is the message
-    before it in the group: ``seq`` − 1), ``parent_member`` (the parent's author, both
-    ways) and ``inferred`` (the parent comes from turn taking, not from a reply id).
+    group has reply ids), ``seq`` (the message's place in the group by time, export
+    line, then key), ``turn`` (first message of a member's turn), ``run`` (turn number in
+    the group), ``burst_start`` and ``burst`` (a new burst starts more than the inferred
+    window after the message before; burst number in the group), ``parent_key`` (the
+    message an explicit reply answers; null for an inferred answer, whose parent is the
+    message before it in the group: ``seq`` − 1), ``parent_member`` (the parent's
+    author, both ways) and ``inferred`` (the parent comes from turn taking, not from a
+    reply id).
     Materialised per context.
     """
     return ctx.shared(
@@ -173,50 +174,36 @@ def _message_links(ctx: Context) -> ir.Table:
     msgs = people_messages(ctx)
     flagged = msgs.left_join(_explicit_groups(msgs), "group").drop("group_right")
     flagged = flagged.mutate(explicit=ibis.coalesce(flagged.explicit, False))
-    # one sort numbers the messages; the running counts then order by that number instead
-    # of sorting again. Messages of one timestamp keep the order the export wrote them in
-    # (its line): WhatsApp writes minutes only, and who spoke after whom within a minute
-    # is the turn taking read below. The windows sort only the columns they read (not
-    # the mentions, flags and local times each message carries); the result is joined
-    # back on the message's key. They carry no previous key: every string they move
-    # costs at ten million messages in one group (the sorts spill), and nothing reads
-    # an inferred answer's parent key (seq - 1 names it). Nor member keys: each member
-    # is numbered within the group (a window over the distinct members: at most
-    # 100,000 rows in the benchmark's group, against ten million messages), the windows
-    # move the numbers, and the previous member's key is joined back by its number (a
-    # message without a member has no number: its comparisons stay null as they were
-    # with the key, and the group is matched null-safe, as it partitions)
-    members = msgs.filter(msgs.member.notnull()).select("group", "member").distinct()
-    members = members.select(
+    # the messages are numbered in their group by time (turn_taking, per day). Messages
+    # of one timestamp keep the order the export wrote them in (its line): WhatsApp
+    # writes minutes only, and who spoke after whom within a minute is the turn taking
+    # read below. The windows sort only the columns they read (not the mentions, flags
+    # and local times each message carries); the result is joined back on the message's
+    # key. They carry no previous key: every string they move costs at ten million
+    # messages in one group, and nothing reads an inferred answer's parent key (seq - 1
+    # names it). Nor member keys or group names: each (group, member) pair is numbered
+    # (members within the group, groups among the groups: a window over the distinct
+    # pairs, at most 100,000 rows in the benchmark's group, against ten million
+    # messages), the windows move and partition by the numbers, and the previous
+    # member's key is joined back by its number. A message without a member has a pair
+    # too (its member null, matched null-safe) but no member number: its comparisons
+    # stay null as they were with the key
+    pairs = msgs.select("group", "member").distinct()
+    by_member = ibis.window(group_by="group", order_by="member")
+    members = pairs.select(
         c_group="group",
         c_member="member",
-        code=ibis.row_number().over(ibis.window(group_by="group", order_by="member")),
+        code=ibis.ifelse(
+            pairs.member.notnull(), ibis.row_number().over(by_member), ibis.null("int64")
+        ),
+        group_number=ibis.dense_rank().over(ibis.window(order_by="group")),
     )
-    coded = msgs.left_join(
-        members, [msgs.group.identical_to(members.c_group), msgs.member == members.c_member]
+    coded = msgs.join(
+        members,
+        [msgs.group.identical_to(members.c_group), msgs.member.identical_to(members.c_member)],
     )
-    order = ibis.window(group_by="group", order_by=["ts", "line", "key"])
-    narrow = coded.select("group", "key", "code", "ts", "line")
-    lagged = narrow.mutate(
-        seq=ibis.row_number().over(order),
-        prev_code=narrow.code.lag().over(order),
-        prev_ts=narrow.ts.lag().over(order),
-    )
-    window = ibis.interval(minutes=INFERRED_WINDOW_MINUTES)
-    lagged = lagged.mutate(
-        turn=lagged.prev_code.isnull() | (lagged.prev_code != lagged.code),
-        burst_start=lagged.prev_ts.isnull() | (lagged.ts > lagged.prev_ts + window),
-        # answers the message before, if the group has no reply ids
-        answers_prev=lagged.prev_code.notnull()
-        & (lagged.prev_code != lagged.code)
-        & (lagged.ts <= lagged.prev_ts + window),
-    )
-    so_far = ibis.cumulative_window(group_by="group", order_by="seq")
-    lagged = lagged.mutate(
-        run=lagged.turn.cast("int64").sum().over(so_far),
-        burst=lagged.burst_start.cast("int64").sum().over(so_far),
-    )
-    turns = lagged.select(
+    turns = turn_taking(coded.select("key", "code", "ts", "line", group="group_number"))
+    turns = turns.select(
         "seq", "prev_code", "turn", "burst_start", "run", "burst", "answers_prev",
         turn_key="key",
     )  # fmt: skip
@@ -249,6 +236,101 @@ def _message_links(ctx: Context) -> ir.Table:
         "ref_key", "p_member", "prev_member", "answers_prev", "platform_id", "reply_to",
         "resource", "line",
     )  # fmt: skip
+
+
+def _is_turn(prev_code: ir.IntegerValue, code: ir.IntegerValue) -> ir.BooleanValue:
+    """A member's turn starts: first message, or another member (or none) wrote the one
+    before. Null when this message has no member and the one before has one, as the
+    comparison of the two is."""
+    return prev_code.isnull() | (prev_code != code)
+
+
+def _is_burst_start(prev_ts: ir.TimestampValue, ts: ir.TimestampValue) -> ir.BooleanValue:
+    """A burst starts: first message, or more than the inferred window after the last."""
+    return prev_ts.isnull() | (ts > prev_ts + ibis.interval(minutes=INFERRED_WINDOW_MINUTES))
+
+
+def _answers_prev(
+    prev_code: ir.IntegerValue,
+    code: ir.IntegerValue,
+    prev_ts: ir.TimestampValue,
+    ts: ir.TimestampValue,
+) -> ir.BooleanValue:
+    """Answers the message before (read only in groups without reply ids): another
+    member's, within the inferred window."""
+    window = ibis.interval(minutes=INFERRED_WINDOW_MINUTES)
+    return prev_code.notnull() & (prev_code != code) & (ts <= prev_ts + window)
+
+
+def turn_taking(narrow: ir.Table) -> ir.Table:
+    """Each message's place in its group and the turns and bursts it starts or sits in.
+
+    ``narrow``: (group, key, code, ts, line), ``group`` the group's number and ``code``
+    the member's (null without a member): integers sort faster than names. Adds
+    ``seq`` (0, 1, … in the group by time, export line, key), ``prev_code`` (the
+    member number of the message before), ``turn``, ``burst_start``, ``answers_prev``
+    and the running counts ``run`` (turns so far) and ``burst`` (bursts so far).
+
+    The messages are numbered **per day** (UTC; a day is a range of times, so the
+    group's order is the days' order, then the order within each day), not in one
+    window over the group: at ten million messages in one group that window is one
+    sort of every message by time, line and key (bench/RESULTS.md, cnv8). A table of
+    one row per day then gives each day its first number (the messages of the days
+    before) and the previous day's last message, which is the message before the day's
+    first. The running counts are one window over the group ordered by ``seq``, a
+    single integer: counting within each day from the day's offsets costs more in
+    DuckDB (a running sum over many partitions, 3× the one over the group at 1M).
+    """
+    in_day = ibis.window(group_by=["group", "day"], order_by=["ts", "line", "key"])
+    dated = narrow.mutate(day=narrow.ts.date())
+    numbered = dated.mutate(
+        pos=ibis.row_number().over(in_day),
+        prev_code=dated.code.lag().over(in_day),
+        prev_ts=dated.ts.lag().over(in_day),
+        # the day's last message (line is never null)
+        last=dated.line.lead().over(in_day).isnull(),
+    )
+    days = _day_offsets(numbered)
+    joined = numbered.join(days, [numbered.group == days.d_group, numbered.day == days.d_day])
+    # the day's first message follows the previous day's last
+    first = joined.pos == 0
+    joined = joined.select(
+        *narrow.columns,
+        seq=joined.seq_from + joined.pos,
+        prev_code=ibis.ifelse(first, joined.prev_last_code, joined.prev_code),
+        prev_ts=ibis.ifelse(first, joined.prev_last_ts, joined.prev_ts),
+    )
+    flagged = joined.mutate(
+        turn=_is_turn(joined.prev_code, joined.code),
+        burst_start=_is_burst_start(joined.prev_ts, joined.ts),
+        answers_prev=_answers_prev(joined.prev_code, joined.code, joined.prev_ts, joined.ts),
+    )
+    so_far = ibis.cumulative_window(group_by="group", order_by="seq")
+    return flagged.drop("prev_ts").mutate(
+        run=flagged.turn.cast("int64").sum().over(so_far),
+        burst=flagged.burst_start.cast("int64").sum().over(so_far),
+    )
+
+
+def _day_offsets(numbered: ir.Table) -> ir.Table:
+    """One row per (group, day) of :func:`turn_taking`'s numbered messages: the messages
+    of the days before (``seq_from``) and the previous day's last member number and
+    time (``prev_last_code``, ``prev_last_ts``). Columns ``d_group``, ``d_day`` to join
+    on."""
+    per_day = numbered.group_by(["group", "day"]).aggregate(
+        messages=numbered.count(),
+        last_code=numbered.code.max(where=numbered.last),
+        last_ts=numbered.ts.max(),
+    )
+    over_days = ibis.window(group_by="group", order_by="day")
+    before = ibis.cumulative_window(group_by="group", order_by="day")
+    return per_day.select(
+        d_group="group",
+        d_day="day",
+        seq_from=per_day.messages.sum().over(before) - per_day.messages,
+        prev_last_code=per_day.last_code.lag().over(over_days),
+        prev_last_ts=per_day.last_ts.lag().over(over_days),
+    )
 
 
 def replies_to(ctx: Context) -> ir.Table:
@@ -534,16 +616,22 @@ def _thread_table(ctx: Context) -> ir.Table:
     trees = trees.select("group", "root", "starter", "started", "messages", "depth", "participants")
 
     # bursts are numbered in message_links (explicit is per group, so the inferred rows
-    # are whole groups and their numbering is the same); one aggregate per burst, no
+    # are whole groups and their numbering is the same); aggregates per burst, no
     # window: the deepest message of a burst is its last, so the thread's depth is the
-    # burst's count, and its root the message of the burst's smallest seq
+    # burst's count, and its root the message of the burst's smallest seq. The members
+    # are counted in two steps (per burst and member, then per burst: the rows of a
+    # member count once, a message without one not at all) instead of COUNT(DISTINCT),
+    # which DuckDB computes in a slower per-group hash (0.52 → 0.42 s at 1M messages)
     rows = links.filter(~links.explicit)
     later_turn = (rows.turn & ~rows.burst_start).cast("int64")
-    bursts = rows.group_by(["group", "burst"]).aggregate(
-        first=rows.seq.min(),
-        messages=rows.count(),
-        depth=later_turn.sum(),
-        participants=rows.member.nunique(),
+    by_member = rows.group_by(["group", "burst", "member"]).aggregate(
+        first=rows.seq.min(), messages=rows.count(), depth=later_turn.sum()
+    )
+    bursts = by_member.group_by(["group", "burst"]).aggregate(
+        first=by_member.first.min(),
+        messages=by_member.messages.sum(),
+        depth=by_member.depth.sum(),
+        participants=by_member.member.count(),
     )
     bursts = bursts.filter(bursts.messages > 1)
     roots = rows.select(
