@@ -13,8 +13,9 @@ from shequn.store.base import Window
 STORE_SCHEMA_VERSION: Final = 2
 
 
-def ddl(list_type: str, text_type: str = "TEXT") -> list[str]:
-    """CREATE statements; ``list_type`` is the dialect's array of text."""
+def ddl(list_type: str, text_type: str = "TEXT", key_storage: str = "") -> list[str]:
+    """CREATE statements; ``list_type`` is the dialect's array of text, ``key_storage``
+    what the dialect appends to the events' ``key`` column (how it is stored)."""
     return [
         "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         "CREATE SEQUENCE IF NOT EXISTS import_ids START 1",
@@ -38,7 +39,7 @@ def ddl(list_type: str, text_type: str = "TEXT") -> list[str]:
             message TEXT
         )""",
         f"""CREATE TABLE IF NOT EXISTS events (
-            key {text_type} NOT NULL,
+            key {text_type} NOT NULL{key_storage},
             schema_version SMALLINT NOT NULL,
             kind TEXT NOT NULL,
             platform TEXT NOT NULL,
