@@ -134,11 +134,3 @@ def replace_fingerprint(spec: ImportSpec, fingerprint: str) -> ImportSpec:
     return ImportSpec(
         spec.community, spec.platform, spec.group_id, spec.source, fingerprint, spec.options
     )
-
-
-def test_a_store_spills_next_to_its_file(tmp_path: Path) -> None:
-    """As DuckDB does for a file it opens itself: not into the working directory."""
-    path = tmp_path / "store.duckdb"
-    with DuckDBStore(path) as store:
-        (spill,) = store.con.execute("SELECT current_setting('temp_directory')").fetchone() or ()
-    assert spill == f"{path}.tmp"

@@ -44,9 +44,6 @@ def open_file(path: str) -> duckdb.DuckDBPyConnection:
         if instance is None:
             instance = connect()
             try:
-                # where DuckDB spills when it opens the file itself (an in-memory
-                # instance would spill into ./.tmp, wherever the command runs)
-                instance.execute(f"SET temp_directory = '{_quoted(path)}.tmp'")
                 instance.execute(
                     f"ATTACH '{_quoted(path)}' AS {ALIAS} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
                 )
