@@ -1,5 +1,4 @@
-"""How the embedded store lays out its file: keys as they are, other strings compressed,
-small row groups; and how stores open on one file share it."""
+"""How the embedded store lays out its events: keys as they are, other strings compressed."""
 
 from __future__ import annotations
 
@@ -12,8 +11,6 @@ import pyarrow as pa
 
 from shequn.events import EVENT_SCHEMA, SCHEMA_VERSION, natural_key
 from shequn.store import ImportSpec, open_store, sql
-from shequn.store.duckdb_files import ROW_GROUP_SIZE
-from shequn.store.duckdb_store import DuckDBStore
 
 SPEC = ImportSpec("c", "whatsapp", "g", "x.txt", "f1", {"timezone": "UTC"})
 
@@ -93,44 +90,3 @@ def test_a_store_created_before_keeps_its_compressed_keys_and_takes_new_events(
     assert "Uncompressed" not in stored["key"]
     expected = set(first.column("key").to_pylist()) | set(more.column("key").to_pylist())
     assert stored["(keys)"] == expected
-
-
-def _row_groups(path: Path) -> list[int]:
-    """Rows of each row group of the stored events."""
-    con = duckdb.connect(str(path), read_only=True)
-    rows = con.execute(
-        "SELECT row_group_id, max(count) FROM pragma_storage_info('events') "
-        "WHERE column_name = 'ts' GROUP BY row_group_id ORDER BY row_group_id"
-    ).fetchall()
-    con.close()
-    return [count for _, count in rows]
-
-
-def test_a_store_writes_its_events_in_row_groups_of_its_size(tmp_path: Path) -> None:
-    path = tmp_path / "store.duckdb"
-    events = _messages(3 * ROW_GROUP_SIZE + 100)
-    _write(path, events)
-    assert _row_groups(path) == [ROW_GROUP_SIZE] * 3 + [100]
-
-
-def test_stores_open_on_one_file_share_it_until_the_last_closes(tmp_path: Path) -> None:
-    path = tmp_path / "store.duckdb"
-    first, more = _messages(10), _messages(10, first=10)
-    with DuckDBStore(path) as store, DuckDBStore(path) as other:
-        record = store.begin_import(SPEC)
-        store.write_batch(record.import_id, first, [], 10, 10)
-        store.finish_import(record.import_id, "complete")
-        assert other.events().num_rows == 10  # the other store sees the commit
-        store.close()
-        record = other.begin_import(replace_fingerprint(SPEC, "f2"))
-        other.write_batch(record.import_id, more, [], 10, 10)  # still open
-        other.finish_import(record.import_id, "complete")
-    assert not Path(f"{path}.wal").exists()  # the last close checkpointed the file
-    with open_store(path) as reopened:
-        assert reopened.events().num_rows == 20
-
-
-def replace_fingerprint(spec: ImportSpec, fingerprint: str) -> ImportSpec:
-    return ImportSpec(
-        spec.community, spec.platform, spec.group_id, spec.source, fingerprint, spec.options
-    )

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from shequn.duckdb_config import connect
 from shequn.errors import StoreError
 from shequn.events import EVENT_COLUMNS
-from shequn.store import duckdb_files, sql
+from shequn.store import sql
 from shequn.store.base import ImportRecord, ImportSpec
 from shequn.store.common import SqlStore
 from shequn.store.key_hashes import KeyHashes
@@ -41,11 +41,10 @@ class DuckDBStore(SqlStore):
     def __init__(self, path: str | Path, memory_limit: str = "128MB") -> None:
         self.path = str(path)
         self.url = self.path
-        self._closed = False
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.con = connect() if self.path == ":memory:" else duckdb_files.open_file(self.path)
+            self.con = connect(self.path)
         except duckdb.Error as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         self.con.execute("SET TimeZone = 'UTC'")
@@ -185,11 +184,7 @@ class DuckDBStore(SqlStore):
         return "list_contains(mentions, ?)"
 
     def close(self) -> None:
-        if self.path == ":memory:":
-            self.con.close()
-        elif not self._closed:
-            duckdb_files.close_file(self.path, self.con)
-        self._closed = True
+        self.con.close()
 
 
 def _first_of_each_key(events: pa.Table) -> pa.Table:
