@@ -25,11 +25,12 @@ _COLUMNS = ", ".join(EVENT_COLUMNS)
 #: its batches need little, and the import's peak memory counts the pool (a 1M-message
 #: WhatsApp import: 454 MB at 128 MB, 416 MB at 64 MB, the same CPU)
 IMPORT_MEMORY_LIMIT: Final = "64MB"
-#: the events' keys are random-looking hashes: DuckDB's string compression (dictionary
-#: and FSST) finds almost nothing in them and costs the commit's checkpoint CPU for every
-#: batch — stored as they are, a 1M-message WhatsApp import takes ≈ 6 % less CPU (its
-#: store-only writing 9 %), the file ≈ 40 % more space (46 → 65 MB). Stores created before
-#: keep their compressed keys: the column is declared only when the table is created.
+#: the events' keys are 32 hex digits of a hash: DuckDB's string compression (dictionary
+#: and FSST) halves them at best, and pays for it in every commit's checkpoint. Stored as
+#: they are, a 1M-message WhatsApp import takes ≈ 6 % less CPU (its store-only writing
+#: 9 %) and the file ≈ 40 % more space (46 → 65 MB): the import's speed is the target
+#: (bench/RESULTS.md, imp8). Stores created before keep their compressed keys: the column
+#: is declared only when the table is created.
 KEY_STORAGE: Final = " USING COMPRESSION uncompressed"
 
 
