@@ -31,10 +31,12 @@ WEEK_SECONDS: Final = 7 * 86_400
 
 def member_weeks(ctx: Context) -> ir.Table:
     """One row per (group, member, local week) with a post, the community ``*`` included:
-    ``messages`` and ``days`` (distinct local days with a post). Materialised per context
-    (activity.weekly and health.components read it). A post without a member counts too,
-    under a null ``member``. ``prev_week`` and ``next_week`` are the member's active
-    weeks before and after (null: none), in the group.
+    ``messages`` and ``days`` (distinct local days with a post), ``people_days`` (those
+    with a post not flagged as a bot's: roles.signals' active days). Materialised per
+    context (activity.weekly, health.components and roles.signals read it). A post
+    without a member counts too, under a null ``member``. ``prev_week`` and
+    ``next_week`` are the member's active weeks before and after (null: none), in the
+    group.
     """
     return ctx.shared("activity.member_weeks", lambda: _member_weeks(ctx))
 
@@ -43,16 +45,18 @@ def _member_weeks(ctx: Context) -> ir.Table:
     m = ctx.messages
     daily = m.group_by(
         [m.group, m.member, week_of(m.local_ts).name("week"), day_of(m.local_ts).name("day")]
-    ).aggregate(messages=m.count())
+    ).aggregate(messages=m.count(), people=m.count(where=~m.is_bot))
     if len(ctx.timezones) > 1:
         # a member's days across the groups: a day with posts in two groups is one day
         everywhere = daily.group_by(["member", "week", "day"]).aggregate(
-            messages=daily.messages.sum()
+            messages=daily.messages.sum(), people=daily.people.sum()
         )
         everywhere = everywhere.mutate(group=ibis.literal(ALL_GROUPS)).select(daily.columns)
         daily = daily.union(everywhere)
     per = daily.group_by(["group", "member", "week"]).aggregate(
-        messages=daily.messages.sum().cast("int64"), days=daily.count()
+        messages=daily.messages.sum().cast("int64"),
+        days=daily.count(),
+        people_days=daily.count(where=daily.people > 0),
     )
     per = _with_neighbour_weeks(per)
     if len(ctx.timezones) == 1:
