@@ -11,9 +11,12 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from test_retention_metrics import LINKS, START, ZONES, key_of, scenario, small_context
+from test_retention_metrics import local as local_time
 
 from shequn.analytics.context import build_context
 from shequn.analytics.metrics import roles
+from shequn.analytics.metrics.activity import member_weeks
 from shequn.analytics.runner import run_metrics
 from shequn.analytics.source import duckdb_log
 from shequn.importers.base import ImportSettings
@@ -147,3 +150,43 @@ def test_whatsapp_heuristic_path(tmp_path: Path) -> None:
               f"recall {r:.3f} ({n} found, {t} true)")  # fmt: skip
     assert min(figures["lurker"][:2]) >= 0.9
     assert figures["kol"][0] >= 0.9 and figures["kol"][1] >= 0.8
+
+
+def reference_active_days(rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    """(group, member) → local days with a post not flagged as a bot's, ``*`` included
+    (a day with posts in two groups counts once there), written out plainly."""
+    days: dict[tuple[str, str], set[datetime]] = {}
+    for r in rows:
+        if r["kind"] != "message_posted" or r.get("member") is None or r.get("is_bot"):
+            continue
+        day = local_time(r["ts"], ZONES[r["group"]]).replace(hour=0, minute=0, second=0)
+        for group in (r["group"], "*"):
+            days.setdefault((group, key_of(r, LINKS)), set()).add(day)
+    return {key: len(found) for key, found in days.items()}
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_active_days_leave_out_posts_flagged_as_bots(seed: int) -> None:
+    """roles.signals' active days, read from activity's member weeks (``people_days``):
+    two groups on two clocks, a member in both, a member's bot-flagged post on a day of
+    its own, which neither counts."""
+    rows = scenario(seed)
+    flagged = START + timedelta(days=45, hours=2)
+    rows.append(
+        {"kind": "message_posted", "group": "whatsapp/one", "ts": flagged, "member": "m1",
+         "is_bot": True}
+    )  # fmt: skip
+    ctx = small_context(rows, ZONES, LINKS)
+    expected = reference_active_days(rows)
+    got = run_metrics(ctx, ["roles.signals"])["roles.signals"].to_pylist()
+    assert {(r["group"], r["member"]): r["active_days"] for r in got if r["active_days"]} == (
+        expected
+    )
+    weeks = member_weeks(ctx).to_pyarrow().to_pylist()
+    summed: dict[tuple[str, str], int] = {}
+    for w in weeks:
+        if w["member"] is not None and w["people_days"]:
+            key = (w["group"], w["member"])
+            summed[key] = summed.get(key, 0) + w["people_days"]
+    assert summed == expected
+    assert sum(w["days"] - w["people_days"] for w in weeks) > 0

@@ -16,7 +16,6 @@ from ibis.expr import types as ir
 from shequn.analytics.context import Context
 from shequn.analytics.metrics.common import (
     ALL_GROUPS,
-    day_of,
     period_ends,
     week_of,
     with_all_groups,
@@ -31,28 +30,43 @@ WEEK_SECONDS: Final = 7 * 86_400
 
 def member_weeks(ctx: Context) -> ir.Table:
     """One row per (group, member, local week) with a post, the community ``*`` included:
-    ``messages`` and ``days`` (distinct local days with a post). Materialised per context
-    (activity.weekly and health.components read it). A post without a member counts too,
-    under a null ``member``. ``prev_week`` and ``next_week`` are the member's active
-    weeks before and after (null: none), in the group.
+    ``messages`` and ``days`` (distinct local days with a post), ``people_days`` (those
+    with a post not flagged as a bot's: roles.signals' active days). Materialised per
+    context (activity.weekly, health.components and roles.signals read it). A post
+    without a member counts too, under a null ``member``. ``prev_week`` and
+    ``next_week`` are the member's active weeks before and after (null: none), in the
+    group.
     """
     return ctx.shared("activity.member_weeks", lambda: _member_weeks(ctx))
 
 
 def _member_weeks(ctx: Context) -> ir.Table:
     m = ctx.messages
-    daily = m.group_by(
-        [m.group, m.member, week_of(m.local_ts).name("week"), day_of(m.local_ts).name("day")]
-    ).aggregate(messages=m.count())
+    weekday = m.local_ts.day_of_week.index()
+    # a week's days are its weekdays: one flag per weekday with a post (and with a post
+    # not flagged as a bot's) in one aggregate, where grouping by day first made a second
+    # one over nearly as many rows as posts (at 10M messages 5.5 -> 4.7 s CPU)
+    flags = {}
+    for day in range(7):
+        flags[f"d{day}"] = ibis.ifelse(weekday == day, 1, 0).max()
+        flags[f"p{day}"] = ibis.ifelse((weekday == day) & ~m.is_bot, 1, 0).max()
+    per = m.group_by([m.group, m.member, week_of(m.local_ts).name("week")]).aggregate(
+        messages=m.count(), **flags
+    )
     if len(ctx.timezones) > 1:
         # a member's days across the groups: a day with posts in two groups is one day
-        everywhere = daily.group_by(["member", "week", "day"]).aggregate(
-            messages=daily.messages.sum()
+        everywhere = per.group_by(["member", "week"]).aggregate(
+            messages=per.messages.sum(), **{flag: per[flag].max() for flag in flags}
         )
-        everywhere = everywhere.mutate(group=ibis.literal(ALL_GROUPS)).select(daily.columns)
-        daily = daily.union(everywhere)
-    per = daily.group_by(["group", "member", "week"]).aggregate(
-        messages=daily.messages.sum().cast("int64"), days=daily.count()
+        everywhere = everywhere.mutate(group=ibis.literal(ALL_GROUPS)).select(per.columns)
+        per = per.union(everywhere)
+    per = per.select(
+        "group",
+        "member",
+        "week",
+        messages=per.messages.cast("int64"),
+        days=_flag_sum(per, "d"),
+        people_days=_flag_sum(per, "p"),
     )
     per = _with_neighbour_weeks(per)
     if len(ctx.timezones) == 1:
@@ -60,6 +74,14 @@ def _member_weeks(ctx: Context) -> ir.Table:
         # the rows are sorted once, not twice as a union of two copies)
         per = per.union(per.mutate(group=ibis.literal(ALL_GROUPS)).select(per.columns))
     return per
+
+
+def _flag_sum(per: ir.Table, prefix: str) -> ir.IntegerValue:
+    """The weekday flags ``prefix0`` … ``prefix6`` of a row, added up."""
+    total: ir.IntegerValue = ibis.literal(0, "int64")
+    for day in range(7):
+        total = total + per[f"{prefix}{day}"]
+    return total.cast("int64")
 
 
 def _with_neighbour_weeks(per: ir.Table) -> ir.Table:

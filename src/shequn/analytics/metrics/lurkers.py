@@ -90,10 +90,17 @@ def summary(ctx: Context) -> ir.Table:
     )
 
 
-def _last_names(ctx: Context) -> ir.Table:
-    """Each member's name on their latest named event (latest time, then highest key),
-    per group and for ``*`` (the latest of the groups' latest)."""
+def _last_names(ctx: Context, members: ir.Table) -> ir.Table:
+    """Each of ``members``' name on their latest named event (latest time, then highest
+    key), per group and for ``*`` (the latest of the groups' latest).
+
+    ``members`` (a ``member`` column) are the members whose names are wanted: their
+    events are picked out first, so the named rows the search holds are theirs only (the
+    lurkers': at 1M messages 146,000 of 1.1M events).
+    """
     e = member_events(ctx)
+    wanted = members.select(wanted_member="member").distinct()
+    e = e.semi_join(wanted, e.member == wanted.wanted_member)
     named = e.filter(e.member_name.notnull())
     rows = named.select("group", "member", "member_name", "ts", "key")
     per_group = _latest(rows)
@@ -131,7 +138,7 @@ def _latest(rows: ir.Table) -> ir.Table:
 def lurker_list(ctx: Context) -> ir.Table:
     now = _members_now(ctx)
     lurkers = now.filter(now.is_lurker)
-    names = _last_names(ctx)
+    names = _last_names(ctx, lurkers)
     out = lurkers.left_join(
         names, [lurkers.group == names.name_group, lurkers.member == names.name_member]
     )

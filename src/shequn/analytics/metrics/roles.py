@@ -36,7 +36,8 @@ import pyarrow.compute as pc
 from ibis.expr import types as ir
 
 from shequn.analytics.context import EXIT_KINDS, MEMBERSHIP_KINDS, Context
-from shequn.analytics.metrics.common import day_of, per_group_and_all
+from shequn.analytics.metrics.activity import member_weeks
+from shequn.analytics.metrics.common import per_group_and_all
 from shequn.analytics.metrics.conversation import (
     interactions,
     message_links,
@@ -114,7 +115,7 @@ def _members(ctx: Context) -> ir.Table:
 def signals(ctx: Context) -> ir.Table:
     msgs = people_messages(ctx)
     links = message_links(ctx)
-    posts = msgs.select("group", "member", "ts", "question", "resource", day=day_of(msgs.local_ts))
+    posts = msgs.select("group", "member", "ts", "question", "resource")
     post_stats = per_group_and_all(ctx, posts, _post_stats)
 
     answering = links.filter(links.parent_member.notnull() & (links.parent_member != links.member))
@@ -159,6 +160,7 @@ def signals(ctx: Context) -> ir.Table:
     out = _members(ctx)
     for part in (
         post_stats,
+        _active_days(ctx),
         replies_given,
         received,
         answers_given,
@@ -194,24 +196,24 @@ def signals(ctx: Context) -> ir.Table:
 
 
 def _post_stats(posts: ir.Table) -> ir.Table:
-    """Per (group, member): messages, days with a post, first and last post, questions
-    and resource posts — summed from the member's days, so the distinct days are the
-    days' rows (one pass over the posts instead of a distinct count beside the others,
-    which the engine runs as a second pass over them)."""
-    days = posts.group_by(["group", "member", "day"]).aggregate(
-        messages=posts.count(),
+    """Per (group, member): messages, first and last post, questions and resource posts."""
+    return posts.group_by(["group", "member"]).aggregate(
+        messages=posts.count().cast("int64"),
         first_post=posts.ts.min(),
         last_post=posts.ts.max(),
-        questions=posts.question.sum(),
-        resource_posts=posts.resource.sum(),
+        questions=posts.question.sum().cast("int64"),
+        resource_posts=posts.resource.sum().cast("int64"),
     )
-    return days.group_by(["group", "member"]).aggregate(
-        messages=days.messages.sum().cast("int64"),
-        active_days=days.count(),
-        first_post=days.first_post.min(),
-        last_post=days.last_post.max(),
-        questions=days.questions.sum().cast("int64"),
-        resource_posts=days.resource_posts.sum().cast("int64"),
+
+
+def _active_days(ctx: Context) -> ir.Table:
+    """Per (group, member), ``*`` included: local days with a post not flagged as a bot's,
+    summed from activity's member weeks (their days counted there already: grouping
+    every post by member and day again was the largest part of this metric)."""
+    weeks = member_weeks(ctx)
+    weeks = weeks.filter(weeks.member.notnull())
+    return weeks.group_by(["group", "member"]).aggregate(
+        active_days=weeks.people_days.sum().cast("int64")
     )
 
 
