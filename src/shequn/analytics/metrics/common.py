@@ -48,10 +48,6 @@ def week_of(ts: ir.TimestampValue) -> ir.TimestampValue:
     return ts.truncate("W")
 
 
-def day_of(ts: ir.TimestampValue) -> ir.TimestampValue:
-    return ts.truncate("D")
-
-
 def period_ends(ctx: Context) -> ir.Table:
     """Per group (and ``*``): ``last_local``, the end of the period on the group's clock,
     and ``complete_until``, before which a local week counts as complete (for ``*`` the
