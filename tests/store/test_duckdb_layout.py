@@ -90,3 +90,31 @@ def test_a_store_created_before_keeps_its_compressed_keys_and_takes_new_events(
     assert "Uncompressed" not in stored["key"]
     expected = set(first.column("key").to_pylist()) | set(more.column("key").to_pylist())
     assert stored["(keys)"] == expected
+
+
+def test_a_batch_of_long_texts_commits_and_the_import_pool_comes_back(tmp_path: Path) -> None:
+    """Texts over the long-string size stay pinned until DuckDB's checkpoint: 300 of
+    100 KB in a batch failed with the 64 MB import pool ("failed to pin block", the
+    store left to be reopened); the batch gets room for them, the next one the pool."""
+    path = tmp_path / "long.duckdb"
+    page = "x" * 100_000
+    with open_store(path) as store:
+        record = store.begin_import(SPEC)
+        written = 0
+        for part in range(3):
+            events = _messages(300, first=part * 300)
+            texts = pa.array([f"{i} {page}" for i in range(part * 300, part * 300 + 300)])
+            events = events.set_column(EVENT_SCHEMA.get_field_index("text"), "text", texts)
+            written += store.write_batch(record.import_id, events, [], (part + 1) * 300, 300)
+            pool = store.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+            assert pool == "61.0 MiB"  # 64 MB, as DuckDB prints it
+        store.write_batch(record.import_id, _messages(10, first=900), [], 910, 10)
+        store.finish_import(record.import_id, "complete")
+    assert written == 900
+    con = duckdb.connect(str(path), read_only=True)
+    rows = con.execute("SELECT count(*), sum(length(text)) FROM events").fetchall()[0]
+    con.close()
+    assert rows[0] == 910
+    assert rows[1] == sum(len(f"{i} {page}") for i in range(900)) + sum(
+        len(f"text {i}") for i in range(900, 910)
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -16,7 +17,7 @@ from shequn.duckdb_config import connect
 from shequn.errors import StoreError
 from shequn.events import EVENT_COLUMNS
 from shequn.store import sql
-from shequn.store.base import ImportRecord, ImportSpec
+from shequn.store.base import ImportRecord, ImportSpec, Reject
 from shequn.store.common import SqlStore
 from shequn.store.key_hashes import KeyHashes
 
@@ -25,6 +26,13 @@ _COLUMNS = ", ".join(EVENT_COLUMNS)
 #: its batches need little, and the import's peak memory counts the pool (a 1M-message
 #: WhatsApp import: 454 MB at 128 MB, 416 MB at 64 MB, the same CPU)
 IMPORT_MEMORY_LIMIT: Final = "64MB"
+#: strings this long or longer are kept pinned in DuckDB's pool until the checkpoint
+#: after their commit: a batch of 300 texts of 100 KB (or 20,000 of 30 KB) failed there
+#: with the 64 MB import pool ("failed to pin block"), leaving the store to be reopened.
+#: A batch holding such strings gets the pool raised by :data:`LONG_STRING_ROOM` times
+#: their bytes, and its checkpoint run before the pool goes back.
+LONG_STRING_BYTES: Final = 4096
+LONG_STRING_ROOM: Final = 1.25
 #: the events' keys are 32 hex digits of a hash: DuckDB's string compression (dictionary
 #: and FSST) halves them at best, and pays for it in every commit's checkpoint. Stored as
 #: they are, a 1M-message WhatsApp import takes ≈ 6 % less CPU (its store-only writing
@@ -96,6 +104,31 @@ class DuckDBStore(SqlStore):
             return super().finish_import(import_id, status, media=media, message=message)
         finally:
             self.con.execute(f"SET memory_limit = '{self._memory_limit}'")
+
+    def write_batch(
+        self,
+        import_id: int,
+        events: pa.Table,
+        rejects: Sequence[Reject],
+        position: int,
+        records_read: int,
+    ) -> int:
+        """:meth:`SqlStore.write_batch`, with the pool raised for a batch of long strings
+        (:data:`LONG_STRING_BYTES`): a pathological export (thousands of pasted pages in
+        one chunk) still imports, and ordinary batches keep the small pool."""
+        long_bytes = _long_string_bytes(events)
+        if not long_bytes:
+            return super().write_batch(import_id, events, rejects, position, records_read)
+        room = _megabytes(IMPORT_MEMORY_LIMIT) + math.ceil(LONG_STRING_ROOM * long_bytes / 1e6)
+        self.con.execute(f"SET memory_limit = '{room}MB'")
+        try:
+            stored = super().write_batch(import_id, events, rejects, position, records_read)
+            # the checkpoint that moves them from the write-ahead log into the file needs
+            # the room too: run now, not by the next commit with the small pool
+            self.con.execute("CHECKPOINT")
+            return stored
+        finally:
+            self.con.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}'")
 
     def _insert_new_events(self, events: pa.Table) -> int:
         """Append the rows whose key is not stored yet.
@@ -198,3 +231,24 @@ def _first_of_each_key(events: pa.Table) -> pa.Table:
     first = rows.group_by("key", use_threads=False).aggregate([("shequn_row", "min")])
     firsts = first.column("shequn_row_min")
     return events.take(firsts.sort())
+
+
+def _long_string_bytes(events: pa.Table) -> int:
+    """Bytes of the strings of ``events`` at least :data:`LONG_STRING_BYTES` long."""
+    total = 0
+    for column in events.columns:
+        if not pa.types.is_string(column.type):
+            continue
+        lengths = pc.binary_length(column)
+        total += (
+            pc.sum(pc.if_else(pc.greater_equal(lengths, LONG_STRING_BYTES), lengths, 0)).as_py()
+            or 0
+        )
+    return total
+
+
+def _megabytes(setting: str) -> int:
+    """``"64MB"`` → 64; DuckDB's decimal megabytes, the only unit the pools are set in."""
+    if not setting.endswith("MB") or not setting[:-2].isdigit():
+        raise ValueError(f"a memory setting in whole MB expected, not {setting!r}")
+    return int(setting[:-2])
