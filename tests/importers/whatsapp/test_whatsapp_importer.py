@@ -404,3 +404,21 @@ def test_a_yielded_batch_is_not_held_while_the_next_chunk_is_parsed(
         del batch
     batches.close()
     assert held == [False, False]
+
+
+def test_pasted_pages_import_whole(tmp_path: Path) -> None:
+    """300 messages of 60 KB each (under WhatsApp's 65,536 characters) among short
+    ones ran the chunk query out of its 64 MB; every one is stored, every byte kept,
+    and multi-line pages keep their newlines."""
+    page = "lorem ipsum dolor sit amet, " * 2_100
+    chat = tmp_path / "WhatsApp Chat with Pages.txt"
+    expected: list[str] = []
+    with chat.open("w", encoding="utf-8") as out:
+        for i in range(3_000):
+            hour, minute = divmod(i, 60)
+            text = f"{i}: {page}\nsecond line {i}" if i % 10 == 0 else f"hello {i}"
+            expected.append(text)
+            out.write(f"12/31/23, {hour % 24:02d}:{minute:02d} - Member {i % 50}: {text}\n")
+    _, rows, rejects = parse(chat)
+    assert rejects == []
+    assert [r["text"] for r in rows] == expected

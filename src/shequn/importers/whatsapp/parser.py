@@ -18,6 +18,7 @@ members of "added A, B", a deletion) extend its key with their kind and member.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Final
@@ -56,6 +57,14 @@ _MESSAGE_COLUMNS: Final = [
 _EVENT_NAMES: Final = frozenset(EVENT_SCHEMA.names)
 #: how long identical (stamp, author, text) keep counting across chunks
 CARRY_SECONDS: Final = 2 * 86_400
+#: the chunk query's memory (MB): a chunk of ordinary lines needs a fraction of it
+CHUNK_MEMORY_MB: Final = 64
+#: lines this long or longer (bytes) are pasted pages: the query holds several copies of
+#: each (the line, its text, the split pieces) in blocks of their own, and 300 lines of
+#: 60 KB — each under WhatsApp's 65,536 characters — ran the 64 MB query out of memory.
+#: A chunk with such lines gets :data:`LONG_LINE_ROOM` times their bytes on top.
+LONG_LINE_BYTES: Final = 4096
+LONG_LINE_ROOM: Final = 8
 _QUOTES: Final = '["“”„«»「」『』]'
 
 
@@ -98,7 +107,7 @@ class ChunkParser:
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET allocator_flush_threshold = '16MB'")
         self.con.execute("SET allocator_bulk_deallocation_flush_threshold = '64MB'")
-        self.con.execute("SET memory_limit = '64MB'")
+        self.con.execute(f"SET memory_limit = '{CHUNK_MEMORY_MB}MB'")
         self.con.execute("SET preserve_insertion_order = true")
         self.con.register("colon_names", colon_names)
         # exact strings (as WhatsApp writes them) and their lower case (as some tools do)
@@ -260,7 +269,14 @@ class ChunkParser:
     def parse(self, msgs: pa.Table) -> tuple[pa.Table, list[Reject]]:
         """Events and rejects for one chunk of merged message lines ``(line_no, line)``."""
         self.con.register("msgs", msgs)
-        rec = self.con.sql(self._records_sql()).to_arrow_table()
+        room = _room_for_long_lines(msgs)
+        if room:
+            self.con.execute(f"SET memory_limit = '{CHUNK_MEMORY_MB + room}MB'")
+        try:
+            rec = self.con.sql(self._records_sql()).to_arrow_table()
+        finally:
+            if room:
+                self.con.execute(f"SET memory_limit = '{CHUNK_MEMORY_MB}MB'")
         self.con.unregister("msgs")
         rec = self._number_occurrences(rec)
         parsed = pc.is_valid(rec.column("ts"))
@@ -538,3 +554,10 @@ def _constant(value: str, n: int) -> pa.Array:
     return pa.DictionaryArray.from_arrays(
         pa.array(np.zeros(n, dtype=np.int32)), pa.array([value], pa.string())
     ).dictionary_decode()
+
+
+def _room_for_long_lines(msgs: pa.Table) -> int:
+    """Extra memory (MB) the chunk query needs for ``msgs``' long lines, 0 if none."""
+    lengths = pc.binary_length(msgs.column("line"))
+    long_bytes = pc.sum(pc.if_else(pc.greater_equal(lengths, LONG_LINE_BYTES), lengths, 0))
+    return math.ceil(LONG_LINE_ROOM * (long_bytes.as_py() or 0) / 1e6)
