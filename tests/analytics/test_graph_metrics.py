@@ -398,3 +398,39 @@ def test_distinct_communities_per_member_table_or_sort(monkeypatch: pytest.Monke
     monkeypatch.setattr(graph, "PAIR_TABLE_MAX", 0)
     sort = graph._distinct_per_member(member, label, 60, 7)
     assert table.tolist() == sort.tolist() == expected
+
+
+def arrays_held(generator: Any) -> list[np.ndarray]:
+    """The arrays a suspended generator's frame holds, directly or in an object's
+    attributes."""
+    held: list[np.ndarray] = []
+    for value in generator.gi_frame.f_locals.values():
+        for item in [value, *getattr(value, "__dict__", {}).values()]:
+            if isinstance(item, np.ndarray):
+                held.append(item)
+    return held
+
+
+def test_rows_are_freed_before_the_last_graph_is_measured() -> None:
+    """While the caller measures the last graph that had to be built, the generator holds
+    none of the encoded rows of every group (≈ 580 MB at 10M messages): only that
+    graph's own arrays. Here a one-group community, its group and "*", whose rows come
+    sorted by group as the runner orders them, and a two-group one in no order."""
+    rng = random.Random(5)
+    members = [f"m{i}" for i in range(60)]
+    pairs = sorted({tuple(rng.sample(members, 2)) for _ in range(400)})
+    rows = [(g, s, t, 1.0, "reply") for g in ("*", "g") for s, t in pairs]
+    one_group = graph.group_graphs(edge_table(rows))
+    group, _, measured = next(one_group)
+    assert (group, measured is not None) == ("*", True)
+    assert all(len(a) < len(rows) for a in arrays_held(one_group))
+    assert [(g, built) for g, _, built in one_group] == [("g", None)]
+
+    mixed = [(rng.choice("gh"), s, t, 1.0, "reply") for s, t in pairs]
+    rng.shuffle(mixed)
+    two_groups = graph.group_graphs(edge_table(mixed))
+    first = next(two_groups)
+    assert first[0] == "g"
+    assert any(len(a) == len(mixed) for a in arrays_held(two_groups))  # h still to build
+    assert next(two_groups)[0] == "h"
+    assert all(len(a) < len(mixed) for a in arrays_held(two_groups))

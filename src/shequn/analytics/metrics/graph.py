@@ -123,7 +123,97 @@ def group_graphs(edges: pa.Table) -> Iterator[tuple[str, bytes, GroupGraph | Non
     same vertices and edges (a one-group community: the group and "*"). Nothing of a
     graph is kept here once it is handed over, so it is freed when the caller lets go
     of it, before the next group's is built (at 10M messages each has ten million
-    edges)."""
+    edges); nor are the encoded rows of every group once the last graph that needs
+    them is worked out."""
+    by_place, groups, rows = _encoded_rows(edges)
+    # the digest of each group's rows as they came: a group with the same rows (a
+    # one-group community: the group and "*") has the same graph, known without working
+    # out its edges again (≈ 0.3 s at a million rows; hashing them, 0.03). Taken for
+    # every group first, so that the last group whose graph is worked out is known
+    raw = {code: _rows_digest(*rows.select(code)) for code, _ in groups}
+    last_to_build = _last_first_seen(raw)
+    from_rows: dict[bytes, bytes] = {}
+    built: set[bytes] = set()
+    for code, group in groups:
+        if raw[code] in from_rows:
+            yield group, from_rows[raw[code]], None
+            continue
+        sources, targets, weights = rows.select(code)
+        if code == last_to_build:
+            # no group after this one reads them: every group's rows (≈ 580 MB at 10M
+            # messages) are freed once this group's edges are worked out, not kept
+            # while the caller measures its graph
+            rows.release()
+        members, digest, edge_arrays = _directed_edges(sources, targets, weights, by_place)
+        del sources, targets, weights
+        from_rows[raw[code]] = digest
+        if digest in built:
+            # the same vertices and edges (one group, and "*" for a one-group community)
+            del edge_arrays
+            yield group, digest, None
+            continue
+        built.add(digest)
+        graph = _group_graph(members, digest, *edge_arrays)
+        del edge_arrays
+        yield group, digest, graph
+        del graph
+
+
+def _last_first_seen(digests: Mapping[int, bytes]) -> int | None:
+    """The last key (in the mapping's order) whose digest no earlier key had."""
+    seen: set[bytes] = set()
+    last = None
+    for key, digest in digests.items():
+        if digest not in seen:
+            seen.add(digest)
+            last = key
+    return last
+
+
+@dataclass
+class _EdgeRows:
+    """Every group's edge rows, self-loops dropped: both ends as places in the sorted
+    member keys, the weight, and the group's code."""
+
+    sources: np.ndarray
+    targets: np.ndarray
+    weights: np.ndarray
+    group_codes: np.ndarray
+    #: each group's rows as one slice, when every group's rows are one run (the runner
+    #: sorts conversation.edges by group first); else None
+    runs: dict[int, slice] | None
+
+    def select(self, code: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One group's sources, targets and weights, in row order: views of its run,
+        else copies."""
+        rows = self.group_codes == code if self.runs is None else self.runs[code]
+        return self.sources[rows], self.targets[rows], self.weights[rows]
+
+    def release(self) -> None:
+        """Let go of every row (views handed out keep theirs)."""
+        empty = np.empty(0, dtype=np.int64)
+        self.sources = self.targets = self.group_codes = empty
+        self.weights = np.empty(0)
+
+
+def _runs(codes: np.ndarray) -> dict[int, slice] | None:
+    """Each code's rows as one slice, if every code's rows are one run; else None."""
+    if len(codes) == 0:
+        return {}
+    starts = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
+    firsts = codes[starts].tolist()
+    if len(set(firsts)) < len(firsts):
+        return None
+    ends = [*starts[1:].tolist(), len(codes)]
+    return {
+        code: slice(start, end)
+        for code, start, end in zip(firsts, starts.tolist(), ends, strict=True)
+    }
+
+
+def _encoded_rows(edges: pa.Table) -> tuple[list[str], list[tuple[int, str]], _EdgeRows]:
+    """The sorted member keys, the groups that have an edge (code and key, by key), and
+    the rows (see :class:`_EdgeRows`)."""
     # sources and targets encoded apart (concatenating a million strings costs more
     # than hashing them), then put on one list of member keys in sorted order: each
     # group's vertices keep that order. Self-loops are dropped on the numbers, not by
@@ -145,34 +235,10 @@ def group_graphs(edges: pa.Table) -> Iterator[tuple[str, bytes, GroupGraph | Non
         group_codes, all_weights = group_codes[keep], all_weights[keep]
     del loop
     present = set(np.unique(group_codes).tolist())  # a group of self-loops only has none
-    built: set[bytes] = set()
-    # the digest of each built group's rows as they came: a group with the same rows
-    # (a one-group community: the group and "*") has the same graph, known without
-    # working out its edges again (≈ 0.3 s at a million rows; hashing them, 0.03)
-    from_rows: dict[bytes, bytes] = {}
-    for code, group in sorted(enumerate(groups.dictionary.to_pylist()), key=lambda c: c[1]):
-        if code not in present:
-            continue
-        rows = group_codes == code
-        sources, targets, weights = all_sources[rows], all_targets[rows], all_weights[rows]
-        del rows
-        raw = _rows_digest(sources, targets, weights)
-        if raw in from_rows:
-            yield group, from_rows[raw], None
-            continue
-        members, digest, edge_arrays = _directed_edges(sources, targets, weights, by_place)
-        del sources, targets, weights
-        from_rows[raw] = digest
-        if digest in built:
-            # the same vertices and edges (one group, and "*" for a one-group community)
-            del edge_arrays
-            yield group, digest, None
-            continue
-        built.add(digest)
-        graph = _group_graph(members, digest, *edge_arrays)
-        del edge_arrays
-        yield group, digest, graph
-        del graph
+    by_key = sorted(enumerate(groups.dictionary.to_pylist()), key=lambda c: c[1])
+    in_order = [(code, group) for code, group in by_key if code in present]
+    rows = _EdgeRows(all_sources, all_targets, all_weights, group_codes, _runs(group_codes))
+    return by_place, in_order, rows
 
 
 def _rows_digest(*columns: np.ndarray) -> bytes:
