@@ -434,3 +434,20 @@ def test_rows_are_freed_before_the_last_graph_is_measured() -> None:
     assert any(len(a) == len(mixed) for a in arrays_held(two_groups))  # h still to build
     assert next(two_groups)[0] == "h"
     assert all(len(a) < len(mixed) for a in arrays_held(two_groups))
+
+
+def test_strengths_are_igraphs_to_the_bit() -> None:
+    """The weights received and given, added with NumPy from the edge arrays, are
+    igraph's ``strength`` to the last bit (the same additions in the same order), with
+    weights whose sums depend on their order and several kinds per pair."""
+    rng = random.Random(11)
+    members = [f"m{i}" for i in range(80)]
+    rows = [
+        ("g", *rng.sample(members, 2), rng.random() * rng.choice([1e-3, 1.0, 1e3]), kind)
+        for _ in range(3000)
+        for kind in rng.sample(["reply", "mention", "inferred"], rng.randint(1, 2))
+    ]
+    g = graph.build_graphs(edge_table(rows))["g"]
+    weights = g.weights.tolist()
+    assert g.in_weights.tolist() == g.directed.strength(mode="in", weights=weights)
+    assert g.out_weights.tolist() == g.directed.strength(mode="out", weights=weights)
