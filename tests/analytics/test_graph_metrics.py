@@ -400,6 +400,25 @@ def test_distinct_communities_per_member_table_or_sort(monkeypatch: pytest.Monke
     assert table.tolist() == sort.tolist() == expected
 
 
+def test_bridged_communities_marked_in_steps_or_sorted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Other communities among each member's partners: marked a few edges at a time,
+    or sorted, both what the rule says, written out with sets."""
+    rng = np.random.default_rng(4)
+    pairs = np.unique(np.sort(rng.integers(0, 70, (900, 2)), axis=1), axis=0)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    label = rng.integers(0, 6, 70)
+    partners: dict[int, set[int]] = defaultdict(set)
+    for a, b in pairs.tolist():
+        partners[a].add(b)
+        partners[b].add(a)
+    expected = [len({int(label[p]) for p in partners[v]} - {int(label[v])}) for v in range(70)]
+    monkeypatch.setattr(graph, "PAIRS_PER_STEP", 7)
+    marked = graph._bridged_communities(pairs, label, 6)
+    monkeypatch.setattr(graph, "PAIR_TABLE_MAX", 0)
+    sort = graph._bridged_communities(pairs, label, 6)
+    assert marked.tolist() == sort.tolist() == expected
+
+
 def arrays_held(generator: Any) -> list[np.ndarray]:
     """The arrays a suspended generator's frame holds, directly or in an object's
     attributes."""

@@ -609,13 +609,8 @@ def _measure(g: GroupGraph) -> dict[str, pa.Array]:
         between, exact = finished()
     n = len(g.members)
     sizes = np.bincount(label, minlength=1)
-    # other communities among each member's partners: distinct (member, partner's
-    # community) pairs over both ends of every undirected edge, own community left out
-    a, b = g.pairs[:, 0], g.pairs[:, 1]
-    member = np.concatenate((a, b))
-    their = label[np.concatenate((b, a))]
-    other = their != label[member]
-    bridged = _distinct_per_member(member[other], their[other], n, len(sizes))
+    bridged = _bridged_communities(g.pairs, label, len(sizes))
+    partners = np.bincount(g.pairs[:, 0], minlength=n) + np.bincount(g.pairs[:, 1], minlength=n)
     return {
         "member": pa.array(g.members, pa.string()),
         "pagerank": pa.array(np.asarray(rank, dtype=np.float64)),
@@ -626,13 +621,40 @@ def _measure(g: GroupGraph) -> dict[str, pa.Array]:
         "bridged_communities": pa.array(bridged.astype(np.int64)),
         "in_weight": pa.array(g.in_weights),
         "out_weight": pa.array(g.out_weights),
-        "partners": pa.array(np.bincount(member, minlength=n).astype(np.int64)),
+        "partners": pa.array(partners.astype(np.int64)),
     }
 
 
 #: :func:`_distinct_per_member` marks (member, community) pairs in a table of this many
 #: cells at most (one byte each), else sorts them
 PAIR_TABLE_MAX: Final = 1 << 26
+#: :func:`_bridged_communities` marks the partners' communities this many undirected
+#: edges at a time (its temporaries: a few 8-byte arrays this long, not of both ends of
+#: every edge: ≈ 630 MB at ten million edges, at the metric's peak)
+PAIRS_PER_STEP: Final = 1 << 20
+
+
+def _bridged_communities(pairs: np.ndarray, label: np.ndarray, labels: int) -> np.ndarray:
+    """How many communities other than their own each member's partners belong to:
+    distinct (member, partner's community) over both ends of every undirected edge
+    (``pairs``), the member's own community left out."""
+    n = len(label)
+    if n * labels > PAIR_TABLE_MAX:
+        a, b = pairs[:, 0], pairs[:, 1]
+        member = np.concatenate((a, b))
+        their = label[np.concatenate((b, a))]
+        other = their != label[member]
+        return _distinct_per_member(member[other], their[other], n, labels)
+    # every (member, partner's community) marked, then each member's own unmarked: the
+    # marks left are the pairs the sort would count
+    seen = np.zeros(n * labels, dtype=bool)
+    for start in range(0, len(pairs), PAIRS_PER_STEP):
+        a, b = pairs[start : start + PAIRS_PER_STEP, 0], pairs[start : start + PAIRS_PER_STEP, 1]
+        seen[a * labels + label[b]] = True
+        seen[b * labels + label[a]] = True
+    seen[np.arange(n) * labels + label] = False
+    counts: np.ndarray = seen.reshape(n, labels).sum(axis=1)
+    return counts
 
 
 def _distinct_per_member(member: np.ndarray, label: np.ndarray, n: int, labels: int) -> np.ndarray:
