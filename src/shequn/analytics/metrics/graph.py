@@ -83,28 +83,32 @@ CENTRALITY_SCHEMA: Final = pa.schema(
 
 @dataclass(frozen=True)
 class GroupGraph:
-    """One group's graph: vertices (sorted member keys) and weighted directed edges."""
+    """One group's graph: vertices (sorted member keys), the undirected interaction
+    graph, and what the weighted directed graph gave when it was built (PageRank and
+    strengths): it is freed then, not kept through Leiden and the betweenness (≈ 410 MB
+    with its weights at ten million edges)."""
 
     members: list[str]
-    directed: igraph.Graph
     undirected: igraph.Graph
-    #: digest of the vertices and weighted edges: equal digests, equal graphs
+    #: digest of the vertices and weighted directed edges: equal digests, equal graphs
     digest: bytes = b""
     #: the undirected edges as (lower, higher) vertex numbers, one row each
     pairs: np.ndarray = field(default_factory=lambda: np.empty((0, 2), dtype=np.int64))
-    #: each directed and each undirected edge's weight, in edge order: passed to igraph
-    #: per call, not stored as edge attributes (a Python float per edge: ten million
-    #: edges at 10M messages)
-    weights: np.ndarray = field(default_factory=lambda: np.empty(0))
+    #: each undirected edge's weight, in edge order: passed to igraph per call, not
+    #: stored as edge attributes (a Python float per edge: ten million edges at 10M
+    #: messages)
     undirected_weights: np.ndarray = field(default_factory=lambda: np.empty(0))
+    #: each vertex's PageRank in the directed graph
+    pagerank: np.ndarray = field(default_factory=lambda: np.empty(0))
     #: each vertex's weight received and given (igraph's strength, "in" and "out")
     in_weights: np.ndarray = field(default_factory=lambda: np.empty(0))
     out_weights: np.ndarray = field(default_factory=lambda: np.empty(0))
 
 
 def build_graphs(edges: pa.Table) -> dict[str, GroupGraph]:
-    """Per group, the directed graph (source → target, weights summed over kinds) and its
-    undirected interaction graph (one edge per pair that interacted, weights summed).
+    """Per group, PageRank and strengths of the directed graph (source → target, weights
+    summed over kinds) and its undirected interaction graph (one edge per pair that
+    interacted, weights summed).
 
     Vertices are the sorted member keys; directed edges are sorted by (source, target),
     undirected ones by their (lower, higher) vertex numbers. Built with Arrow and NumPy
@@ -296,9 +300,10 @@ def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _group_graph(
     members: list[str], digest: bytes, source: np.ndarray, target: np.ndarray, weight: np.ndarray
 ) -> GroupGraph:
-    """The directed graph of these edges and its undirected interaction graph."""
+    """PageRank and strengths of the directed graph of these edges, and its undirected
+    interaction graph."""
     n = len(members)
-    directed = _graph(n, source, target, directed=True)
+    rank = _pagerank(_graph(n, source, target, directed=True), weight)
     low, high = np.minimum(source, target), np.maximum(source, target)
     pairs, which = np.unique(low * n + high, return_inverse=True)
     del low, high
@@ -310,7 +315,14 @@ def _group_graph(
     # Python floats, ≈ 330 MB at ten million edges, made at the metric's peak
     received = np.bincount(target, weights=weight, minlength=n)
     given = np.bincount(source, weights=weight, minlength=n)
-    return GroupGraph(members, directed, undirected, digest, ends, weight, both, received, given)
+    return GroupGraph(members, undirected, digest, ends, both, rank, received, given)
+
+
+def _pagerank(directed: igraph.Graph, weights: np.ndarray) -> np.ndarray:
+    """PageRank of the weighted directed graph (a list of the weights made for the call:
+    igraph's PageRank takes no array)."""
+    rank = directed.pagerank(directed=True, damping=DAMPING, weights=weights.tolist())
+    return np.asarray(rank, dtype=np.float64)
 
 
 def _encoded(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
@@ -336,12 +348,6 @@ def _graph(n: int, source: np.ndarray, target: np.ndarray, *, directed: bool) ->
         )
     )
     return graph
-
-
-def _weights(weights: str | np.ndarray) -> str | list[float]:
-    """What igraph takes as weights: an attribute name, or the values as a list (made
-    for the call and freed after it)."""
-    return weights if isinstance(weights, str) else weights.tolist()
 
 
 def betweenness(graph: igraph.Graph, sample: int | None = None) -> tuple[list[float], bool]:
@@ -612,7 +618,6 @@ def _measure(g: GroupGraph) -> dict[str, pa.Array]:
     # the sampled betweenness runs in helper processes meanwhile (on 2 cores the two take
     # about as long at 100,000 members), then here on what they have not started
     with betweenness_running(g.undirected) as finished:
-        rank = g.directed.pagerank(directed=True, damping=DAMPING, weights=_weights(g.weights))
         label = np.array(communities(g.undirected, g.undirected_weights), dtype=np.int64)
         between, exact = finished()
     n = len(g.members)
@@ -621,7 +626,7 @@ def _measure(g: GroupGraph) -> dict[str, pa.Array]:
     partners = np.bincount(g.pairs[:, 0], minlength=n) + np.bincount(g.pairs[:, 1], minlength=n)
     return {
         "member": pa.array(g.members, pa.string()),
-        "pagerank": pa.array(np.asarray(rank, dtype=np.float64)),
+        "pagerank": pa.array(g.pagerank),
         "betweenness": pa.array(between),
         "betweenness_exact": pa.repeat(exact, n),
         "community": pa.array(label),
