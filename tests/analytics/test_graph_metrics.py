@@ -260,7 +260,16 @@ def test_simulated_graph(duckdb_context: Context, community: Any) -> None:
     assert members[best["member"].split(":", 1)[1]]["messages"] > 0
 
 
-@pytest.mark.parametrize("keys", [[3, 3, 5, 9, 9, 9, 12], [9, 3, 12, 3, 5, 9, 9], [7], []])
+@pytest.mark.parametrize(
+    "keys",
+    [
+        [3, 3, 5, 9, 9, 9, 12],
+        [9, 3, 12, 3, 5, 9, 9],
+        [7],
+        [],
+        np.random.default_rng(2).integers(0, 300, 2_000).tolist(),
+    ],
+)
 def test_distinct_is_numpy_unique(keys: list[int]) -> None:
     """The one-pass distinct keys of sorted edge keys (and the sort for unsorted ones)."""
     array = np.asarray(keys, dtype=np.int64)
