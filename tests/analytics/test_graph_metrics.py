@@ -3,6 +3,7 @@ estimated (the estimate's error measured), Leiden communities deterministic."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import random
@@ -259,7 +260,16 @@ def test_simulated_graph(duckdb_context: Context, community: Any) -> None:
     assert members[best["member"].split(":", 1)[1]]["messages"] > 0
 
 
-@pytest.mark.parametrize("keys", [[3, 3, 5, 9, 9, 9, 12], [9, 3, 12, 3, 5, 9, 9], [7], []])
+@pytest.mark.parametrize(
+    "keys",
+    [
+        [3, 3, 5, 9, 9, 9, 12],
+        [9, 3, 12, 3, 5, 9, 9],
+        [7],
+        [],
+        np.random.default_rng(2).integers(0, 300, 2_000).tolist(),
+    ],
+)
 def test_distinct_is_numpy_unique(keys: list[int]) -> None:
     """The one-pass distinct keys of sorted edge keys (and the sort for unsorted ones)."""
     array = np.asarray(keys, dtype=np.int64)
@@ -398,3 +408,104 @@ def test_distinct_communities_per_member_table_or_sort(monkeypatch: pytest.Monke
     monkeypatch.setattr(graph, "PAIR_TABLE_MAX", 0)
     sort = graph._distinct_per_member(member, label, 60, 7)
     assert table.tolist() == sort.tolist() == expected
+
+
+def test_bridged_communities_marked_in_steps_or_sorted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Other communities among each member's partners: marked a few edges at a time,
+    or sorted, both what the rule says, written out with sets."""
+    rng = np.random.default_rng(4)
+    pairs = np.unique(np.sort(rng.integers(0, 70, (900, 2)), axis=1), axis=0)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    label = rng.integers(0, 6, 70)
+    partners: dict[int, set[int]] = defaultdict(set)
+    for a, b in pairs.tolist():
+        partners[a].add(b)
+        partners[b].add(a)
+    expected = [len({int(label[p]) for p in partners[v]} - {int(label[v])}) for v in range(70)]
+    monkeypatch.setattr(graph, "PAIRS_PER_STEP", 7)
+    marked = graph._bridged_communities(pairs, label, 6)
+    monkeypatch.setattr(graph, "PAIR_TABLE_MAX", 0)
+    sort = graph._bridged_communities(pairs, label, 6)
+    assert marked.tolist() == sort.tolist() == expected
+
+
+def arrays_held(generator: Any) -> list[np.ndarray]:
+    """The arrays a suspended generator's frame holds, directly or in an object's
+    attributes."""
+    held: list[np.ndarray] = []
+    for value in generator.gi_frame.f_locals.values():
+        for item in [value, *getattr(value, "__dict__", {}).values()]:
+            if isinstance(item, np.ndarray):
+                held.append(item)
+    return held
+
+
+def test_rows_are_freed_before_the_last_graph_is_measured() -> None:
+    """While the caller measures the last graph that had to be built, the generator holds
+    none of the encoded rows of every group (≈ 580 MB at 10M messages): only that
+    graph's own arrays. Here a one-group community, its group and "*", whose rows come
+    sorted by group as the runner orders them, and a two-group one in no order."""
+    rng = random.Random(5)
+    members = [f"m{i}" for i in range(60)]
+    pairs = sorted({tuple(rng.sample(members, 2)) for _ in range(400)})
+    rows = [(g, s, t, 1.0, "reply") for g in ("*", "g") for s, t in pairs]
+    one_group = graph.group_graphs(edge_table(rows))
+    group, _, measured = next(one_group)
+    assert (group, measured is not None) == ("*", True)
+    assert all(len(a) < len(rows) for a in arrays_held(one_group))
+    assert [(g, built) for g, _, built in one_group] == [("g", None)]
+
+    mixed = [(rng.choice("gh"), s, t, 1.0, "reply") for s, t in pairs]
+    rng.shuffle(mixed)
+    two_groups = graph.group_graphs(edge_table(mixed))
+    first = next(two_groups)
+    assert first[0] == "g"
+    assert any(len(a) == len(mixed) for a in arrays_held(two_groups))  # h still to build
+    assert next(two_groups)[0] == "h"
+    assert all(len(a) < len(mixed) for a in arrays_held(two_groups))
+
+
+def test_strengths_are_igraphs_to_the_bit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The weights received and given, added with NumPy from the edge arrays, are
+    igraph's ``strength`` of the directed graph PageRank ran on to the last bit (the
+    same additions in the same order), with weights whose sums depend on their order
+    and several kinds per pair."""
+    seen: list[tuple[igraph.Graph, list[float]]] = []
+    pagerank = graph._pagerank
+
+    def keep(directed: igraph.Graph, weights: np.ndarray) -> np.ndarray:
+        seen.append((directed, weights.tolist()))
+        return pagerank(directed, weights)
+
+    monkeypatch.setattr(graph, "_pagerank", keep)
+    rng = random.Random(11)
+    members = [f"m{i}" for i in range(80)]
+    rows = [
+        ("g", *rng.sample(members, 2), rng.random() * rng.choice([1e-3, 1.0, 1e3]), kind)
+        for _ in range(3000)
+        for kind in rng.sample(["reply", "mention", "inferred"], rng.randint(1, 2))
+    ]
+    g = graph.build_graphs(edge_table(rows))["g"]
+    [(directed, weights)] = seen
+    assert g.in_weights.tolist() == directed.strength(mode="in", weights=weights)
+    assert g.out_weights.tolist() == directed.strength(mode="out", weights=weights)
+
+
+def test_no_directed_graph_is_held_through_leiden(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The directed graph serves PageRank and is freed when the group's graph is built:
+    while Leiden runs, no directed igraph graph is alive (ten million edges at 10M
+    messages)."""
+    directed_alive: list[int] = []
+    communities = graph.communities
+
+    def counting(g: igraph.Graph, weights: Any = "weight") -> list[int]:
+        gc.collect()
+        directed_alive.append(
+            sum(1 for o in gc.get_objects() if isinstance(o, igraph.Graph) and o.is_directed())
+        )
+        return communities(g, weights)
+
+    monkeypatch.setattr(graph, "communities", counting)
+    table = graph.centrality(None, {"conversation.edges": edge_table(EDGES)})
+    assert table.num_rows == 8  # g's six members, h's two
+    assert directed_alive == [0, 0]

@@ -83,25 +83,32 @@ CENTRALITY_SCHEMA: Final = pa.schema(
 
 @dataclass(frozen=True)
 class GroupGraph:
-    """One group's graph: vertices (sorted member keys) and weighted directed edges."""
+    """One group's graph: vertices (sorted member keys), the undirected interaction
+    graph, and what the weighted directed graph gave when it was built (PageRank and
+    strengths): it is freed then, not kept through Leiden and the betweenness (≈ 410 MB
+    with its weights at ten million edges)."""
 
     members: list[str]
-    directed: igraph.Graph
     undirected: igraph.Graph
-    #: digest of the vertices and weighted edges: equal digests, equal graphs
+    #: digest of the vertices and weighted directed edges: equal digests, equal graphs
     digest: bytes = b""
     #: the undirected edges as (lower, higher) vertex numbers, one row each
     pairs: np.ndarray = field(default_factory=lambda: np.empty((0, 2), dtype=np.int64))
-    #: each directed and each undirected edge's weight, in edge order: passed to igraph
-    #: per call, not stored as edge attributes (a Python float per edge: ten million
-    #: edges at 10M messages)
-    weights: np.ndarray = field(default_factory=lambda: np.empty(0))
+    #: each undirected edge's weight, in edge order: passed to igraph per call, not
+    #: stored as edge attributes (a Python float per edge: ten million edges at 10M
+    #: messages)
     undirected_weights: np.ndarray = field(default_factory=lambda: np.empty(0))
+    #: each vertex's PageRank in the directed graph
+    pagerank: np.ndarray = field(default_factory=lambda: np.empty(0))
+    #: each vertex's weight received and given (igraph's strength, "in" and "out")
+    in_weights: np.ndarray = field(default_factory=lambda: np.empty(0))
+    out_weights: np.ndarray = field(default_factory=lambda: np.empty(0))
 
 
 def build_graphs(edges: pa.Table) -> dict[str, GroupGraph]:
-    """Per group, the directed graph (source → target, weights summed over kinds) and its
-    undirected interaction graph (one edge per pair that interacted, weights summed).
+    """Per group, PageRank and strengths of the directed graph (source → target, weights
+    summed over kinds) and its undirected interaction graph (one edge per pair that
+    interacted, weights summed).
 
     Vertices are the sorted member keys; directed edges are sorted by (source, target),
     undirected ones by their (lower, higher) vertex numbers. Built with Arrow and NumPy
@@ -123,7 +130,97 @@ def group_graphs(edges: pa.Table) -> Iterator[tuple[str, bytes, GroupGraph | Non
     same vertices and edges (a one-group community: the group and "*"). Nothing of a
     graph is kept here once it is handed over, so it is freed when the caller lets go
     of it, before the next group's is built (at 10M messages each has ten million
-    edges)."""
+    edges); nor are the encoded rows of every group once the last graph that needs
+    them is worked out."""
+    by_place, groups, rows = _encoded_rows(edges)
+    # the digest of each group's rows as they came: a group with the same rows (a
+    # one-group community: the group and "*") has the same graph, known without working
+    # out its edges again (≈ 0.3 s at a million rows; hashing them, 0.03). Taken for
+    # every group first, so that the last group whose graph is worked out is known
+    raw = {code: _rows_digest(*rows.select(code)) for code, _ in groups}
+    last_to_build = _last_first_seen(raw)
+    from_rows: dict[bytes, bytes] = {}
+    built: set[bytes] = set()
+    for code, group in groups:
+        if raw[code] in from_rows:
+            yield group, from_rows[raw[code]], None
+            continue
+        sources, targets, weights = rows.select(code)
+        if code == last_to_build:
+            # no group after this one reads them: every group's rows (≈ 580 MB at 10M
+            # messages) are freed once this group's edges are worked out, not kept
+            # while the caller measures its graph
+            rows.release()
+        members, digest, edge_arrays = _directed_edges(sources, targets, weights, by_place)
+        del sources, targets, weights
+        from_rows[raw[code]] = digest
+        if digest in built:
+            # the same vertices and edges (one group, and "*" for a one-group community)
+            del edge_arrays
+            yield group, digest, None
+            continue
+        built.add(digest)
+        graph = _group_graph(members, digest, *edge_arrays)
+        del edge_arrays
+        yield group, digest, graph
+        del graph
+
+
+def _last_first_seen(digests: Mapping[int, bytes]) -> int | None:
+    """The last key (in the mapping's order) whose digest no earlier key had."""
+    seen: set[bytes] = set()
+    last = None
+    for key, digest in digests.items():
+        if digest not in seen:
+            seen.add(digest)
+            last = key
+    return last
+
+
+@dataclass
+class _EdgeRows:
+    """Every group's edge rows, self-loops dropped: both ends as places in the sorted
+    member keys, the weight, and the group's code."""
+
+    sources: np.ndarray
+    targets: np.ndarray
+    weights: np.ndarray
+    group_codes: np.ndarray
+    #: each group's rows as one slice, when every group's rows are one run (the runner
+    #: sorts conversation.edges by group first); else None
+    runs: dict[int, slice] | None
+
+    def select(self, code: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One group's sources, targets and weights, in row order: views of its run,
+        else copies."""
+        rows = self.group_codes == code if self.runs is None else self.runs[code]
+        return self.sources[rows], self.targets[rows], self.weights[rows]
+
+    def release(self) -> None:
+        """Let go of every row (views handed out keep theirs)."""
+        empty = np.empty(0, dtype=np.int64)
+        self.sources = self.targets = self.group_codes = empty
+        self.weights = np.empty(0)
+
+
+def _runs(codes: np.ndarray) -> dict[int, slice] | None:
+    """Each code's rows as one slice, if every code's rows are one run; else None."""
+    if len(codes) == 0:
+        return {}
+    starts = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
+    firsts = codes[starts].tolist()
+    if len(set(firsts)) < len(firsts):
+        return None
+    ends = [*starts[1:].tolist(), len(codes)]
+    return {
+        code: slice(start, end)
+        for code, start, end in zip(firsts, starts.tolist(), ends, strict=True)
+    }
+
+
+def _encoded_rows(edges: pa.Table) -> tuple[list[str], list[tuple[int, str]], _EdgeRows]:
+    """The sorted member keys, the groups that have an edge (code and key, by key), and
+    the rows (see :class:`_EdgeRows`)."""
     # sources and targets encoded apart (concatenating a million strings costs more
     # than hashing them), then put on one list of member keys in sorted order: each
     # group's vertices keep that order. Self-loops are dropped on the numbers, not by
@@ -145,34 +242,10 @@ def group_graphs(edges: pa.Table) -> Iterator[tuple[str, bytes, GroupGraph | Non
         group_codes, all_weights = group_codes[keep], all_weights[keep]
     del loop
     present = set(np.unique(group_codes).tolist())  # a group of self-loops only has none
-    built: set[bytes] = set()
-    # the digest of each built group's rows as they came: a group with the same rows
-    # (a one-group community: the group and "*") has the same graph, known without
-    # working out its edges again (≈ 0.3 s at a million rows; hashing them, 0.03)
-    from_rows: dict[bytes, bytes] = {}
-    for code, group in sorted(enumerate(groups.dictionary.to_pylist()), key=lambda c: c[1]):
-        if code not in present:
-            continue
-        rows = group_codes == code
-        sources, targets, weights = all_sources[rows], all_targets[rows], all_weights[rows]
-        del rows
-        raw = _rows_digest(sources, targets, weights)
-        if raw in from_rows:
-            yield group, from_rows[raw], None
-            continue
-        members, digest, edge_arrays = _directed_edges(sources, targets, weights, by_place)
-        del sources, targets, weights
-        from_rows[raw] = digest
-        if digest in built:
-            # the same vertices and edges (one group, and "*" for a one-group community)
-            del edge_arrays
-            yield group, digest, None
-            continue
-        built.add(digest)
-        graph = _group_graph(members, digest, *edge_arrays)
-        del edge_arrays
-        yield group, digest, graph
-        del graph
+    by_key = sorted(enumerate(groups.dictionary.to_pylist()), key=lambda c: c[1])
+    in_order = [(code, group) for code, group in by_key if code in present]
+    rows = _EdgeRows(all_sources, all_targets, all_weights, group_codes, _runs(group_codes))
+    return by_place, in_order, rows
 
 
 def _rows_digest(*columns: np.ndarray) -> bytes:
@@ -214,29 +287,52 @@ def _directed_edges(
 
 def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(keys, return_inverse=True)``; in one pass when the keys are already in
-    order, as the runner sorts conversation.edges (by group, source, target, kind)."""
+    order, as the runner sorts conversation.edges (by group, source, target, kind), else
+    through a stable sort (timsort, which finds the runs an edge list's keys come in:
+    the undirected keys of ten million directed edges in ≈ 1.2 s, ``np.unique`` 2.1)."""
     if len(keys) and bool(np.all(keys[1:] >= keys[:-1])):
-        starts = np.empty(len(keys), dtype=bool)
-        starts[0] = True
-        np.not_equal(keys[1:], keys[:-1], out=starts[1:])
-        return keys[starts], np.cumsum(starts, dtype=np.int64) - 1
-    distinct, which = np.unique(keys, return_inverse=True)
-    return distinct, which.ravel()
+        return _distinct_sorted(keys)
+    order = np.argsort(keys, kind="stable")
+    distinct, which_sorted = _distinct_sorted(keys[order])
+    which = np.empty(len(keys), dtype=np.int64)
+    which[order] = which_sorted
+    return distinct, which
+
+
+def _distinct_sorted(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_distinct` of keys in order: each run of equal keys once, and each key's run."""
+    starts = np.empty(len(keys), dtype=bool)
+    starts[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=starts[1:])
+    return keys[starts], np.cumsum(starts, dtype=np.int64) - 1
 
 
 def _group_graph(
     members: list[str], digest: bytes, source: np.ndarray, target: np.ndarray, weight: np.ndarray
 ) -> GroupGraph:
-    """The directed graph of these edges and its undirected interaction graph."""
+    """PageRank and strengths of the directed graph of these edges, and its undirected
+    interaction graph."""
     n = len(members)
-    directed = _graph(n, source, target, directed=True)
+    rank = _pagerank(_graph(n, source, target, directed=True), weight)
     low, high = np.minimum(source, target), np.maximum(source, target)
-    pairs, which = np.unique(low * n + high, return_inverse=True)
+    pairs, which = _distinct(low * n + high)
     del low, high
-    both = np.bincount(which.ravel(), weights=weight, minlength=len(pairs))
+    both = np.bincount(which, weights=weight, minlength=len(pairs))
     ends = np.column_stack((pairs // n, pairs % n)).astype(np.int64)
     undirected = _graph(n, ends[:, 0], ends[:, 1], directed=False)
-    return GroupGraph(members, directed, undirected, digest, ends, weight, both)
+    # a vertex's strength, added in edge order as igraph adds it (the same sums to the
+    # bit), from the arrays at hand: igraph's ``strength`` wants the weights as a list of
+    # Python floats, ≈ 330 MB at ten million edges, made at the metric's peak
+    received = np.bincount(target, weights=weight, minlength=n)
+    given = np.bincount(source, weights=weight, minlength=n)
+    return GroupGraph(members, undirected, digest, ends, both, rank, received, given)
+
+
+def _pagerank(directed: igraph.Graph, weights: np.ndarray) -> np.ndarray:
+    """PageRank of the weighted directed graph (a list of the weights made for the call:
+    igraph's PageRank takes no array)."""
+    rank = directed.pagerank(directed=True, damping=DAMPING, weights=weights.tolist())
+    return np.asarray(rank, dtype=np.float64)
 
 
 def _encoded(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
@@ -262,12 +358,6 @@ def _graph(n: int, source: np.ndarray, target: np.ndarray, *, directed: bool) ->
         )
     )
     return graph
-
-
-def _weights(weights: str | np.ndarray) -> str | list[float]:
-    """What igraph takes as weights: an attribute name, or the values as a list (made
-    for the call and freed after it)."""
-    return weights if isinstance(weights, str) else weights.tolist()
 
 
 def betweenness(graph: igraph.Graph, sample: int | None = None) -> tuple[list[float], bool]:
@@ -453,7 +543,7 @@ def communities(graph: igraph.Graph, weights: str | np.ndarray = "weight") -> li
     state = random.getstate()
     igraph.set_random_number_generator(random.Random(SEED))
     try:
-        membership = _leiden_until_settled(graph, _weights(weights))
+        membership = _leiden_until_settled(graph, _leiden_weights(weights))
     finally:
         igraph.set_random_number_generator(random)
         random.setstate(state)
@@ -465,7 +555,15 @@ def communities(graph: igraph.Graph, weights: str | np.ndarray = "weight") -> li
     return [renumber[label] for label in membership]
 
 
-def _leiden_until_settled(graph: igraph.Graph, weights: str | list[float]) -> list[int]:
+def _leiden_weights(weights: str | np.ndarray) -> str | np.ndarray:
+    """The weights as Leiden takes them: an attribute name, or the values as an array of
+    floats, which igraph reads item by item into its own vector for each call (within
+    the noise of a list's time at 1M: a list would hold a Python float per edge, ≈ 310 MB
+    at ten million edges, through every iteration)."""
+    return weights if isinstance(weights, str) else np.ascontiguousarray(weights, np.float64)
+
+
+def _leiden_until_settled(graph: igraph.Graph, weights: str | np.ndarray) -> list[int]:
     """The partition after the last Leiden iteration that was worth its pass (see
     :func:`communities`); igraph's random stream must be set by the caller."""
     membership: list[int] | None = None
@@ -527,40 +625,60 @@ def centrality(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
 
 def _measure(g: GroupGraph) -> dict[str, pa.Array]:
     """Every column of :func:`centrality` but the group, one value per vertex."""
-    # the sampled betweenness runs in helper processes meanwhile (on 2 cores the two take
-    # about as long at 100,000 members), then here on what they have not started
+    # the sampled betweenness runs in helper processes while Leiden runs here (on 2
+    # cores the two take about as long at 100,000 members), then here on what they have
+    # not started (PageRank ran when the graph was built)
     with betweenness_running(g.undirected) as finished:
-        rank = g.directed.pagerank(directed=True, damping=DAMPING, weights=_weights(g.weights))
         label = np.array(communities(g.undirected, g.undirected_weights), dtype=np.int64)
         between, exact = finished()
     n = len(g.members)
     sizes = np.bincount(label, minlength=1)
-    # other communities among each member's partners: distinct (member, partner's
-    # community) pairs over both ends of every undirected edge, own community left out
-    a, b = g.pairs[:, 0], g.pairs[:, 1]
-    member = np.concatenate((a, b))
-    their = label[np.concatenate((b, a))]
-    other = their != label[member]
-    bridged = _distinct_per_member(member[other], their[other], n, len(sizes))
-    in_w = g.directed.strength(mode="in", weights=_weights(g.weights))
-    out_w = g.directed.strength(mode="out", weights=_weights(g.weights))
+    bridged = _bridged_communities(g.pairs, label, len(sizes))
+    partners = np.bincount(g.pairs[:, 0], minlength=n) + np.bincount(g.pairs[:, 1], minlength=n)
     return {
         "member": pa.array(g.members, pa.string()),
-        "pagerank": pa.array(np.asarray(rank, dtype=np.float64)),
+        "pagerank": pa.array(g.pagerank),
         "betweenness": pa.array(between),
         "betweenness_exact": pa.repeat(exact, n),
         "community": pa.array(label),
         "community_size": pa.array(sizes[label].astype(np.int64)),
         "bridged_communities": pa.array(bridged.astype(np.int64)),
-        "in_weight": pa.array(np.asarray(in_w, dtype=np.float64)),
-        "out_weight": pa.array(np.asarray(out_w, dtype=np.float64)),
-        "partners": pa.array(np.bincount(member, minlength=n).astype(np.int64)),
+        "in_weight": pa.array(g.in_weights),
+        "out_weight": pa.array(g.out_weights),
+        "partners": pa.array(partners.astype(np.int64)),
     }
 
 
 #: :func:`_distinct_per_member` marks (member, community) pairs in a table of this many
 #: cells at most (one byte each), else sorts them
 PAIR_TABLE_MAX: Final = 1 << 26
+#: :func:`_bridged_communities` marks the partners' communities this many undirected
+#: edges at a time (its temporaries: a few 8-byte arrays this long, not of both ends of
+#: every edge: ≈ 630 MB at ten million edges, at the metric's peak)
+PAIRS_PER_STEP: Final = 1 << 20
+
+
+def _bridged_communities(pairs: np.ndarray, label: np.ndarray, labels: int) -> np.ndarray:
+    """How many communities other than their own each member's partners belong to:
+    distinct (member, partner's community) over both ends of every undirected edge
+    (``pairs``), the member's own community left out."""
+    n = len(label)
+    if n * labels > PAIR_TABLE_MAX:
+        a, b = pairs[:, 0], pairs[:, 1]
+        member = np.concatenate((a, b))
+        their = label[np.concatenate((b, a))]
+        other = their != label[member]
+        return _distinct_per_member(member[other], their[other], n, labels)
+    # every (member, partner's community) marked, then each member's own unmarked: the
+    # marks left are the pairs the sort would count
+    seen = np.zeros(n * labels, dtype=bool)
+    for start in range(0, len(pairs), PAIRS_PER_STEP):
+        a, b = pairs[start : start + PAIRS_PER_STEP, 0], pairs[start : start + PAIRS_PER_STEP, 1]
+        seen[a * labels + label[b]] = True
+        seen[b * labels + label[a]] = True
+    seen[np.arange(n) * labels + label] = False
+    counts: np.ndarray = seen.reshape(n, labels).sum(axis=1)
+    return counts
 
 
 def _distinct_per_member(member: np.ndarray, label: np.ndarray, n: int, labels: int) -> np.ndarray:
