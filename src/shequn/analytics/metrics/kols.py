@@ -255,7 +255,7 @@ def ranking(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
     # pairs at 10M) are freed when it returns, before the tables below are read
     estimated = drawn_by_group(ctx)
     # column by column (rank_table): no row becomes a Python dict (200,000 rows of
-    # roles.signals at 100,000 members cost ≈ 2 s as dicts, bench/RESULTS-grf7.md)
+    # roles.signals at 100,000 members cost ≈ 2 s as dicts, bench/RESULTS.md, grf7)
     per_group = _split(results["roles.signals"].select(list(SIGNALS_READ)))
     centrality = _split(results["graph.centrality"].select(["group", "member", "pagerank"]))
     drawn = _drawn(per_group, estimated)
