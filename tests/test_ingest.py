@@ -229,3 +229,47 @@ def test_an_import_failing_before_its_first_batch_is_not_left_running(
 
     monkeypatch.setattr(ForgottenFilter, "for_store", broken)
     _fails_and_ends_the_import(tmp_path, "forgotten members unreadable")
+
+
+def test_an_engine_failure_mid_import_is_one_sentence_and_the_rerun_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB running out of memory while a chunk is parsed (as 300 pasted pages once
+    did) ends the import with a sentence naming the file and the line it reached, keeps
+    what was committed, and the same import resumes to the full set, no duplicates."""
+    import duckdb
+
+    from shequn.errors import ImportStopped
+    from shequn.importers.whatsapp.parser import ChunkParser
+
+    export = tmp_path / "WhatsApp Chat with Big.txt"
+    write_big_export(export, 3_000)
+    settings = ImportSettings(community="c", timezone="UTC", commit_every=500)
+    url = str(tmp_path / "s.duckdb")
+    with open_store(str(tmp_path / "whole.duckdb")) as whole:
+        expected = run_import(whole, export, settings).record.events_stored
+    parse = ChunkParser.parse
+    calls = [0]
+
+    def failing(self: ChunkParser, msgs: pa.Table) -> object:
+        calls[0] += 1
+        if calls[0] == 3:
+            raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
+        return parse(self, msgs)
+
+    monkeypatch.setattr(ChunkParser, "parse", failing)
+    with open_store(url) as store:
+        with pytest.raises(ImportStopped) as stopped:
+            run_import(store, export, settings)
+        message = str(stopped.value)
+        assert message.startswith(f"{export}: the import stopped after line ")
+        assert "Out of Memory Error" in message and "\n" not in message
+        assert [r.status for r in store.imports()] == ["failed"]
+        kept = store.imports()[0].events_stored
+        assert 0 < kept < expected
+    monkeypatch.setattr(ChunkParser, "parse", parse)
+    with open_store(url) as store:
+        again = run_import(store, export, settings)
+        assert again.record.resumed and again.record.status == "complete"
+        assert store.stats()["messages"] == 3_000
+        assert len(keys(url)) == expected

@@ -40,6 +40,11 @@ class ImportFormatError(ShequnError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+class ImportStopped(ShequnError):
+    """An import stopped by a failure underneath the importer (the embedded engine out of
+    memory, a DuckDB error): what it committed stays, and the same command resumes."""
+
+
 class StoreError(ShequnError):
     """The store cannot be opened, migrated or written."""
 

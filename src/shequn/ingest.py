@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shequn.errors import ConfigError
+from shequn.errors import ConfigError, ImportStopped
 from shequn.importers import open_export
 from shequn.importers.base import Batch, Importer, ImportSettings
 from shequn.pipeline import read_ahead
@@ -228,6 +229,15 @@ def _run(
         media = importer.media_counts()
     except BaseException as exc:
         store.finish_import(record.import_id, "failed", message=f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, duckdb.Error | MemoryError):
+            # one sentence naming the file, not the engine's traceback
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            if committed:
+                where = f"after line {committed:,} ({first}); the lines before are stored"
+                then = "run the same command again to resume"
+            else:
+                where, then = f"before storing anything ({first})", "nothing was stored"
+            raise ImportStopped(f"{spec.source}: the import stopped {where}: {then}") from exc
         raise
     final = store.finish_import(
         record.import_id,
