@@ -34,7 +34,7 @@ from shequn.report.collect import (
     metric_infos,
     runnable,
 )
-from shequn.report.html import PAGE_ROWS, render_html
+from shequn.report.html import PAGE_ROWS, write_html
 from shequn.report.masking import displayed
 
 T = TypeVar("T")
@@ -151,8 +151,9 @@ def main() -> None:
     report = step(
         "document", lambda: assemble(meta, shown, metric_infos(), explorer, row_limit=PAGE_ROWS)
     )
-    page = step("HTML page", lambda: render_html(report))
-    print(f"{'page size':36}{len(page.encode()) / 1e6:8.1f} MB")
+    page = Path(spill) / "report.html"  # the private folder goes at exit
+    step("HTML page", lambda: write_html(report, page))
+    print(f"{'page size':36}{page.stat().st_size / 1e6:8.1f} MB")
     print(f"{'total':36}{time.perf_counter() - start:8.2f} s wall, ", end="")
     print(f"{cpu_seconds() - cpu:.1f} s CPU with its helpers, peak {peak_mb():,.0f} MB")
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

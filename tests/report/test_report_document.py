@@ -122,6 +122,31 @@ def test_streamed_json_is_the_document_json_dumps_writes(
     assert again.getvalue() == expected
 
 
+def test_the_page_written_in_pieces_is_the_page_rendered_whole(
+    hostile: Hostile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """write_html (the CLI's --out page: data key by key, long lists in slices — of 3
+    items here, so the explorer's columns are cut) writes the bytes of the page built
+    as one string, whose data is json.dumps of it whole, hostile names escaped."""
+    from shequn.report import html
+
+    ctx = build_context(duckdb_log(hostile.store), Scope(community="makers"))
+    every = runnable(load_metrics(), list(load_metrics()))
+    results = run_metrics(ctx, every)
+    meta, infos, explorer = ctx_meta(ctx), metric_infos(), explorer_data(ctx)
+    report = assemble(meta, results, infos, explorer, generated_at=datetime(2024, 5, 1))
+    whole = html.render_html(report)
+    data = {"report": html.page_document(report.document), "explorer": report.explorer}
+    dumped = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    escaped = "".join(html._JSON_ESCAPES.get(c, c) for c in dumped)
+    assert escaped in whole and "<script" not in escaped
+    monkeypatch.setattr(html, "JSON_LIST_ITEMS", 3)
+    assert max(len(v) for v in report.explorer["cube"].values()) > 3
+    page = tmp_path / "report.html"
+    html.write_html(report, page)
+    assert page.read_bytes() == whole.encode("utf-8")
+
+
 def test_metric_option_limits_the_report(hostile: Hostile) -> None:
     document = _report_json("--store", str(hostile.store), *FEW)
     assert set(document["metrics"]) == {"activity.weekly", "activity.concentration"}

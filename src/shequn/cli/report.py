@@ -70,7 +70,7 @@ def report(
     Example: shequn report --community makers --out report.html
     """
     from shequn.analytics.context import Scope, build_context
-    from shequn.report import build_report, print_report, render_html
+    from shequn.report import build_report, print_report, write_html
     from shequn.report.collect import report_log, write_json
     from shequn.report.html import PAGE_ROWS
     from shequn.report.positioning import current_positioning
@@ -117,7 +117,7 @@ def report(
                 write_json(result, stream)
                 stream.write("\n")
         else:
-            out_path.write_bytes(render_html(result).encode("utf-8"))
+            write_html(result, out_path)
         shown = sum(1 for s in document["sections"] if s["metrics"])
         out.print(
             f"wrote {out_path} ({out_path.stat().st_size / 1024:,.0f} KB): "

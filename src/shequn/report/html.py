@@ -15,8 +15,9 @@ import hashlib
 import html
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from importlib import resources
+from pathlib import Path
 from typing import Any, Final
 
 from shequn.report.collect import Report
@@ -26,6 +27,10 @@ from shequn.report.positioning import positioning_lines
 CHART_LIBRARY: Final = "echarts.min.js"
 #: rows of one metric the page carries at most (in the metric's order; --json has all)
 PAGE_ROWS: Final = 5000
+#: the page's data is written key by key this many object levels deep ...
+JSON_DEPTH: Final = 4
+#: ... and lists longer than this many items a slice at a time (the explorer's columns)
+JSON_LIST_ITEMS: Final = 1 << 16
 
 _PLACEHOLDER = re.compile(r"\{\{([A-Z]+)\}\}")
 _JSON_ESCAPES: Final = {
@@ -45,7 +50,38 @@ def asset(name: str) -> str:
 
 def script_json(value: Any) -> str:
     """JSON that is safe inside ``<script type="application/json">``."""
-    text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return "".join(script_json_pieces(value))
+
+
+def script_json_pieces(value: Any, depth: int = JSON_DEPTH) -> Iterator[str]:
+    """:func:`script_json` in pieces that join to it exactly: the objects of the first
+    ``depth`` levels key by key, long lists :data:`JSON_LIST_ITEMS` items at a time. At
+    10M messages the page's data is ≈ 60 MB of JSON: built whole, it was several copies
+    of that (the encoder's chunks, the string, the escaped string, the page, its bytes)
+    at the report's peak; a piece at a time, it is written as it is made."""
+    if depth > 0 and isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        yield "{"
+        for i, (key, item) in enumerate(value.items()):
+            yield ("," if i else "") + _escaped(_dumps(key)) + ":"
+            yield from script_json_pieces(item, depth - 1)
+        yield "}"
+    elif depth > 0 and isinstance(value, list) and len(value) > JSON_LIST_ITEMS:
+        yield "["
+        for start in range(0, len(value), JSON_LIST_ITEMS):
+            part = _escaped(_dumps(value[start : start + JSON_LIST_ITEMS]))
+            yield ("," if start else "") + part[1:-1]
+        yield "]"
+    else:
+        yield _escaped(_dumps(value))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _escaped(text: str) -> str:
+    """``<``, ``>``, ``&`` and the JavaScript line breaks as JSON escapes (each is one
+    character, so pieces escape the same as their whole)."""
     return re.sub("[<>&\u2028\u2029]", lambda m: _JSON_ESCAPES[m.group(0)], text)
 
 
@@ -93,6 +129,19 @@ def page_document(document: dict[str, Any], limit: int = PAGE_ROWS) -> dict[str,
 
 def render_html(report: Report) -> str:
     """The whole page as one string."""
+    return "".join(html_pieces(report))
+
+
+def write_html(report: Report, path: Path) -> None:
+    """The page written to ``path`` piece by piece (:func:`html_pieces`), as UTF-8."""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        for piece in html_pieces(report):
+            out.write(piece)
+
+
+def html_pieces(report: Report) -> Iterator[str]:
+    """The page in order, the template's text and each placeholder's value, the data
+    (:func:`script_json_pieces`) in pieces."""
     scope = report.document.get("scope") or {}
     heading = f"shequn report: {scope.get('community') or 'all communities'}"
     chart_js = inline_js(asset(CHART_LIBRARY))
@@ -103,14 +152,23 @@ def render_html(report: Report) -> str:
         "HEADING": html.escape(heading),
         "POSITIONING": positioning_html(report.document.get("positioning")),
         "CSS": asset("report.css").replace("</", "<\\/"),
-        "DATA": script_json(
-            {"report": page_document(report.document), "explorer": report.explorer}
-        ),
         "ECHARTS": chart_js,
         "APP": app_js,
     }
-    # one pass, so a placeholder-like text inside a value is never replaced
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], asset("report.html"))
+    data = {"report": page_document(report.document), "explorer": report.explorer}
+    # one pass over the template, so a placeholder-like text inside a value is never
+    # replaced
+    template = asset("report.html")
+    at = 0
+    for found in _PLACEHOLDER.finditer(template):
+        yield template[at : found.start()]
+        name = found.group(1)
+        if name == "DATA":
+            yield from script_json_pieces(data)
+        else:
+            yield values[name]
+        at = found.end()
+    yield template[at:]
 
 
 def positioning_html(positioning: Mapping[str, Any] | None) -> str:
