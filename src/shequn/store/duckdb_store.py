@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -13,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shequn.duckdb_config import connect
+from shequn.duckdb_config import connect, long_string_megabytes, memory_room
 from shequn.errors import StoreError
 from shequn.events import EVENT_COLUMNS
 from shequn.store import sql
@@ -25,7 +24,7 @@ _COLUMNS = ", ".join(EVENT_COLUMNS)
 #: DuckDB's buffer pool while an import writes (``begin_import`` to ``finish_import``):
 #: its batches need little, and the import's peak memory counts the pool (a 1M-message
 #: WhatsApp import: 454 MB at 128 MB, 416 MB at 64 MB, the same CPU)
-IMPORT_MEMORY_LIMIT: Final = "64MB"
+IMPORT_MEMORY_MB: Final = 64
 #: strings this long or longer are kept pinned in DuckDB's pool until the checkpoint
 #: after their commit: a batch of 300 texts of 100 KB (or 20,000 of 30 KB) failed there
 #: with the 64 MB import pool ("failed to pin block"), leaving the store to be reopened.
@@ -89,7 +88,7 @@ class DuckDBStore(SqlStore):
 
     def begin_import(self, spec: ImportSpec) -> ImportRecord:
         record = super().begin_import(spec)
-        self.con.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}'")
+        self.con.execute(f"SET memory_limit = '{IMPORT_MEMORY_MB}MB'")
         return record
 
     def finish_import(
@@ -116,19 +115,18 @@ class DuckDBStore(SqlStore):
         """:meth:`SqlStore.write_batch`, with the pool raised for a batch of long strings
         (:data:`LONG_STRING_BYTES`): a pathological export (thousands of pasted pages in
         one chunk) still imports, and ordinary batches keep the small pool."""
-        long_bytes = _long_string_bytes(events)
-        if not long_bytes:
-            return super().write_batch(import_id, events, rejects, position, records_read)
-        room = _megabytes(IMPORT_MEMORY_LIMIT) + math.ceil(LONG_STRING_ROOM * long_bytes / 1e6)
-        self.con.execute(f"SET memory_limit = '{room}MB'")
-        try:
+        extra = LONG_STRING_ROOM * sum(
+            long_string_megabytes(column, LONG_STRING_BYTES)
+            for column in events.columns
+            if pa.types.is_string(column.type)
+        )
+        with memory_room(self.con, IMPORT_MEMORY_MB, extra):
             stored = super().write_batch(import_id, events, rejects, position, records_read)
-            # the checkpoint that moves them from the write-ahead log into the file needs
-            # the room too: run now, not by the next commit with the small pool
-            self.con.execute("CHECKPOINT")
-            return stored
-        finally:
-            self.con.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}'")
+            if extra:
+                # the checkpoint that moves them from the write-ahead log into the file
+                # needs the room too: run now, not by the next commit with the small pool
+                self.con.execute("CHECKPOINT")
+        return stored
 
     def _insert_new_events(self, events: pa.Table) -> int:
         """Append the rows whose key is not stored yet.
@@ -231,24 +229,3 @@ def _first_of_each_key(events: pa.Table) -> pa.Table:
     first = rows.group_by("key", use_threads=False).aggregate([("shequn_row", "min")])
     firsts = first.column("shequn_row_min")
     return events.take(firsts.sort())
-
-
-def _long_string_bytes(events: pa.Table) -> int:
-    """Bytes of the strings of ``events`` at least :data:`LONG_STRING_BYTES` long."""
-    total = 0
-    for column in events.columns:
-        if not pa.types.is_string(column.type):
-            continue
-        lengths = pc.binary_length(column)
-        total += (
-            pc.sum(pc.if_else(pc.greater_equal(lengths, LONG_STRING_BYTES), lengths, 0)).as_py()
-            or 0
-        )
-    return total
-
-
-def _megabytes(setting: str) -> int:
-    """``"64MB"`` → 64; DuckDB's decimal megabytes, the only unit the pools are set in."""
-    if not setting.endswith("MB") or not setting[:-2].isdigit():
-        raise ValueError(f"a memory setting in whole MB expected, not {setting!r}")
-    return int(setting[:-2])

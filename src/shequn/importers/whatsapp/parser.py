@@ -18,7 +18,6 @@ members of "added A, B", a deletion) extend its key with their kind and member.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Final
@@ -27,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shequn.duckdb_config import connect
+from shequn.duckdb_config import connect, long_string_megabytes, memory_room
 from shequn.events import EVENT_SCHEMA, KEY_SEPARATOR, SCHEMA_VERSION, EventKind, natural_key
 from shequn.identity import clean_name, identity_of, identity_sql
 from shequn.importers.whatsapp import system_lines
@@ -269,14 +268,9 @@ class ChunkParser:
     def parse(self, msgs: pa.Table) -> tuple[pa.Table, list[Reject]]:
         """Events and rejects for one chunk of merged message lines ``(line_no, line)``."""
         self.con.register("msgs", msgs)
-        room = _room_for_long_lines(msgs)
-        if room:
-            self.con.execute(f"SET memory_limit = '{CHUNK_MEMORY_MB + room}MB'")
-        try:
+        extra = LONG_LINE_ROOM * long_string_megabytes(msgs.column("line"), LONG_LINE_BYTES)
+        with memory_room(self.con, CHUNK_MEMORY_MB, extra):
             rec = self.con.sql(self._records_sql()).to_arrow_table()
-        finally:
-            if room:
-                self.con.execute(f"SET memory_limit = '{CHUNK_MEMORY_MB}MB'")
         self.con.unregister("msgs")
         rec = self._number_occurrences(rec)
         parsed = pc.is_valid(rec.column("ts"))
@@ -554,10 +548,3 @@ def _constant(value: str, n: int) -> pa.Array:
     return pa.DictionaryArray.from_arrays(
         pa.array(np.zeros(n, dtype=np.int32)), pa.array([value], pa.string())
     ).dictionary_decode()
-
-
-def _room_for_long_lines(msgs: pa.Table) -> int:
-    """Extra memory (MB) the chunk query needs for ``msgs``' long lines, 0 if none."""
-    lengths = pc.binary_length(msgs.column("line"))
-    long_bytes = pc.sum(pc.if_else(pc.greater_equal(lengths, LONG_LINE_BYTES), lengths, 0))
-    return math.ceil(LONG_LINE_ROOM * (long_bytes.as_py() or 0) / 1e6)
