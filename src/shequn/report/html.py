@@ -48,14 +48,10 @@ def asset(name: str) -> str:
     return resources.files("shequn.report").joinpath(folder, name).read_text(encoding="utf-8")
 
 
-def script_json(value: Any) -> str:
-    """JSON that is safe inside ``<script type="application/json">``."""
-    return "".join(script_json_pieces(value))
-
-
 def script_json_pieces(value: Any, depth: int = JSON_DEPTH) -> Iterator[str]:
-    """:func:`script_json` in pieces that join to it exactly: the objects of the first
-    ``depth`` levels key by key, long lists :data:`JSON_LIST_ITEMS` items at a time. At
+    """JSON that is safe inside ``<script type="application/json">``, in pieces that
+    join to the JSON of ``value`` written whole: the objects of the first ``depth``
+    levels key by key, long lists :data:`JSON_LIST_ITEMS` items at a time. At
     10M messages the page's data is ≈ 60 MB of JSON: built whole, it was several copies
     of that (the encoder's chunks, the string, the escaped string, the page, its bytes)
     at the report's peak; a piece at a time, it is written as it is made."""
