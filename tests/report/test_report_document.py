@@ -32,6 +32,7 @@ from shequn.report.collect import (
 from shequn.report.html import page_document
 from shequn.report.masking import INPUT_ONLY
 from shequn.report.recommend import recommend
+from shequn.safe_text import json_text
 from shequn.store import open_store
 
 runner = CliRunner()
@@ -97,7 +98,8 @@ def test_streamed_json_is_the_document_json_dumps_writes(
     hostile: Hostile, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """write_json, rows taken from the results in chunks (of 2 rows here, so every
-    metric with rows is cut), gives the text json.dumps gives for the whole document."""
+    metric with rows is cut), gives the text json_text gives for the whole document
+    (json.dumps with the terminal's controls escaped)."""
     import io
 
     from shequn.report import collect
@@ -113,7 +115,8 @@ def test_streamed_json_is_the_document_json_dumps_writes(
     monkeypatch.setattr(collect, "JSON_CHUNK_ROWS", 2)
     out = io.StringIO()
     collect.write_json(deferred, out)
-    expected = json.dumps(whole.document, ensure_ascii=False)
+    expected = json_text(whole.document)
+    assert json.loads(expected) == json.loads(json.dumps(whole.document))
     assert max(len(m["rows"]) for m in whole.document["metrics"].values()) > 4
     assert out.getvalue() == expected
     # a document built with its rows is written as it is

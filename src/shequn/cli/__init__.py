@@ -34,7 +34,7 @@ from shequn.cli.playbook import playbook_app
 from shequn.cli.report import export_parquet_command, report
 from shequn.importers.base import ImportSettings
 from shequn.localtime import machine_timezone, validate_timezone
-from shequn.safe_text import printable
+from shequn.safe_text import json_text, printable
 from shequn.store import open_store
 from shequn.store.common import STATS_COUNTS
 
@@ -200,7 +200,7 @@ def stats(
     with errors(), open_store(store_location(ctx, store)) as db:
         result = db.stats(window(community, since, until))
     if as_json:
-        out.print(json.dumps(result, ensure_ascii=False), markup=False)
+        out.print(json_text(result), markup=False)
         return
     table = Table(title=f"community {cell(community or '(all)')}", show_header=True)
     table.add_column("measure")
@@ -241,7 +241,7 @@ def groups(
         found = db.groups(window(community, since, until))
     if as_json:
         out.print(
-            json.dumps(
+            json_text(
                 [
                     {
                         "community": g.community,
@@ -256,7 +256,6 @@ def groups(
                     }
                     for g in found
                 ],
-                ensure_ascii=False,
             ),
             markup=False,
         )

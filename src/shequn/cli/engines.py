@@ -30,7 +30,7 @@ from shequn.cli.common import (
 from shequn.engines.adapters import describe
 from shequn.engines.base import Action
 from shequn.privacy.display import shown
-from shequn.safe_text import printable
+from shequn.safe_text import json_text, printable
 from shequn.store import GroupInfo, Store, Window, open_store
 
 if TYPE_CHECKING:
@@ -235,7 +235,7 @@ def _run_once(
             "counts": dict(Counter(item.action.kind for item in report.actions)),
             "actions": [_action_json(item.action, show) for item in report.actions],
         }
-        out.print(json.dumps(document, ensure_ascii=False, default=str), markup=False)
+        out.print(json_text(document, default=str), markup=False)
         return
     for note in report.notes:
         out.print(f"note: {printable(note)}", markup=False)
@@ -384,7 +384,7 @@ def replay(
     if not show_phones:
         result = _masked(result, Shown.of([current, book], show_phones))
     if as_json:
-        out.print(json.dumps(result, ensure_ascii=False, sort_keys=True, default=str), markup=False)
+        out.print(json_text(result, sort_keys=True, default=str), markup=False)
         return
     _print_replay(result)
 

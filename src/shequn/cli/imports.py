@@ -21,7 +21,7 @@ from shequn.cli.common import (
     window,
 )
 from shequn.privacy.display import shown
-from shequn.safe_text import printable
+from shequn.safe_text import json_text, printable
 from shequn.store import open_store
 
 # help comes from the `imports_list` docstring, so `shequn imports --help` shows its example
@@ -55,7 +55,7 @@ def imports_list(
         ]
     if as_json:
         out.print(
-            json.dumps(
+            json_text(
                 [
                     {
                         "id": r.import_id,
@@ -73,7 +73,6 @@ def imports_list(
                     }
                     for r in records
                 ],
-                ensure_ascii=False,
             ),
             markup=False,
         )

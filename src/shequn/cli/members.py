@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
@@ -21,7 +20,7 @@ from shequn.cli.common import (
 from shequn.members import resolve, suggest_links
 from shequn.privacy.display import shown
 from shequn.privacy.forgetting import forget_member
-from shequn.safe_text import printable
+from shequn.safe_text import json_text, printable
 from shequn.store import open_store
 from shequn.store.base import IdentityInfo
 
@@ -70,7 +69,7 @@ def members_list(
     shown_rows = found[:limit] if limit > 0 else found
     if as_json:
         out.print(
-            json.dumps([_row(i, show_phones) for i in shown_rows], ensure_ascii=False),
+            json_text([_row(i, show_phones) for i in shown_rows]),
             markup=False,
         )
         return
@@ -159,9 +158,8 @@ def members_suggest(
 
     if as_json:
         out.print(
-            json.dumps(
+            json_text(
                 [{"a": ref(s.a), "b": ref(s.b), "reasons": list(s.reasons)} for s in suggestions],
-                ensure_ascii=False,
             ),
             markup=False,
         )

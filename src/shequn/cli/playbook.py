@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +19,7 @@ from shequn.playbook import (
     schema_text,
     starting_playbook,
 )
+from shequn.safe_text import json_text
 from shequn.store import Window, is_server_url, open_store, store_target
 
 playbook_app = typer.Typer(add_completion=False, no_args_is_help=True)
@@ -176,7 +176,7 @@ def playbook_history(
             }
             for v in versions
         ]
-        out.print(json.dumps(rows), markup=False)
+        out.print(json_text(rows), markup=False)
         return
     if not versions:
         out.print(f"no playbook applied to {community!r} yet", markup=False)

@@ -49,6 +49,7 @@ from shequn.analytics.source import (
 )
 from shequn.errors import ConfigError
 from shequn.report.masking import displayed, mask_values
+from shequn.safe_text import json_text
 
 #: the format of the document (bump when a field changes meaning)
 REPORT_VERSION: Final = 1
@@ -396,8 +397,8 @@ def table_json(
 
 
 def write_json(report: Report, out: TextIO) -> None:
-    """The document as ``json.dumps(document, ensure_ascii=False)`` writes it, character
-    for character, with the rows of a ``defer_rows`` document taken from the results
+    """The document as :func:`~shequn.safe_text.json_text` writes it, character for
+    character, with the rows of a ``defer_rows`` document taken from the results
     :data:`JSON_CHUNK_ROWS` at a time: only one chunk of rows is ever Python objects."""
     tokens: dict[str, str] = {}
     metrics = dict(report.document.get("metrics", {}))
@@ -405,7 +406,7 @@ def write_json(report: Report, out: TextIO) -> None:
         if isinstance(metric.get("rows"), str) and metric["rows"] == DEFERRED:
             tokens[name] = f"{DEFERRED}{name}"
             metrics[name] = {**metric, "rows": tokens[name]}
-    text = json.dumps({**report.document, "metrics": metrics}, ensure_ascii=False)
+    text = json_text({**report.document, "metrics": metrics})
     at = 0
     for name, token in tokens.items():
         # the token is a JSON string of its own: it cannot occur inside another string
@@ -420,7 +421,7 @@ def write_json(report: Report, out: TextIO) -> None:
 def _write_rows(table: pa.Table, out: TextIO) -> None:
     out.write("[")
     for start in range(0, table.num_rows, JSON_CHUNK_ROWS):
-        chunk = json.dumps(table_rows(table.slice(start, JSON_CHUNK_ROWS)), ensure_ascii=False)
+        chunk = json_text(table_rows(table.slice(start, JSON_CHUNK_ROWS)))
         out.write((", " if start else "") + chunk[1:-1])
     out.write("]")
 
