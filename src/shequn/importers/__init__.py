@@ -55,7 +55,11 @@ def open_export(path: Path, platform: str | None = None) -> Importer:
     for cls in classes.values():
         if cls.sniff(path):
             return cls(path)  # type: ignore[call-arg]
-    raise ImportFormatError(
-        "is not a chat export shequn recognises (supported: " + ", ".join(sorted(classes)) + ")",
-        path=path,
-    )
+    supported = "(supported: " + ", ".join(sorted(classes)) + ")"
+    for cls in classes.values():
+        # an importer may say why a file that looks like its platform's is not read
+        explain = getattr(cls, "refusal", None)
+        why = explain(path) if callable(explain) else None
+        if why:
+            raise ImportFormatError(why, path=path)
+    raise ImportFormatError(f"is not a chat export shequn recognises {supported}", path=path)

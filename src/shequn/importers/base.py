@@ -102,6 +102,9 @@ class Importer(Protocol):
     @classmethod
     def sniff(cls, path: Path) -> bool: ...
 
+    # optional: ``refusal(path) -> str | None`` (a classmethod), asked when no importer
+    # recognises a path — why a file that looks like this platform's is not read
+
     def fingerprint(self) -> str: ...
 
     def media_counts(self) -> dict[str, int]: ...

@@ -482,6 +482,33 @@ def test_wrong_files_are_refused_in_one_sentence(tmp_path: Path) -> None:
         parse(broken.parent)
 
 
+@pytest.mark.parametrize("batch", [False, True])
+def test_messages_without_telegrams_header_are_refused_saying_what_is_missing(
+    tmp_path: Path, batch: bool
+) -> None:
+    """The chat's messages as Telegram Desktop writes them, the header cut off (as in
+    chat-miner's test files, `shared/format-samples/chat-miner/telegram`): the refusal
+    says what is missing and what to do, not only that the file is unknown."""
+    messages = json.loads((FORUM / "result.json").read_text(encoding="utf-8"))["messages"]
+    cut: dict[str, Any] = {"messages": messages}
+    if batch:
+        cut = {"chats": {"list": [{"name": "Makers", **cut}]}}
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(cut, ensure_ascii=False, indent=1), encoding="utf-8")
+    assert not TelegramImporter.sniff(path)
+    with pytest.raises(ImportFormatError) as refused:
+        open_export(path)
+    said = str(refused.value)
+    assert str(path) in said
+    assert 'without the header Telegram Desktop writes (a chat\'s "name", "type" and "id"' in said
+    assert "export the chat again from Telegram Desktop" in said
+    # a JSON file that is not Telegram's at all keeps the general sentence
+    other = tmp_path / "other.json"
+    other.write_text('{"messages": [{"time": 1, "text": "hi"}]}', encoding="utf-8")
+    with pytest.raises(ImportFormatError, match="is not a chat export shequn recognises"):
+        open_export(other)
+
+
 def test_run_import_on_both_stores_then_reimport_stores_nothing(store: Store) -> None:
     first = run_import(store, FORUM, ImportSettings(timezone="Europe/Berlin"))
     stats = store.stats()

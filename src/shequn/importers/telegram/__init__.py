@@ -98,6 +98,27 @@ class TelegramImporter:
             return read_head(head) is not None
         return source.kind == "html" and _looks_html(head)
 
+    @classmethod
+    def refusal(cls, path: Path) -> str | None:
+        """Why a JSON file with Telegram's message fields but not its header is not read:
+        without the chat's type and id (or an account export's header) the group and
+        the import's keys cannot be told apart, so guessing would merge or split them."""
+        try:
+            source = ExportSource(Path(path))
+            if source.kind != "json" or not source.files:
+                return None
+            head = source.head(source.files[0], 16 << 10)
+        except (ImportFormatError, OSError, KeyError):
+            return None
+        if b'"date_unixtime"' not in head and b'"text_entities"' not in head:
+            return None
+        return (
+            "looks like Telegram messages without the header Telegram Desktop writes "
+            '(a chat\'s "name", "type" and "id" before its "messages", or an account '
+            'export\'s "about" and "chats"): export the chat again from Telegram Desktop '
+            "(Export chat history, format JSON) and import its result.json"
+        )
+
     def fingerprint(self) -> str:
         return self.source.fingerprint()
 
