@@ -76,6 +76,33 @@ STAMP_PARTS: Final = {
 
 DATE_PARTS: Final = r"^([0-9]{1,4})[./-]([0-9]{1,2})[./-]([0-9]{1,4})$"
 
+#: a stamp with a 24-hour time and no word around it, one separator in the date:
+#: 1-3 date fields, 2 date separator, 5 comma or not, 6 space, 8 time separator, 10 seconds
+_PLAIN_STAMP: Final = re.compile(
+    r"^([0-9]{1,4})([./-])([0-9]{1,2})\2([0-9]{1,4})(,?)([ \u00a0\u202f])"
+    r"([0-9]{1,2})([:.])([0-9]{2})(?:\8([0-9]{2}))?$"
+)
+
+
+def plain_stamp_format(stamp: str, date_order: str) -> str | None:
+    """The ``strptime`` format of stamps written like ``stamp`` in ``date_order``, when it
+    is a plain 24-hour stamp (``31/12/23, 21:05``, ``[31.12.23, 21:05:09]``'s inside,
+    ``2023-12-31 21.05``), else None.
+
+    Reading a stamp with one format costs a tenth of splitting it with
+    :data:`STAMP_PARTS`; the parser reads a file's stamps with the format of its first
+    and splits only those the format does not read (12-hour clocks, other writings).
+    """
+    m = _PLAIN_STAMP.match(stamp)
+    if m is None:
+        return None
+    first, date_sep, _, third, comma, space, _, time_sep, _, seconds = m.groups()
+    year = "%Y" if len(first if date_order == "ymd" else third) == 4 else "%y"
+    fields = {"dmy": ("%d", "%m", year), "mdy": ("%m", "%d", year), "ymd": (year, "%m", "%d")}
+    clock = time_sep.join(("%H", "%M", "%S") if seconds else ("%H", "%M"))
+    return date_sep.join(fields[date_order]) + comma + space + clock
+
+
 DATE_ORDERS: Final = ("dmy", "mdy", "ymd")
 
 PM_WORDS: Final = ("pm", "p", "nachm", "下午", "晚上", "中午", "午後", "sore", "malam", "вечера")

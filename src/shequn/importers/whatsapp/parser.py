@@ -30,7 +30,12 @@ from shequn.duckdb_config import connect, long_string_megabytes, memory_room
 from shequn.events import EVENT_SCHEMA, KEY_SEPARATOR, SCHEMA_VERSION, EventKind, natural_key
 from shequn.identity import clean_name, identity_of, identity_sql
 from shequn.importers.whatsapp import system_lines
-from shequn.importers.whatsapp.layout import ANDROID, STAMP_PARTS, normalise_ampm_sql
+from shequn.importers.whatsapp.layout import (
+    ANDROID,
+    STAMP_PARTS,
+    normalise_ampm_sql,
+    plain_stamp_format,
+)
 from shequn.importers.whatsapp.sql import LEAD_CHARS, LRM, escape_re, sql_str
 from shequn.importers.whatsapp.system_events import SystemLineReader
 from shequn.store.base import Reject
@@ -135,6 +140,10 @@ class ChunkParser:
         self._edited = sorted(
             {lang.edited_marker for lang in system_lines.LANGUAGES.values() if lang.edited_marker}
         )
+        #: the strptime format of the file's stamps (:func:`plain_stamp_format` of the first
+        #: chunk's first stamp; None: every stamp is split)
+        self.stamp_format: str | None = None
+        self._format_decided = False
         #: key hashes seen lately (sorted), their next occurrence number and last-seen time
         self._carry = Carry.empty()
         #: names of the members seen writing so far, for resolving @mentions
@@ -178,22 +187,33 @@ class ChunkParser:
             f"WHEN regexp_matches(file, {sql_str(pattern)}) THEN '{kind}'"
             for pattern, kind in _FILE_KINDS
         )
+        # stamps the file's plain format reads (year 2000 on: what "23" means to it and
+        # to the split below agree) skip the split; the rest are split and assembled
+        read = (
+            f"try_strptime(stamp, {sql_str(self.stamp_format)})"
+            if self.stamp_format
+            else "NULL::TIMESTAMP"
+        )
         return f"""
         WITH a AS ({split_sql(self.layout)}
+        ), a2 AS (
+            SELECT *, {read} AS read FROM a
         ), b AS (
             SELECT line_no, stamp, rest, strpos(rest, ': ') AS cpos,
-                   regexp_extract(stamp, {sql_str(STAMP_PARTS[self.layout])},
-                                  ['a', 'b', 'c', 'pre', 'h', 'mi', 's', 'post']) AS dp
-            FROM a
+                   CASE WHEN year(read) >= 2000 THEN read END AS fast,
+                   CASE WHEN read IS NULL OR year(read) < 2000 THEN
+                        regexp_extract(stamp, {sql_str(STAMP_PARTS[self.layout])},
+                                       ['a', 'b', 'c', 'pre', 'h', 'mi', 's', 'post']) END AS dp
+            FROM a2
         ), c AS (
-            SELECT line_no, stamp, rest, cpos,
+            SELECT line_no, stamp, rest, cpos, fast,
                    CASE WHEN cpos > 0 THEN substr(rest, 1, cpos - 1) END AS p1,
                    CASE WHEN length({y}) <= 2 THEN 2000 + TRY_CAST({y} AS INT)
                         ELSE TRY_CAST({y} AS INT) END AS yy,
                    TRY_CAST({mo} AS INT) AS mm, TRY_CAST({d} AS INT) AS dd,
                    TRY_CAST(dp.h AS INT) AS hh0, TRY_CAST(dp.mi AS INT) AS mi,
                    coalesce(TRY_CAST(dp.s AS INT), 0) AS ss,
-                   CASE WHEN dp.pre = '' AND dp.post = '' THEN ''
+                   CASE WHEN dp IS NULL OR (dp.pre = '' AND dp.post = '') THEN ''
                         ELSE {normalise_ampm_sql("dp.pre || dp.post")} END AS ap
             FROM b
         ), d AS (
@@ -203,8 +223,8 @@ class ChunkParser:
             FROM c LEFT JOIN colon_names cn ON cn.prefix = c.p1
         ), e AS (
             SELECT line_no, stamp, rest, cpos, p1, fullname, rare,
-                   CASE WHEN hh < 24 AND mi < 60 AND ss < 60
-                        THEN try(make_timestamp(yy, mm, dd, hh, mi, ss::DOUBLE)) END AS ts_local,
+                   coalesce(fast, CASE WHEN hh < 24 AND mi < 60 AND ss < 60
+                        THEN try(make_timestamp(yy, mm, dd, hh, mi, ss::DOUBLE)) END) AS ts_local,
                    CASE WHEN fullname IS NOT NULL AND starts_with(rest, fullname || ': ')
                         THEN fullname ELSE p1 END AS author,
                    CASE WHEN fullname IS NOT NULL AND starts_with(rest, fullname || ': ')
@@ -267,6 +287,10 @@ class ChunkParser:
     # -- one chunk ----------------------------------------------------------------
     def parse(self, msgs: pa.Table) -> tuple[pa.Table, list[Reject]]:
         """Events and rejects for one chunk of merged message lines ``(line_no, line)``."""
+        if not self._format_decided and msgs.num_rows:
+            first = first_stamp(msgs.column("line")[0].as_py(), self.layout)
+            self.stamp_format = plain_stamp_format(first, self.date_order)
+            self._format_decided = True
         self.con.register("msgs", msgs)
         extra = LONG_LINE_ROOM * long_string_megabytes(msgs.column("line"), LONG_LINE_BYTES)
         with memory_room(self.con, CHUNK_MEMORY_MB, extra):
@@ -468,6 +492,14 @@ def _known_name(text: str, start: int, index: dict[str, tuple[list[int], set[str
             if len(written) == length and written in names:
                 return written
     return None
+
+
+def first_stamp(line: str, layout: str) -> str:
+    """The stamp of one header line, cut as :func:`split_sql` cuts it."""
+    if layout == ANDROID:
+        return line[: line.find(" - ")].lstrip(LEAD_CHARS)
+    opened = line.find("[") + 1
+    return line[opened : line.find("] ")]
 
 
 def split_sql(layout: str) -> str:
