@@ -372,3 +372,33 @@ def test_an_empty_positioning_leaves_the_welcome_unchanged() -> None:
     [welcome] = _passed(parse_playbook(text, "screening.toml"))
     assert welcome.details["text"] == "Welcome!\n\nRules:\n• No ads"
     assert welcome.explanation == "welcome with the group rules, on passing screening."
+
+
+def test_held_messages_are_released_when_they_pass_but_not_the_captcha_codes() -> None:
+    """before_passing = "hold": what they wrote while screened is shown once they pass —
+    their answers and what they wrote while queued — but not the codes they typed."""
+    s = Stream(book('before_passing = "hold"\ncaptcha = true\ndecision = "queue"'))
+    s.feed("member_joined")
+    code = s.state.pending[(G, NEW)].captcha
+    assert kinds(s.say("0000" if code != "0000" else "1111", T0 + 2)) == ["hold_message", "notice"]
+    assert kinds(s.say(code, T0 + 3))[0] == "hold_message"
+    s.say("a robot arm for my studio", T0 + 4)
+    queued = s.say("yes", T0 + 5)
+    assert "hold_message" in kinds(queued)
+    waiting = s.say("hello, waiting here", T0 + 6)  # queued: held, no answer taken
+    assert kinds(waiting) == ["hold_message"]
+    approved = s.feed("join_decided", ts=T0 + 7, text="approve", actor="telegram:owner")
+    released = [a for a in approved if a.kind == "release_message"]
+    # m2, m3 the codes; m4, m5 the answers; m6 written while queued (m1 the join)
+    assert [a.details["message"] for a in released] == ["m4", "m5", "m6"]
+    assert [a.details["event"] for a in released] == ["s4", "s5", "s6"]
+    assert all(a.member == NEW for a in released)
+    assert kinds(approved)[-1] == "post_message"  # the welcome comes after them
+
+
+def test_nothing_is_released_when_messages_are_deleted() -> None:
+    s = Stream(book())
+    s.feed("member_joined")
+    s.say("a robot arm for my studio", T0 + 30)
+    passed = s.say("yes", T0 + 40)
+    assert "release_message" not in kinds(passed)

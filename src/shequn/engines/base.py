@@ -50,6 +50,7 @@ ACTION_KINDS: Final = (
     "notice",  # a private message to the member
     "delete_message",
     "hold_message",  # keep a newcomer's message for review instead of showing it
+    "release_message",  # show a held message (its writer passed screening)
     "mute",  # details: {"until": epoch seconds}
     "unmute",
     "restrict",  # a newcomer waits restricted until screening passes

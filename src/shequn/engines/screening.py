@@ -34,8 +34,11 @@ Who is screened
 Actions
     ``restrict`` on joining, ``notice`` (the prompts, privately), ``hold_message`` or
     ``delete_message`` for what they post before passing, ``approve`` + ``unrestrict`` +
-    ``post_message`` (the welcome: the playbook's ``welcome``, its positioning — purpose,
-    audience, topics, goals — and the rules) on passing, ``reject`` (details
+    ``release_message`` for each held message but the captcha codes (answers, the task,
+    what they wrote while queued: now shown; they earn no points, having been posted
+    before the member passed) + ``post_message`` (the welcome: the playbook's
+    ``welcome``, its positioning — purpose, audience, topics, goals — and the rules) on
+    passing, ``reject`` (details
     ``clean``, ``remove`` when they are in the group) on failing, with
     ``delete_message`` for their held messages and the join notice when
     ``clean_failed``.
@@ -70,6 +73,7 @@ class Applicant:
     __slots__ = (
         "answers",
         "captcha",
+        "codes",
         "deadline",
         "in_group",
         "join_trace",
@@ -99,6 +103,8 @@ class Applicant:
         self.prefilled: list[str] = []
         #: held messages (event key, platform id), cleaned up if they fail
         self.messages: list[tuple[str, str | None]] = []
+        #: the keys of those that were captcha attempts: not released when they pass
+        self.codes: set[str] = set()
         self.queued = False
 
 
@@ -303,6 +309,7 @@ class ScreeningEngine(NativeEngine):
             return
         text = (ev.text or "").strip()
         if self.steps[applicant.step] == "captcha":
+            applicant.codes.add(ev.key)
             if _norm(text) != applicant.captcha:
                 why = f"captcha not matched; asked again for the code {applicant.captcha}."
                 out.append(
@@ -414,6 +421,10 @@ class ScreeningEngine(NativeEngine):
             out.append(
                 self._act("unrestrict", ev, f"unrestricted: passed screening ({reason}).", {})
             )
+        for held, pid in applicant.messages:  # held ones (before_passing = "hold")
+            if held not in applicant.codes:
+                why = "released a held message: its writer passed screening."
+                out.append(self._act("release_message", ev, why, {"event": held, "message": pid}))
         if self.welcome:
             out.append(
                 self._act(
