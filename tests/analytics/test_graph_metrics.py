@@ -236,6 +236,30 @@ def test_helpers_are_reaped_when_the_body_raises(monkeypatch: Any) -> None:
             os.waitpid(pid, os.WNOHANG)
 
 
+def test_more_chunks_than_a_pipe_holds(monkeypatch: Any) -> None:
+    """20,000 chunks (a pipe of their numbers would hold 16,384: filling it before the
+    fork blocked for good) all run once, in helpers and here, and add up."""
+    import signal
+
+    g = igraph.Graph(n=4, edges=[(0, 1), (1, 2), (2, 3)])
+    chunks = [[i % 4] for i in range(20_000)]
+    monkeypatch.setattr(graph, "_usable_cpus", lambda: 8)
+
+    def blocked(*_: object) -> None:
+        raise TimeoutError("the chunks were not all handed out within 30 s")
+
+    previous = signal.signal(signal.SIGALRM, blocked)
+    signal.alarm(30)
+    try:
+        with graph._SharedChunks(g, chunks) as shared:
+            total = shared.total()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    # each source's row is half its dependencies: every source 5,000 times, twice halved
+    assert total.tolist() == [x * 5_000 for x in g.betweenness(directed=False)]
+
+
 def test_communities_are_deterministic_and_find_clusters() -> None:
     g = clustered_graph(400, 4, seed=5)
     first = graph.communities(g)

@@ -15,6 +15,7 @@ import os
 import random
 import signal
 import sys
+import tempfile
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -411,7 +412,7 @@ def betweenness_running(
 class _SharedChunks:
     """The dependency sums of chunks of sources, one row per chunk in a shared anonymous
     memory map, run by forked helpers and by this process alike: each takes the next
-    chunk number from a pipe filled before the fork (a 4-byte read is taken whole), so
+    chunk number from a file of them written before the fork (see :func:`_claims`), so
     every chunk runs once; :meth:`total` adds the rows in chunk order."""
 
     def __init__(self, graph: igraph.Graph, chunks: Sequence[Sequence[int]]) -> None:
@@ -419,11 +420,7 @@ class _SharedChunks:
         self.n = graph.vcount()
         self.rows = mmap.mmap(-1, max(1, len(chunks) * self.n * 8))
         self.done = mmap.mmap(-1, max(1, len(chunks)))
-        self.queue, feed = os.pipe()
-        try:
-            os.write(feed, b"".join(i.to_bytes(4, "little") for i in range(len(chunks))))
-        finally:
-            os.close(feed)
+        self.queue = _claims(len(chunks))
         self.helpers: list[int] = []
 
     def __enter__(self) -> _SharedChunks:
@@ -485,6 +482,25 @@ class _SharedChunks:
                 self._compute(i)
             total += self._row(i)
         return total
+
+
+def _claims(count: int) -> int:
+    """A descriptor of an unnamed file of the chunk numbers 0 … count − 1, 4 bytes each,
+    at its start: forked processes share its offset, and the kernel moves it under a
+    lock for each ``read`` (Linux: a regular file's position), so each 4-byte read claims
+    a chunk no one else gets. Any number of chunks: a pipe filled before the fork blocked
+    the filler for good past its buffer (64 KiB: 16,384 chunks)."""
+    fd, path = tempfile.mkstemp(prefix="shequn-chunks-")
+    try:
+        os.unlink(path)
+        left = memoryview(b"".join(i.to_bytes(4, "little") for i in range(count)))
+        while left:
+            left = left[os.write(fd, left) :]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _end_with(parent: int, prctl: Callable[..., int] | None) -> None:
