@@ -360,6 +360,28 @@ def test_leiden_stops_when_an_iteration_adds_little(monkeypatch: Any) -> None:
     assert g.modularity(labels, weights=weights) == pytest.approx(quality[-1])
 
 
+def test_leiden_judges_a_pass_by_the_quality_it_returns(monkeypatch: Any) -> None:
+    """The stopping rule reads the quality Leiden returns, which is the modularity (to
+    rounding), instead of computing the modularity again after every pass."""
+    g, weights = loosely_clustered_graph(4)
+    igraph.set_random_number_generator(random.Random(graph.SEED))
+    try:
+        parts = g.community_leiden(objective_function="modularity", weights=weights, n_iterations=1)
+    finally:
+        igraph.set_random_number_generator(random)
+    assert parts.quality == pytest.approx(g.modularity(parts.membership, weights), abs=1e-12)
+    computed: list[int] = []
+    modularity = igraph.Graph.modularity
+
+    def counted(self: igraph.Graph, *args: Any, **kwargs: Any) -> float:
+        computed.append(1)
+        return modularity(self, *args, **kwargs)
+
+    monkeypatch.setattr(igraph.Graph, "modularity", counted)
+    graph.communities(g, np.array(weights))
+    assert not computed
+
+
 HELPERS_THEN_WAIT = """
 import os, sys, time
 from shequn.analytics.metrics import graph

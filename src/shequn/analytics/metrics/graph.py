@@ -581,7 +581,12 @@ def _leiden_weights(weights: str | np.ndarray) -> str | np.ndarray:
 
 def _leiden_until_settled(graph: igraph.Graph, weights: str | np.ndarray) -> list[int]:
     """The partition after the last Leiden iteration that was worth its pass (see
-    :func:`communities`); igraph's random stream must be set by the caller."""
+    :func:`communities`); igraph's random stream must be set by the caller.
+
+    Each pass is judged by the quality Leiden returns, which for this objective is the
+    partition's modularity (within 1e-16 on the 1M and 10M graphs), not by the clustering's
+    ``modularity``: that computes it again, the weights read item by item into igraph's
+    vector first (0.42 s a pass at ten million edges, 0.05 at a million)."""
     membership: list[int] | None = None
     quality = 0.0
     while True:
@@ -592,13 +597,14 @@ def _leiden_until_settled(graph: igraph.Graph, weights: str | np.ndarray) -> lis
             n_iterations=1,
             initial_membership=membership,
         )
+        reached = float(parts.quality)
         if membership is not None:
-            gained = parts.modularity - quality
+            gained = reached - quality
             if gained < 0:  # never worse than the partition it started from
                 return membership
-            if parts.membership == membership or gained < LEIDEN_MIN_GAIN * parts.modularity:
+            if parts.membership == membership or gained < LEIDEN_MIN_GAIN * reached:
                 return list(parts.membership)
-        membership, quality = parts.membership, parts.modularity
+        membership, quality = parts.membership, reached
 
 
 @derived(
