@@ -382,6 +382,29 @@ def test_leiden_judges_a_pass_by_the_quality_it_returns(monkeypatch: Any) -> Non
     assert not computed
 
 
+class Pass:
+    """What a Leiden pass returns, as the stopping rule reads it."""
+
+    def __init__(self, quality: float, membership: list[int]) -> None:
+        self.quality = self.modularity = quality
+        self.membership = membership
+
+
+def test_a_pass_adding_under_one_percent_is_the_last(monkeypatch: Any) -> None:
+    """Passes adding 4.8 %, then 0.47 % (the third pass at 1M messages added 0.52 %):
+    the third is the last, its partition returned."""
+    qualities = iter([0.1000, 0.1050, 0.10550, 0.10580, 0.10600, 0.10601])
+    passes: list[Pass] = []
+
+    def leiden(self: igraph.Graph, *args: Any, **kwargs: Any) -> Pass:
+        passes.append(Pass(next(qualities), [len(passes) % 2, 1]))
+        return passes[-1]
+
+    monkeypatch.setattr(igraph.Graph, "community_leiden", leiden)
+    assert graph._leiden_until_settled(igraph.Graph(n=2), "weight") == [0, 1]
+    assert len(passes) == 3
+
+
 HELPERS_THEN_WAIT = """
 import os, sys, time
 from shequn.analytics.metrics import graph

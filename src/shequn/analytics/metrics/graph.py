@@ -59,11 +59,12 @@ SEED: Final = 20240101
 RESOLUTION: Final = 1.0
 #: Leiden stops once an iteration raises the partition's modularity by less than this
 #: share of it, or changes nothing (the fixed point, where it used to stop). At 100,000
-#: members the fixed point took 40–90 iterations of ≈ 1 s CPU each (four seeds); this
-#: rule stops after 5, 0.55–0.63 % below the modularity 25 iterations reach, where three
-#: seeds' 25th iterations lie 0.85 % apart and the fixed points 1.0 %
-#: (bench/RESULTS.md, branch grf5; 3e-4 until then: 11–14 iterations)
-LEIDEN_MIN_GAIN: Final = 2e-3
+#: members and 1M messages the passes add 4.6 %, 0.52 %, 0.28 %, 0.15 % …: this rule
+#: stops after the third (0.43 % under the fifth, where 2e-3 stopped; three seeds' 25th
+#: passes lie 0.85 % apart, and their partitions share almost nothing), at 10M messages
+#: after the second of three (0.03 % under); neither moves a connector
+#: (bench/RESULTS-grf9.md; 2e-3 until then, 3e-4 before grf5)
+LEIDEN_MIN_GAIN: Final = 1e-2
 
 CENTRALITY_SCHEMA: Final = pa.schema(
     [
