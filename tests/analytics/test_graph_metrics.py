@@ -168,7 +168,10 @@ def test_sample_size_is_bounded_by_the_work() -> None:
     """500 sources on small graphs, fewer once sources × edges passes the bound, never
     under the minimum nor over the vertices."""
     assert graph.sample_size(3000, 12_000) == graph.BETWEENNESS_SAMPLE
-    assert graph.sample_size(54_764, 1_060_000) == graph.BETWEENNESS_WORK // 1_060_000
+    assert graph.sample_size(10_960, 198_818) == graph.BETWEENNESS_SAMPLE
+    assert graph.sample_size(20_000, 400_000) == graph.BETWEENNESS_WORK // 400_000 == 250
+    # 100,000 members, 1M messages: as many sources as at 10M, where the floor holds
+    assert graph.sample_size(54_764, 1_064_365) == graph.BETWEENNESS_MIN_SAMPLE == 100
     assert graph.sample_size(100_000, 10**8) == graph.BETWEENNESS_MIN_SAMPLE
     assert graph.sample_size(80, 10**8) == 80
     for edges in (10**5, 10**6, 10**7):
