@@ -44,7 +44,7 @@ BETWEENNESS_SAMPLE: Final = 500
 #: edges (1M messages, 100,000 members) 100, as at 10M: 4.2 s CPU there instead of 10.2
 #: at 234 (250,000,000 until grf9): the top-30's mean relative error rises from 0.19 to
 #: 0.30, but the connector flags agree with a 2,000-source reference's as well (1,197
-#: and 1,258 of its 2,038 found; 339 and 385 flagged that it does not flag): that
+#: and 1,260 of its 2,038 found; 339 and 384 flagged that it does not flag): that
 #: threshold sits where any of these samples is noise (bench/RESULTS-grf9.md)
 BETWEENNESS_WORK: Final = 100_000_000
 BETWEENNESS_MIN_SAMPLE: Final = 100
