@@ -168,7 +168,10 @@ def test_sample_size_is_bounded_by_the_work() -> None:
     """500 sources on small graphs, fewer once sources × edges passes the bound, never
     under the minimum nor over the vertices."""
     assert graph.sample_size(3000, 12_000) == graph.BETWEENNESS_SAMPLE
-    assert graph.sample_size(54_764, 1_060_000) == graph.BETWEENNESS_WORK // 1_060_000
+    assert graph.sample_size(10_960, 198_818) == graph.BETWEENNESS_SAMPLE
+    assert graph.sample_size(20_000, 400_000) == graph.BETWEENNESS_WORK // 400_000 == 250
+    # 100,000 members, 1M messages: as many sources as at 10M, where the floor holds
+    assert graph.sample_size(54_764, 1_064_365) == graph.BETWEENNESS_MIN_SAMPLE == 100
     assert graph.sample_size(100_000, 10**8) == graph.BETWEENNESS_MIN_SAMPLE
     assert graph.sample_size(80, 10**8) == 80
     for edges in (10**5, 10**6, 10**7):
@@ -234,6 +237,30 @@ def test_helpers_are_reaped_when_the_body_raises(monkeypatch: Any) -> None:
     for pid in forked:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
+
+
+def test_more_chunks_than_a_pipe_holds(monkeypatch: Any) -> None:
+    """20,000 chunks (a pipe of their numbers would hold 16,384: filling it before the
+    fork blocked for good) all run once, in helpers and here, and add up."""
+    import signal
+
+    g = igraph.Graph(n=4, edges=[(0, 1), (1, 2), (2, 3)])
+    chunks = [[i % 4] for i in range(20_000)]
+    monkeypatch.setattr(graph, "_usable_cpus", lambda: 8)
+
+    def blocked(*_: object) -> None:
+        raise TimeoutError("the chunks were not all handed out within 30 s")
+
+    previous = signal.signal(signal.SIGALRM, blocked)
+    signal.alarm(30)
+    try:
+        with graph._SharedChunks(g, chunks) as shared:
+            total = shared.total()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    # each source's row is half its dependencies: every source 5,000 times, twice halved
+    assert total.tolist() == [x * 5_000 for x in g.betweenness(directed=False)]
 
 
 def test_communities_are_deterministic_and_find_clusters() -> None:
@@ -334,6 +361,51 @@ def test_leiden_stops_when_an_iteration_adds_little(monkeypatch: Any) -> None:
     assert gains[-1] < graph.LEIDEN_MIN_GAIN * quality[-1] or seen[-1][1] == seen[-2][1]
     assert partition(labels) == partition(seen[-1][1])
     assert g.modularity(labels, weights=weights) == pytest.approx(quality[-1])
+
+
+def test_leiden_judges_a_pass_by_the_quality_it_returns(monkeypatch: Any) -> None:
+    """The stopping rule reads the quality Leiden returns, which is the modularity (to
+    rounding), instead of computing the modularity again after every pass."""
+    g, weights = loosely_clustered_graph(4)
+    igraph.set_random_number_generator(random.Random(graph.SEED))
+    try:
+        parts = g.community_leiden(objective_function="modularity", weights=weights, n_iterations=1)
+    finally:
+        igraph.set_random_number_generator(random)
+    assert parts.quality == pytest.approx(g.modularity(parts.membership, weights), abs=1e-12)
+    computed: list[int] = []
+    modularity = igraph.Graph.modularity
+
+    def counted(self: igraph.Graph, *args: Any, **kwargs: Any) -> float:
+        computed.append(1)
+        return modularity(self, *args, **kwargs)
+
+    monkeypatch.setattr(igraph.Graph, "modularity", counted)
+    graph.communities(g, np.array(weights))
+    assert not computed
+
+
+class Pass:
+    """What a Leiden pass returns, as the stopping rule reads it."""
+
+    def __init__(self, quality: float, membership: list[int]) -> None:
+        self.quality = self.modularity = quality
+        self.membership = membership
+
+
+def test_a_pass_adding_under_one_percent_is_the_last(monkeypatch: Any) -> None:
+    """Passes adding 4.8 %, then 0.47 % (the third pass at 1M messages added 0.52 %):
+    the third is the last, its partition returned."""
+    qualities = iter([0.1000, 0.1050, 0.10550, 0.10580, 0.10600, 0.10601])
+    passes: list[Pass] = []
+
+    def leiden(self: igraph.Graph, *args: Any, **kwargs: Any) -> Pass:
+        passes.append(Pass(next(qualities), [len(passes) % 2, 1]))
+        return passes[-1]
+
+    monkeypatch.setattr(igraph.Graph, "community_leiden", leiden)
+    assert graph._leiden_until_settled(igraph.Graph(n=2), "weight") == [0, 1]
+    assert len(passes) == 3
 
 
 HELPERS_THEN_WAIT = """

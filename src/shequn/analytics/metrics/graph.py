@@ -15,6 +15,7 @@ import os
 import random
 import signal
 import sys
+import tempfile
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -39,9 +40,13 @@ EXACT_BETWEENNESS_MAX: Final = 2000
 BETWEENNESS_SAMPLE: Final = 500
 #: ... and fewer on a large graph: a source costs a breadth-first search over every edge,
 #: so the sample is held to this many (sources × undirected edges), but never under
-#: :data:`BETWEENNESS_MIN_SAMPLE`. 500 sources up to 500,000 edges; at 100,000 members
-#: (1.06M edges) 235 sources, ≈ 11 s CPU instead of ≈ 24 s (bench/RESULTS.md, branch grf5)
-BETWEENNESS_WORK: Final = 250_000_000
+#: :data:`BETWEENNESS_MIN_SAMPLE`. 500 sources up to 200,000 edges; from a million
+#: edges (1M messages, 100,000 members) 100, as at 10M: 4.2 s CPU there instead of 10.2
+#: at 234 (250,000,000 until grf9): the top-30's mean relative error rises from 0.19 to
+#: 0.30, but the connector flags agree with a 2,000-source reference's as well (1,197
+#: and 1,260 of its 2,038 found; 339 and 384 flagged that it does not flag): that
+#: threshold sits where any of these samples is noise (bench/RESULTS-grf9.md)
+BETWEENNESS_WORK: Final = 100_000_000
 BETWEENNESS_MIN_SAMPLE: Final = 100
 #: sampled sources run this many to an igraph call (each call builds the graph's
 #: incidence list first: ≈ 30 ms at a million edges, the cost of half a source)
@@ -58,11 +63,12 @@ SEED: Final = 20240101
 RESOLUTION: Final = 1.0
 #: Leiden stops once an iteration raises the partition's modularity by less than this
 #: share of it, or changes nothing (the fixed point, where it used to stop). At 100,000
-#: members the fixed point took 40–90 iterations of ≈ 1 s CPU each (four seeds); this
-#: rule stops after 5, 0.55–0.63 % below the modularity 25 iterations reach, where three
-#: seeds' 25th iterations lie 0.85 % apart and the fixed points 1.0 %
-#: (bench/RESULTS.md, branch grf5; 3e-4 until then: 11–14 iterations)
-LEIDEN_MIN_GAIN: Final = 2e-3
+#: members and 1M messages the passes add 4.6 %, 0.52 %, 0.28 %, 0.15 % …: this rule
+#: stops after the third (0.43 % under the fifth, where 2e-3 stopped; three seeds' 25th
+#: passes lie 0.85 % apart, and their partitions share almost nothing), at 10M messages
+#: after the second of three (0.03 % under); neither moves a connector
+#: (bench/RESULTS-grf9.md; 2e-3 until then, 3e-4 before grf5)
+LEIDEN_MIN_GAIN: Final = 1e-2
 
 CENTRALITY_SCHEMA: Final = pa.schema(
     [
@@ -411,7 +417,7 @@ def betweenness_running(
 class _SharedChunks:
     """The dependency sums of chunks of sources, one row per chunk in a shared anonymous
     memory map, run by forked helpers and by this process alike: each takes the next
-    chunk number from a pipe filled before the fork (a 4-byte read is taken whole), so
+    chunk number from a file of them written before the fork (see :func:`_claims`), so
     every chunk runs once; :meth:`total` adds the rows in chunk order."""
 
     def __init__(self, graph: igraph.Graph, chunks: Sequence[Sequence[int]]) -> None:
@@ -419,11 +425,7 @@ class _SharedChunks:
         self.n = graph.vcount()
         self.rows = mmap.mmap(-1, max(1, len(chunks) * self.n * 8))
         self.done = mmap.mmap(-1, max(1, len(chunks)))
-        self.queue, feed = os.pipe()
-        try:
-            os.write(feed, b"".join(i.to_bytes(4, "little") for i in range(len(chunks))))
-        finally:
-            os.close(feed)
+        self.queue = _claims(len(chunks))
         self.helpers: list[int] = []
 
     def __enter__(self) -> _SharedChunks:
@@ -485,6 +487,25 @@ class _SharedChunks:
                 self._compute(i)
             total += self._row(i)
         return total
+
+
+def _claims(count: int) -> int:
+    """A descriptor of an unnamed file of the chunk numbers 0 … count − 1, 4 bytes each,
+    at its start: forked processes share its offset, and the kernel moves it under a
+    lock for each ``read`` (Linux: a regular file's position), so each 4-byte read claims
+    a chunk no one else gets. Any number of chunks: a pipe filled before the fork blocked
+    the filler for good past its buffer (64 KiB: 16,384 chunks)."""
+    fd, path = tempfile.mkstemp(prefix="shequn-chunks-")
+    try:
+        os.unlink(path)
+        left = memoryview(b"".join(i.to_bytes(4, "little") for i in range(count)))
+        while left:
+            left = left[os.write(fd, left) :]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _end_with(parent: int, prctl: Callable[..., int] | None) -> None:
@@ -565,7 +586,12 @@ def _leiden_weights(weights: str | np.ndarray) -> str | np.ndarray:
 
 def _leiden_until_settled(graph: igraph.Graph, weights: str | np.ndarray) -> list[int]:
     """The partition after the last Leiden iteration that was worth its pass (see
-    :func:`communities`); igraph's random stream must be set by the caller."""
+    :func:`communities`); igraph's random stream must be set by the caller.
+
+    Each pass is judged by the quality Leiden returns, which for this objective is the
+    partition's modularity (within 1e-16 on the 1M and 10M graphs), not by the clustering's
+    ``modularity``: that computes it again, the weights read item by item into igraph's
+    vector first (0.42 s a pass at ten million edges, 0.05 at a million)."""
     membership: list[int] | None = None
     quality = 0.0
     while True:
@@ -576,13 +602,14 @@ def _leiden_until_settled(graph: igraph.Graph, weights: str | np.ndarray) -> lis
             n_iterations=1,
             initial_membership=membership,
         )
+        reached = float(parts.quality)
         if membership is not None:
-            gained = parts.modularity - quality
+            gained = reached - quality
             if gained < 0:  # never worse than the partition it started from
                 return membership
-            if parts.membership == membership or gained < LEIDEN_MIN_GAIN * parts.modularity:
+            if parts.membership == membership or gained < LEIDEN_MIN_GAIN * reached:
                 return list(parts.membership)
-        membership, quality = parts.membership, parts.modularity
+        membership, quality = parts.membership, reached
 
 
 @derived(
@@ -596,7 +623,7 @@ def _leiden_until_settled(graph: igraph.Graph, weights: str | np.ndarray) -> lis
     f"{EXACT_BETWEENNESS_MAX} members, above that estimated from {BETWEENNESS_SAMPLE} "
     "randomly sampled source members with a fixed seed, fewer on large graphs (sources "
     f"× undirected edges at most {BETWEENNESS_WORK:,}, at least {BETWEENNESS_MIN_SAMPLE} "
-    "sources: 235 at 100,000 members, top-30 mean relative error ≈ 0.19); "
+    "sources: 100 from a million edges, top-30 mean relative error ≈ 0.3); "
     "betweenness_exact says which); "
     "the Leiden community (modularity, fixed seed, iterated until an iteration adds less "
     f"than {LEIDEN_MIN_GAIN:g} of the modularity; 0 is the largest) and its size; "
