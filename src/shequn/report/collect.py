@@ -56,6 +56,10 @@ REPORT_VERSION: Final = 1
 MEMBER_LIMIT: Final = 2000
 #: index of the pooled members in the explorer's member columns
 POOLED: Final = -1
+#: the explorer's cube columns are NumPy arrays of this type, not lists: at 10M messages
+#: six lists of millions of Python ints were ≈ 0.5 GB of the report's peak; the page
+#: writes them a slice at a time (:func:`~shequn.report.html.script_json_pieces`)
+CUBE_TYPE: Final = np.int32
 #: the engines a report runs on
 ENGINES: Final = ("duckdb", "spark")
 #: rows of a metric turned into JSON at a time by :func:`write_json`
@@ -533,7 +537,8 @@ def member_totals(ctx: Context) -> ir.Table:
 
 
 def explorer_data(ctx: Context, member_limit: int = MEMBER_LIMIT) -> dict[str, Any]:
-    """The explorer data, columnar and dictionary-encoded (indexes into the lists)."""
+    """The explorer data, columnar and dictionary-encoded (indexes into the lists); the
+    cube's columns are NumPy arrays (:data:`CUBE_TYPE`)."""
     totals = arrow(member_totals(ctx)).sort_by(
         [("messages", "descending"), ("member", "ascending")]
     )
@@ -556,14 +561,16 @@ def explorer_data(ctx: Context, member_limit: int = MEMBER_LIMIT) -> dict[str, A
     weeks = sorted(week_keys)
     week_index = {w: i for i, w in enumerate(weeks)}
     member_keys, member_codes = _encoded(cube.column("member"))
-    g = np.array([group_index[k] for k in group_keys], dtype=np.int64)[group_codes]
-    w = np.array([week_index[k] for k in week_keys], dtype=np.int64)[week_codes]
-    m = np.array([member_index.get(k, POOLED) for k in member_keys], dtype=np.int64)[member_codes]
-    d = cube.column("weekday").to_numpy()
-    h = cube.column("hour").to_numpy()
+    g = np.array([group_index[k] for k in group_keys], dtype=CUBE_TYPE)[group_codes]
+    w = np.array([week_index[k] for k in week_keys], dtype=CUBE_TYPE)[week_codes]
+    m = np.array([member_index.get(k, POOLED) for k in member_keys], dtype=CUBE_TYPE)[member_codes]
+    d = cube.column("weekday").to_numpy().astype(CUBE_TYPE)
+    h = cube.column("hour").to_numpy().astype(CUBE_TYPE)
+    n = cube.column("messages").to_numpy().astype(CUBE_TYPE)
     # rows sorted by group key, week, member key, weekday, hour (keys as strings)
     member_rank = _ranks(member_keys)[member_codes]
     order = np.lexsort((h, d, member_rank, w, _ranks(group_keys)[group_codes]))
+    del cube, member_rank, group_codes, week_codes, member_codes
     return {
         "groups": groups,
         "members": members,
@@ -571,12 +578,7 @@ def explorer_data(ctx: Context, member_limit: int = MEMBER_LIMIT) -> dict[str, A
         "weeks": [w.date().isoformat() for w in weeks],
         "pooled_members": pooled,
         "cube": {
-            "g": g[order].tolist(),
-            "w": w[order].tolist(),
-            "m": m[order].tolist(),
-            "d": d[order].tolist(),
-            "h": h[order].tolist(),
-            "n": cube.column("messages").to_numpy()[order].tolist(),
+            k: v[order] for k, v in (("g", g), ("w", w), ("m", m), ("d", d), ("h", h), ("n", n))
         },
     }
 
