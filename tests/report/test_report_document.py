@@ -438,3 +438,35 @@ def test_weekly_rules_judge_the_last_week_the_period_does_not_end_inside() -> No
     del results["activity.weekly"]
     texts = [r.text for r in recommend(results, {}, period_end="2024-02-02T10:00:00")]
     assert texts and texts[0].startswith("7 questions unanswered in the week of 2024-01-22")
+
+
+def test_explorer_queries_run_with_duckdb_held_low(
+    hostile: Hostile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The explorer's queries see DuckDB's pool at the derived metrics' limit (so the
+    shared events' blocks they read are not kept cached for the rest of the report),
+    and the report's own limit is back after them."""
+    from shequn.analytics.source import DERIVED_MEMORY_LIMIT
+    from shequn.report import collect
+
+    ctx = build_context(duckdb_log(hostile.store))
+    con: Any = ctx.log.backend.con
+
+    def limit() -> str:
+        return str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+
+    before = limit()
+    con.execute(f"SET memory_limit = '{DERIVED_MEMORY_LIMIT}'")
+    low = limit()
+    con.execute(f"SET memory_limit = '{ctx.log.memory_limit}'")
+    seen: list[str] = []
+    real = collect.arrow
+
+    def noting(expr: Any) -> pa.Table:
+        seen.append(limit())
+        return real(expr)
+
+    monkeypatch.setattr(collect, "arrow", noting)
+    assert len(explorer_data(ctx)["cube"]["n"]) > 0
+    assert seen == [low, low] and low != before
+    assert limit() == before

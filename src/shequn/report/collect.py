@@ -40,12 +40,14 @@ from shequn.analytics.metrics.common import ALL_GROUPS, week_of
 from shequn.analytics.registry import Derived, Metric
 from shequn.analytics.runner import load_metrics, run_metrics
 from shequn.analytics.source import (
+    DERIVED_MEMORY_LIMIT,
     Log,
     arrow,
     duckdb_log,
     export_parquet,
     is_text,
     parquet_log,
+    sql_memory,
 )
 from shequn.errors import ConfigError
 from shequn.report.masking import displayed, mask_values
@@ -539,16 +541,23 @@ def member_totals(ctx: Context) -> ir.Table:
 
 def explorer_data(ctx: Context, member_limit: int = MEMBER_LIMIT) -> dict[str, Any]:
     """The explorer data, columnar and dictionary-encoded (indexes into the lists); the
-    cube's columns are NumPy arrays (:data:`CUBE_TYPE`)."""
-    totals = arrow(member_totals(ctx)).sort_by(
-        [("messages", "descending"), ("member", "ascending")]
-    )
-    keep = totals.slice(0, member_limit)
-    pooled = totals.num_rows - keep.num_rows
-    kept = None
-    if pooled:
-        kept = ibis.memtable(pa.table({"kept_member": keep.column("member")}))
-    cube = arrow(explorer_query(ctx, kept))
+    cube's columns are NumPy arrays (:data:`CUBE_TYPE`).
+
+    Its two queries run with DuckDB's pool held to
+    :data:`~shequn.analytics.source.DERIVED_MEMORY_LIMIT`: at 1 GB they filled it with the
+    shared events' blocks, kept cached beside the page's data for the rest of the report
+    (at 10M messages ≈ 1 GB of the step's 2.7 GB peak); held low, nothing is cached past
+    them, for the same CPU."""
+    with sql_memory(ctx.log, DERIVED_MEMORY_LIMIT):
+        totals = arrow(member_totals(ctx)).sort_by(
+            [("messages", "descending"), ("member", "ascending")]
+        )
+        keep = totals.slice(0, member_limit)
+        pooled = totals.num_rows - keep.num_rows
+        kept = None
+        if pooled:
+            kept = ibis.memtable(pa.table({"kept_member": keep.column("member")}))
+        cube = arrow(explorer_query(ctx, kept))
     members = keep.column("member").to_pylist()
     names = [
         n if n is not None else k
