@@ -44,7 +44,7 @@ def test_without_uncompressed_columns_every_string_is_compressed(
 
 
 def test_the_shared_events_leave_the_detail_columns_to_details(duckdb_context: Context) -> None:
-    """The columns only a few readers need (text, mentions, attachments …) are not written
+    """The columns only a few readers need (text, names, mentions …) are not written
     into the shared events; ``details`` has them beside the same rows, and
     ``message_details`` the same messages as ``messages``."""
     ctx = duckdb_context
