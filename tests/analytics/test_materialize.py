@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from shequn.analytics.context import DETAIL_COLUMNS, Context
+from shequn.analytics.context import Context
 from shequn.analytics.source import arrow, materialize
 
 
@@ -41,20 +41,3 @@ def test_without_uncompressed_columns_every_string_is_compressed(
     expr = duckdb_context.resolved.select("key", "member")
     stored = _compressions(duckdb_context, materialize(duckdb_context.log, expr).get_name())
     assert "Uncompressed" not in stored["key"] | stored["member"]
-
-
-def test_the_shared_events_leave_the_detail_columns_to_details(duckdb_context: Context) -> None:
-    """The columns only a few readers need (text, names, mentions …) are not written
-    into the shared events; ``details`` has them beside the same rows, and
-    ``message_details`` the same messages as ``messages``."""
-    ctx = duckdb_context
-    events, details = ctx.events, ctx.details
-    assert not set(DETAIL_COLUMNS) & set(events.columns)
-    assert set(details.columns) == set(events.columns) | set(DETAIL_COLUMNS)
-    assert arrow(details.select(*events.columns).order_by("key")).equals(
-        arrow(events.order_by("key"))
-    )
-    messages = ctx.message_details.select(*ctx.messages.columns).order_by("key")
-    assert arrow(messages).equals(arrow(ctx.messages.order_by("key")))
-    texts = ctx.message_details.aggregate(n=ctx.message_details.text.count())
-    assert arrow(texts)["n"][0].as_py() > 0

@@ -44,13 +44,6 @@ UNUSED_COLUMNS: Final = (
     "schema_version", "ts_raw", "import_id", "community", "platform", "group_id",
     "member_id", "by_member_id", "forwarded_from", "amount", "currency", "extra", "topic_id",
 )  # fmt: skip
-#: event columns only a few readers need, each reading them once (conversation's
-#: messages, the topic sample, the names of lurkers and of the explorer's members): left
-#: out of the materialised events too, and read from :attr:`Context.details`, the
-#: resolved events as an expression (at 1M messages the events' write ≈ 40 % less)
-DETAIL_COLUMNS: Final = (
-    "text", "member_name", "mentions", "platform_id", "attachment_kind", "source_line",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -134,31 +127,15 @@ class Context:
 
     @property
     def events(self) -> ir.Table:
-        """The scoped events, each with ``member``, ``actor``, ``group`` and ``local_ts``
-        (materialised; without :data:`DETAIL_COLUMNS`)."""
+        """The scoped events, each with ``member``, ``actor``, ``group`` and ``local_ts``."""
         return self.shared(
-            "events",
-            lambda: self.resolved.drop(*UNUSED_COLUMNS, *DETAIL_COLUMNS),
-            uncompressed=("key",),
+            "events", lambda: self.resolved.drop(*UNUSED_COLUMNS), uncompressed=("key",)
         )
 
     @property
     def messages(self) -> ir.Table:
         """Posts written by members or bots (the ``messages`` of ``stats``)."""
         return self.events.filter(self.events.kind == "message_posted")
-
-    @property
-    def details(self) -> ir.Table:
-        """The scoped events as :attr:`events` has them, :data:`DETAIL_COLUMNS` included:
-        an expression over the log, never materialised (each reader scans the log and
-        resolves members again, which costs less than writing those columns into the
-        shared events)."""
-        return self.resolved.drop(*UNUSED_COLUMNS)
-
-    @property
-    def message_details(self) -> ir.Table:
-        """:attr:`messages` with :data:`DETAIL_COLUMNS` (from :attr:`details`)."""
-        return self.details.filter(self.details.kind == "message_posted")
 
 
 def build_context(

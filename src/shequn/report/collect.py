@@ -531,9 +531,8 @@ def explorer_query(ctx: Context, kept: ir.Table | None = None) -> ir.Table:
 
 
 def member_totals(ctx: Context) -> ir.Table:
-    """Messages per member over the period, with the member's latest display name (the
-    names are not in the shared events: read from the context's message details)."""
-    m = ctx.message_details
+    """Messages per member over the period, with the member's latest display name."""
+    m = ctx.messages
     return m.group_by("member").aggregate(
         messages=m.count(), name=m.member_name.argmax(m.ts), last=m.ts.max()
     )

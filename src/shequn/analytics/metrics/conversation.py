@@ -105,7 +105,7 @@ def people_messages(ctx: Context) -> ir.Table:
     """
 
     def build() -> ir.Table:
-        m = ctx.message_details
+        m = ctx.messages
         m = m.filter(~m.is_bot)
         resource = m.attachment_kind.notnull() | ibis.coalesce(m.text.re_search(URL), False)
         return m.select(

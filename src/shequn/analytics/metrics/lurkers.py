@@ -20,7 +20,7 @@ from ibis.expr import types as ir
 
 from shequn.analytics.context import MEMBERSHIP_KINDS, Context
 from shequn.analytics.metrics.common import ALL_GROUPS
-from shequn.analytics.metrics.retention import SECONDS_PER_DAY, member_facts
+from shequn.analytics.metrics.retention import SECONDS_PER_DAY, member_events, member_facts
 from shequn.analytics.registry import metric
 
 
@@ -96,12 +96,9 @@ def _last_names(ctx: Context, members: ir.Table) -> ir.Table:
 
     ``members`` (a ``member`` column) are the members whose names are wanted: their
     events are picked out first, so the named rows the search holds are theirs only (the
-    lurkers': at 1M messages 146,000 of 1.1M events). The names are not in the shared
-    events: they are read from :attr:`~shequn.analytics.context.Context.details`, which
-    keeps bots' events — ``members`` must be people (lurkers come from member facts,
-    which leave bots' members out).
+    lurkers': at 1M messages 146,000 of 1.1M events).
     """
-    e = ctx.details
+    e = member_events(ctx)
     wanted = members.select(wanted_member="member").distinct()
     e = e.semi_join(wanted, e.member == wanted.wanted_member)
     named = e.filter(e.member_name.notnull())

@@ -153,7 +153,7 @@ def terms(text: str, names: Iterable[str] | Names = ()) -> list[str]:
     ("group", "ts", "key"),
 )
 def sample(ctx: Context) -> ir.Table:
-    m = ctx.message_details
+    m = ctx.messages
     texts = _recent(m.filter(m.text.notnull() & ~m.is_bot))
     latest = ibis.window(group_by="group", order_by=[ibis.desc("ts"), ibis.desc("key")])
     ranked = texts.mutate(n=ibis.row_number().over(latest))
