@@ -316,8 +316,8 @@ def test_posting_window_without_hours_metrics_comes_from_the_explorer(hostile: H
 
 
 def test_explorer_cube_is_held_as_int32_arrays_and_written_as_lists(hostile: Hostile) -> None:
-    """The cube's columns are NumPy int32 arrays (six lists of Python ints were ≈ 0.5 GB
-    of the 10M report's peak); the page's JSON of them is the JSON of their lists."""
+    """The cube's columns are NumPy int32 arrays (as lists of Python ints, ≈ 0.1 GB more
+    at 10M messages); the page's JSON of them is the JSON of their lists."""
     from shequn.report import html
 
     explorer = explorer_data(build_context(duckdb_log(hostile.store)))
