@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
@@ -140,7 +141,9 @@ def test_the_page_written_in_pieces_is_the_page_rendered_whole(
     report = assemble(meta, results, infos, explorer, generated_at=datetime(2024, 5, 1))
     whole = html.render_html(report)
     data = {"report": html.page_document(report.document), "explorer": report.explorer}
-    dumped = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    dumped = json.dumps(
+        data, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=html.json_list
+    )
     escaped = "".join(html._JSON_ESCAPES.get(c, c) for c in dumped)
     assert escaped in whole and "<script" not in escaped
     monkeypatch.setattr(html, "JSON_LIST_ITEMS", 3)
@@ -306,9 +309,29 @@ def test_roles_gaps_are_derived_from_roles_members_without_roles_gaps() -> None:
 
 def test_posting_window_without_hours_metrics_comes_from_the_explorer(hostile: Hostile) -> None:
     ctx = build_context(duckdb_log(hostile.store), Scope(groups=("whatsapp/Makers A",)))
-    recs = recommend({}, explorer_data(ctx))
+    explorer = explorer_data(ctx)
+    recs = recommend({}, explorer)
     assert len(recs) == 1 and recs[0].text.startswith("Post between ")
     assert recs[0].group == "*"
+    # the cube's columns as NumPy arrays or as lists: the same window
+    listed = {**explorer, "cube": {k: list(v) for k, v in explorer["cube"].items()}}
+    assert [r.text for r in recommend({}, listed)] == [r.text for r in recs]
+
+
+def test_explorer_cube_is_held_as_int32_arrays_and_written_as_lists(hostile: Hostile) -> None:
+    """The cube's columns are NumPy int32 arrays (as lists of Python ints, ≈ 0.1 GB more
+    at 10M messages); the page's JSON of them is the JSON of their lists."""
+    from shequn.report import html
+
+    explorer = explorer_data(build_context(duckdb_log(hostile.store)))
+    cube = explorer["cube"]
+    assert all(isinstance(v, np.ndarray) and v.dtype == np.int32 for v in cube.values())
+    as_lists = {**explorer, "cube": {k: v.tolist() for k, v in cube.items()}}
+    assert len(cube["n"]) > 3
+    assert "".join(html.script_json_pieces(explorer)) == "".join(html.script_json_pieces(as_lists))
+    assert "".join(html.script_json_pieces(explorer)) == html._escaped(
+        json.dumps(as_lists, ensure_ascii=False, separators=(",", ":"))
+    )
 
 
 def test_explorer_counts_every_message_once_in_its_group(hostile: Hostile) -> None:
@@ -418,3 +441,35 @@ def test_weekly_rules_judge_the_last_week_the_period_does_not_end_inside() -> No
     del results["activity.weekly"]
     texts = [r.text for r in recommend(results, {}, period_end="2024-02-02T10:00:00")]
     assert texts and texts[0].startswith("7 questions unanswered in the week of 2024-01-22")
+
+
+def test_explorer_queries_run_with_duckdb_held_low(
+    hostile: Hostile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The explorer's queries see DuckDB's pool at the derived metrics' limit (so the
+    shared events' blocks they read are not kept cached for the rest of the report),
+    and the report's own limit is back after them."""
+    from shequn.analytics.source import DERIVED_MEMORY_LIMIT
+    from shequn.report import collect
+
+    ctx = build_context(duckdb_log(hostile.store))
+    con: Any = ctx.log.backend.con
+
+    def limit() -> str:
+        return str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+
+    before = limit()
+    con.execute(f"SET memory_limit = '{DERIVED_MEMORY_LIMIT}'")
+    low = limit()
+    con.execute(f"SET memory_limit = '{ctx.log.memory_limit}'")
+    seen: list[str] = []
+    real = collect.arrow
+
+    def noting(expr: Any) -> pa.Table:
+        seen.append(limit())
+        return real(expr)
+
+    monkeypatch.setattr(collect, "arrow", noting)
+    assert len(explorer_data(ctx)["cube"]["n"]) > 0
+    assert seen == [low, low] and low != before
+    assert limit() == before

@@ -59,7 +59,8 @@ REPORT_MEMORY_LIMIT: Final = "1GB"
 
 #: DuckDB's memory while the derived metrics run (the graph, the KOLs' estimate): their
 #: work is in Python, and DuckDB's pool, full of the SQL steps' cached blocks, would sit
-#: beside their arrays (at 10M messages, 1 GB of a report's 4.3 GB peak)
+#: beside their arrays (at 10M messages, 1 GB of a report's 4.3 GB peak); the report's
+#: explorer queries run under it too (report.collect.explorer_data)
 DERIVED_MEMORY_LIMIT: Final = "256MB"
 
 

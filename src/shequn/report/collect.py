@@ -40,12 +40,14 @@ from shequn.analytics.metrics.common import ALL_GROUPS, week_of
 from shequn.analytics.registry import Derived, Metric
 from shequn.analytics.runner import load_metrics, run_metrics
 from shequn.analytics.source import (
+    DERIVED_MEMORY_LIMIT,
     Log,
     arrow,
     duckdb_log,
     export_parquet,
     is_text,
     parquet_log,
+    sql_memory,
 )
 from shequn.errors import ConfigError
 from shequn.report.masking import displayed, mask_values
@@ -57,6 +59,10 @@ REPORT_VERSION: Final = 1
 MEMBER_LIMIT: Final = 2000
 #: index of the pooled members in the explorer's member columns
 POOLED: Final = -1
+#: the explorer's cube columns are NumPy arrays of this type, not lists: at 10M messages
+#: six lists of Python ints (2.8M rows) were ≈ 0.1 GB more than these arrays; the page
+#: writes them a slice at a time (:func:`~shequn.report.html.script_json_pieces`)
+CUBE_TYPE: Final = np.int32
 #: the engines a report runs on
 ENGINES: Final = ("duckdb", "spark")
 #: rows of a metric turned into JSON at a time by :func:`write_json`
@@ -534,16 +540,24 @@ def member_totals(ctx: Context) -> ir.Table:
 
 
 def explorer_data(ctx: Context, member_limit: int = MEMBER_LIMIT) -> dict[str, Any]:
-    """The explorer data, columnar and dictionary-encoded (indexes into the lists)."""
-    totals = arrow(member_totals(ctx)).sort_by(
-        [("messages", "descending"), ("member", "ascending")]
-    )
-    keep = totals.slice(0, member_limit)
-    pooled = totals.num_rows - keep.num_rows
-    kept = None
-    if pooled:
-        kept = ibis.memtable(pa.table({"kept_member": keep.column("member")}))
-    cube = arrow(explorer_query(ctx, kept))
+    """The explorer data, columnar and dictionary-encoded (indexes into the lists); the
+    cube's columns are NumPy arrays (:data:`CUBE_TYPE`).
+
+    Its two queries run with DuckDB's pool held to
+    :data:`~shequn.analytics.source.DERIVED_MEMORY_LIMIT`: at 1 GB they filled it with the
+    shared events' blocks, kept cached beside the page's data for the rest of the report
+    (at 10M messages ≈ 1 GB of the step's 2.7 GB peak); held low, nothing is cached past
+    them, for the same CPU."""
+    with sql_memory(ctx.log, DERIVED_MEMORY_LIMIT):
+        totals = arrow(member_totals(ctx)).sort_by(
+            [("messages", "descending"), ("member", "ascending")]
+        )
+        keep = totals.slice(0, member_limit)
+        pooled = totals.num_rows - keep.num_rows
+        kept = None
+        if pooled:
+            kept = ibis.memtable(pa.table({"kept_member": keep.column("member")}))
+        cube = arrow(explorer_query(ctx, kept))
     members = keep.column("member").to_pylist()
     names = [
         n if n is not None else k
@@ -557,14 +571,16 @@ def explorer_data(ctx: Context, member_limit: int = MEMBER_LIMIT) -> dict[str, A
     weeks = sorted(week_keys)
     week_index = {w: i for i, w in enumerate(weeks)}
     member_keys, member_codes = _encoded(cube.column("member"))
-    g = np.array([group_index[k] for k in group_keys], dtype=np.int64)[group_codes]
-    w = np.array([week_index[k] for k in week_keys], dtype=np.int64)[week_codes]
-    m = np.array([member_index.get(k, POOLED) for k in member_keys], dtype=np.int64)[member_codes]
-    d = cube.column("weekday").to_numpy()
-    h = cube.column("hour").to_numpy()
+    g = np.array([group_index[k] for k in group_keys], dtype=CUBE_TYPE)[group_codes]
+    w = np.array([week_index[k] for k in week_keys], dtype=CUBE_TYPE)[week_codes]
+    m = np.array([member_index.get(k, POOLED) for k in member_keys], dtype=CUBE_TYPE)[member_codes]
+    d = cube.column("weekday").to_numpy().astype(CUBE_TYPE)
+    h = cube.column("hour").to_numpy().astype(CUBE_TYPE)
+    n = cube.column("messages").to_numpy().astype(CUBE_TYPE)
     # rows sorted by group key, week, member key, weekday, hour (keys as strings)
     member_rank = _ranks(member_keys)[member_codes]
     order = np.lexsort((h, d, member_rank, w, _ranks(group_keys)[group_codes]))
+    del cube, member_rank, group_codes, week_codes, member_codes
     return {
         "groups": groups,
         "members": members,
@@ -572,12 +588,7 @@ def explorer_data(ctx: Context, member_limit: int = MEMBER_LIMIT) -> dict[str, A
         "weeks": [w.date().isoformat() for w in weeks],
         "pooled_members": pooled,
         "cube": {
-            "g": g[order].tolist(),
-            "w": w[order].tolist(),
-            "m": m[order].tolist(),
-            "d": d[order].tolist(),
-            "h": h[order].tolist(),
-            "n": cube.column("messages").to_numpy()[order].tolist(),
+            k: v[order] for k, v in (("g", g), ("w", w), ("m", m), ("d", d), ("h", h), ("n", n))
         },
     }
 

@@ -20,6 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
+
 from shequn.report.collect import Report
 from shequn.report.positioning import positioning_lines
 
@@ -54,14 +56,15 @@ def script_json_pieces(value: Any, depth: int = JSON_DEPTH) -> Iterator[str]:
     levels key by key, long lists :data:`JSON_LIST_ITEMS` items at a time. At
     10M messages the page's data is ≈ 60 MB of JSON: built whole, it was several copies
     of that (the encoder's chunks, the string, the escaped string, the page, its bytes)
-    at the report's peak; a piece at a time, it is written as it is made."""
+    at the report's peak; a piece at a time, it is written as it is made. NumPy arrays
+    (the explorer's cube) are written as the lists of their values, a slice at a time."""
     if depth > 0 and isinstance(value, dict) and all(isinstance(k, str) for k in value):
         yield "{"
         for i, (key, item) in enumerate(value.items()):
             yield ("," if i else "") + _escaped(_dumps(key)) + ":"
             yield from script_json_pieces(item, depth - 1)
         yield "}"
-    elif depth > 0 and isinstance(value, list) and len(value) > JSON_LIST_ITEMS:
+    elif depth > 0 and isinstance(value, list | np.ndarray) and len(value) > JSON_LIST_ITEMS:
         yield "["
         for start in range(0, len(value), JSON_LIST_ITEMS):
             part = _escaped(_dumps(value[start : start + JSON_LIST_ITEMS]))
@@ -72,7 +75,17 @@ def script_json_pieces(value: Any, depth: int = JSON_DEPTH) -> Iterator[str]:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return json.dumps(
+        value, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=json_list
+    )
+
+
+def json_list(value: Any) -> Any:
+    """A NumPy array (the explorer's cube columns) as the list JSON writes for it; any
+    other object is not JSON."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _escaped(text: str) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
+import numpy as np
 import pyarrow as pa
 
 from shequn.analytics.metrics.common import ALL_GROUPS
@@ -205,16 +206,10 @@ def _windows_from_explorer(explorer: Mapping[str, Any]) -> list[Recommendation]:
     cube = explorer.get("cube") or {}
     weeks = explorer.get("weeks") or []
     groups = explorer.get("groups") or []
-    if not weeks or not cube.get("n"):
+    if not weeks or not len(cube.get("n", ())):
         return []
-    recent = len(weeks) - RECENT_WEEKS
-    by_hour: dict[int, list[int]] = {}
     everyone = groups.index(ALL_GROUPS) if ALL_GROUPS in groups else -1
-    for g, w, h, n in zip(cube["g"], cube["w"], cube["h"], cube["n"], strict=True):
-        if w >= recent:
-            by_hour.setdefault(g, [0] * 24)[h] += n
-            # the cube has no rows of its own for all groups: they are the sum
-            by_hour.setdefault(everyone, [0] * 24)[h] += n
+    by_hour = _messages_by_hour(cube, len(weeks) - RECENT_WEEKS, everyone)
     wanted = [i for i, key in enumerate(groups) if key != ALL_GROUPS]
     if len(wanted) < 2:
         wanted = [groups.index(ALL_GROUPS)] if ALL_GROUPS in groups else wanted
@@ -240,6 +235,29 @@ def _windows_from_explorer(explorer: Mapping[str, Any]) -> list[Recommendation]:
             )
         )
     return out
+
+
+def _messages_by_hour(cube: Mapping[str, Any], recent: int, everyone: int) -> dict[int, list[int]]:
+    """Per group index, messages per hour of the day in the weeks from ``recent`` on,
+    from the cube's columns (lists or NumPy arrays); ``everyone`` is their sum (the cube
+    has no rows of its own for all groups)."""
+    columns = {k: np.asarray(cube[k], dtype=np.int64) for k in ("g", "w", "h", "n")}
+    kept = columns["w"] >= recent
+    g, h, n = (columns[k][kept] for k in ("g", "h", "n"))
+    by_hour: dict[int, list[int]] = {}
+    for group in np.unique(g).tolist():
+        by_hour[group] = _hours(h[g == group], n[g == group])
+    if len(n):
+        every = _hours(h, n)
+        mine = by_hour.get(everyone, [0] * 24)
+        by_hour[everyone] = [a + b for a, b in zip(mine, every, strict=True)]
+    return by_hour
+
+
+def _hours(hour: np.ndarray, messages: np.ndarray) -> list[int]:
+    counts = np.zeros(24, dtype=np.int64)
+    np.add.at(counts, hour, messages)
+    return [int(c) for c in counts]
 
 
 def _activity(table: pa.Table | None, partial: set[str]) -> list[Recommendation]:
