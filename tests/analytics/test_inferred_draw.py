@@ -309,3 +309,19 @@ def test_candidate_pairs_are_those_the_model_names(seed: int) -> None:
         listed = zip(answers.tolist(), parent_authors.tolist(), lags.tolist(), strict=True)
         assert list(listed) == in_order
         assert pairs.starts.tolist() == [0, *np.cumsum(pairs.counts).tolist()]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_slot_cells_name_each_slots_parent(seed: int) -> None:
+    """Slot by slot, the cell a message's candidate would have: its parent (a fixed step
+    away) by author and lag, 0 where the step leaves the log; for any range of messages."""
+    minutes, authors, _ = random_log(seed, n=200)
+    minute, author = np.asarray(minutes, dtype=np.int64), np.asarray(authors, dtype=np.int64)
+    for lo, hi in [(0, 200), (0, 5), (37, 120), (195, 200)]:
+        got = em._slot_cells(minute, author, lo, hi)
+        assert got.shape == (hi - lo, em.SLOTS)
+        for i in range(lo, hi):
+            for slot, step in enumerate(em._STEPS.tolist()):
+                j = i + step
+                want = authors[j] * em.LAGS + minutes[i] - minutes[j] if 0 <= j < 200 else 0
+                assert got[i - lo, slot] == want
