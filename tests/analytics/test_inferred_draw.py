@@ -325,3 +325,61 @@ def test_slot_cells_name_each_slots_parent(seed: int) -> None:
                 j = i + step
                 want = authors[j] * em.LAGS + minutes[i] - minutes[j] if 0 <= j < 200 else 0
                 assert got[i - lo, slot] == want
+
+
+def dense_rounds(minute: np.ndarray, author: np.ndarray) -> np.ndarray:
+    """The EM's rounds as they were written before the pairs were numbered per block:
+    1 / total summed over every cell (a bincount of authors × LAGS) block by block."""
+    n = len(minute)
+    authors = int(author.max()) + 1
+    rate = (
+        np.searchsorted(minute, minute + em.RATE_MINUTES, side="right")
+        - np.searchsorted(minute, minute - em.RATE_MINUTES, side="left")
+    ) / (2 * em.RATE_MINUTES + 1)
+    pairs = em.CandidatePairs(minute, author)
+    posts = np.bincount(author, minlength=authors).astype(np.float64)
+    starts, counts, cells = pairs.starts, pairs.counts, pairs.cells
+    mu, delay, share = np.full(authors, 0.5), np.full(em.LAGS, 1.0 / em.LAGS), 0.5
+    drawn = np.zeros(authors)
+    for _ in range(em.ITERATIONS):
+        pull = np.multiply.outer(mu, delay).ravel()
+        total = rate * (1.0 - share)
+        inverse = np.zeros(authors * em.LAGS)
+        for lo, hi in pairs.blocks():
+            a, b = int(starts[lo]), int(starts[hi])
+            part = total[lo:hi]
+            at = cells[a:b].astype(np.intp)
+            has = counts[lo:hi] > 0
+            if a < b:
+                part[has] += np.add.reduceat(pull[at], starts[lo:hi][has] - a)
+            np.divide(1.0, part, out=part)
+            weights = np.repeat(part, counts[lo:hi])
+            inverse += np.bincount(at, weights=weights, minlength=authors * em.LAGS)
+        taken = (pull * inverse).reshape(authors, em.LAGS)
+        drawn = taken.sum(axis=1)
+        per_lag = taken.sum(axis=0)
+        if per_lag.sum() > 0:
+            delay = per_lag / per_lag.sum()
+        share = float(per_lag.sum()) / n
+        mu = drawn / np.maximum(posts, 1.0)
+    return drawn
+
+
+@pytest.mark.parametrize(("seed", "step"), [(6, 7), (7, 64), (8, 1 << 20)])
+def test_pairs_numbered_per_block_give_the_same_floats(
+    monkeypatch: pytest.MonkeyPatch, seed: int, step: int
+) -> None:
+    """Each block's pairs numbered among the block's own cells: every pair still names its
+    cell, and the rounds' sums are the sums over every cell, to the bit."""
+    minutes, authors, _ = random_log(seed, n=2_000)
+    minute, author = np.asarray(minutes, dtype=np.int64), np.asarray(authors, dtype=np.int64)
+    monkeypatch.setattr(em, "PAIRS_PER_STEP", step)
+    pairs = em.CandidatePairs(minute, author)
+    every = pairs.cells.copy()
+    blocks = em._Blocks.of(pairs, (int(author.max()) + 1) * em.LAGS)
+    assert blocks.spans == em.CandidatePairs(minute, author).blocks()
+    for (lo, hi), cells in zip(blocks.spans, blocks.cells, strict=True):
+        a, b = int(blocks.starts[lo]), int(blocks.starts[hi])
+        assert cells[blocks.local[a:b]].tolist() == every[a:b].tolist()
+        assert cells.tolist() == sorted(set(every[a:b].tolist()))
+    assert em.estimate(minute, author, []).tolist() == dense_rounds(minute, author).tolist()
