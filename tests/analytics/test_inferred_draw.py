@@ -383,3 +383,43 @@ def test_pairs_numbered_per_block_give_the_same_floats(
         assert cells[blocks.local[a:b]].tolist() == every[a:b].tolist()
         assert cells.tolist() == sorted(set(every[a:b].tolist()))
     assert em.estimate(minute, author, []).tolist() == dense_rounds(minute, author).tolist()
+
+
+def _encoded(rows: list[tuple[str, int, str, int]]) -> pa.Table:
+    """(group, seq, member, minute) rows as arrow_dictionary reads them."""
+    groups, seqs, members, minutes = zip(*rows, strict=True) if rows else ((), (), (), ())
+    return pa.table(
+        {
+            "group": pa.array(list(groups), pa.string()).dictionary_encode(),
+            "seq": pa.array(list(seqs), pa.int64()),
+            "member": pa.array(list(members), pa.string()).dictionary_encode(),
+            "ts": pa.array([60_000_000 * m for m in minutes], pa.timestamp("us")),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("seed", "shape"),
+    [(0, "one group"), (1, "one group"), (2, "one group, gaps"), (3, "groups"), (4, "groups")],
+)
+def test_messages_read_in_any_order_come_out_as_ordered(seed: int, shape: str) -> None:
+    """The messages are read unordered and ordered by (group, seq) in NumPy: the arrays,
+    the key codes included (numbered where they first appear), are those of the read
+    ordered by the engine — the estimate numbers authors by them."""
+    rng = random.Random(seed)
+    groups = ["whatsapp/Ünïcode 🌱", "whatsapp/b", "whatsapp/A"] if shape == "groups" else ["g"]
+    rows = []
+    for g in groups:
+        seqs = list(range(100, 400))
+        if shape == "one group, gaps":
+            seqs = sorted(rng.sample(range(100, 1_000), 300))
+        for s in seqs:
+            rows.append((g, s, f"m{rng.randrange(30)}é", rng.randrange(10_000)))
+    ordered = em._arrays(_encoded(sorted(rows, key=lambda r: (r[0].encode(), r[1]))))
+    rng.shuffle(rows)
+    got = em._in_order(em._arrays(_encoded(rows)))
+    assert got.group_names == ordered.group_names and got.names == ordered.names
+    for field in ("in_group", "codes", "seqs", "minutes"):
+        want = getattr(ordered, field)
+        assert getattr(got, field).tolist() == want.tolist()
+        assert getattr(got, field).dtype == want.dtype

@@ -72,10 +72,10 @@ def drawn_by_group(ctx: Context) -> dict[str, dict[str, float]]:
     inferred = links.filter(~links.explicit)
     # read dictionary-encoded: ten million rows of group and member keys are most of a
     # gigabyte as strings, a tenth of it as indices
-    msgs = _arrays(
-        arrow_dictionary(
-            ctx.log, inferred.select("group", "seq", "member", "ts").order_by(["group", "seq"])
-        )
+    # read in any order and put in (group, seq) order here: DuckDB's ORDER BY of ten
+    # million rows cost 5.8 s CPU of the read's 8.1 (the same arrays come out, codes too)
+    msgs = _in_order(
+        _arrays(arrow_dictionary(ctx.log, inferred.select("group", "seq", "member", "ts")))
     )
     # the Arrow table read is gone: its memory back to the system before the estimate
     release_memory()
@@ -123,6 +123,62 @@ def _arrays(msgs: pa.Table) -> _Messages:
         seqs=msgs["seq"].to_numpy(),
         minutes=msgs["ts"].cast(pa.int64()).to_numpy() // 60_000_000,
     )
+
+
+def _in_order(msgs: _Messages) -> _Messages:
+    """``msgs`` ordered by group (by name) and seq, each key numbered where it first
+    appears in that order: the arrays an ``ORDER BY group, seq`` read gives, to the bit
+    (the estimate numbers authors by their codes)."""
+    names = msgs.group_names
+    # Python orders strings by code point, as DuckDB and Spark order UTF-8 bytes
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    group_rank = rank[msgs.in_group]
+    order = _places(group_rank, msgs.seqs)
+    if order is None:
+        order = np.lexsort((msgs.seqs, group_rank))
+    del group_rank
+    in_group, group_names = _first_seen(msgs.in_group[order], names)
+    codes, member_names = _first_seen(msgs.codes[order], msgs.names)
+    return _Messages(
+        group_names=group_names,
+        in_group=in_group.astype(np.int32),
+        codes=codes,
+        names=member_names,
+        seqs=msgs.seqs[order],
+        minutes=msgs.minutes[order],
+    )
+
+
+def _places(group_rank: I64, seqs: I64) -> npt.NDArray[np.intp] | None:
+    """The message at each place when the messages are of one group and their seqs fill
+    one range (a WhatsApp export is one group, its seqs its messages' places): no sort
+    of ten million keys (1.5 s CPU). None otherwise."""
+    n = len(seqs)
+    if n == 0 or group_rank.min() != group_rank.max():
+        return None
+    place = seqs - seqs.min()
+    if int(place.max()) != n - 1:
+        return None
+    filled = np.zeros(n, dtype=bool)
+    filled[place] = True
+    if not filled.all():
+        return None
+    order = np.empty(n, dtype=np.intp)
+    order[place] = np.arange(n)
+    return order
+
+
+def _first_seen(codes: npt.NDArray[np.integer], names: list[str]) -> tuple[I64, list[str]]:
+    """``codes`` renumbered where each first appears, and their names in that order."""
+    n = len(codes)
+    first = np.full(len(names), n, dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(n))
+    seen = np.flatnonzero(first < n)
+    by_first = seen[np.argsort(first[seen])]
+    number = np.zeros(len(names), dtype=np.int64)
+    number[by_first] = np.arange(len(by_first))
+    return number[codes], [names[c] for c in by_first.tolist()]
 
 
 def _per_group(msgs: _Messages, anchored: pa.Table) -> dict[str, dict[str, float]]:
