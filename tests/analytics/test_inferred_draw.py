@@ -309,3 +309,117 @@ def test_candidate_pairs_are_those_the_model_names(seed: int) -> None:
         listed = zip(answers.tolist(), parent_authors.tolist(), lags.tolist(), strict=True)
         assert list(listed) == in_order
         assert pairs.starts.tolist() == [0, *np.cumsum(pairs.counts).tolist()]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_slot_cells_name_each_slots_parent(seed: int) -> None:
+    """Slot by slot, the cell a message's candidate would have: its parent (a fixed step
+    away) by author and lag, 0 where the step leaves the log; for any range of messages."""
+    minutes, authors, _ = random_log(seed, n=200)
+    minute, author = np.asarray(minutes, dtype=np.int64), np.asarray(authors, dtype=np.int64)
+    for lo, hi in [(0, 200), (0, 5), (37, 120), (195, 200)]:
+        got = em._slot_cells(minute, author, lo, hi)
+        assert got.shape == (hi - lo, em.SLOTS)
+        for i in range(lo, hi):
+            for slot, step in enumerate(em._STEPS.tolist()):
+                j = i + step
+                want = authors[j] * em.LAGS + minutes[i] - minutes[j] if 0 <= j < 200 else 0
+                assert got[i - lo, slot] == want
+
+
+def dense_rounds(minute: np.ndarray, author: np.ndarray) -> np.ndarray:
+    """The EM's rounds as they were written before the pairs were numbered per block:
+    1 / total summed over every cell (a bincount of authors × LAGS) block by block."""
+    n = len(minute)
+    authors = int(author.max()) + 1
+    rate = (
+        np.searchsorted(minute, minute + em.RATE_MINUTES, side="right")
+        - np.searchsorted(minute, minute - em.RATE_MINUTES, side="left")
+    ) / (2 * em.RATE_MINUTES + 1)
+    pairs = em.CandidatePairs(minute, author)
+    posts = np.bincount(author, minlength=authors).astype(np.float64)
+    starts, counts, cells = pairs.starts, pairs.counts, pairs.cells
+    mu, delay, share = np.full(authors, 0.5), np.full(em.LAGS, 1.0 / em.LAGS), 0.5
+    drawn = np.zeros(authors)
+    for _ in range(em.ITERATIONS):
+        pull = np.multiply.outer(mu, delay).ravel()
+        total = rate * (1.0 - share)
+        inverse = np.zeros(authors * em.LAGS)
+        for lo, hi in pairs.blocks():
+            a, b = int(starts[lo]), int(starts[hi])
+            part = total[lo:hi]
+            at = cells[a:b].astype(np.intp)
+            has = counts[lo:hi] > 0
+            if a < b:
+                part[has] += np.add.reduceat(pull[at], starts[lo:hi][has] - a)
+            np.divide(1.0, part, out=part)
+            weights = np.repeat(part, counts[lo:hi])
+            inverse += np.bincount(at, weights=weights, minlength=authors * em.LAGS)
+        taken = (pull * inverse).reshape(authors, em.LAGS)
+        drawn = taken.sum(axis=1)
+        per_lag = taken.sum(axis=0)
+        if per_lag.sum() > 0:
+            delay = per_lag / per_lag.sum()
+        share = float(per_lag.sum()) / n
+        mu = drawn / np.maximum(posts, 1.0)
+    return drawn
+
+
+@pytest.mark.parametrize(("seed", "step"), [(6, 7), (7, 64), (8, 1 << 20)])
+def test_pairs_numbered_per_block_give_the_same_floats(
+    monkeypatch: pytest.MonkeyPatch, seed: int, step: int
+) -> None:
+    """Each block's pairs numbered among the block's own cells: every pair still names its
+    cell, and the rounds' sums are the sums over every cell, to the bit."""
+    minutes, authors, _ = random_log(seed, n=2_000)
+    minute, author = np.asarray(minutes, dtype=np.int64), np.asarray(authors, dtype=np.int64)
+    monkeypatch.setattr(em, "PAIRS_PER_STEP", step)
+    pairs = em.CandidatePairs(minute, author)
+    every = pairs.cells.copy()
+    blocks = em._Blocks.of(pairs, (int(author.max()) + 1) * em.LAGS)
+    assert blocks.spans == em.CandidatePairs(minute, author).blocks()
+    for (lo, hi), cells in zip(blocks.spans, blocks.cells, strict=True):
+        a, b = int(blocks.starts[lo]), int(blocks.starts[hi])
+        assert cells[blocks.local[a:b]].tolist() == every[a:b].tolist()
+        assert cells.tolist() == sorted(set(every[a:b].tolist()))
+    assert em.estimate(minute, author, []).tolist() == dense_rounds(minute, author).tolist()
+
+
+def _encoded(rows: list[tuple[str, int, str, int]]) -> pa.Table:
+    """(group, seq, member, minute) rows as arrow_dictionary reads them."""
+    groups, seqs, members, minutes = zip(*rows, strict=True) if rows else ((), (), (), ())
+    return pa.table(
+        {
+            "group": pa.array(list(groups), pa.string()).dictionary_encode(),
+            "seq": pa.array(list(seqs), pa.int64()),
+            "member": pa.array(list(members), pa.string()).dictionary_encode(),
+            "ts": pa.array([60_000_000 * m for m in minutes], pa.timestamp("us")),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("seed", "shape"),
+    [(0, "one group"), (1, "one group"), (2, "one group, gaps"), (3, "groups"), (4, "groups")],
+)
+def test_messages_read_in_any_order_come_out_as_ordered(seed: int, shape: str) -> None:
+    """The messages are read unordered and ordered by (group, seq) in NumPy: the arrays,
+    the key codes included (numbered where they first appear), are those of the read
+    ordered by the engine — the estimate numbers authors by them."""
+    rng = random.Random(seed)
+    groups = ["whatsapp/Ünïcode 🌱", "whatsapp/b", "whatsapp/A"] if shape == "groups" else ["g"]
+    rows = []
+    for g in groups:
+        seqs = list(range(100, 400))
+        if shape == "one group, gaps":
+            seqs = sorted(rng.sample(range(100, 1_000), 300))
+        for s in seqs:
+            rows.append((g, s, f"m{rng.randrange(30)}é", rng.randrange(10_000)))
+    ordered = em._arrays(_encoded(sorted(rows, key=lambda r: (r[0].encode(), r[1]))))
+    rng.shuffle(rows)
+    got = em._in_order(em._arrays(_encoded(rows)))
+    assert got.group_names == ordered.group_names and got.names == ordered.names
+    for field in ("in_group", "codes", "seqs", "minutes"):
+        want = getattr(ordered, field)
+        assert getattr(got, field).tolist() == want.tolist()
+        assert getattr(got, field).dtype == want.dtype

@@ -61,8 +61,8 @@ ITERATIONS: Final = 10
 PAIRS_PER_STEP: Final = 1 << 20
 #: the candidate pairs are found for this many answering messages at a time (a few
 #: arrays of each range beside the pairs, not of every message: at ten million messages
-#: those were half a gigabyte on top of the report's peak; a range's pairs, about nine
-#: a message, are written through five 8-byte temporaries: ≈ 45 MB at this size)
+#: those were half a gigabyte on top of the report's peak; a range's pairs are picked
+#: from a 4-byte cell for each of its messages' 16 slots: ≈ 20 MB at this size)
 MESSAGES_PER_WALK: Final = 1 << 17
 
 
@@ -72,10 +72,10 @@ def drawn_by_group(ctx: Context) -> dict[str, dict[str, float]]:
     inferred = links.filter(~links.explicit)
     # read dictionary-encoded: ten million rows of group and member keys are most of a
     # gigabyte as strings, a tenth of it as indices
-    msgs = _arrays(
-        arrow_dictionary(
-            ctx.log, inferred.select("group", "seq", "member", "ts").order_by(["group", "seq"])
-        )
+    # read in any order and put in (group, seq) order here: DuckDB's ORDER BY of ten
+    # million rows cost 5.8 s CPU of the read's 8.1 (the same arrays come out, codes too)
+    msgs = _in_order(
+        _arrays(arrow_dictionary(ctx.log, inferred.select("group", "seq", "member", "ts")))
     )
     # the Arrow table read is gone: its memory back to the system before the estimate
     release_memory()
@@ -123,6 +123,62 @@ def _arrays(msgs: pa.Table) -> _Messages:
         seqs=msgs["seq"].to_numpy(),
         minutes=msgs["ts"].cast(pa.int64()).to_numpy() // 60_000_000,
     )
+
+
+def _in_order(msgs: _Messages) -> _Messages:
+    """``msgs`` ordered by group (by name) and seq, each key numbered where it first
+    appears in that order: the arrays an ``ORDER BY group, seq`` read gives, to the bit
+    (the estimate numbers authors by their codes)."""
+    names = msgs.group_names
+    # Python orders strings by code point, as DuckDB and Spark order UTF-8 bytes
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    group_rank = rank[msgs.in_group]
+    order = _places(group_rank, msgs.seqs)
+    if order is None:
+        order = np.lexsort((msgs.seqs, group_rank))
+    del group_rank
+    in_group, group_names = _first_seen(msgs.in_group[order], names)
+    codes, member_names = _first_seen(msgs.codes[order], msgs.names)
+    return _Messages(
+        group_names=group_names,
+        in_group=in_group.astype(np.int32),
+        codes=codes,
+        names=member_names,
+        seqs=msgs.seqs[order],
+        minutes=msgs.minutes[order],
+    )
+
+
+def _places(group_rank: I64, seqs: I64) -> npt.NDArray[np.intp] | None:
+    """The message at each place when the messages are of one group and their seqs fill
+    one range (a WhatsApp export is one group, its seqs its messages' places): no sort
+    of ten million keys (1.5 s CPU). None otherwise."""
+    n = len(seqs)
+    if n == 0 or group_rank.min() != group_rank.max():
+        return None
+    place = seqs - seqs.min()
+    if int(place.max()) != n - 1:
+        return None
+    filled = np.zeros(n, dtype=bool)
+    filled[place] = True
+    if not filled.all():
+        return None
+    order = np.empty(n, dtype=np.intp)
+    order[place] = np.arange(n)
+    return order
+
+
+def _first_seen(codes: npt.NDArray[np.integer], names: list[str]) -> tuple[I64, list[str]]:
+    """``codes`` renumbered where each first appears, and their names in that order."""
+    n = len(codes)
+    first = np.full(len(names), n, dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(n))
+    seen = np.flatnonzero(first < n)
+    by_first = seen[np.argsort(first[seen])]
+    number = np.zeros(len(names), dtype=np.int64)
+    number[by_first] = np.arange(len(by_first))
+    return number[codes], [names[c] for c in by_first.tolist()]
 
 
 def _per_group(msgs: _Messages, anchored: pa.Table) -> dict[str, dict[str, float]]:
@@ -203,25 +259,17 @@ class CandidatePairs:
         counts = np.zeros(n, dtype=np.uint8)
         for lo, hi in walks:
             ok = _slots(minute, author, authors, named, wanted, lo, hi)
-            counts[lo:hi] = ok.sum(axis=1, dtype=np.uint8)
-            found[lo:hi] = np.packbits(ok, axis=1, bitorder="little")
+            counts[lo:hi] = ok.sum(axis=0, dtype=np.uint8)
+            found[lo:hi] = np.packbits(ok, axis=0, bitorder="little").T
             del ok
         starts = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=starts[1:])
         cells = np.empty(int(starts[-1]), dtype=np.int32)
         for lo, hi in walks:
             bits = np.unpackbits(found[lo:hi], axis=1, count=SLOTS, bitorder="little")
-            at = np.flatnonzero(bits)
+            # the set bits in row-major order, as the pairs are held
+            cells[starts[lo] : starts[hi]] = _slot_cells(minute, author, lo, hi)[bits.view(bool)]
             del bits
-            answers = at // SLOTS + lo
-            slot = at % SLOTS
-            del at
-            parents = answers + _STEPS[slot]
-            # the lag; a later parent shares the answer's minute: 0
-            cell = author[parents] * LAGS
-            cell += minute[answers] - minute[parents]
-            cells[starts[lo] : starts[hi]] = cell
-            del answers, slot, parents, cell
         self.starts, self.counts, self.cells = starts, counts, cells
 
     def __len__(self) -> int:
@@ -254,6 +302,28 @@ SLOTS: Final = 2 * CANDIDATES
 _STEPS: Final = np.array([s * lag for lag in range(1, CANDIDATES + 1) for s in (-1, 1)])
 
 
+def _slot_cells(minute: I64, author: I64, lo: int, hi: int) -> npt.NDArray[np.int32]:
+    """The cell each candidate slot of the answering messages lo .. hi - 1 would have
+    (the parent's author × :data:`LAGS` + the lag; 0 where the slot reaches past the
+    log): one row per message, one column per slot (:data:`SLOTS` order).
+
+    Why every slot: slot by slot, a message's parent is a fixed step away, so a column is
+    made from two shifted slices of the log — no gathers of each pair's parent, which
+    cost three times as much over the ≈ 14 pairs a message at ten million messages."""
+    n = len(minute)
+    out = np.zeros((SLOTS, hi - lo), dtype=np.int32)
+    for place, step in enumerate(_STEPS.tolist()):
+        first, last = max(lo, -step), min(hi, n - step)
+        if first >= last:
+            continue
+        # the lag; a later parent shares the answer's minute: 0
+        cell = author[first + step : last + step] * LAGS
+        cell += minute[first:last]
+        cell -= minute[first + step : last + step]
+        out[place, first - lo : last - lo] = cell
+    return out.T
+
+
 def _slots(
     minute: I64,
     author: I64,
@@ -264,7 +334,8 @@ def _slots(
     hi: int,
 ) -> npt.NDArray[np.bool_]:
     """Which candidate slots of the answering messages lo .. hi - 1 hold a pair: one
-    row per message, one column per slot (:data:`SLOTS` order)."""
+    row per slot (:data:`SLOTS` order), one column per message (a slot's test is then
+    one contiguous row: a third cheaper than writing the column of a row per message)."""
     n = len(minute)
     every = np.arange(lo, hi, dtype=np.int64)
     # how far back each message's window reaches and how many later messages share its
@@ -276,27 +347,71 @@ def _slots(
     ahead = np.minimum(np.searchsorted(minute, own, side="right") - 1 - every, cap)
     ahead = ahead.astype(np.int8)
     del every, own
-    ok = np.zeros((hi - lo, SLOTS), dtype=bool)
+    ok = np.zeros((SLOTS, hi - lo), dtype=bool)
     for place, step in enumerate(_STEPS.tolist()):
         lag = abs(step)
         first, last = max(lo, -step), min(hi, n - step)
         if first >= last:
             continue
         reach = back if step < 0 else ahead
-        column = ok[first - lo : last - lo, place]
-        np.greater_equal(reach[first - lo : last - lo], lag, out=column)
-        column &= author[first:last] != author[first + step : last + step]
+        row = ok[place, first - lo : last - lo]
+        np.greater_equal(reach[first - lo : last - lo], lag, out=row)
+        row &= author[first:last] != author[first + step : last + step]
     if named is not None and wanted is not None:
         # a message that names members answers only their messages: its other pairs go
         # (only the few pairs of naming messages are looked up)
         naming = np.flatnonzero(named[lo:hi])
-        row, which = np.nonzero(ok[naming])
-        answers = naming[row] + lo
+        which, message = np.nonzero(ok[:, naming])
+        answers = naming[message] + lo
         pair_key = answers * authors + author[answers + _STEPS[which]]
         at_key = np.minimum(np.searchsorted(wanted, pair_key), len(wanted) - 1)
         unwanted = wanted[at_key] != pair_key
-        ok[naming[row[unwanted]], which[unwanted]] = False
+        ok[which[unwanted], naming[message[unwanted]]] = False
     return ok
+
+
+@dataclass(frozen=True)
+class _Blocks:
+    """The candidate pairs as the E-step reads them: the messages cut into ``spans``
+    (:meth:`CandidatePairs.blocks`), and each span's pairs numbered among the distinct
+    cells of its span (``cells[k]``: span k's cells, ascending; ``local``: each pair's
+    place among them).
+
+    Why: a round gathers the rates of a span's pairs and sums 1 / total per cell. Over
+    every cell (authors × :data:`LAGS`: 0.9M for the 56,000 authors of the 10M store)
+    that is a zeroed array of every cell per span, added to the round's sums whole, and
+    a gather spread over megabytes; over the span's own cells (≈ 33,000 of a span's
+    million pairs at 10M, 118,000 at 1M) it is neither — the rounds cost ≈ 40 % less.
+    Each cell's pairs are still added in their order, and each span's sums onto the
+    round's in span order: the same floats to the bit. The spans' cells are 18 MB at 10M.
+    """
+
+    spans: list[tuple[int, int]]
+    cells: list[npt.NDArray[np.int32]]
+    starts: I64
+    counts: npt.NDArray[np.uint8]
+    local: npt.NDArray[np.int32]
+
+    @classmethod
+    def of(cls, pairs: CandidatePairs, every: int) -> _Blocks:
+        """``pairs``' blocks, their cells (< ``every``) renumbered in place: the pairs'
+        ``cells`` array becomes ``local`` (no second copy of ≈ 400 MB at ten million
+        messages), so ``pairs`` is not to be read after."""
+        spans = pairs.blocks()
+        seen = np.zeros(every, dtype=bool)
+        place = np.zeros(every, dtype=np.int32)
+        distinct: list[npt.NDArray[np.int32]] = []
+        for lo, hi in spans:
+            block = pairs.cells[pairs.starts[lo] : pairs.starts[hi]]
+            at = block.astype(np.intp)
+            seen[at] = True
+            cells = np.flatnonzero(seen)
+            seen[cells] = False
+            place[cells] = np.arange(len(cells), dtype=np.int32)
+            # at is a copy: block can be written while it is read
+            np.take(place, at, out=block, mode="clip")
+            distinct.append(cells.astype(np.int32))
+        return cls(spans, distinct, pairs.starts, pairs.counts, pairs.cells)
 
 
 def estimate(
@@ -340,8 +455,9 @@ def estimate(
         pairs = CandidatePairs(minute, author)
         anchored = np.zeros(n, dtype=bool)
     posts = np.bincount(author, minlength=authors).astype(np.float64)
-    starts, counts, cells = pairs.starts, pairs.counts, pairs.cells
-    blocks = pairs.blocks()
+    blocks = _Blocks.of(pairs, authors * LAGS)
+    del pairs
+    starts, counts, local = blocks.starts, blocks.counts, blocks.local
     mu = np.full(authors, 0.5)
     delay = np.full(LAGS, 1.0 / LAGS)
     share = 0.5  # of messages that answer one before them
@@ -358,18 +474,23 @@ def estimate(
         # them: a message's total needs only its own pairs, so the block's pairs are
         # read once a round, their cells made index integers once (NumPy converts int32
         # indices on every use: the gather and the bincount cost 1.5× with them)
-        for lo, hi in blocks:
+        for (lo, hi), cells in zip(blocks.spans, blocks.cells, strict=True):
             a, b = int(starts[lo]), int(starts[hi])
             part = total[lo:hi]
             if a < b:
-                at = cells[a:b].astype(np.intp)
+                at = local[a:b].astype(np.intp)
                 has = counts[lo:hi] > 0
-                part[has] += np.add.reduceat(pull[at], starts[lo:hi][has] - a)
+                # np.take: a third cheaper than indexing with [] here
+                rates = np.take(np.take(pull, cells), at)
+                part[has] += np.add.reduceat(rates, starts[lo:hi][has] - a)
+                del rates
             # a message's background is > 0 unless it is anchored, and then its pairs are
             np.divide(1.0, part, out=part)
             if a < b:
                 weights = np.repeat(part, counts[lo:hi])
-                inverse += np.bincount(at, weights=weights, minlength=authors * LAGS)
+                # summed per cell of the block (each cell's pairs in their order, as a
+                # bincount over every cell adds them), added where the cells are
+                inverse[cells] += np.bincount(at, weights=weights, minlength=len(cells))
                 del weights, at
         # the responsibility summed per cell: (author, lag)
         taken = (pull * inverse).reshape(authors, LAGS)
