@@ -101,7 +101,11 @@ def people_messages(ctx: Context) -> ir.Table:
 
     The text is read once, here: ``question`` (:func:`is_question`) and ``resource``
     (media, a file or a link) are kept instead of it; ``line`` is the event's line in
-    its export (0 where it has none). Materialised per context.
+    its export (0 where it has none). ``number`` tells the messages apart (unique, in
+    no meaningful order: which message gets which number may differ between runs and
+    engines, so nothing may depend on it but the identity): :func:`message_links` joins
+    its windows' results back on it, an integer, instead of on the 32-character key.
+    Materialised per context.
     """
 
     def build() -> ir.Table:
@@ -120,6 +124,7 @@ def people_messages(ctx: Context) -> ir.Table:
             question=is_question(m.text),
             resource=resource,
             line=ibis.coalesce(m.source_line, ibis.literal(0, "int64")),
+            number=ibis.row_number(),
         )
 
     return ctx.shared("conversation.messages", build, uncompressed=HASHES)
@@ -179,11 +184,13 @@ def _message_links(ctx: Context) -> ir.Table:
     # writes minutes only, and who spoke after whom within a minute is the turn taking
     # read below. The windows sort only the columns they read (not the mentions, flags
     # and local times each message carries); the result is joined back on the message's
-    # key. They carry no previous key: every string they move costs at ten million
-    # messages in one group, and nothing reads an inferred answer's parent key (seq - 1
-    # names it). Nor member keys or group names: each (group, member) pair is numbered
-    # (members within the group, groups among the groups: a window over the distinct
-    # pairs, at most 100,000 rows in the benchmark's group, against ten million
+    # number, an integer, not on its key (32 characters in the join's hash table and in
+    # the running count's sort at ten million messages; the key is only the numbering's
+    # last tiebreaker). They carry no previous key: every string they move costs at ten
+    # million messages in one group, and nothing reads an inferred answer's parent key
+    # (seq - 1 names it). Nor member keys or group names: each (group, member) pair is
+    # numbered (members within the group, groups among the groups: a window over the
+    # distinct pairs, at most 100,000 rows in the benchmark's group, against ten million
     # messages), the windows move and partition by the numbers, and the previous
     # member's key is joined back by its number. A message without a member has a pair
     # too (its member null, matched null-safe) but no member number: its comparisons
@@ -202,12 +209,12 @@ def _message_links(ctx: Context) -> ir.Table:
         members,
         [msgs.group.identical_to(members.c_group), msgs.member.identical_to(members.c_member)],
     )
-    turns = turn_taking(coded.select("key", "code", "ts", "line", group="group_number"))
+    turns = turn_taking(coded.select("key", "number", "code", "ts", "line", group="group_number"))
     turns = turns.select(
         "seq", "prev_code", "turn", "burst_start", "run", "burst", "answers_prev",
-        turn_key="key",
+        turn_number="number",
     )  # fmt: skip
-    lagged = flagged.join(turns, flagged.key == turns.turn_key).drop("turn_key")
+    lagged = flagged.join(turns, flagged.number == turns.turn_number).drop("turn_number")
     named = members.select(n_group="c_group", n_code="code", prev_member="c_member")
     lagged = lagged.left_join(
         named, [lagged.group.identical_to(named.n_group), lagged.prev_code == named.n_code]
@@ -234,7 +241,7 @@ def _message_links(ctx: Context) -> ir.Table:
     )
     return out.drop(
         "ref_key", "p_member", "prev_member", "answers_prev", "platform_id", "reply_to",
-        "resource", "line",
+        "resource", "line", "number",
     )  # fmt: skip
 
 
@@ -265,11 +272,13 @@ def _answers_prev(
 def turn_taking(narrow: ir.Table) -> ir.Table:
     """Each message's place in its group and the turns and bursts it starts or sits in.
 
-    ``narrow``: (group, key, code, ts, line), ``group`` the group's number and ``code``
-    the member's (null without a member): integers sort faster than names. Adds
-    ``seq`` (0, 1, … in the group by time, export line, key), ``prev_code`` (the
-    member number of the message before), ``turn``, ``burst_start``, ``answers_prev``
-    and the running counts ``run`` (turns so far) and ``burst`` (bursts so far).
+    ``narrow``: (group, key, number, code, ts, line), ``group`` the group's number and
+    ``code`` the member's (null without a member): integers sort faster than names;
+    ``number`` identifies the message in the result (which has no ``key``: the key
+    orders ties, and only the first window needs it). Adds ``seq`` (0, 1, … in the
+    group by time, export line, key), ``prev_code`` (the member number of the message
+    before), ``turn``, ``burst_start``, ``answers_prev`` and the running counts ``run``
+    (turns so far) and ``burst`` (bursts so far).
 
     The messages are numbered **per day** (UTC; a day is a range of times, so the
     group's order is the days' order, then the order within each day), not in one
@@ -295,7 +304,7 @@ def turn_taking(narrow: ir.Table) -> ir.Table:
     # the day's first message follows the previous day's last
     first = joined.pos == 0
     joined = joined.select(
-        *narrow.columns,
+        *(c for c in narrow.columns if c != "key"),
         seq=joined.seq_from + joined.pos,
         prev_code=ibis.ifelse(first, joined.prev_last_code, joined.prev_code),
         prev_ts=ibis.ifelse(first, joined.prev_last_ts, joined.prev_ts),
