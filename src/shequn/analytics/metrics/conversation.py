@@ -46,6 +46,9 @@ INFERRED_WEIGHT: Final = 0.5
 THREAD_DOUBLINGS: Final = 5
 #: a thread this deep or deeper counts as a deep thread
 DEEP_THREAD: Final = 3
+#: turn_taking counts a group's turns in the low bits of one running sum and its bursts
+#: above them: exact while a group has fewer than 2**31 messages
+COUNT_BITS: Final = 32
 
 #: edge kinds and their weight per interaction
 EDGE_KINDS: Final = {"reply": 1.0, "mention": 1.0, "inferred": INFERRED_WEIGHT}
@@ -288,7 +291,8 @@ def turn_taking(narrow: ir.Table) -> ir.Table:
     before) and the previous day's last message, which is the message before the day's
     first. The running counts are one window over the group ordered by ``seq``, a
     single integer: counting within each day from the day's offsets costs more in
-    DuckDB (a running sum over many partitions, 3× the one over the group at 1M).
+    DuckDB (a running sum over many partitions, 3× the one over the group at 1M). Both
+    counts are one running sum (:data:`COUNT_BITS`).
     """
     in_day = ibis.window(group_by=["group", "day"], order_by=["ts", "line", "key"])
     dated = narrow.mutate(day=narrow.ts.date())
@@ -314,11 +318,18 @@ def turn_taking(narrow: ir.Table) -> ir.Table:
         burst_start=_is_burst_start(joined.prev_ts, joined.ts),
         answers_prev=_answers_prev(joined.prev_code, joined.code, joined.prev_ts, joined.ts),
     )
+    # one running sum counts both: a turn adds 1, a burst 2**32 (a null turn adds
+    # nothing, as it added nothing to a sum of its own). Two running sums over ten
+    # million rows held twice the window's state and made the rest of the query spill:
+    # links 41-48 -> 26-28 s CPU at 10M messages (bench/RESULTS-cnv9.md)
     so_far = ibis.cumulative_window(group_by="group", order_by="seq")
-    return flagged.drop("prev_ts").mutate(
-        run=flagged.turn.cast("int64").sum().over(so_far),
-        burst=flagged.burst_start.cast("int64").sum().over(so_far),
+    steps = ibis.coalesce(flagged.turn.cast("int64"), 0) + (
+        flagged.burst_start.cast("int64") << COUNT_BITS
     )
+    counted = flagged.drop("prev_ts").mutate(counts=steps.sum().over(so_far))
+    return counted.mutate(
+        run=counted.counts & (2**COUNT_BITS - 1), burst=counted.counts >> COUNT_BITS
+    ).drop("counts")
 
 
 def _day_offsets(numbered: ir.Table) -> ir.Table:
