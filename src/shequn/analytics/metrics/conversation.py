@@ -95,8 +95,9 @@ def is_question(text: ir.StringValue) -> ir.BooleanValue:
 #: (:func:`~shequn.analytics.source.materialize`)
 HASHES: Final = ("key",)
 
-#: a post is a resource when it carries media or a file, or its text holds a link
-URL: Final = r"https?://"
+#: a post is a resource when it carries media or a file, or its text holds a link: one of
+#: these (two substring searches cost a third of the regex https?:// at 10M messages)
+LINK_STARTS: Final = ("http://", "https://")
 
 
 def people_messages(ctx: Context) -> ir.Table:
@@ -114,7 +115,8 @@ def people_messages(ctx: Context) -> ir.Table:
     def build() -> ir.Table:
         m = ctx.messages
         m = m.filter(~m.is_bot)
-        resource = m.attachment_kind.notnull() | ibis.coalesce(m.text.re_search(URL), False)
+        link = ibis.or_(*(m.text.contains(start) for start in LINK_STARTS))
+        resource = m.attachment_kind.notnull() | ibis.coalesce(link, False)
         return m.select(
             "group",
             "key",
