@@ -222,7 +222,7 @@ def _message_links(ctx: Context) -> ir.Table:
     lagged = flagged.join(turns, flagged.number == turns.turn_number).drop("turn_number")
     # matched on the message's group name, not on numbers the turns carry: a condition
     # on the turns' columns alone lets DuckDB join the names into the turns first, and
-    # the join back then holds a string per message (10M: links 27-30 -> 41-44 s CPU)
+    # the join back then holds a string per message
     named = members.select(n_group="c_group", n_code="code", prev_member="c_member")
     lagged = lagged.left_join(
         named, [lagged.group.identical_to(named.n_group), lagged.prev_code == named.n_code]
@@ -332,8 +332,13 @@ def turn_taking(narrow: ir.Table) -> ir.Table:
         flagged.burst_start.cast("int64") << COUNT_BITS
     )
     counted = flagged.drop("prev_ts").mutate(counts=steps.sum().over(so_far))
+    # split by % and // (a floor of a division: below 2**63 the double's rounding, at
+    # most 512, cannot carry the turns, below 2**31, into the next burst), not by & and
+    # >>: DuckDB's running sum is a 16-byte HUGEINT, and & and >> keep that width where
+    # // gives an 8-byte BIGINT; the narrower join back spilled less (10M: links 26-30
+    # against 41-44 s CPU, bench/RESULTS-cnv9.md)
     return counted.mutate(
-        run=counted.counts & (2**COUNT_BITS - 1), burst=counted.counts >> COUNT_BITS
+        run=counted.counts % (2**COUNT_BITS), burst=counted.counts // (2**COUNT_BITS)
     ).drop("counts")
 
 
