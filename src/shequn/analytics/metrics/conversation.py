@@ -325,8 +325,9 @@ def turn_taking(narrow: ir.Table) -> ir.Table:
     )
     # one running sum counts both: a turn adds 1, a burst 2**32 (a null turn adds
     # nothing, as it added nothing to a sum of its own). Two running sums over ten
-    # million rows held twice the window's state and made the rest of the query spill:
-    # links 41-48 -> 26-28 s CPU at 10M messages (bench/RESULTS-cnv9.md)
+    # million rows held twice the window's state and made the rest of the query spill
+    # (with the split below and the number join: links 41-55 -> 23-30 s CPU at 10M
+    # messages, bench/RESULTS-cnv9.md)
     so_far = ibis.cumulative_window(group_by="group", order_by="seq")
     steps = ibis.coalesce(flagged.turn.cast("int64"), 0) + (
         flagged.burst_start.cast("int64") << COUNT_BITS
