@@ -24,6 +24,7 @@ from shequn.analytics.metrics.conversation import (
     INFERRED_WEIGHT,
     INFERRED_WINDOW_MINUTES,
     message_links,
+    people_messages,
     thread_table,
 )
 from shequn.analytics.runner import run_metrics
@@ -309,6 +310,17 @@ def test_threads_follow_reply_chains(tiny_results: dict[str, pa.Table]) -> None:
     # w1: one burst w1..w4 (turns A, B: depth 1); w5, w6, w8 (A ← C ← B: depth 2)
     w1 = rows["whatsapp/w1"]
     assert (w1["threads"], w1["max_depth"]) == (2, 2)
+
+
+def test_messages_are_numbered_apart(tiny: Context) -> None:
+    """conversation.messages gives each message a distinct integer ``number`` (the links'
+    windows are joined back on it, not on the key); the links do not carry it."""
+    msgs = people_messages(tiny).to_pyarrow()
+    numbers = msgs.column("number").to_pylist()
+    assert pa.types.is_integer(msgs.schema.field("number").type)
+    assert None not in numbers
+    assert len(set(numbers)) == len(numbers) == len(MESSAGES)
+    assert "number" not in message_links(tiny).columns
 
 
 def test_simulated_questions_and_replies(community: Any, duckdb_context: Context) -> None:

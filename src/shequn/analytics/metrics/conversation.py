@@ -46,6 +46,9 @@ INFERRED_WEIGHT: Final = 0.5
 THREAD_DOUBLINGS: Final = 5
 #: a thread this deep or deeper counts as a deep thread
 DEEP_THREAD: Final = 3
+#: turn_taking counts a group's turns in the low bits of one running sum and its bursts
+#: above them: exact while a group has fewer than 2**31 messages
+COUNT_BITS: Final = 32
 
 #: edge kinds and their weight per interaction
 EDGE_KINDS: Final = {"reply": 1.0, "mention": 1.0, "inferred": INFERRED_WEIGHT}
@@ -92,8 +95,9 @@ def is_question(text: ir.StringValue) -> ir.BooleanValue:
 #: (:func:`~shequn.analytics.source.materialize`)
 HASHES: Final = ("key",)
 
-#: a post is a resource when it carries media or a file, or its text holds a link
-URL: Final = r"https?://"
+#: a post is a resource when it carries media or a file, or its text holds a link: one of
+#: these (two substring searches cost a third of the regex https?:// at 10M messages)
+LINK_STARTS: Final = ("http://", "https://")
 
 
 def people_messages(ctx: Context) -> ir.Table:
@@ -101,13 +105,18 @@ def people_messages(ctx: Context) -> ir.Table:
 
     The text is read once, here: ``question`` (:func:`is_question`) and ``resource``
     (media, a file or a link) are kept instead of it; ``line`` is the event's line in
-    its export (0 where it has none). Materialised per context.
+    its export (0 where it has none). ``number`` tells the messages apart (unique, in
+    no meaningful order: which message gets which number may differ between runs and
+    engines, so nothing may depend on it but the identity): :func:`message_links` joins
+    its windows' results back on it, an integer, instead of on the 32-character key.
+    Materialised per context.
     """
 
     def build() -> ir.Table:
         m = ctx.messages
         m = m.filter(~m.is_bot)
-        resource = m.attachment_kind.notnull() | ibis.coalesce(m.text.re_search(URL), False)
+        link = ibis.or_(*(m.text.contains(start) for start in LINK_STARTS))
+        resource = m.attachment_kind.notnull() | ibis.coalesce(link, False)
         return m.select(
             "group",
             "key",
@@ -120,6 +129,7 @@ def people_messages(ctx: Context) -> ir.Table:
             question=is_question(m.text),
             resource=resource,
             line=ibis.coalesce(m.source_line, ibis.literal(0, "int64")),
+            number=ibis.row_number(),
         )
 
     return ctx.shared("conversation.messages", build, uncompressed=HASHES)
@@ -179,11 +189,13 @@ def _message_links(ctx: Context) -> ir.Table:
     # writes minutes only, and who spoke after whom within a minute is the turn taking
     # read below. The windows sort only the columns they read (not the mentions, flags
     # and local times each message carries); the result is joined back on the message's
-    # key. They carry no previous key: every string they move costs at ten million
-    # messages in one group, and nothing reads an inferred answer's parent key (seq - 1
-    # names it). Nor member keys or group names: each (group, member) pair is numbered
-    # (members within the group, groups among the groups: a window over the distinct
-    # pairs, at most 100,000 rows in the benchmark's group, against ten million
+    # number, an integer, not on its key (32 characters in the join's hash table and in
+    # the running count's sort at ten million messages; the key is only the numbering's
+    # last tiebreaker). They carry no previous key: every string they move costs at ten
+    # million messages in one group, and nothing reads an inferred answer's parent key
+    # (seq - 1 names it). Nor member keys or group names: each (group, member) pair is
+    # numbered (members within the group, groups among the groups: a window over the
+    # distinct pairs, at most 100,000 rows in the benchmark's group, against ten million
     # messages), the windows move and partition by the numbers, and the previous
     # member's key is joined back by its number. A message without a member has a pair
     # too (its member null, matched null-safe) but no member number: its comparisons
@@ -202,12 +214,15 @@ def _message_links(ctx: Context) -> ir.Table:
         members,
         [msgs.group.identical_to(members.c_group), msgs.member.identical_to(members.c_member)],
     )
-    turns = turn_taking(coded.select("key", "code", "ts", "line", group="group_number"))
+    turns = turn_taking(coded.select("key", "number", "code", "ts", "line", group="group_number"))
     turns = turns.select(
         "seq", "prev_code", "turn", "burst_start", "run", "burst", "answers_prev",
-        turn_key="key",
+        turn_number="number",
     )  # fmt: skip
-    lagged = flagged.join(turns, flagged.key == turns.turn_key).drop("turn_key")
+    lagged = flagged.join(turns, flagged.number == turns.turn_number).drop("turn_number")
+    # matched on the message's group name, not on numbers the turns carry: a condition
+    # on the turns' columns alone lets DuckDB join the names into the turns first, and
+    # the join back then holds a string per message
     named = members.select(n_group="c_group", n_code="code", prev_member="c_member")
     lagged = lagged.left_join(
         named, [lagged.group.identical_to(named.n_group), lagged.prev_code == named.n_code]
@@ -234,7 +249,7 @@ def _message_links(ctx: Context) -> ir.Table:
     )
     return out.drop(
         "ref_key", "p_member", "prev_member", "answers_prev", "platform_id", "reply_to",
-        "resource", "line",
+        "resource", "line", "number",
     )  # fmt: skip
 
 
@@ -265,11 +280,13 @@ def _answers_prev(
 def turn_taking(narrow: ir.Table) -> ir.Table:
     """Each message's place in its group and the turns and bursts it starts or sits in.
 
-    ``narrow``: (group, key, code, ts, line), ``group`` the group's number and ``code``
-    the member's (null without a member): integers sort faster than names. Adds
-    ``seq`` (0, 1, … in the group by time, export line, key), ``prev_code`` (the
-    member number of the message before), ``turn``, ``burst_start``, ``answers_prev``
-    and the running counts ``run`` (turns so far) and ``burst`` (bursts so far).
+    ``narrow``: (group, key, number, code, ts, line), ``group`` the group's number and
+    ``code`` the member's (null without a member): integers sort faster than names;
+    ``number`` identifies the message in the result (which has no ``key``: the key
+    orders ties, and only the first window needs it). Adds ``seq`` (0, 1, … in the
+    group by time, export line, key), ``prev_code`` (the member number of the message
+    before), ``turn``, ``burst_start``, ``answers_prev`` and the running counts ``run``
+    (turns so far) and ``burst`` (bursts so far).
 
     The messages are numbered **per day** (UTC; a day is a range of times, so the
     group's order is the days' order, then the order within each day), not in one
@@ -279,7 +296,8 @@ def turn_taking(narrow: ir.Table) -> ir.Table:
     before) and the previous day's last message, which is the message before the day's
     first. The running counts are one window over the group ordered by ``seq``, a
     single integer: counting within each day from the day's offsets costs more in
-    DuckDB (a running sum over many partitions, 3× the one over the group at 1M).
+    DuckDB (a running sum over many partitions, 3× the one over the group at 1M). Both
+    counts are one running sum (:data:`COUNT_BITS`).
     """
     in_day = ibis.window(group_by=["group", "day"], order_by=["ts", "line", "key"])
     dated = narrow.mutate(day=narrow.ts.date())
@@ -295,7 +313,7 @@ def turn_taking(narrow: ir.Table) -> ir.Table:
     # the day's first message follows the previous day's last
     first = joined.pos == 0
     joined = joined.select(
-        *narrow.columns,
+        *(c for c in narrow.columns if c != "key"),
         seq=joined.seq_from + joined.pos,
         prev_code=ibis.ifelse(first, joined.prev_last_code, joined.prev_code),
         prev_ts=ibis.ifelse(first, joined.prev_last_ts, joined.prev_ts),
@@ -305,11 +323,24 @@ def turn_taking(narrow: ir.Table) -> ir.Table:
         burst_start=_is_burst_start(joined.prev_ts, joined.ts),
         answers_prev=_answers_prev(joined.prev_code, joined.code, joined.prev_ts, joined.ts),
     )
+    # one running sum counts both: a turn adds 1, a burst 2**32 (a null turn adds
+    # nothing, as it added nothing to a sum of its own). Two running sums over ten
+    # million rows held twice the window's state and made the rest of the query spill
+    # (with the split below and the number join: links 41-55 -> 23-30 s CPU at 10M
+    # messages, bench/RESULTS-cnv9.md)
     so_far = ibis.cumulative_window(group_by="group", order_by="seq")
-    return flagged.drop("prev_ts").mutate(
-        run=flagged.turn.cast("int64").sum().over(so_far),
-        burst=flagged.burst_start.cast("int64").sum().over(so_far),
+    steps = ibis.coalesce(flagged.turn.cast("int64"), 0) + (
+        flagged.burst_start.cast("int64") << COUNT_BITS
     )
+    counted = flagged.drop("prev_ts").mutate(counts=steps.sum().over(so_far))
+    # split by % and // (a floor of a division: below 2**63 the double's rounding, at
+    # most 512, cannot carry the turns, below 2**31, into the next burst), not by & and
+    # >>: DuckDB's running sum is a 16-byte HUGEINT, and & and >> keep that width where
+    # // gives an 8-byte BIGINT; the narrower join back spilled less (10M: links 26-30
+    # against 41-44 s CPU, bench/RESULTS-cnv9.md)
+    return counted.mutate(
+        run=counted.counts % (2**COUNT_BITS), burst=counted.counts // (2**COUNT_BITS)
+    ).drop("counts")
 
 
 def _day_offsets(numbered: ir.Table) -> ir.Table:
