@@ -26,6 +26,7 @@ from shequn.analytics.metrics.conversation import (
     message_links,
     people_messages,
     thread_table,
+    turn_taking,
 )
 from shequn.analytics.runner import run_metrics
 from shequn.analytics.source import duckdb_log, parquet_log
@@ -535,3 +536,33 @@ def test_turns_across_days_match_plain_python(
         if t["group"] in inferred_groups
     }
     assert threads == bursts
+
+
+def test_turn_numbers_are_eight_byte_integers_in_duckdb() -> None:
+    """``seq``, ``run`` and ``burst`` leave the turn taking as BIGINT: DuckDB's running
+    sums are 16-byte HUGEINTs (whatever Ibis calls them), and ten million of them carried
+    through the join back cost seconds (bench/RESULTS.md, session 13)."""
+    import duckdb
+    import ibis
+
+    rows = pa.table(
+        {
+            "group": pa.array([1, 1, 1], pa.int64()),
+            "key": ["a", "b", "c"],
+            "number": pa.array([0, 1, 2], pa.int64()),
+            "code": pa.array([1, 2, 1], pa.int64()),
+            "ts": pa.array([datetime(2024, 1, 1, 9, m) for m in (0, 1, 30)], pa.timestamp("us")),
+            "line": pa.array([1, 2, 3], pa.int64()),
+        }
+    )
+    con = duckdb.connect()
+    con.register("messages", rows)
+    expr = turn_taking(ibis.table(ibis.Schema.from_pyarrow(rows.schema), name="messages"))
+    relation = con.sql(str(ibis.to_sql(expr, dialect="duckdb")))
+    types = dict(zip(relation.columns, map(str, relation.types), strict=True))
+    assert {name: types[name] for name in ("seq", "run", "burst")} == dict.fromkeys(
+        ("seq", "run", "burst"), "BIGINT"
+    )
+    at = [relation.columns.index(c) for c in ("seq", "run", "burst")]
+    got = sorted(tuple(row[i] for i in at) for row in relation.fetchall())
+    assert got == [(0, 1, 1), (1, 2, 1), (2, 3, 2)]

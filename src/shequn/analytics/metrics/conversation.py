@@ -339,8 +339,15 @@ def turn_taking(narrow: ir.Table) -> ir.Table:
     # // gives an 8-byte BIGINT; the narrower join back spilled less (10M: links 26-30
     # against 41-44 s CPU, bench/RESULTS-cnv9.md)
     return counted.mutate(
-        run=counted.counts % (2**COUNT_BITS), burst=counted.counts // (2**COUNT_BITS)
+        run=_narrow(counted.counts % (2**COUNT_BITS)), burst=counted.counts // (2**COUNT_BITS)
     ).drop("counts")
+
+
+def _narrow(count: ir.IntegerValue) -> ir.IntegerValue:
+    """``count`` (below 2**31) as an 8-byte integer: DuckDB's sums are 16-byte HUGEINTs
+    whatever Ibis calls them, and a cast to int64 of what Ibis already types int64 is
+    dropped; through int32 it stays."""
+    return count.cast("int32").cast("int64")
 
 
 def _day_offsets(numbered: ir.Table) -> ir.Table:
@@ -358,7 +365,7 @@ def _day_offsets(numbered: ir.Table) -> ir.Table:
     return per_day.select(
         d_group="group",
         d_day="day",
-        seq_from=per_day.messages.sum().over(before) - per_day.messages,
+        seq_from=_narrow(per_day.messages.sum().over(before) - per_day.messages),
         prev_last_code=per_day.last_code.lag().over(over_days),
         prev_last_ts=per_day.last_ts.lag().over(over_days),
     )
