@@ -16,10 +16,12 @@ import json
 import re
 from typing import Any, Final
 
-#: characters that drive a terminal or reorder what it shows: C0 and C1 controls, DEL, the
-#: bidirectional embeddings, overrides and isolates (a newline too: one in a name could
-#: forge a line of output)
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: DEL, the C1 controls, the bidirectional embeddings, overrides and isolates: what
+#: drives a terminal or reorders what it shows, beside the C0 controls
+_BEYOND_C0: Final = r"\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+#: characters that drive a terminal or reorder what it shows: C0 controls and the rest
+#: (a newline too: one in a name could forge a line of output)
+_CONTROL: Final = re.compile(rf"[\x00-\x1f{_BEYOND_C0}]")
 
 
 def printable(text: str) -> str:
@@ -34,7 +36,7 @@ def _written_out(found: re.Match[str]) -> str:
 
 #: what ``json.dumps(..., ensure_ascii=False)`` leaves raw of :data:`_CONTROL` (it escapes
 #: the C0 controls itself), and the line and paragraph separators some viewers break on
-_JSON_RAW: Final = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+_JSON_RAW: Final = re.compile(rf"[{_BEYOND_C0}\u2028\u2029]")
 
 
 def json_text(value: Any, **options: Any) -> str:
