@@ -8,7 +8,9 @@ the JSON document (cut to the page's rows, as the CLI builds it for a page) and 
 page, each with its CPU seconds and peak RSS. CPU seconds, because the machine is
 shared: wall time says more about the load than the code. The peak of each step is the
 process's high-water mark reset before the step (Linux: ``/proc/self/clear_refs``), so a
-step's figure is its own, not the largest so far.
+step's figure is its own, not the largest so far. The metrics run one after another
+(``background=False``): the report overlaps ``graph.centrality`` with the others in a
+forked child (bench/report.py measures that, its process tree's memory included).
 
 python bench/metric_times.py STORE.duckdb [COMMUNITY]
 """
@@ -127,7 +129,8 @@ def main() -> None:
     timings: dict[str, float] = {}
     names = runnable(load_metrics(), list(load_metrics()))
     clock = PeakClock()
-    results = run_metrics(context, names, timings=timings, clock=clock)
+    # each metric in turn: graph.centrality in a forked child would overlap the others
+    results = run_metrics(context, names, timings=timings, clock=clock, background=False)
     peaks = clock.peaks[1::2]
     for (name, seconds), peak in zip(timings.items(), peaks, strict=True):
         rows = results[name].num_rows

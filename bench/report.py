@@ -5,9 +5,11 @@ every size, so 10M is 10× the messages of 1M, not also 10× the members; ``--me
 the earlier rule, 1 % of the messages — 10,000 members at 1M), imports it into a new
 embedded store (timed, not part of the report figure), then runs ``shequn report --out
 report.html`` in a fresh process and prints its seconds, CPU seconds and peak memory
-(max RSS). In the same run, on the same 1M-message export, it times the
-``chat-analytics`` CLI (npm package, installed into ``bench/node/`` on first use) and
-prints the ratio of end-to-end times: shequn's import + report against chat-analytics.
+(max RSS of the report's process, and its process tree's peak: the sum of the PSS of it
+and its forked helpers, measure.TreeMemory). In the same run, on the same 1M-message
+export, it times the ``chat-analytics`` CLI (npm package, installed into ``bench/node/``
+on first use) and prints the ratio of end-to-end times: shequn's import + report against
+chat-analytics.
 
     python bench/report.py                    # 1M and 10M, and chat-analytics at 1M
     python bench/report.py --sizes 1000000    # 1M only
@@ -25,14 +27,20 @@ import tempfile
 import time
 from pathlib import Path
 
+from measure import TreeMemory
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 NODE = HERE / "node"
 CHAT_ANALYTICS = "chat-analytics@1.1.2"
 
 
-def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
-    """Wall seconds, the child's CPU seconds and its peak RSS in MB; exits on failure."""
+def measure(
+    command: list[str], env: dict[str, str] | None = None
+) -> tuple[float, float, float, float]:
+    """Wall seconds, CPU seconds (the child's and its children's), its peak RSS and its
+    process tree's peak memory (:class:`TreeMemory`: forked helpers included), in MB;
+    exits on failure."""
     start = time.perf_counter()
     process = subprocess.Popen(
         command,
@@ -42,12 +50,13 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[floa
         env={**os.environ, **(env or {})},
     )
     assert process.stderr is not None
-    stderr = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
+    with TreeMemory(process.pid) as tree:
+        stderr = process.stderr.read()
+        _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{' '.join(command[:4])} failed:\n{stderr[-3000:]}")
-    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, tree.peak_mb
 
 
 #: members of the simulated community at every size (0: 1 % of the messages)
@@ -109,21 +118,23 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             store = str(Path(tmp) / "bench.duckdb")
             common = ["--store", store]
-            imported, _, import_peak = measure(
+            imported, _, import_peak, _ = measure(
                 [*SHEQUN, *common, "import", str(export), "--timezone", "Asia/Shanghai"]
             )
             html = Path(tmp) / "report.html"
-            reported, cpu, report_peak = measure([*SHEQUN, *common, "report", "--out", str(html)])
+            reported, cpu, report_peak, report_tree = measure(
+                [*SHEQUN, *common, "report", "--out", str(html)]
+            )
             size_mb = html.stat().st_size / 1e6
-        rows.append((size, imported, import_peak, reported, cpu, report_peak, size_mb))
+        rows.append((size, imported, import_peak, reported, cpu, report_peak, report_tree, size_mb))
         print(f"{size:,}: import {imported:.1f} s, report {reported:.1f} s, {load()}", flush=True)
         end_to_end[size] = imported + reported
     header = f"{'messages':>12}{'import s':>10}{'import MB':>11}{'report s':>10}{'CPU s':>8}"
-    print(f"\n{header}{'report MB':>11}{'html MB':>9}")
-    for size, imported, import_peak, reported, cpu, report_peak, size_mb in rows:
+    print(f"\n{header}{'report MB':>11}{'tree MB':>9}{'html MB':>9}")
+    for size, imported, import_peak, reported, cpu, report_peak, report_tree, size_mb in rows:
         print(
             f"{size:>12,}{imported:>10.1f}{import_peak:>11.0f}{reported:>10.1f}{cpu:>8.1f}"
-            f"{report_peak:>11.0f}{size_mb:>9.1f}"
+            f"{report_peak:>11.0f}{report_tree:>9.0f}{size_mb:>9.1f}"
         )
     if len(rows) > 1:
         small, big = rows[0], rows[-1]
@@ -133,7 +144,7 @@ def main() -> None:
     if 1_000_000 in end_to_end:
         export = simulate(1_000_000, args.members)
         with tempfile.TemporaryDirectory() as tmp:
-            seconds, _, peak = measure(
+            seconds, _, peak, _ = measure(
                 [
                     *chat_analytics(),
                     "-p",

@@ -29,7 +29,8 @@ def _as_duckdb_shows(limit: str) -> str:
 
 
 def _recording(monkeypatch: pytest.MonkeyPatch, seen: list[str], *, fail: bool = False) -> str:
-    """Replace ``graph.centrality``'s computation by one that notes DuckDB's limit."""
+    """Replace ``graph.centrality``'s computation by one that notes DuckDB's limit (run
+    here, not in a forked process: it reads the engine)."""
     name = "graph.centrality"
     spec = load_metrics()[name]
     assert isinstance(spec, Derived)
@@ -41,7 +42,8 @@ def _recording(monkeypatch: pytest.MonkeyPatch, seen: list[str], *, fail: bool =
             raise RuntimeError("derived metric failed")
         return real(ctx, results)
 
-    monkeypatch.setitem(load_metrics(), name, dataclasses.replace(spec, compute=compute))
+    replaced = dataclasses.replace(spec, compute=compute, background=False)
+    monkeypatch.setitem(load_metrics(), name, replaced)
     return name
 
 

@@ -55,6 +55,9 @@ class Derived:
     inputs: tuple[str, ...]
     compute: Callable[[Context, Mapping[str, pa.Table]], pa.Table]
     order_by: tuple[str, ...]
+    #: ``compute`` reads nothing but its inputs (not the context's engine): the runner may
+    #: run it in a forked process as soon as they are known (:mod:`.background`)
+    background: bool = False
 
 
 METRICS: Final[dict[str, Metric | Derived]] = {}
@@ -75,19 +78,25 @@ def metric(
 
 
 def derived(
-    name: str, title: str, explain: str, inputs: tuple[str, ...], order_by: tuple[str, ...]
+    name: str,
+    title: str,
+    explain: str,
+    inputs: tuple[str, ...],
+    order_by: tuple[str, ...],
+    *,
+    background: bool = False,
 ) -> Callable[
     [Callable[[Context, Mapping[str, pa.Table]], pa.Table]],
     Callable[[Context, Mapping[str, pa.Table]], pa.Table],
 ]:
-    """Register a derived metric (decorator)."""
+    """Register a derived metric (decorator); ``background``: see :attr:`Derived.background`."""
 
     def register(
         compute: Callable[[Context, Mapping[str, pa.Table]], pa.Table],
     ) -> Callable[[Context, Mapping[str, pa.Table]], pa.Table]:
         if name in METRICS:
             raise ValueError(f"metric {name!r} registered twice")
-        METRICS[name] = Derived(name, title, explain, inputs, compute, order_by)
+        METRICS[name] = Derived(name, title, explain, inputs, compute, order_by, background)
         return compute
 
     return register

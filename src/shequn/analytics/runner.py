@@ -1,15 +1,17 @@
-"""Running the metric set on an engine: execute each metric once, then the derived ones."""
+"""Running the metric set on an engine: execute each metric once, then the derived ones
+(one of those may run in a forked process meanwhile: :mod:`.background`)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shequn.analytics.background import Background, can_fork
 from shequn.analytics.context import Context
 from shequn.analytics.registry import METRICS, Derived, Metric
 from shequn.analytics.source import (
@@ -34,49 +36,126 @@ def run_metrics(
     names: Iterable[str] | None = None,
     timings: dict[str, float] | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    background: bool = True,
 ) -> dict[str, pa.Table]:
     """Every metric (or the named ones and what they need), each sorted by its order.
 
     ``timings``, when given, receives each metric's seconds on ``clock`` (a metric that
     is first to need a shared table of the context pays for materialising it).
+
+    ``background``: a derived metric marked :attr:`Derived.background` starts in a forked
+    process as soon as its inputs are known and the engine goes on with the others; a
+    metric that reads it waits for it then. Its timing is the time waited, and the
+    child's CPU is a child's (``os.times``), counted when it is waited for: measure
+    metric by metric with ``background=False``.
     """
     timings = {} if timings is None else timings
     known = load_metrics()
     wanted = list(known) if names is None else _with_inputs(known, list(names))
     results: dict[str, pa.Table] = {}
-    for name in wanted:
-        spec = known[name]
-        if isinstance(spec, Metric):
-            began = clock()
-            results[name] = _ordered_result(partial(_computed, spec, ctx), spec.order_by)
-            release_memory()
-            timings[name] = clock() - began
-    pending = [spec for n in wanted if isinstance(spec := known[n], Derived)]
-    if pending:
-        with sql_memory(ctx.log, DERIVED_MEMORY_LIMIT):
-            _run_derived(ctx, pending, results, timings, clock)
+    jobs = _Jobs(ctx, results, timings, clock)
+    forkable = [
+        spec
+        for n in wanted
+        if isinstance(spec := known[n], Derived) and spec.background and background
+    ]
+    if forkable and not can_fork():
+        forkable = []
+    try:
+        for name in wanted:
+            spec = known[name]
+            if isinstance(spec, Metric):
+                began = clock()
+                results[name] = _ordered_result(partial(_computed, spec, ctx), spec.order_by)
+                release_memory()
+                timings[name] = clock() - began
+                for waiting in [d for d in forkable if all(i in results for i in d.inputs)]:
+                    jobs.start(waiting)
+                    forkable.remove(waiting)
+        pending = [spec for n in wanted if isinstance(spec := known[n], Derived)]
+        if pending:
+            with sql_memory(ctx.log, DERIVED_MEMORY_LIMIT):
+                _run_derived(ctx, pending, jobs, timings, clock)
+        jobs.collect_all()
+    finally:
+        jobs.cancel_all()
     return {name: results[name] for name in wanted}
+
+
+class _Jobs(Mapping[str, pa.Table]):
+    """The results so far, and the derived metrics computing in forked processes: reading
+    one of those (``jobs[name]``) waits for it and moves its table into the results."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        results: dict[str, pa.Table],
+        timings: dict[str, float],
+        clock: Callable[[], float],
+    ) -> None:
+        self.ctx, self.results, self.timings, self.clock = ctx, results, timings, clock
+        self.running: dict[str, Background] = {}
+
+    def start(self, spec: Derived) -> None:
+        inputs = {i: self.results[i] for i in spec.inputs}
+        self.running[spec.name] = Background(partial(_derived, spec, self.ctx, inputs)).start()
+
+    def collect(self, name: str) -> None:
+        began = self.clock()
+        self.results[name] = self.running.pop(name).result()
+        self.timings[name] = self.clock() - began
+
+    def collect_all(self) -> None:
+        for name in list(self.running):
+            self.collect(name)
+
+    def cancel_all(self) -> None:
+        for job in self.running.values():
+            job.cancel()
+        self.running.clear()
+
+    def __getitem__(self, name: str) -> pa.Table:
+        if name in self.running:
+            self.collect(name)
+        return self.results[name]
+
+    def __contains__(self, name: object) -> bool:
+        # Mapping's would read the table: wait for a running metric only to ask about it
+        return name in self.results or name in self.running
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self.results, *self.running])
+
+    def __len__(self) -> int:
+        return len(self.results) + len(self.running)
 
 
 def _run_derived(
     ctx: Context,
     pending: list[Derived],
-    results: dict[str, pa.Table],
+    jobs: _Jobs,
     timings: dict[str, float],
     clock: Callable[[], float],
 ) -> None:
-    """Each derived metric once its inputs are in ``results``."""
+    """Each derived metric once its inputs are known (computed, or computing in a child:
+    read, they are waited for); one computing in a child is left to it."""
     while pending:
-        ready = [d for d in pending if all(i in results for i in d.inputs)]
+        ready = [d for d in pending if all(i in jobs for i in d.inputs)]
         if not ready:
-            missing = {i for d in pending for i in d.inputs if i not in results}
+            missing = {i for d in pending for i in d.inputs if i not in jobs}
             raise ValueError(f"derived metrics wait for unknown inputs: {sorted(missing)}")
         for spec in ready:
+            pending.remove(spec)
+            if spec.name in jobs.running:
+                continue
             began = clock()
-            results[spec.name] = _ordered(spec.compute(ctx, results), spec.order_by)
+            jobs.results[spec.name] = _derived(spec, ctx, jobs)
             release_memory()
             timings[spec.name] = clock() - began
-            pending.remove(spec)
+
+
+def _derived(spec: Derived, ctx: Context, inputs: Mapping[str, pa.Table]) -> pa.Table:
+    return _ordered(spec.compute(ctx, inputs), spec.order_by)
 
 
 def _with_inputs(known: dict[str, Metric | Derived], names: list[str]) -> list[str]:

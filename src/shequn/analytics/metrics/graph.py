@@ -14,7 +14,6 @@ import mmap
 import os
 import random
 import signal
-import sys
 import tempfile
 import warnings
 from collections import defaultdict
@@ -28,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shequn.analytics.background import end_with, openmp_threads, prctl_function
 from shequn.analytics.context import Context
 from shequn.analytics.registry import derived
 
@@ -336,8 +336,11 @@ def _group_graph(
 
 def _pagerank(directed: igraph.Graph, weights: np.ndarray) -> np.ndarray:
     """PageRank of the weighted directed graph (a list of the weights made for the call:
-    igraph's PageRank takes no array)."""
-    rank = directed.pagerank(directed=True, damping=DAMPING, weights=weights.tolist())
+    igraph's PageRank takes no array), on one thread: the same floats in every process
+    (see :func:`openmp_threads`)."""
+    listed = weights.tolist()
+    with openmp_threads(1):
+        rank = directed.pagerank(directed=True, damping=DAMPING, weights=listed)
     return np.asarray(rank, dtype=np.float64)
 
 
@@ -432,7 +435,7 @@ class _SharedChunks:
         helpers = min(BETWEENNESS_HELPERS, _usable_cpus() - 1, len(self.chunks) - 1)
         if not hasattr(os, "fork"):
             helpers = 0
-        parent, prctl = os.getpid(), _prctl()
+        parent, prctl = os.getpid(), prctl_function()
         for _ in range(max(0, helpers)):
             with warnings.catch_warnings():
                 # Python 3.12+ warns when a process with threads (DuckDB's, py4j's) forks:
@@ -443,7 +446,7 @@ class _SharedChunks:
             if pid == 0:  # the helper: run chunks, never return into the caller's code
                 status = 1
                 try:
-                    _end_with(parent, prctl)
+                    end_with(parent, prctl)
                     self._run()
                     status = 0
                 finally:
@@ -506,40 +509,6 @@ def _claims(count: int) -> int:
         os.close(fd)
         raise
     return fd
-
-
-def _end_with(parent: int, prctl: Callable[..., int] | None) -> None:
-    """In a helper: be killed when the process that forked it ends, however it ends.
-
-    A report killed outright (SIGKILL, the OOM killer, SIGTERM where no handler turns it
-    into an exit) runs no ``__exit__``: its helpers would go on running every source left
-    in the queue, minutes of CPU at 100,000 members, for no one. On Linux the kernel
-    sends SIGKILL to the helper when its parent ends (``PR_SET_PDEATHSIG``); a parent
-    gone before that was set is seen by its pid. ``prctl`` is looked up before the fork
-    (:func:`_prctl`): no import or ``dlopen`` in a child forked from threads.
-    """
-    if prctl is None:
-        return
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:
-        os._exit(1)
-
-
-def _prctl() -> Callable[..., int] | None:
-    """libc's ``prctl`` on Linux, else None."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    return prctl
-
-
-#: prctl(2) option: the signal a process gets when its parent ends (linux/prctl.h)
-PR_SET_PDEATHSIG: Final = 1
 
 
 def _usable_cpus() -> int:
@@ -631,6 +600,7 @@ def _leiden_until_settled(graph: igraph.Graph, weights: str | np.ndarray) -> lis
     "weights received (in) and given (out); partners: members interacted with.",
     ("conversation.edges",),
     ("group", "member"),
+    background=True,
 )
 def centrality(ctx: Context, results: Mapping[str, pa.Table]) -> pa.Table:
     tables: list[pa.Table] = []
