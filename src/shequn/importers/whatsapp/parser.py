@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -59,6 +60,8 @@ _MESSAGE_COLUMNS: Final = [
 ]
 #: the event columns, which the message columns other than the flags are
 _EVENT_NAMES: Final = frozenset(EVENT_SCHEMA.names)
+#: microseconds in an hour
+_HOUR_US: Final = 3_600_000_000
 #: how long identical (stamp, author, text) keep counting across chunks
 CARRY_SECONDS: Final = 2 * 86_400
 #: the chunk query's memory (MB): a chunk of ordinary lines needs a fraction of it
@@ -140,6 +143,8 @@ class ChunkParser:
         self._edited = sorted(
             {lang.edited_marker for lang in system_lines.LANGUAGES.values() if lang.edited_marker}
         )
+        #: local times in ``timezone`` to UTC, an hour at a time
+        self._utc = UtcClock(self.con, timezone)
         #: the strptime format of the file's stamps (:func:`plain_stamp_format` of the first
         #: chunk's first stamp; None: every stamp is split)
         self.stamp_format: str | None = None
@@ -267,7 +272,7 @@ class ChunkParser:
                         ELSE body END AS text_out
             FROM g
         )
-        SELECT key, timezone({sql_str(self.timezone)}, ts_local)::TIMESTAMP AS ts,
+        SELECT key, ts_local AS ts,
                stamp AS ts_raw, author_id AS member_id, author AS member_name,
                text_out AS text,
                CASE WHEN contains(text_out, '@') THEN
@@ -296,6 +301,8 @@ class ChunkParser:
         with memory_room(self.con, CHUNK_MEMORY_MB, extra):
             rec = self.con.sql(self._records_sql()).to_arrow_table()
         self.con.unregister("msgs")
+        ts = rec.schema.get_field_index("ts")
+        rec = rec.set_column(ts, "ts", self._utc(rec.column(ts)))
         rec = self._number_occurrences(rec)
         parsed = pc.is_valid(rec.column("ts"))
         unparsed = rec.column("ts").null_count > 0
@@ -515,6 +522,71 @@ def split_sql(layout: str) -> str:
         "strpos(line, '] ') - strpos(line, '[') - 1) AS stamp, "
         "substr(line, strpos(line, '] ') + 2) AS rest FROM msgs"
     )
+
+
+class UtcClock:
+    """Local wall times of one timezone as UTC, exactly as DuckDB's ``timezone()`` reads
+    them, converting one time per local hour instead of every time.
+
+    A zone's offset from UTC changes only at its transitions, so in a local hour whose
+    first and last microsecond have the same offset every time has it, and a time is
+    shifted by its hour's offset (integer arithmetic). An hour whose ends differ holds a
+    transition (a DST change, a time skipped or written twice, an old zone's odd
+    offset): its times are converted by ``timezone()`` one by one. Exports run forward
+    in time, so one chunk touches a few hundred hours; their offsets are kept.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, timezone: str) -> None:
+        self._con = con
+        self._convert = f"epoch_us(timezone({sql_str(timezone)}, t)::TIMESTAMP)"
+        #: each local hour's offset (µs, local minus UTC); None for an hour with a transition
+        self._offsets: dict[int, int | None] = {}
+
+    def __call__(self, local: pa.ChunkedArray) -> pa.Array:
+        """``local`` (timestamps without zone, nulls kept) as UTC timestamps."""
+        values = pc.fill_null(local.cast(pa.int64()), 0).to_numpy()
+        if len(values) == 0:
+            return pa.array(values, pa.int64()).cast(local.type)
+        hours = values // _HOUR_US
+        # times run in order: the hours change between runs of equal ones
+        starts = np.flatnonzero(np.concatenate(([True], hours[1:] != hours[:-1])))
+        run_hours = hours[starts].tolist()
+        self._learn(run_hours)
+        offsets = self._offsets
+        run_offsets = np.array([offsets[h] or 0 for h in run_hours], dtype=np.int64)
+        utc = values - np.repeat(run_offsets, np.diff(np.append(starts, len(values))))
+        odd = [i for i, h in enumerate(run_hours) if offsets[h] is None]
+        if odd:
+            rows = np.isin(hours, np.array([run_hours[i] for i in odd], dtype=np.int64))
+            utc[rows] = self._exact(values[rows])
+        valid = pc.is_valid(local).to_numpy(zero_copy_only=False)
+        mask = None if valid.all() else ~valid
+        return pa.array(utc, pa.int64(), mask=mask).cast(local.type)
+
+    def _learn(self, hours: list[int]) -> None:
+        """The offsets of the ``hours`` not seen yet, from both ends of each."""
+        new = np.unique(np.array([h for h in hours if h not in self._offsets], dtype=np.int64))
+        if len(new) == 0:
+            return
+        first = new * _HOUR_US
+        last = first + (_HOUR_US - 1)
+        ends = self._exact(np.concatenate((first, last)))
+        offsets = first - ends[: len(new)]
+        steady = last - ends[len(new) :] == offsets
+        for hour, offset, same in zip(new.tolist(), offsets.tolist(), steady.tolist(), strict=True):
+            self._offsets[hour] = offset if same else None
+
+    def _exact(self, local: np.ndarray) -> np.ndarray:
+        """``timezone()`` of each local time (µs since the epoch), in order."""
+        times = pa.table({"t": pa.array(local, pa.int64()).cast(pa.timestamp("us"))})
+        self._con.register("shequn_local_times", times)
+        try:
+            found = self._con.execute(
+                f"SELECT {self._convert} AS u FROM shequn_local_times"
+            ).fetchnumpy()["u"]
+        finally:
+            self._con.unregister("shequn_local_times")
+        return np.asarray(found, dtype=np.int64)
 
 
 @dataclass(frozen=True)
