@@ -72,7 +72,11 @@ CHUNK_MEMORY_MB: Final = 64
 #: A chunk with such lines gets :data:`LONG_LINE_ROOM` times their bytes on top.
 LONG_LINE_BYTES: Final = 4096
 LONG_LINE_ROOM: Final = 8
+#: the mentions column as the query's lists were typed (DuckDB names the item "l")
+_MENTIONS: Final = pa.list_(pa.field("l", pa.string()))
 _QUOTES: Final = '["“”„«»「」『』]'
+#: an iOS attachment line, ``<attached: 00000042-PHOTO-….jpg>``: the file's name
+_SHARED_FILE: Final = "^<[^<>:]+: ([^<>]+)>(?:\\n|$)"
 
 
 class ChunkParser:
@@ -173,7 +177,14 @@ class ChunkParser:
         """One query: every message of the chunk, parsed, classified and keyed."""
         y, mo, d = self._date_fields()
         android = self.layout == ANDROID
-        quote_candidate = f"OR rare OR regexp_matches(p1, {sql_str(_QUOTES)})" if android else ""
+        # whether the author segment has quote marks: looked up per author (``au``) where
+        # the author is that segment, tested where a name with ': ' took its place
+        quote_candidate = (
+            f"OR rare OR CASE WHEN author = p1 THEN quoted "
+            f"ELSE regexp_matches(p1, {sql_str(_QUOTES)}) END"
+            if android
+            else ""
+        )
         system_candidate = (
             f"cpos = 0 OR (fullname IS NOT NULL AND NOT starts_with(rest, fullname || ': ')) "
             f"{quote_candidate}"
@@ -182,6 +193,9 @@ class ChunkParser:
             f"AND NOT regexp_matches(body, '^{LRM}?<[^<>:]+: [^<>]+>')"
         )
         deleted = ", ".join(sql_str(s) for s in self._deleted) or "''"
+        # a body longer than every deletion string is one only after leading LRMs: the
+        # rest are not trimmed (a copy of every body) nor looked up
+        deleted_chars = max((len(s) for s in self._deleted), default=0)
         attached = "|".join(escape_re(s) for s in self._attached)
         edited_re = "|".join(escape_re(s) for s in self._edited) or "$^"
         edited_test = " OR ".join(f"ends_with(body, {sql_str(m)})" for m in self._edited)
@@ -237,10 +251,12 @@ class ChunkParser:
                         WHEN cpos > 0 THEN substr(rest, cpos + 2) END AS body
             FROM d
         ), au AS (
-            SELECT author, {identity_sql("author")} AS author_id
+            SELECT author, {identity_sql("author")} AS author_id,
+                   regexp_matches(author, {sql_str(_QUOTES)}) AS quoted
             FROM (SELECT DISTINCT author FROM e WHERE author IS NOT NULL)
         ), f AS (
-            SELECT e.*, coalesce(au.author_id, '') AS author_id, ms.kind AS media_kind,
+            SELECT e.*, coalesce(au.author_id, '') AS author_id, au.quoted,
+                   ms.kind AS media_kind,
                    coalesce(e.body, e.rest) AS said
             FROM e LEFT JOIN au ON au.author = e.author
             LEFT JOIN media_strings ms
@@ -249,20 +265,23 @@ class ChunkParser:
         ), g AS (
             SELECT f.*, hash(stamp, author_id, said) AS h,
                    coalesce({system_candidate}, false) AS candidate,
-                   coalesce({clean} IN ({deleted}), false) AS is_deleted,
+                   coalesce(CASE WHEN length(body) <= {deleted_chars} OR starts_with(body, '{LRM}')
+                                 THEN list_contains([{deleted}], {clean}) END, false) AS is_deleted,
                    coalesce({edited_test or "false"}, false) AS is_edited,
                    CASE WHEN contains(body, ' (')
                         THEN nullif(regexp_extract({clean},
                                     '^([^\\n]+?) (?:{attached})(?:\\n|$)', 1), '')
-                        WHEN starts_with({clean}, '<')
-                        THEN nullif(regexp_extract({clean},
-                                    '^<[^<>:]+: ([^<>]+)>(?:\\n|$)', 1), '')
+                        WHEN starts_with(body, '<')
+                        THEN nullif(regexp_extract(body, '{_SHARED_FILE}', 1), '')
+                        WHEN starts_with(body, '{LRM}') THEN CASE WHEN starts_with({clean}, '<')
+                            THEN nullif(regexp_extract({clean}, '{_SHARED_FILE}', 1), '') END
                    END AS file
             FROM f
         ), m AS (
             SELECT *,
-                   md5({scope} || '{SEP}' || stamp || '{SEP}' || author_id || '{SEP}' || said)
-                       AS key,
+                   CASE WHEN stamp IS NOT NULL AND said IS NOT NULL
+                        THEN md5(concat({scope}, '{SEP}', stamp, '{SEP}', author_id, '{SEP}', said))
+                   END AS key,
                    CASE WHEN media_kind IS NOT NULL THEN media_kind
                         WHEN file IS NOT NULL THEN CASE {file_kind} ELSE 'document' END
                    END AS attachment_kind,
@@ -275,9 +294,8 @@ class ChunkParser:
         SELECT key, ts_local AS ts,
                stamp AS ts_raw, author_id AS member_id, author AS member_name,
                text_out AS text,
-               CASE WHEN contains(text_out, '@') THEN
-                   nullif(regexp_extract_all(text_out, '@([\\p{{L}}\\p{{N}}_+]+)', 1), [])
-               END AS mentions,
+               coalesce(CASE WHEN contains(text_out, '@') THEN
+                   regexp_matches(text_out, '@[\\p{{L}}\\p{{N}}_+]') END, false) AS mentions,
                attachment_kind,
                CASE WHEN is_deleted THEN '{{"deleted": true}}'
                     WHEN is_edited THEN '{{"edited": true}}' END AS extra,
@@ -343,18 +361,19 @@ class ChunkParser:
                 if len(name) not in lengths:
                     lengths.append(len(name))
                     lengths.sort(reverse=True)
-        where = pc.indices_nonzero(pc.is_valid(rec.column("mentions")))
+        # the query marks the texts with an @ before a letter, digit, _ or +
+        at = rec.schema.get_field_index("mentions")
+        where = pc.indices_nonzero(rec.column(at))
         if len(where) == 0:
-            return rec
+            return rec.set_column(at, "mentions", pa.nulls(rec.num_rows, _MENTIONS))
         texts = rec.column("text").take(where).to_pylist()
         index, identities = self._mention_index, self._mention_identities
         resolved = [_mentioned(text or "", index, identities) or None for text in texts]
-        field = rec.schema.field(rec.schema.get_field_index("mentions"))
         # row i takes entry 0 (null) or its resolved list: one vectorised take
         pick = np.zeros(rec.num_rows, dtype=np.int64)
         pick[where.to_numpy()] = np.arange(1, len(resolved) + 1)
-        column = pa.array([None, *resolved], field.type).take(pa.array(pick))
-        return rec.set_column(rec.schema.get_field_index("mentions"), field, column)
+        column = pa.array([None, *resolved], _MENTIONS).take(pa.array(pick))
+        return rec.set_column(at, "mentions", column)
 
     def _number_occurrences(self, rec: pa.Table) -> pa.Table:
         """Number repeats of one (stamp, author, text) in file order and rekey them.
