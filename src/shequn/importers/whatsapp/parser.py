@@ -149,6 +149,8 @@ class ChunkParser:
         )
         #: local times in ``timezone`` to UTC, an hour at a time
         self._utc = UtcClock(self.con, timezone)
+        #: the chunk query, made at the first chunk (:meth:`_records`)
+        self._relation: duckdb.DuckDBPyRelation | None = None
         #: the strptime format of the file's stamps (:func:`plain_stamp_format` of the first
         #: chunk's first stamp; None: every stamp is split)
         self.stamp_format: str | None = None
@@ -307,6 +309,20 @@ class ChunkParser:
         FROM m
         """
 
+    def _records(self) -> duckdb.DuckDBPyRelation:
+        """The chunk query, made once and run on each chunk registered as ``msgs``.
+
+        Its text is the same for every chunk (the stamp format is decided at the first);
+        running the made relation again reads the newly registered ``msgs`` and skips the
+        client's parsing and binding of the long text (≈ 14 ms of CPU a chunk).
+        """
+        if self._relation is not None:
+            return self._relation
+        relation = self.con.sql(self._records_sql())
+        if self._format_decided:
+            self._relation = relation
+        return relation
+
     # -- one chunk ----------------------------------------------------------------
     def parse(self, msgs: pa.Table) -> tuple[pa.Table, list[Reject]]:
         """Events and rejects for one chunk of merged message lines ``(line_no, line)``."""
@@ -317,7 +333,7 @@ class ChunkParser:
         self.con.register("msgs", msgs)
         extra = LONG_LINE_ROOM * long_string_megabytes(msgs.column("line"), LONG_LINE_BYTES)
         with memory_room(self.con, CHUNK_MEMORY_MB, extra):
-            rec = self.con.sql(self._records_sql()).to_arrow_table()
+            rec = self._records().to_arrow_table()
         self.con.unregister("msgs")
         ts = rec.schema.get_field_index("ts")
         rec = rec.set_column(ts, "ts", self._utc(rec.column(ts)))
