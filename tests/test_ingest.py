@@ -15,7 +15,7 @@ import pytest
 
 from shequn.errors import ConfigError
 from shequn.importers.base import Batch, ImportSettings
-from shequn.ingest import _after, run_import
+from shequn.ingest import _after, _group_pairs, run_import
 from shequn.store import Reject, Window, open_store
 
 QUIRKS = Path(__file__).parent / "fixtures" / "whatsapp" / "quirks"
@@ -273,3 +273,14 @@ def test_an_engine_failure_mid_import_is_one_sentence_and_the_rerun_resumes(
         assert again.record.resumed and again.record.status == "complete"
         assert store.stats()["messages"] == 3_000
         assert len(keys(url)) == expected
+
+
+def test_group_pairs_of_a_batch_one_group_or_several() -> None:
+    one = pa.table({"platform": ["whatsapp"] * 3, "group_id": ["g"] * 3})
+    assert _group_pairs(one) == {("whatsapp", "g")}
+    several = pa.table({"platform": ["telegram", "telegram", "slack"], "group_id": ["a", "b", "a"]})
+    assert _group_pairs(several) == {("telegram", "a"), ("telegram", "b"), ("slack", "a")}
+    chunked = pa.concat_tables([one, pa.table({"platform": ["whatsapp"], "group_id": ["h"]})])
+    assert _group_pairs(chunked) == {("whatsapp", "g"), ("whatsapp", "h")}
+    nulls = pa.table({"platform": ["x", "x"], "group_id": pa.array(["g", None], pa.string())})
+    assert _group_pairs(nulls) == {("x", "g"), ("x", None)}

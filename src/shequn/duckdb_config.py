@@ -23,6 +23,8 @@ def long_string_megabytes(values: pa.Array | pa.ChunkedArray, at_least: int) -> 
     """Megabytes of the strings in ``values`` at least ``at_least`` bytes long: DuckDB
     keeps such strings in blocks of their own, which a small pool may not hold."""
     lengths = pc.binary_length(values)
+    if (pc.max(lengths).as_py() or 0) < at_least:
+        return 0.0  # the usual batch: nothing that long, one pass
     long = pc.sum(pc.if_else(pc.greater_equal(lengths, at_least), lengths, 0)).as_py()
     return (long or 0) / 1e6
 

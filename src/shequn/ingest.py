@@ -275,8 +275,7 @@ def _register_groups(
     """
     if batch.events.num_rows == 0:
         return set()
-    pairs = batch.events.select(["platform", "group_id"]).group_by(["platform", "group_id"])
-    seen = {(row["platform"], row["group_id"]) for row in pairs.aggregate([]).to_pylist()} - known
+    seen = _group_pairs(batch.events) - known
     groups = _stored_groups(store, settings.community) if seen else {}
     for platform, group_id in sorted(seen):
         stored = groups.get((platform, group_id))
@@ -290,6 +289,21 @@ def _register_groups(
             name = stored.name if stored else group_id
         store.upsert_group(settings.community, platform, group_id, name, timezone)
     return seen
+
+
+def _group_pairs(events: pa.Table) -> set[tuple[str, str]]:
+    """The (platform, group id) pairs of a batch's events: one pair when each column holds
+    one value (a one-group export: a comparison per row), else grouped."""
+    platform, group = events.column("platform"), events.column("group_id")
+    if platform.null_count == 0 and group.null_count == 0:
+        first_platform, first_group = platform[0], group[0]
+        if (
+            pc.all(pc.equal(platform, first_platform)).as_py()
+            and pc.all(pc.equal(group, first_group)).as_py()
+        ):
+            return {(first_platform.as_py(), first_group.as_py())}
+    pairs = events.select(["platform", "group_id"]).group_by(["platform", "group_id"])
+    return {(row["platform"], row["group_id"]) for row in pairs.aggregate([]).to_pylist()}
 
 
 def _privacy(

@@ -422,3 +422,25 @@ def test_pasted_pages_import_whole(tmp_path: Path) -> None:
     _, rows, rejects = parse(chat)
     assert rejects == []
     assert [r["text"] for r in rows] == expected
+
+
+def test_marks_behind_leading_lrms_and_mentions_need_a_word(tmp_path: Path) -> None:
+    lrm = "\u200e"
+    lines = [
+        f"31/12/23, 21:00 - Ann: {lrm * 12}This message was deleted",  # longer than any
+        "31/12/23, 21:01 - Ann: This message was deleted, or was it?",
+        f"31/12/23, 21:02 - Ann: {lrm}<attached: 00000042-PHOTO-2023-12-31.jpg>",
+        "31/12/23, 21:03 - Ann: <attached: 00000043-VIDEO-2023-12-31.mp4>",
+        f"31/12/23, 21:04 - Ann: {lrm * 40}<Media omitted>",  # too long to be media
+        "31/12/23, 21:05 - Ann: write to bo@example and @ nobody",
+        "31/12/23, 21:06 - Ann: @ @@ @-",
+    ]
+    export = tmp_path / "WhatsApp Chat with Marks.txt"
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _, rows, _ = parse(export)
+    posted = {r["source_line"]: r for r in rows if r["kind"] == "message_posted"}
+    assert [r["source_line"] for r in rows if r["kind"] == "message_deleted"] == [1]
+    assert posted[2]["text"] == lines[1].split(": ", 1)[1]
+    assert [posted[n]["attachment_kind"] for n in (3, 4, 5)] == ["image", "video", None]
+    assert posted[5]["text"] == f"{lrm * 40}<Media omitted>"
+    assert [posted[n]["mentions"] for n in (6, 7)] == [["example"], None]
