@@ -13,6 +13,7 @@ from typing import Any
 import igraph
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from shequn.analytics.context import Context
@@ -662,3 +663,45 @@ def test_centrality_is_the_same_through_graphdb(monkeypatch: pytest.MonkeyPatch)
     # PRPACK differs between runs on the same graph in the last bits (≈ 1e-12 here)
     rank, again = through_graphdb["pagerank"].to_numpy(), from_pairs["pagerank"].to_numpy()
     np.testing.assert_allclose(rank, again, rtol=1e-9, atol=0)
+
+
+def test_edges_dictionary_encoded_in_one_chunk_or_many() -> None:
+    """conversation.edges as the runner returns it (its strings dictionary-encoded, one
+    chunk, read as it is), in chunks with dictionaries of their own, or as plain strings:
+    the same graphs, every column equal but PageRank's last bits."""
+    rng = random.Random(8)
+    members = [f"m{i:03d}" for i in range(300)]
+    rows = [
+        (rng.choice("gh"), *rng.sample(members, 2), rng.choice([0.5, 1.0, 2.0]), "reply")
+        for _ in range(3000)
+    ]
+    plain = edge_table(rows)
+    strings = ["group", "source", "target", "kind"]
+
+    one_chunk = pa.table(
+        {
+            name: pa.chunked_array([pc.dictionary_encode(plain[name].combine_chunks())])
+            if name in strings
+            else plain[name]
+            for name in plain.column_names
+        }
+    )
+    many = pa.concat_tables(
+        [
+            pa.table(
+                {
+                    name: pc.dictionary_encode(part[name]) if name in strings else part[name]
+                    for name in part.column_names
+                }
+            )
+            for part in (plain.slice(0, 1000), plain.slice(1000, 1500), plain.slice(2500))
+        ]
+    )
+    assert one_chunk["source"].num_chunks == 1 and many["source"].num_chunks == 3
+    assert len(many["source"].chunk(0).dictionary) != len(many["source"].chunk(1).dictionary)
+    tables = [graph.centrality(None, {"conversation.edges": t}) for t in (plain, one_chunk, many)]
+    for table in tables[1:]:
+        assert table.drop(["pagerank"]).equals(tables[0].drop(["pagerank"]))
+        np.testing.assert_allclose(
+            table["pagerank"].to_numpy(), tables[0]["pagerank"].to_numpy(), rtol=1e-9, atol=0
+        )
