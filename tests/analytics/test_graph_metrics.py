@@ -705,3 +705,17 @@ def test_edges_dictionary_encoded_in_one_chunk_or_many() -> None:
         np.testing.assert_allclose(
             table["pagerank"].to_numpy(), tables[0]["pagerank"].to_numpy(), rtol=1e-9, atol=0
         )
+
+
+def test_graphdb_without_memfd_uses_a_temporary_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where memfd is refused (or missing), the GraphDB file is an unnamed temporary file:
+    the same graph."""
+    source, target = random_edges(200, 1500, seed=4, directed=True)
+
+    def refused(*args: Any) -> int:
+        raise OSError("memfd refused")
+
+    monkeypatch.setattr(os, "memfd_create", refused, raising=False)
+    built = graph._graph(200, source, target, directed=True)
+    pairs = list(zip(source.tolist(), target.tolist(), strict=True))
+    assert built.get_edgelist() == igraph.Graph(n=200, edges=pairs, directed=True).get_edgelist()

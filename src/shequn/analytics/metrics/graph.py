@@ -435,12 +435,14 @@ def _graphdb_graph(
 def _anonymous_file() -> Iterator[BinaryIO]:
     """A file with no name, read and written in binary: memfd on Linux (in memory, never
     on disk), else a temporary file, gone when closed."""
-    if hasattr(os, "memfd_create"):
-        with open(os.memfd_create("shequn-graphdb", os.MFD_CLOEXEC), "w+b") as file:
-            yield file
-    else:
+    try:
+        descriptor = os.memfd_create("shequn-graphdb", os.MFD_CLOEXEC)
+    except (AttributeError, OSError):  # not Linux, or memfd refused (a sandbox)
         with tempfile.TemporaryFile(prefix="shequn-graphdb-") as file:
             yield file
+        return
+    with open(descriptor, "w+b") as file:
+        yield file
 
 
 def betweenness(graph: igraph.Graph, sample: int | None = None) -> tuple[list[float], bool]:
