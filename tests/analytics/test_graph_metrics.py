@@ -13,6 +13,7 @@ from typing import Any
 import igraph
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from shequn.analytics.context import Context
@@ -581,3 +582,140 @@ def test_no_directed_graph_is_held_through_leiden(monkeypatch: pytest.MonkeyPatc
     table = graph.centrality(None, {"conversation.edges": edge_table(EDGES)})
     assert table.num_rows == 8  # g's six members, h's two
     assert directed_alive == [0, 0]
+
+
+def random_edges(n: int, m: int, seed: int, *, directed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct edges without self-loops, sorted by (source, target); undirected ones as
+    (lower, higher), as :func:`graph._directed_edges` and :func:`graph._group_graph`
+    hand them to :func:`graph._graph`."""
+    rng = np.random.default_rng(seed)
+    source, target = rng.integers(0, n, m), rng.integers(0, n, m)
+    if not directed:
+        source, target = np.minimum(source, target), np.maximum(source, target)
+    keys = np.unique((source * n + target)[source != target])
+    return keys // n, keys % n
+
+
+@pytest.mark.parametrize("directed", [True, False])
+def test_graphdb_route_builds_the_graph_add_edges_builds(
+    monkeypatch: pytest.MonkeyPatch, directed: bool
+) -> None:
+    """Edges in order of their source on at most 65,535 vertices reach igraph through a
+    GraphDB file, never as Python pairs: the same vertices, the same edges with the same
+    numbers, isolated vertices included (the last ones too)."""
+    source, target = random_edges(3000, 40_000, seed=5, directed=directed)
+    n = 3010  # ten vertices without an edge
+    expected = igraph.Graph(
+        n=n, edges=list(zip(source.tolist(), target.tolist(), strict=True)), directed=directed
+    )
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("edges handed over as Python pairs")
+
+    monkeypatch.setattr(igraph.Graph, "add_edges", refuse)
+    built = graph._graph(n, source, target, directed=directed)
+    assert (built.vcount(), built.is_directed()) == (n, directed)
+    assert built.get_edgelist() == expected.get_edgelist()
+
+
+@pytest.mark.parametrize("directed", [True, False])
+def test_graphs_graphdb_cannot_hold_are_built_from_pairs(
+    monkeypatch: pytest.MonkeyPatch, directed: bool
+) -> None:
+    """Too many vertices for 16-bit words, or edges not in order of their source: the
+    edges go in as pairs, in their order."""
+    source, target = random_edges(500, 4000, seed=9, directed=directed)
+    shuffled = np.random.default_rng(1).permutation(len(source))
+    cases = [
+        (source, target, 499),
+        (source[shuffled], target[shuffled], 0xFFFF),
+    ]
+    for s, t, largest in cases:
+        monkeypatch.setattr(graph, "GRAPHDB_MAX_VERTICES", largest)
+        assert not graph._graphdb_fits(500, s)
+        built = graph._graph(500, s, t, directed=directed)
+        pairs = list(zip(s.tolist(), t.tolist(), strict=True))
+        assert (
+            built.get_edgelist()
+            == igraph.Graph(n=500, edges=pairs, directed=directed).get_edgelist()
+        )
+    assert graph._graphdb_fits(500, source)
+
+
+def test_centrality_is_the_same_through_graphdb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole metric, its graphs read from GraphDB files or built from pairs: every
+    column equal (Leiden and the sampled betweenness see the same graphs), PageRank
+    within its run-to-run noise."""
+    rng = random.Random(3)
+    members = [f"m{i:04d}" for i in range(2500)]
+    rows = [
+        (group, *rng.sample(members, 2), rng.choice([0.5, 1.0, 2.0]), kind)
+        for group in ("g", "h")
+        for _ in range(12_000)
+        for kind in rng.sample(["reply", "mention", "inferred"], rng.randint(1, 2))
+    ]
+    edges = edge_table(rows)
+    through_graphdb = graph.centrality(None, {"conversation.edges": edges})
+    monkeypatch.setattr(graph, "GRAPHDB_MAX_VERTICES", 0)
+    from_pairs = graph.centrality(None, {"conversation.edges": edges})
+    assert through_graphdb.num_rows > 4000
+    assert through_graphdb.drop(["pagerank"]).equals(from_pairs.drop(["pagerank"]))
+    # PRPACK differs between runs on the same graph in the last bits (≈ 1e-12 here)
+    rank, again = through_graphdb["pagerank"].to_numpy(), from_pairs["pagerank"].to_numpy()
+    np.testing.assert_allclose(rank, again, rtol=1e-9, atol=0)
+
+
+def test_edges_dictionary_encoded_in_one_chunk_or_many() -> None:
+    """conversation.edges as the runner returns it (its strings dictionary-encoded, one
+    chunk, read as it is), in chunks with dictionaries of their own, or as plain strings:
+    the same graphs, every column equal but PageRank's last bits."""
+    rng = random.Random(8)
+    members = [f"m{i:03d}" for i in range(300)]
+    rows = [
+        (rng.choice("gh"), *rng.sample(members, 2), rng.choice([0.5, 1.0, 2.0]), "reply")
+        for _ in range(3000)
+    ]
+    plain = edge_table(rows)
+    strings = ["group", "source", "target", "kind"]
+
+    one_chunk = pa.table(
+        {
+            name: pa.chunked_array([pc.dictionary_encode(plain[name].combine_chunks())])
+            if name in strings
+            else plain[name]
+            for name in plain.column_names
+        }
+    )
+    many = pa.concat_tables(
+        [
+            pa.table(
+                {
+                    name: pc.dictionary_encode(part[name]) if name in strings else part[name]
+                    for name in part.column_names
+                }
+            )
+            for part in (plain.slice(0, 1000), plain.slice(1000, 1500), plain.slice(2500))
+        ]
+    )
+    assert one_chunk["source"].num_chunks == 1 and many["source"].num_chunks == 3
+    assert len(many["source"].chunk(0).dictionary) != len(many["source"].chunk(1).dictionary)
+    tables = [graph.centrality(None, {"conversation.edges": t}) for t in (plain, one_chunk, many)]
+    for table in tables[1:]:
+        assert table.drop(["pagerank"]).equals(tables[0].drop(["pagerank"]))
+        np.testing.assert_allclose(
+            table["pagerank"].to_numpy(), tables[0]["pagerank"].to_numpy(), rtol=1e-9, atol=0
+        )
+
+
+def test_graphdb_without_memfd_uses_a_temporary_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where memfd is refused (or missing), the GraphDB file is an unnamed temporary file:
+    the same graph."""
+    source, target = random_edges(200, 1500, seed=4, directed=True)
+
+    def refused(*args: Any) -> int:
+        raise OSError("memfd refused")
+
+    monkeypatch.setattr(os, "memfd_create", refused, raising=False)
+    built = graph._graph(200, source, target, directed=True)
+    pairs = list(zip(source.tolist(), target.tolist(), strict=True))
+    assert built.get_edgelist() == igraph.Graph(n=200, edges=pairs, directed=True).get_edgelist()

@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Final
+from typing import BinaryIO, Final
 
 import igraph
 import numpy as np
@@ -57,6 +57,9 @@ BETWEENNESS_CHUNK: Final = 25
 BETWEENNESS_HELPERS: Final = 3
 #: edges handed to igraph as Python ints this many at a time (:func:`_graph`)
 EDGES_PER_LIST: Final = 1 << 16
+#: graphs of at most this many vertices (and edges in order of their source) are handed
+#: to igraph as a GraphDB file, whose words are 16 bits (:func:`_graphdb_graph`)
+GRAPHDB_MAX_VERTICES: Final = 0xFFFF
 #: seed of every random step (sampling, Leiden)
 SEED: Final = 20240101
 #: Leiden resolution (1.0: plain modularity)
@@ -239,7 +242,9 @@ def _encoded_rows(edges: pa.Table) -> tuple[list[str], list[tuple[int, str]], _E
     all_targets = np.array([place[k] for k in target_keys], dtype=np.int64)[target_codes]
     del source_codes, target_codes
     loop = all_sources == all_targets
-    groups = pc.dictionary_encode(edges["group"].combine_chunks())
+    groups = _dictionary_chunk(edges["group"])
+    if groups is None:
+        groups = pc.dictionary_encode(edges["group"].combine_chunks())
     group_codes = groups.indices.to_numpy(zero_copy_only=False)
     all_weights = edges["weight"].to_numpy()
     if loop.any():
@@ -283,11 +288,13 @@ def _directed_edges(
     pair_keys, which = _distinct(keys)
     del keys
     weight = np.bincount(which, weights=weights, minlength=len(pair_keys))
-    source, target = pair_keys // n, pair_keys % n
+    source, target = np.divmod(pair_keys, n)
     members = [by_place[v] for v in vertices]
     digest = hashlib.sha256("\0".join(members).encode())
-    for array in (source.astype(np.int64), target.astype(np.int64), weight):
-        digest.update(array.tobytes())
+    # the arrays' bytes read in place (each a copy of 80 MB at ten million edges, twice
+    # until grf10): the same bytes, the same digest
+    for array in (source, target, weight):
+        digest.update(np.ascontiguousarray(array).data)
     return members, digest.digest(), (source, target, weight)
 
 
@@ -324,7 +331,10 @@ def _group_graph(
     pairs, which = _distinct(low * n + high)
     del low, high
     both = np.bincount(which, weights=weight, minlength=len(pairs))
-    ends = np.column_stack((pairs // n, pairs % n)).astype(np.int64)
+    # both ends written in place into the (lower, higher) rows (a column stack and its
+    # copy of 160 MB each at ten million edges until grf10)
+    ends = np.empty((len(pairs), 2), dtype=np.int64)
+    np.divmod(pairs, n, out=(ends[:, 0], ends[:, 1]))
     undirected = _graph(n, ends[:, 0], ends[:, 1], directed=False)
     # a vertex's strength, added in edge order as igraph adds it (the same sums to the
     # bit), from the arrays at hand: igraph's ``strength`` wants the weights as a list of
@@ -346,8 +356,20 @@ def _pagerank(directed: igraph.Graph, weights: np.ndarray) -> np.ndarray:
 
 def _encoded(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
     """A string column's distinct values and each row's index into them."""
-    encoded = pc.dictionary_encode(column).combine_chunks()
+    encoded = _dictionary_chunk(column)
+    if encoded is None:
+        encoded = pc.dictionary_encode(column).combine_chunks()
     return encoded.dictionary.to_pylist(), encoded.indices.to_numpy(zero_copy_only=False)
+
+
+def _dictionary_chunk(column: pa.ChunkedArray) -> pa.DictionaryArray | None:
+    """A dictionary-encoded column's only chunk, as it is (conversation.edges as the
+    runner returns it): encoding it again and combining its one chunk would only copy
+    its indices (80 MB at ten million rows). None for any other column."""
+    if pa.types.is_dictionary(column.type) and column.num_chunks == 1:
+        only: pa.DictionaryArray = column.chunk(0)
+        return only
+    return None
 
 
 def _graph(n: int, source: np.ndarray, target: np.ndarray, *, directed: bool) -> igraph.Graph:
@@ -357,7 +379,12 @@ def _graph(n: int, source: np.ndarray, target: np.ndarray, *, directed: bool) ->
     NumPy array costs a row view and two NumPy scalars per edge, pairs of Python ints
     half that (0.6 -> 0.3 s a million edges), so the ends go in as ints, made from the
     arrays :data:`EDGES_PER_LIST` at a time (lists of every edge would be ≈ 0.7 GB at
-    ten million edges)."""
+    ten million edges). Edges in order of their source on a graph of at most
+    :data:`GRAPHDB_MAX_VERTICES` vertices go in through a GraphDB file instead
+    (:func:`_graphdb_graph`): the same graph, read by igraph's C without a Python object
+    per edge."""
+    if _graphdb_fits(n, source):
+        return _graphdb_graph(n, source, target, directed=directed)
     graph = igraph.Graph(n=n, directed=directed)
     step = EDGES_PER_LIST
     graph.add_edges(
@@ -367,6 +394,58 @@ def _graph(n: int, source: np.ndarray, target: np.ndarray, *, directed: bool) ->
         )
     )
     return graph
+
+
+def _graphdb_fits(n: int, source: np.ndarray) -> bool:
+    """Whether GraphDB can hold these edges as they are: every vertex number and every
+    vertex's edge count in a 16-bit word, the edges in order of their source."""
+    if not 0 < n <= GRAPHDB_MAX_VERTICES or len(source) == 0:
+        return False
+    if not bool(np.all(source[1:] >= source[:-1])):
+        return False
+    return int(np.bincount(source, minlength=n).max()) <= GRAPHDB_MAX_VERTICES
+
+
+def _graphdb_graph(
+    n: int, source: np.ndarray, target: np.ndarray, *, directed: bool
+) -> igraph.Graph:
+    """:func:`_graph` read from a GraphDB file (igraph's ``Read_GraphDB``: 16-bit
+    little-endian words; the vertex count, then for each vertex in turn its edge count
+    and its edges' other ends, each such (vertex, end) an edge in file order, so edges
+    sorted by source keep their order and their numbers). Written to an anonymous file
+    (memfd on Linux), ≈ 2 bytes an edge: 20 MB at ten million edges."""
+    counts = np.bincount(source, minlength=n)
+    words = np.empty(1 + n + len(source), dtype="<u2")
+    words[0] = n
+    # vertex v's block starts after the header, v earlier counts and their edges
+    words[np.arange(1, n + 1) + (np.cumsum(counts) - counts)] = counts
+    del counts
+    # edge e of source s follows the header, s + 1 counts and the e edges before it
+    place = np.arange(2, len(source) + 2, dtype=np.int64)
+    place += source
+    words[place] = target
+    del place
+    with _anonymous_file() as file:
+        file.write(words.data)
+        del words
+        file.flush()
+        file.seek(0)
+        graph: igraph.Graph = igraph.Graph.Read_GraphDB(file, directed=directed)
+    return graph
+
+
+@contextmanager
+def _anonymous_file() -> Iterator[BinaryIO]:
+    """A file with no name, read and written in binary: memfd on Linux (in memory, never
+    on disk), else a temporary file, gone when closed."""
+    try:
+        descriptor = os.memfd_create("shequn-graphdb", os.MFD_CLOEXEC)
+    except (AttributeError, OSError):  # not Linux, or memfd refused (a sandbox)
+        with tempfile.TemporaryFile(prefix="shequn-graphdb-") as file:
+            yield file
+        return
+    with open(descriptor, "w+b") as file:
+        yield file
 
 
 def betweenness(graph: igraph.Graph, sample: int | None = None) -> tuple[list[float], bool]:
