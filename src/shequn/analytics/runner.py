@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
+from typing import Final
 
 import numpy as np
 import pyarrow as pa
@@ -14,7 +15,9 @@ from shequn.analytics.context import Context
 from shequn.analytics.registry import METRICS, Derived, Metric
 from shequn.analytics.source import (
     DERIVED_MEMORY_LIMIT,
+    Coded,
     arrow,
+    arrow_coded,
     arrow_dictionary,
     is_text,
     release_memory,
@@ -97,9 +100,12 @@ def _with_inputs(known: dict[str, Metric | Derived], names: list[str]) -> list[s
 
 
 def _computed(spec: Metric, ctx: Context) -> pa.Table:
+    built = spec.build(ctx)
+    if isinstance(built, Coded):
+        return arrow_coded(ctx.log, built)
     if spec.dictionary:
-        return arrow_dictionary(ctx.log, spec.build(ctx))
-    return arrow(spec.build(ctx))
+        return arrow_dictionary(ctx.log, built)
+    return arrow(built)
 
 
 def _ordered_result(compute: Callable[[], pa.Table], order_by: tuple[str, ...]) -> pa.Table:
@@ -110,7 +116,9 @@ def _ordered_result(compute: Callable[[], pa.Table], order_by: tuple[str, ...]) 
     if not order_by or table.num_rows < 2:
         return table
     release_memory()  # what the read freed (its batches as they came), before the keys
-    indices = _order(table, order_by)
+    indices = _sorting(table, order_by)
+    if indices is None:
+        return table
     schema, columns = table.schema, table.columns
     del table  # the only reference: the columns below are the last ones
     for i in range(len(columns)):
@@ -119,14 +127,47 @@ def _ordered_result(compute: Callable[[], pa.Table], order_by: tuple[str, ...]) 
 
 
 def _order(table: pa.Table, order_by: tuple[str, ...]) -> pa.Array:
+    """The indices that sort ``table`` by ``order_by`` (stable)."""
+    indices = _sorting(table, order_by)
+    return pa.array(np.arange(table.num_rows)) if indices is None else indices
+
+
+def _sorting(table: pa.Table, order_by: tuple[str, ...]) -> pa.Array | None:
+    """:func:`_order`'s indices, or None when the rows are in that order already (a
+    result read in order, as ``conversation.edges`` leaves DuckDB, needs no copy)."""
     combined = _combined_key(table, order_by)
-    if combined is not None:
-        return pc.sort_indices(combined)
-    keys = pa.table({str(i): _sort_key(table.column(c)) for i, c in enumerate(order_by)})
-    return pc.sort_indices(keys, [(str(i), "ascending") for i in range(len(order_by))])
+    if combined is None:
+        keys = pa.table({str(i): _sort_key(table.column(c)) for i, c in enumerate(order_by)})
+        return pc.sort_indices(keys, [(str(i), "ascending") for i in range(len(order_by))])
+    if bool(np.all(combined[1:] >= combined[:-1])):
+        return None
+    return pa.array(_radix_argsort(combined))
 
 
-def _combined_key(table: pa.Table, order_by: tuple[str, ...]) -> pa.Array | None:
+#: bits of the key :func:`_radix_argsort` sorts at a time: NumPy sorts integers of up
+#: to 16 bits by radix (stable, in linear time), wider ones by timsort
+RADIX_BITS: Final = 16
+
+
+def _radix_argsort(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` of unsigned integers, sorted
+    :data:`RADIX_BITS` bits at a time from the lowest (each pass stable, so the whole
+    is): at 10M messages the edges' 20.8M keys of 36 bits in three passes, ≈ 2.7 s
+    against 3.8 for one sort of the 8-byte keys."""
+    bits = int(keys.max()).bit_length() if len(keys) else 0
+    order: np.ndarray | None = None
+    mask = np.uint64((1 << RADIX_BITS) - 1)
+    for shift in range(0, max(bits, 1), RADIX_BITS):
+        ordered = keys if order is None else keys[order]
+        digits = ((ordered >> np.uint64(shift)) & mask).astype(np.uint16)
+        del ordered
+        step = np.argsort(digits, kind="stable")
+        order = step if order is None else order[step]
+    assert order is not None
+    return order
+
+
+def _combined_key(table: pa.Table, order_by: tuple[str, ...]) -> np.ndarray | None:
     """One integer per row that orders like the rows' ``order_by`` string keys, or None.
 
     When every key is a string column (plain or dictionary-encoded) without nulls, each
@@ -158,7 +199,7 @@ def _combined_key(table: pa.Table, order_by: tuple[str, ...]) -> pa.Array | None
             return None
         combined *= np.uint64(base)
         combined += places.to_numpy()[encoded.indices.to_numpy()]
-    return pa.array(combined)
+    return combined
 
 
 def _encoded_column(column: pa.ChunkedArray) -> pa.DictionaryArray:
@@ -177,7 +218,8 @@ def _ordered(table: pa.Table, order_by: tuple[str, ...]) -> pa.Table:
     """
     if not order_by or table.num_rows < 2:
         return table
-    return table.take(_order(table, order_by))
+    indices = _sorting(table, order_by)
+    return table if indices is None else table.take(indices)
 
 
 def _sort_key(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
