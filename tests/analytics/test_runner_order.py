@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import random
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from shequn.analytics.runner import _combined_key, _order, _ordered, _radix_argsort
+from shequn.analytics.runner import _combined_key, _order, _ordered
 
 
 def _reference(table: pa.Table, order_by: tuple[str, ...]) -> list[int]:
@@ -76,12 +75,3 @@ def test_rows_in_order_are_not_copied() -> None:
     assert _order(table, ("g", "s")).to_pylist() == [0, 1, 2, 3]
     swapped = table.take([2, 0, 3, 1])
     assert _ordered(swapped, ("g", "s")).equals(table)
-
-
-@pytest.mark.parametrize("bits", [1, 16, 17, 36, 63])
-def test_radix_argsort_is_numpys_stable_argsort(bits: int) -> None:
-    """Keys wider than one radix pass (ties included) sort as NumPy's stable sort."""
-    rng = np.random.default_rng(bits)
-    keys = rng.integers(0, 2**bits, 5000, dtype=np.uint64)
-    keys[::7] = keys[3]  # ties
-    assert (_radix_argsort(keys) == np.argsort(keys, kind="stable")).all()
