@@ -28,8 +28,8 @@ from shequn.analytics.metrics.conversation import (
     thread_table,
     turn_taking,
 )
-from shequn.analytics.runner import run_metrics
-from shequn.analytics.source import duckdb_log, parquet_log
+from shequn.analytics.runner import load_metrics, run_metrics
+from shequn.analytics.source import Coded, duckdb_log, parquet_log
 from shequn.events import EVENT_SCHEMA
 from shequn.importers.base import ImportSettings
 from shequn.ingest import run_import
@@ -275,6 +275,16 @@ def test_edges_of_one_group(tiny: Context, group: str) -> None:
     plain = {k[1:]: v for k, v in plain_edges().items() if k[0] == group}
     assert ours == {(g, *k): v for g in (group, "*") for k, v in plain.items()}
     assert [(r["group"], r["source"], r["target"], r["kind"]) for r in rows] == sorted(ours)
+
+
+def test_edges_leave_the_engine_as_codes(tiny: Context) -> None:
+    """The pairs are aggregated and read as integer codes of the groups, members and
+    kinds, decoded on the Python side (the values above are the decoded ones)."""
+    built = load_metrics()["conversation.edges"].build(tiny)
+    assert isinstance(built, Coded)
+    assert set(built.values) == {"group", "source", "target", "kind"}
+    schema = built.rows.schema()
+    assert all(schema[column].is_integer() for column in built.values)
 
 
 def test_response_matches_plain_python(tiny: Context, tiny_results: dict[str, pa.Table]) -> None:

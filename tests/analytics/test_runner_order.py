@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from shequn.analytics.runner import _combined_key, _order
+from shequn.analytics.runner import _combined_key, _order, _ordered
 
 
 def _reference(table: pa.Table, order_by: tuple[str, ...]) -> list[int]:
@@ -63,3 +63,15 @@ def test_nulls_and_other_types_take_the_column_sort() -> None:
     assert _order(table, ("g",)).to_pylist() == [2, 0, 3, 1]
     assert _order(table, ("g", "n")).to_pylist() == [2, 3, 0, 1]
     assert pc.sort_indices(table, [("n", "ascending")]).to_pylist() == [3, 1, 2, 0]
+
+
+def test_rows_in_order_are_not_copied() -> None:
+    """A result already in its order comes back as it is (no take of every column); one
+    out of order is sorted."""
+    table = pa.table(
+        {"g": ["*", "*", "a", "a"], "s": ["x", "y", "x", "y"], "w": [1.0, 2.0, 3.0, 4.0]}
+    )
+    assert _ordered(table, ("g", "s")) is table
+    assert _order(table, ("g", "s")).to_pylist() == [0, 1, 2, 3]
+    swapped = table.take([2, 0, 3, 1])
+    assert _ordered(swapped, ("g", "s")).equals(table)

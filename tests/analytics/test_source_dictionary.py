@@ -3,6 +3,7 @@ of the plain read, and the codes encoding each whole string column gives."""
 
 from __future__ import annotations
 
+import ibis
 import pyarrow as pa
 import pytest
 
@@ -34,3 +35,35 @@ def test_batches_encoded_as_they_come_give_the_whole_columns_codes(
         assert column.to_pylist() == plain[name].to_pylist()
     for name in ("key", "ts"):
         assert encoded[name].to_pylist() == plain[name].to_pylist()
+
+
+def test_coded_columns_read_as_their_sorted_used_values(duckdb_context: Context) -> None:
+    """``arrow_coded``: each coded column a dictionary of the values its rows use, in
+    sorted order (unused codes left out), a null code a null; other columns as they are."""
+    rows = ibis.memtable(
+        pa.table(
+            {
+                "group": pa.array([2, 0, 2, None, 0], pa.int32()),
+                "member": pa.array([7, 3, 3, 5, 7], pa.int32()),
+                "n": pa.array([1, 2, 3, 4, 5], pa.int64()),
+            }
+        )
+    )
+    groups = ibis.memtable(
+        pa.table({"code": pa.array([0, 1, 2], pa.int32()), "value": ["z/b", "unused", "*"]})
+    )
+    members = ibis.memtable(
+        pa.table(
+            {"code": pa.array([3, 5, 7, 9], pa.int32()), "value": ["m:c", "m:a", "m:é", "m:0"]}
+        )
+    )
+    coded = source.Coded(rows, {"group": groups, "member": members})
+    table = source.arrow_coded(duckdb_context.log, coded)
+    assert table.column_names == ["group", "member", "n"]
+    assert table["group"].to_pylist() == ["*", "z/b", "*", None, "z/b"]
+    assert table["member"].to_pylist() == ["m:é", "m:c", "m:c", "m:a", "m:é"]
+    assert table["n"].to_pylist() == [1, 2, 3, 4, 5]
+    for name, used in (("group", ["*", "z/b"]), ("member", ["m:a", "m:c", "m:é"])):
+        column = table[name]
+        assert column.type == pa.dictionary(pa.int32(), pa.string())
+        assert {tuple(chunk.dictionary.to_pylist()) for chunk in column.chunks} == {tuple(used)}

@@ -5,7 +5,10 @@ Two kinds:
 :class:`Metric`
     ``build(ctx) -> ibis.Table`` composes an expression over the context's events and
     never executes; the runner executes it on whichever engine holds the log
-    (DuckDB or Spark), so the same function is the same number everywhere.
+    (DuckDB or Spark), so the same function is the same number everywhere. A metric
+    whose result repeats a few strings in millions of rows may return them as codes
+    instead (:class:`~shequn.analytics.source.Coded`: the expression of the rows with
+    integers, and the expressions of the codes' values).
 :class:`Derived`
     ``compute(ctx, inputs) -> pyarrow.Table`` for what SQL cannot do well — graph
     algorithms (PageRank, betweenness), choosing posting windows — over the *small*
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import pyarrow as pa
 
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
     from ibis.expr import types as ir
 
     from shequn.analytics.context import Context
+    from shequn.analytics.source import Coded
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class Metric:
     title: str
     #: what the number means and how it is computed, for the report's tooltips
     explain: str
-    build: Callable[[Context], ir.Table]
+    build: Callable[[Context], ir.Table | Coded]
     order_by: tuple[str, ...]
     #: string columns come back dictionary-encoded (read batch by batch): for a result of
     #: millions of rows repeating a few thousand member keys (``conversation.edges``: ten
@@ -63,12 +67,16 @@ class Derived:
 METRICS: Final[dict[str, Metric | Derived]] = {}
 
 
+#: an engine metric's function (:attr:`Metric.build`)
+Build = TypeVar("Build", bound="Callable[[Context], ir.Table | Coded]")
+
+
 def metric(
     name: str, title: str, explain: str, order_by: tuple[str, ...], *, dictionary: bool = False
-) -> Callable[[Callable[[Context], ir.Table]], Callable[[Context], ir.Table]]:
+) -> Callable[[Build], Build]:
     """Register an engine metric (decorator); ``dictionary``: see :attr:`Metric.dictionary`."""
 
-    def register(build: Callable[[Context], ir.Table]) -> Callable[[Context], ir.Table]:
+    def register(build: Build) -> Build:
         if name in METRICS:
             raise ValueError(f"metric {name!r} registered twice")
         METRICS[name] = Metric(name, title, explain, build, order_by, dictionary)

@@ -16,7 +16,9 @@ from shequn.analytics.context import Context
 from shequn.analytics.registry import METRICS, Derived, Metric
 from shequn.analytics.source import (
     DERIVED_MEMORY_LIMIT,
+    Coded,
     arrow,
+    arrow_coded,
     arrow_dictionary,
     is_text,
     release_memory,
@@ -176,9 +178,12 @@ def _with_inputs(known: dict[str, Metric | Derived], names: list[str]) -> list[s
 
 
 def _computed(spec: Metric, ctx: Context) -> pa.Table:
+    built = spec.build(ctx)
+    if isinstance(built, Coded):
+        return arrow_coded(ctx.log, built)
     if spec.dictionary:
-        return arrow_dictionary(ctx.log, spec.build(ctx))
-    return arrow(spec.build(ctx))
+        return arrow_dictionary(ctx.log, built)
+    return arrow(built)
 
 
 def _ordered_result(compute: Callable[[], pa.Table], order_by: tuple[str, ...]) -> pa.Table:
@@ -189,7 +194,9 @@ def _ordered_result(compute: Callable[[], pa.Table], order_by: tuple[str, ...]) 
     if not order_by or table.num_rows < 2:
         return table
     release_memory()  # what the read freed (its batches as they came), before the keys
-    indices = _order(table, order_by)
+    indices = _sorting(table, order_by)
+    if indices is None:
+        return table
     schema, columns = table.schema, table.columns
     del table  # the only reference: the columns below are the last ones
     for i in range(len(columns)):
@@ -198,14 +205,27 @@ def _ordered_result(compute: Callable[[], pa.Table], order_by: tuple[str, ...]) 
 
 
 def _order(table: pa.Table, order_by: tuple[str, ...]) -> pa.Array:
+    """The indices that sort ``table`` by ``order_by`` (stable)."""
+    indices = _sorting(table, order_by)
+    return pa.array(np.arange(table.num_rows)) if indices is None else indices
+
+
+def _sorting(table: pa.Table, order_by: tuple[str, ...]) -> pa.Array | None:
+    """:func:`_order`'s indices, or None when the rows are in that order already (a
+    result read in order, as ``conversation.edges`` leaves DuckDB, needs no copy)."""
     combined = _combined_key(table, order_by)
-    if combined is not None:
-        return pc.sort_indices(combined)
-    keys = pa.table({str(i): _sort_key(table.column(c)) for i, c in enumerate(order_by)})
-    return pc.sort_indices(keys, [(str(i), "ascending") for i in range(len(order_by))])
+    if combined is None:
+        keys = pa.table({str(i): _sort_key(table.column(c)) for i, c in enumerate(order_by)})
+        return pc.sort_indices(keys, [(str(i), "ascending") for i in range(len(order_by))])
+    if bool(np.all(combined[1:] >= combined[:-1])):
+        return None
+    # NumPy's stable sort of 8-byte integers (timsort; Arrow's sort_indices is stable
+    # too: the same indices): 20.8M keys in no order 3.4-3.9 s against Arrow's 4.3-5.1
+    # (load 15-20); in sorted runs far less
+    return pa.array(np.argsort(combined, kind="stable"))
 
 
-def _combined_key(table: pa.Table, order_by: tuple[str, ...]) -> pa.Array | None:
+def _combined_key(table: pa.Table, order_by: tuple[str, ...]) -> np.ndarray | None:
     """One integer per row that orders like the rows' ``order_by`` string keys, or None.
 
     When every key is a string column (plain or dictionary-encoded) without nulls, each
@@ -237,7 +257,7 @@ def _combined_key(table: pa.Table, order_by: tuple[str, ...]) -> pa.Array | None
             return None
         combined *= np.uint64(base)
         combined += places.to_numpy()[encoded.indices.to_numpy()]
-    return pa.array(combined)
+    return combined
 
 
 def _encoded_column(column: pa.ChunkedArray) -> pa.DictionaryArray:
@@ -256,7 +276,8 @@ def _ordered(table: pa.Table, order_by: tuple[str, ...]) -> pa.Table:
     """
     if not order_by or table.num_rows < 2:
         return table
-    return table.take(_order(table, order_by))
+    indices = _sorting(table, order_by)
+    return table if indices is None else table.take(indices)
 
 
 def _sort_key(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:

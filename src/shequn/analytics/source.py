@@ -300,6 +300,82 @@ def arrow_dictionary(log: Log, expr: ir.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=encoded)
 
 
+@dataclass(frozen=True)
+class Coded:
+    """A result whose string columns leave the engine as integer codes.
+
+    ``rows`` has the result's columns, those named in ``values`` as integers;
+    ``values[column]`` is a table (``code``, ``value``) giving each code's string, one
+    row per code (codes unique, values unique). :func:`arrow_coded` reads it as the
+    plain result would read with its string columns dictionary-encoded: the engine
+    moves integers, not millions of repeated strings (``conversation.edges``).
+    """
+
+    rows: ir.Table
+    values: dict[str, ir.Table]
+
+
+def arrow_coded(log: Log, coded: Coded) -> pa.Table:
+    """The rows of ``coded``, each coded column as a dictionary array of its values.
+
+    Each column's dictionary holds the values its rows use, sorted (so the runner's
+    sort reads places straight from the indices); a null code is a null. On DuckDB the
+    rows are read :data:`BATCH_ROWS` at a time, each batch's codes turned into indices
+    and its other columns copied as it comes, so no batch outlives its turn."""
+    schema = coded.rows.schema().to_pyarrow()
+    coded_at = {schema.get_field_index(name): name for name in coded.values}
+    dictionaries, places = {}, {}
+    for i, name in coded_at.items():
+        dictionaries[i], places[i] = _sorted_values(arrow(coded.values[name]))
+    chunks: list[list[pa.Array]] = [[] for _ in schema]
+    for batch in _batches(log, coded.rows):
+        for i, column in enumerate(batch.cast(schema).columns):
+            chunks[i].append(pc.take(places[i], column) if i in places else _copied(column))
+        del batch
+    fields = list(schema)
+    for i in coded_at:
+        dictionary, indices = _used(dictionaries[i], chunks[i])
+        kind = pa.dictionary(pa.int32(), dictionary.type)
+        chunks[i] = [pa.DictionaryArray.from_arrays(c, dictionary) for c in indices]
+        fields[i] = pa.field(fields[i].name, kind, fields[i].nullable)
+    columns = [pa.chunked_array(c, f.type) for c, f in zip(chunks, fields, strict=True)]
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+
+
+def _batches(log: Log, expr: ir.Table) -> Iterator[pa.RecordBatch]:
+    """``expr``'s rows batch by batch: on DuckDB :data:`BATCH_ROWS` at a time as DuckDB
+    hands them over; elsewhere the whole result's batches."""
+    if log.engine != "duckdb":
+        yield from arrow(expr).to_batches()
+        return
+    backend: Any = log.backend
+    # Ibis's own reader calls a cursor method DuckDB 2 no longer has; this relation
+    # registers the expression's in-memory tables first, as Ibis does
+    yield from backend._to_duckdb_relation(expr).to_arrow_reader(BATCH_ROWS)
+
+
+def _sorted_values(values: pa.Table) -> tuple[pa.Array, pa.Array]:
+    """A (code, value) table's values sorted, and for each code (an index) its value's
+    place among them (int32)."""
+    codes = values["code"].to_numpy().astype(np.int64)
+    order = pc.sort_indices(values["value"]).to_numpy()
+    place = np.zeros(int(codes.max()) + 1 if len(codes) else 1, dtype=np.int32)
+    place[codes[order]] = np.arange(len(order), dtype=np.int32)
+    return values["value"].combine_chunks().take(pa.array(order)), pa.array(place)
+
+
+def _used(dictionary: pa.Array, chunks: list[pa.Array]) -> tuple[pa.Array, list[pa.Array]]:
+    """The dictionary's values some row points at (in their order), and the rows'
+    indices into them."""
+    used = np.zeros(len(dictionary), dtype=bool)
+    for chunk in chunks:
+        used[chunk.drop_null().to_numpy()] = True
+    if used.all():
+        return dictionary, chunks
+    moved = pa.array(np.cumsum(used, dtype=np.int32) - 1)
+    return dictionary.filter(pa.array(used)), [pc.take(moved, chunk) for chunk in chunks]
+
+
 def _copied(column: pa.Array) -> pa.Array:
     """``column`` in buffers of its own (Arrow's concatenation always writes new ones)."""
     return pa.concat_arrays([column])

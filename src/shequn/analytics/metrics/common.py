@@ -17,29 +17,38 @@ from shequn.analytics.context import Context
 ALL_GROUPS: Final = "*"
 
 
-def with_all_groups(table: ir.Table, group: str = "group") -> ir.Table:
-    """``table`` plus the same rows with the group replaced by :data:`ALL_GROUPS`.
+def with_all_groups(
+    table: ir.Table, group: str = "group", everyone: ir.Value | None = None
+) -> ir.Table:
+    """``table`` plus the same rows with the group replaced by :data:`ALL_GROUPS` (or by
+    ``everyone``, where the group column holds codes instead of names).
 
     Metrics aggregate after this, so each group gets its rows and the community as a
     whole gets one more set, where a member active in two groups counts once.
     """
-    everything = table.mutate(**{group: ibis.literal(ALL_GROUPS)})
+    label = ibis.literal(ALL_GROUPS) if everyone is None else everyone
+    everything = table.mutate(**{group: label})
     return table.union(everything.select(table.columns))
 
 
 def per_group_and_all(
-    ctx: Context, rows: ir.Table, aggregate: Callable[[ir.Table], ir.Table]
+    ctx: Context,
+    rows: ir.Table,
+    aggregate: Callable[[ir.Table], ir.Table],
+    everyone: ir.Value | None = None,
 ) -> ir.Table:
     """``aggregate`` of ``rows`` (with a ``group`` column) per group, and again over every
-    group as :data:`ALL_GROUPS`: :func:`with_all_groups` then ``aggregate``, except in a
-    context of one group, where ``*``'s rows are the group's: there the rows are
-    aggregated once and each result row written twice — by unnesting two labels, not as
-    a union of two copies, so the aggregate is computed once."""
+    group as :data:`ALL_GROUPS` (or ``everyone``: :func:`with_all_groups`):
+    :func:`with_all_groups` then ``aggregate``, except in a context of one group, where
+    ``*``'s rows are the group's: there the rows are aggregated once and each result row
+    written twice — by unnesting two labels, not as a union of two copies, so the
+    aggregate is computed once."""
     if len(ctx.timezones) > 1:
-        return aggregate(with_all_groups(rows))
+        return aggregate(with_all_groups(rows, everyone=everyone))
     per = aggregate(rows)
     both = per.mutate(in_all_groups=ibis.literal([False, True], "array<boolean>").unnest())
-    group = ibis.ifelse(both.in_all_groups, ibis.literal(ALL_GROUPS), both.group)
+    label = ibis.literal(ALL_GROUPS) if everyone is None else everyone
+    group = ibis.ifelse(both.in_all_groups, label, both.group)
     return both.select(*[group.name(c) if c == "group" else both[c] for c in per.columns])
 
 

@@ -32,11 +32,18 @@ from __future__ import annotations
 from typing import Final
 
 import ibis
+import pyarrow as pa
 from ibis.expr import types as ir
 
 from shequn.analytics.context import Context
-from shequn.analytics.metrics.common import per_group_and_all, week_of, with_all_groups
+from shequn.analytics.metrics.common import (
+    ALL_GROUPS,
+    per_group_and_all,
+    week_of,
+    with_all_groups,
+)
 from shequn.analytics.registry import metric
+from shequn.analytics.source import Coded
 
 #: a message by B this many minutes after A's (A ≠ B) answers it, where no reply ids exist
 INFERRED_WINDOW_MINUTES: Final = 5
@@ -506,15 +513,58 @@ def _interactions(ctx: Context) -> ir.Table:
     # messages, held as indices into the member keys
     dictionary=True,
 )
-def edges(ctx: Context) -> ir.Table:
+def edges(ctx: Context) -> Coded:
     def per_pair(rows: ir.Table) -> ir.Table:
         return rows.group_by(["group", "source", "target", "kind"]).aggregate(
             weight=rows.weight.sum(), interactions=rows.count()
         )
 
+    # the pairs are aggregated, and leave the engine, as integer codes of the groups,
+    # members and kinds (Coded, decoded by the runner into dictionary columns): at 10M
+    # messages 20.8M rows, each of which held three strings to hash in the aggregate,
+    # move out of DuckDB and encode again in Python (edges' own part 23 -> 13 s CPU,
+    # bench/RESULTS-cnv10.md). Every value a row holds is in its table (a group of the
+    # context, an author or a mention's target, a kind), so no code is null; a left
+    # join keeps even a null value's row, as a null
+    group_names = sorted({ALL_GROUPS, *ctx.timezones})
+    groups, kinds = _values(group_names), _values(sorted(EDGE_KINDS))
+    names = _member_values(ctx)
+    coded = interactions(ctx)
+    for column, values in (
+        ("group", groups),
+        ("source", names),
+        ("target", names),
+        ("kind", kinds),
+    ):
+        found = values.select(c_value="value", c_code="code")
+        coded = coded.left_join(found, coded[column] == found.c_value)
+        coded = coded.drop(column, "c_value").rename({column: "c_code"})
+    coded = coded.select("group", "source", "target", "kind", "weight")
+    everyone = ibis.literal(group_names.index(ALL_GROUPS), "int32")
     # one group: the pairs aggregated once and written for the group and "*" (20.8M
     # rows at 10M messages would otherwise be aggregated twice)
-    return per_group_and_all(ctx, interactions(ctx), per_pair)
+    rows = per_group_and_all(ctx, coded, per_pair, everyone)
+    return Coded(rows, {"group": groups, "source": names, "target": names, "kind": kinds})
+
+
+def _values(values: list[str]) -> ir.Table:
+    """(code, value): each value with its place in ``values`` as its code."""
+    codes = pa.array(range(len(values)), pa.int32())
+    return ibis.memtable(pa.table({"code": codes, "value": pa.array(values, pa.string())}))
+
+
+def _member_values(ctx: Context) -> ir.Table:
+    """(code, value) of every member an edge can name: the authors of the people's
+    messages (every source, every parent's author) and the mentions' targets."""
+    links = message_links(ctx)
+    mentions = mention_rows(ctx)
+    names = links.select(value=links.member).union(
+        mentions.select(value=mentions.target), distinct=True
+    )
+    names = names.filter(names.value.notnull())
+    # numbered in order, though the runner sorts each column's values itself
+    code = ibis.row_number().over(ibis.window(order_by="value"))
+    return names.select("value", code=code.cast("int32"))
 
 
 def question_replies(ctx: Context) -> ir.Table:
