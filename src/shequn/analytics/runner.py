@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 
 import numpy as np
@@ -47,9 +47,9 @@ def run_metrics(
 
     ``background``: a derived metric marked :attr:`Derived.background` starts in a forked
     process as soon as its inputs are known and the engine goes on with the others; a
-    metric that reads it waits for it then. Its timing is the time waited, and the
-    child's CPU is a child's (``os.times``), counted when it is waited for: measure
-    metric by metric with ``background=False``.
+    metric that reads it waits for it before it starts. Its timing is the time waited,
+    and the child's CPU is a child's (``os.times``), counted when it is waited for:
+    measure metric by metric with ``background=False``.
     """
     timings = {} if timings is None else timings
     known = load_metrics()
@@ -84,9 +84,8 @@ def run_metrics(
     return {name: results[name] for name in wanted}
 
 
-class _Jobs(Mapping[str, pa.Table]):
-    """The results so far, and the derived metrics computing in forked processes: reading
-    one of those (``jobs[name]``) waits for it and moves its table into the results."""
+class _Jobs:
+    """The results so far, and the derived metrics computing in forked processes."""
 
     def __init__(
         self,
@@ -102,7 +101,12 @@ class _Jobs(Mapping[str, pa.Table]):
         inputs = {i: self.results[i] for i in spec.inputs}
         self.running[spec.name] = Background(partial(_derived, spec, self.ctx, inputs)).start()
 
+    def known(self, name: str) -> bool:
+        """Computed, or computing in a child."""
+        return name in self.results or name in self.running
+
     def collect(self, name: str) -> None:
+        """Wait for a child's table; its timing is the time waited."""
         began = self.clock()
         self.results[name] = self.running.pop(name).result()
         self.timings[name] = self.clock() - began
@@ -116,21 +120,6 @@ class _Jobs(Mapping[str, pa.Table]):
             job.cancel()
         self.running.clear()
 
-    def __getitem__(self, name: str) -> pa.Table:
-        if name in self.running:
-            self.collect(name)
-        return self.results[name]
-
-    def __contains__(self, name: object) -> bool:
-        # Mapping's would read the table: wait for a running metric only to ask about it
-        return name in self.results or name in self.running
-
-    def __iter__(self) -> Iterator[str]:
-        return iter([*self.results, *self.running])
-
-    def __len__(self) -> int:
-        return len(self.results) + len(self.running)
-
 
 def _run_derived(
     ctx: Context,
@@ -139,19 +128,28 @@ def _run_derived(
     timings: dict[str, float],
     clock: Callable[[], float],
 ) -> None:
-    """Each derived metric once its inputs are known (computed, or computing in a child:
-    read, they are waited for); one computing in a child is left to it."""
+    """Each derived metric once its inputs are known; one computing in a child is left to
+    it, and those that do not read one go first.
+
+    A metric that reads a child's table waits for it before it starts, not when it reads
+    it: ``kols.ranking``'s estimate beside ``graph.centrality``'s child held 4.2 GB at 10M
+    messages (bench/RESULTS.md), the report's bound being 4 GB.
+    """
     while pending:
-        ready = [d for d in pending if all(i in jobs for i in d.inputs)]
+        ready = [d for d in pending if all(jobs.known(i) for i in d.inputs)]
         if not ready:
-            missing = {i for d in pending for i in d.inputs if i not in jobs}
+            missing = {i for d in pending for i in d.inputs if not jobs.known(i)}
             raise ValueError(f"derived metrics wait for unknown inputs: {sorted(missing)}")
+        ready.sort(key=lambda d: any(i in jobs.running for i in d.inputs))  # stable
         for spec in ready:
             pending.remove(spec)
             if spec.name in jobs.running:
                 continue
+            for name in spec.inputs:
+                if name in jobs.running:
+                    jobs.collect(name)
             began = clock()
-            jobs.results[spec.name] = _derived(spec, ctx, jobs)
+            jobs.results[spec.name] = _derived(spec, ctx, jobs.results)
             release_memory()
             timings[spec.name] = clock() - began
 
