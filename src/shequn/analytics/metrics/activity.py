@@ -42,21 +42,23 @@ def member_weeks(ctx: Context) -> ir.Table:
 
 def _member_weeks(ctx: Context) -> ir.Table:
     m = ctx.messages
-    weekday = m.local_ts.day_of_week.index()
-    # a week's days are its weekdays: one flag per weekday with a post (and with a post
-    # not flagged as a bot's) in one aggregate, where grouping by day first made a second
-    # one over nearly as many rows as posts (at 10M messages 5.5 -> 4.7 s CPU)
-    flags = {}
-    for day in range(7):
-        flags[f"d{day}"] = ibis.ifelse(weekday == day, 1, 0).max()
-        flags[f"p{day}"] = ibis.ifelse((weekday == day) & ~m.is_bot, 1, 0).max()
+    # a week's days are its weekdays: each post sets its weekday's bit (and, when not
+    # flagged as a bot's, the same bit of a second mask), OR-ed in one aggregate per
+    # (group, member, week) and counted after. Grouping by day first made a second
+    # aggregate over nearly as many rows as posts; fourteen weekday flags (one maximum
+    # each) cost more than two OR-s (at 1M messages 1.2 -> 1.05 s CPU)
+    bit = ibis.literal(1, "int32") << m.local_ts.day_of_week.index().cast("int32")
     per = m.group_by([m.group, m.member, week_of(m.local_ts).name("week")]).aggregate(
-        messages=m.count(), **flags
+        messages=m.count(),
+        days=bit_or(bit),
+        people_days=bit_or(ibis.ifelse(m.is_bot, ibis.literal(0, "int32"), bit)),
     )
     if len(ctx.timezones) > 1:
         # a member's days across the groups: a day with posts in two groups is one day
         everywhere = per.group_by(["member", "week"]).aggregate(
-            messages=per.messages.sum(), **{flag: per[flag].max() for flag in flags}
+            messages=per.messages.sum(),
+            days=bit_or(per.days),
+            people_days=bit_or(per.people_days),
         )
         everywhere = everywhere.mutate(group=ibis.literal(ALL_GROUPS)).select(per.columns)
         per = per.union(everywhere)
@@ -65,8 +67,8 @@ def _member_weeks(ctx: Context) -> ir.Table:
         "member",
         "week",
         messages=per.messages.cast("int64"),
-        days=_flag_sum(per, "d"),
-        people_days=_flag_sum(per, "p"),
+        days=_bits_set(per.days),
+        people_days=_bits_set(per.people_days),
     )
     per = _with_neighbour_weeks(per)
     if len(ctx.timezones) == 1:
@@ -76,11 +78,16 @@ def _member_weeks(ctx: Context) -> ir.Table:
     return per
 
 
-def _flag_sum(per: ir.Table, prefix: str) -> ir.IntegerValue:
-    """The weekday flags ``prefix0`` … ``prefix6`` of a row, added up."""
+@ibis.udf.agg.builtin  # type: ignore[untyped-decorator]
+def bit_or(value: int) -> int:  # type: ignore[empty-body]
+    """The bitwise OR of a group's values (DuckDB's and Spark's ``bit_or``)."""
+
+
+def _bits_set(mask: ir.IntegerValue) -> ir.IntegerValue:
+    """How many of a weekday mask's seven bits are set."""
     total: ir.IntegerValue = ibis.literal(0, "int64")
     for day in range(7):
-        total = total + per[f"{prefix}{day}"]
+        total = total + ((mask >> day) & 1)
     return total.cast("int64")
 
 
