@@ -576,3 +576,36 @@ def test_turn_numbers_are_eight_byte_integers_in_duckdb() -> None:
     at = [relation.columns.index(c) for c in ("seq", "run", "burst")]
     got = sorted(tuple(row[i] for i in at) for row in relation.fetchall())
     assert got == [(0, 1, 1), (1, 2, 1), (2, 3, 2)]
+
+
+@pytest.mark.parametrize("scope", [None, "discord/g1", "whatsapp/w1"])
+def test_received_counts_and_responders_match_the_edges(tiny: Context, scope: str | None) -> None:
+    """roles.signals' received counts and responders (read from the pair counts the
+    edges share) as plain Python has them from the edges: per target, the interactions
+    of each kind and the distinct sources — a source of two kinds once (B both answers
+    and @mentions C), for "*" over every group. Both the path of several groups and the
+    one-group path."""
+    ctx = tiny if scope is None else build_context(tiny.log, Scope(groups=(scope,)))
+    columns = {"reply": "replies_received", "inferred": "inferred_received",
+               "mention": "mentions_received"}  # fmt: skip
+    counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(columns, 0))
+    sources: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for (group, source, target, kind), (_weight, n) in plain_edges().items():
+        if scope is not None and group != "*":
+            if group != scope:
+                continue
+            for g in (group, "*"):  # the scope's "*" is its one group
+                counts[(g, target)][kind] += n
+                sources[(g, target)].add(source)
+        elif scope is None:
+            counts[(group, target)][kind] += n
+            sources[(group, target)].add(source)
+    if scope != "discord/g1":  # whatsapp/w1 holds the source of two kinds
+        assert any(len(s) < sum(counts[k].values()) for k, s in sources.items())
+    rows = run_metrics(ctx, ["roles.signals"])["roles.signals"].to_pylist()
+    assert rows
+    for r in rows:
+        key = (r["group"], r["member"])
+        want = {columns[kind]: n for kind, n in counts[key].items()}
+        want["responders"] = len(sources[key])
+        assert {c: r[c] for c in want} == want, key
