@@ -86,6 +86,17 @@ def test_a_failing_child_is_replaced_by_the_computation_here(
     assert table.column("pid")[0].as_py() == os.getpid()
 
 
+def test_no_child_to_be_had_computes_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refused)
+    job = Background(_pid_table).start()
+    assert job.pid is None and job.fd is None
+    assert job.result().column("pid")[0].as_py() == os.getpid()
+    assert not job.from_child
+
+
 def test_an_error_the_computation_has_is_raised_here() -> None:
     def compute() -> pa.Table:
         raise ValueError("bad edges")

@@ -54,8 +54,13 @@ class Background:
         self.from_child = False
 
     def start(self) -> Background:
-        """Fork the child; the output file is made before, so the child opens nothing."""
-        fd, path = tempfile.mkstemp(prefix="shequn-background-")
+        """Fork the child; the output file is made before, so the child opens nothing.
+        Where no child can be made (no room for a file or a process), :meth:`result`
+        computes the table here."""
+        try:
+            fd, path = tempfile.mkstemp(prefix="shequn-background-")
+        except OSError:
+            return self
         os.unlink(path)
         prctl, parent, openmp = prctl_function(), os.getpid(), _openmp_runtimes()
         with warnings.catch_warnings():
@@ -63,7 +68,11 @@ class Background:
             # child runs NumPy, igraph and Arrow only, on memory it inherited, and leaves
             # with os._exit, so it takes none of those threads' locks
             warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError:  # EAGAIN, ENOMEM
+                os.close(fd)
+                return self
         if pid == 0:  # the child: never return into the caller's code
             status = 1
             try:
