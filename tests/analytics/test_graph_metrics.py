@@ -186,7 +186,7 @@ def test_helpers_do_not_change_the_estimate(monkeypatch: Any, helpers: int) -> N
     with any number of helpers, and the sum of the sources' dependencies computed in
     one igraph call, to rounding."""
     g = clustered_graph(3000, 12, seed=11)
-    monkeypatch.setattr(graph, "_usable_cpus", lambda: 8)
+    monkeypatch.setattr(graph, "usable_cpus", lambda: 8)
     monkeypatch.setattr(graph, "BETWEENNESS_HELPERS", 0)
     alone, _ = graph.betweenness(g, sample=300)
     monkeypatch.setattr(graph, "BETWEENNESS_HELPERS", helpers)
@@ -202,7 +202,7 @@ def test_helpers_do_not_change_the_estimate(monkeypatch: Any, helpers: int) -> N
 def test_a_helper_that_dies_leaves_its_chunks_here(monkeypatch: Any) -> None:
     """A chunk a helper took but never finished (the helper was killed) runs here."""
     g = clustered_graph(3000, 12, seed=11)
-    monkeypatch.setattr(graph, "_usable_cpus", lambda: 8)
+    monkeypatch.setattr(graph, "usable_cpus", lambda: 8)
     monkeypatch.setattr(graph, "BETWEENNESS_HELPERS", 0)
     alone, _ = graph.betweenness(g, sample=300)
     here = os.getpid()
@@ -221,7 +221,7 @@ def test_a_helper_that_dies_leaves_its_chunks_here(monkeypatch: Any) -> None:
 def test_helpers_are_reaped_when_the_body_raises(monkeypatch: Any) -> None:
     """An error while PageRank or Leiden runs kills and reaps the helpers."""
     g = clustered_graph(3000, 12, seed=11)
-    monkeypatch.setattr(graph, "_usable_cpus", lambda: 8)
+    monkeypatch.setattr(graph, "usable_cpus", lambda: 8)
     forked: list[int] = []
     fork = os.fork
 
@@ -247,7 +247,7 @@ def test_more_chunks_than_a_pipe_holds(monkeypatch: Any) -> None:
 
     g = igraph.Graph(n=4, edges=[(0, 1), (1, 2), (2, 3)])
     chunks = [[i % 4] for i in range(20_000)]
-    monkeypatch.setattr(graph, "_usable_cpus", lambda: 8)
+    monkeypatch.setattr(graph, "usable_cpus", lambda: 8)
 
     def blocked(*_: object) -> None:
         raise TimeoutError("the chunks were not all handed out within 30 s")
@@ -414,7 +414,7 @@ import os, sys, time
 from shequn.analytics.metrics import graph
 import igraph
 
-graph._usable_cpus = lambda: 8
+graph.usable_cpus = lambda: 8
 g = igraph.Graph.Erdos_Renyi(n=20000, m=200000)  # ≈ 20 s of sources
 fork = os.fork
 def recorded():

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any, Final
 
 import pyarrow as pa
@@ -29,15 +30,45 @@ import pyarrow.ipc as ipc
 PR_SET_PDEATHSIG: Final = 1
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
+
+
 def can_fork() -> bool:
     """Whether a child can run beside this process: ``fork`` exists and two CPUs are ours."""
-    if not hasattr(os, "fork"):
-        return False
+    return hasattr(os, "fork") and usable_cpus() >= 2
+
+
+def fork_child(work: Callable[[], None]) -> int:
+    """A forked child that runs ``work`` and leaves with ``os._exit`` — 0 when ``work``
+    returned, 1 when it raised — never returning into the caller's code; its pid.
+
+    The child is killed when this process ends (:func:`_end_with`) and runs its OpenMP
+    regions on one thread (:func:`_openmp_runtimes`). Raises ``OSError`` when the system
+    refuses the fork (EAGAIN, ENOMEM).
+    """
+    prctl, parent, openmp = _prctl(), os.getpid(), _openmp_runtimes()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns when a process with threads (DuckDB's, py4j's) forks: the
+        # child runs NumPy, igraph and Arrow only, on memory it inherited, and leaves
+        # with os._exit, so it takes none of those threads' locks
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid:
+        return pid
+    status = 1
     try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on every platform
-        cpus = os.cpu_count() or 1
-    return cpus >= 2
+        _end_with(parent, prctl)
+        for runtime in openmp:
+            runtime.omp_set_num_threads(1)
+        work()
+        status = 0
+    finally:
+        os._exit(status)
 
 
 class Background:
@@ -62,31 +93,19 @@ class Background:
         except OSError:
             return self
         os.unlink(path)
-        prctl, parent, openmp = prctl_function(), os.getpid(), _openmp_runtimes()
-        with warnings.catch_warnings():
-            # Python 3.12+ warns when a process with threads (DuckDB's, py4j's) forks: the
-            # child runs NumPy, igraph and Arrow only, on memory it inherited, and leaves
-            # with os._exit, so it takes none of those threads' locks
-            warnings.simplefilter("ignore", DeprecationWarning)
-            try:
-                pid = os.fork()
-            except OSError:  # EAGAIN, ENOMEM
-                os.close(fd)
-                return self
-        if pid == 0:  # the child: never return into the caller's code
-            status = 1
-            try:
-                end_with(parent, prctl)
-                for runtime in openmp:  # see _openmp_runtimes
-                    runtime.omp_set_num_threads(1)
-                table = self.compute()
-                with os.fdopen(os.dup(fd), "wb") as out, ipc.new_file(out, table.schema) as w:
-                    w.write_table(table)
-                status = 0
-            finally:
-                os._exit(status)
-        self.pid, self.fd = pid, fd
+        try:
+            self.pid = fork_child(partial(self._write, fd))
+        except OSError:  # EAGAIN, ENOMEM
+            os.close(fd)
+            return self
+        self.fd = fd
         return self
+
+    def _write(self, fd: int) -> None:
+        """In the child: the table, written to the file made before the fork."""
+        table = self.compute()
+        with os.fdopen(os.dup(fd), "wb") as out, ipc.new_file(out, table.schema) as writer:
+            writer.write_table(table)
 
     def result(self) -> pa.Table:
         """The child's table once it has ended well, else ``compute()`` run here."""
@@ -131,14 +150,14 @@ class Background:
             self.fd = None
 
 
-def end_with(parent: int, prctl: Callable[..., int] | None) -> None:
+def _end_with(parent: int, prctl: Callable[..., int] | None) -> None:
     """In a forked child: be killed when the process that forked it ends, however it ends.
 
     A report killed outright (SIGKILL, the OOM killer, SIGTERM where no handler turns it
     into an exit) runs no cleanup: its children would go on computing, minutes of CPU at
     100,000 members, for no one. On Linux the kernel sends SIGKILL to the child when its
     parent ends (``PR_SET_PDEATHSIG``); a parent gone before that was set is seen by its
-    pid. ``prctl`` is looked up before the fork (:func:`prctl_function`).
+    pid. ``prctl`` is looked up before the fork (:func:`_prctl`).
     """
     if prctl is None:
         return
@@ -191,7 +210,7 @@ def _openmp_runtimes() -> list[Any]:
     return runtimes
 
 
-def prctl_function() -> Callable[..., int] | None:
+def _prctl() -> Callable[..., int] | None:
     """libc's ``prctl`` on Linux, else None (looked up before the fork: no ``dlopen`` in a
     child forked from threads)."""
     if not sys.platform.startswith("linux"):

@@ -77,7 +77,7 @@ def run_metrics(
         pending = [spec for n in wanted if isinstance(spec := known[n], Derived)]
         if pending:
             with sql_memory(ctx.log, DERIVED_MEMORY_LIMIT):
-                _run_derived(ctx, pending, jobs, timings, clock)
+                _run_derived(pending, jobs)
         jobs.collect_all()
     finally:
         jobs.cancel_all()
@@ -121,13 +121,7 @@ class _Jobs:
         self.running.clear()
 
 
-def _run_derived(
-    ctx: Context,
-    pending: list[Derived],
-    jobs: _Jobs,
-    timings: dict[str, float],
-    clock: Callable[[], float],
-) -> None:
+def _run_derived(pending: list[Derived], jobs: _Jobs) -> None:
     """Each derived metric once its inputs are known; one computing in a child is left to
     it, and those that do not read one go first.
 
@@ -148,10 +142,10 @@ def _run_derived(
             for name in spec.inputs:
                 if name in jobs.running:
                     jobs.collect(name)
-            began = clock()
-            jobs.results[spec.name] = _derived(spec, ctx, jobs.results)
+            began = jobs.clock()
+            jobs.results[spec.name] = _derived(spec, jobs.ctx, jobs.results)
             release_memory()
-            timings[spec.name] = clock() - began
+            jobs.timings[spec.name] = jobs.clock() - began
 
 
 def _derived(spec: Derived, ctx: Context, inputs: Mapping[str, pa.Table]) -> pa.Table:

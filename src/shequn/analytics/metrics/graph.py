@@ -15,7 +15,6 @@ import os
 import random
 import signal
 import tempfile
-import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -27,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shequn.analytics.background import end_with, openmp_threads, prctl_function
+from shequn.analytics.background import fork_child, openmp_threads, usable_cpus
 from shequn.analytics.context import Context
 from shequn.analytics.registry import derived
 
@@ -511,26 +510,11 @@ class _SharedChunks:
         self.helpers: list[int] = []
 
     def __enter__(self) -> _SharedChunks:
-        helpers = min(BETWEENNESS_HELPERS, _usable_cpus() - 1, len(self.chunks) - 1)
+        helpers = min(BETWEENNESS_HELPERS, usable_cpus() - 1, len(self.chunks) - 1)
         if not hasattr(os, "fork"):
             helpers = 0
-        parent, prctl = os.getpid(), prctl_function()
         for _ in range(max(0, helpers)):
-            with warnings.catch_warnings():
-                # Python 3.12+ warns when a process with threads (DuckDB's, py4j's) forks:
-                # the helper runs igraph and NumPy only, on memory it inherited, and
-                # leaves with os._exit, so it takes none of those threads' locks
-                warnings.simplefilter("ignore", DeprecationWarning)
-                pid = os.fork()
-            if pid == 0:  # the helper: run chunks, never return into the caller's code
-                status = 1
-                try:
-                    end_with(parent, prctl)
-                    self._run()
-                    status = 0
-                finally:
-                    os._exit(status)
-            self.helpers.append(pid)
+            self.helpers.append(fork_child(self._run))
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -588,13 +572,6 @@ def _claims(count: int) -> int:
         os.close(fd)
         raise
     return fd
-
-
-def _usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on every platform
-        return os.cpu_count() or 1
 
 
 def communities(graph: igraph.Graph, weights: str | np.ndarray = "weight") -> list[int]:
